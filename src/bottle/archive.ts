@@ -1,0 +1,71 @@
+/**
+ * Tar streams in and out of containers (the archive API is the only way files move,
+ * so the runner works even when it is itself a container on the host's daemon).
+ *
+ * tar-fs and tar-stream do the format work. Extraction uses tar-fs's strict mode:
+ * no devices, no symlinks or hardlinks pointing outside the target, never writing
+ * through an existing symlink, no setuid bits — the archives come from a container
+ * the agent controls, so they are untrusted.
+ */
+import { mkdir } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as tarFs from "tar-fs";
+import * as tarStream from "tar-stream";
+
+export interface FileEntry {
+  name: string;
+  content: string | Buffer;
+  mode?: number;
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export const AGENT_OWNER: Owner = { uid: 1000, gid: 1000 };
+export const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
+
+/** A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container. */
+export function packDirectory(dir: string, owner: Owner, prefix: string): Readable {
+  return tarFs.pack(dir, {
+    map(header) {
+      header.uid = owner.uid;
+      header.gid = owner.gid;
+      const name = header.name === "." || header.name === "" ? "" : header.name.replace(/^\.\//, "");
+      header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
+      return header;
+    },
+  }) as unknown as Readable;
+}
+
+/** A tar of in-memory files (and their parent directories), owned by `owner`. */
+export async function packFiles(files: FileEntry[], owner: Owner): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const dirs = new Set<string>();
+  for (const file of files) {
+    const parts = file.name.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      if (dir && !dirs.has(dir)) {
+        dirs.add(dir);
+        pack.entry({ name: dir, type: "directory", mode: 0o755, uid: owner.uid, gid: owner.gid });
+      }
+    }
+    pack.entry({ name: file.name, mode: file.mode ?? 0o644, uid: owner.uid, gid: owner.gid }, file.content);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Unpacks a tar stream into `dir`, dropping the first `strip` path components
+ * (getArchive of `/home/node/workspace` yields entries under `workspace/`).
+ */
+export async function extractInto(tar: Readable, dir: string, strip = 0): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await pipeline(tar, tarFs.extract(dir, { strip, chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream);
+}

@@ -1,0 +1,525 @@
+/**
+ * The launch core shared by `start`, `resume`, the CLI and the action: bring a
+ * bottle up from a plan, run claude headlessly in it, snapshot during and after
+ * the session, decide the outcome and settle the state (clean up or preserve).
+ *
+ * It takes its Docker client, state store, clock, environment, log and interrupt
+ * signal as arguments. Teardown always runs and is idempotent; a failed cleanup
+ * is a log line, and the original error is what the caller sees.
+ */
+import { createWriteStream, existsSync } from "node:fs";
+import { cp } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
+import { lineSplitter } from "../docker/dockerode.js";
+import { errorMessage } from "../errors.js";
+import type { StateStore } from "../state/store.js";
+import type { Metadata } from "../state/metadata.js";
+import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles } from "./archive.js";
+import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
+import { buildContext } from "./images.js";
+import { type Outcome, decideOutcome, preserves } from "./outcome.js";
+import type { BottlePlan } from "./plan.js";
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Log {
+  /** Lifecycle news: phases, decisions, hints. */
+  info(line: string): void;
+  warn(line: string): void;
+  /** One readable line per claude event. */
+  progress(line: string): void;
+}
+
+export interface LifecycleDeps {
+  docker: DockerClient;
+  state: StateStore;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  log: Log;
+  /** Aborted when the runner gets SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** The bundled gate program (dist/gate.js). */
+  gateProgram: () => Promise<Buffer>;
+}
+
+export interface RunResult {
+  identity: string;
+  outcome: Outcome;
+  exitCode: number | null;
+  sessionId: string | null;
+  stateDir: string;
+  preserved: boolean;
+  numTurns: number | null;
+  costUsd: number | null;
+}
+
+/** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
+export class LaunchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LaunchError";
+  }
+}
+
+class Interrupted extends Error {}
+
+const GATE_READY_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+
+export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<RunResult> {
+  const { docker, state, log } = deps;
+  await refuseOrphans(plan, docker);
+
+  const previous = plan.mode === "resume" ? await state.readMetadata(plan.identity) : null;
+  // A resumed bottle continues on the work tree it left, not on the original directory.
+  const savedWorkspace = state.snapshotPath(plan.identity, "workspace");
+  const workspaceSource = plan.mode === "resume" && existsSync(savedWorkspace) ? savedWorkspace : plan.workspace;
+  await state.ensure(plan.identity);
+  await state.recover(plan.identity);
+  // A marker from an earlier run must not keep this run's state alive after a clean end.
+  await state.clearPreserved(plan.identity);
+  let metadata: Metadata = {
+    version: 1,
+    identity: plan.identity,
+    agent: plan.agent,
+    manifestPath: plan.manifestPath,
+    workspace: plan.workspace,
+    sessionId: plan.resumeSession ?? previous?.sessionId ?? null,
+    outcome: "running",
+    exitCode: null,
+    startedAt: deps.clock.now().toISOString(),
+    endedAt: null,
+    launches: (previous?.launches ?? 0) + 1,
+    numTurns: null,
+    costUsd: null,
+    image: null,
+  };
+  await state.writeMetadata(metadata);
+
+  const resources = new BottleResources(docker, plan, log);
+  let session: SessionResult | null = null;
+  let launchFailure: unknown = null;
+  try {
+    const imageRef = await ensureAgentImage(plan, deps);
+    metadata = await state.updateMetadata(plan.identity, { image: imageRef });
+    checkInterrupt(deps.signal);
+    await ensureImage(docker, plan.gate.image, log);
+    checkInterrupt(deps.signal);
+    await resources.createNetworks();
+    checkInterrupt(deps.signal);
+    await startGate(plan, deps, resources);
+    checkInterrupt(deps.signal);
+    const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
+    checkInterrupt(deps.signal);
+    session = await runSession(plan, deps, agentId);
+    await finalSnapshot(plan, deps, agentId);
+  } catch (error) {
+    launchFailure = error;
+  } finally {
+    await resources.teardown();
+  }
+
+  if (session === null) {
+    return settleLaunchFailure(plan, deps, launchFailure, metadata);
+  }
+  if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
+
+  const outcome = decideOutcome(session.end);
+  const keep = preserves(outcome);
+  metadata = await state.updateMetadata(plan.identity, {
+    sessionId: session.sessionId ?? metadata.sessionId,
+    outcome,
+    exitCode: session.end.exitCode,
+    endedAt: deps.clock.now().toISOString(),
+    numTurns: session.end.result?.num_turns ?? session.turns,
+    costUsd: session.end.result?.total_cost_usd ?? null,
+  });
+  if (keep) {
+    await state.markPreserved(plan.identity);
+    log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
+    log.info(`to resume this bottle: node runner resume ${plan.identity}`);
+  } else {
+    await copyWorkspaceBack(plan, deps);
+    await state.remove(plan.identity);
+    log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
+  }
+  return {
+    identity: plan.identity,
+    outcome,
+    exitCode: session.end.exitCode,
+    sessionId: metadata.sessionId,
+    stateDir: state.dir(plan.identity),
+    preserved: keep,
+    numTurns: metadata.numTurns,
+    costUsd: metadata.costUsd,
+  };
+}
+
+/** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
+async function settleLaunchFailure(plan: BottlePlan, deps: LifecycleDeps, failure: unknown, metadata: Metadata): Promise<RunResult> {
+  const { state } = deps;
+  const interrupted = failure instanceof Interrupted;
+  const hadSession = plan.mode === "resume";
+  if (hadSession) {
+    await state.updateMetadata(plan.identity, { outcome: interrupted ? "interrupted" : "error", endedAt: deps.clock.now().toISOString() });
+    await state.markPreserved(plan.identity);
+  } else {
+    await state.remove(plan.identity);
+  }
+  if (!interrupted) throw failure instanceof Error ? failure : new LaunchError(String(failure));
+  deps.log.info(hadSession ? `interrupted before claude started; state kept: node runner resume ${plan.identity}` : "interrupted before claude started; nothing to keep");
+  return {
+    identity: plan.identity,
+    outcome: "interrupted",
+    exitCode: null,
+    sessionId: metadata.sessionId,
+    stateDir: state.dir(plan.identity),
+    preserved: hadSession,
+    numTurns: null,
+    costUsd: null,
+  };
+}
+
+function checkInterrupt(signal: AbortSignal): void {
+  if (signal.aborted) throw new Interrupted("interrupted");
+}
+
+/** Leftovers with this identity mean another runner owns it, or an earlier one died: never share them. */
+async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Promise<void> {
+  const label = `${IDENTITY_LABEL}=${plan.identity}`;
+  const [containers, networks] = await Promise.all([docker.listContainers([label]), docker.listNetworks([label])]);
+  const names = [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
+  if (names.length > 0) {
+    throw new LaunchError(
+      `bottle ${plan.identity} already has Docker resources (${names.join(", ")}): another runner owns it or an earlier one died; run \`node runner cleanup\` and retry`,
+    );
+  }
+}
+
+async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<string> {
+  const image = plan.image;
+  if (image.kind === "prebuilt") {
+    await ensureImage(deps.docker, image.ref, deps.log);
+    return image.ref;
+  }
+  if (image.reuse && (await deps.docker.imageExists(image.tag))) return image.tag;
+  deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
+  const tail: string[] = [];
+  try {
+    await deps.docker.buildImage(
+      {
+        context: await buildContext(image.contextDir, image.dockerfile),
+        dockerfile: ".claude-bottle.Dockerfile",
+        tag: image.tag,
+        buildArgs: image.buildArgs,
+        labels: { ...plan.labels, "claude-bottle.role": "image" },
+      },
+      (line) => {
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+      },
+    );
+  } catch (error) {
+    throw new LaunchError(`building the agent image from the ${image.source} Dockerfile failed: ${errorMessage(error)}\n${tail.join("\n")}`);
+  }
+  return image.tag;
+}
+
+async function ensureImage(docker: DockerClient, ref: string, log: Log): Promise<void> {
+  if (await docker.imageExists(ref)) return;
+  log.info(`pulling ${ref}`);
+  try {
+    await docker.pullImage(ref);
+  } catch (error) {
+    throw new LaunchError(`image ${ref} is not on this engine and pulling it failed (${errorMessage(error)}); build or load it first`);
+  }
+}
+
+/** Tracks what this launch created so teardown removes exactly that, whatever happened. */
+class BottleResources {
+  private readonly containers: string[] = [];
+  private readonly networks: string[] = [];
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly plan: BottlePlan,
+    private readonly log: Log,
+  ) {}
+
+  async createNetworks(): Promise<void> {
+    for (const [role, name, internal] of [
+      ["internal", this.plan.networks.internal, true],
+      ["egress", this.plan.networks.egress, false],
+    ] as const) {
+      this.networks.push(name);
+      await this.docker.createNetwork({ name, internal, labels: { ...this.plan.labels, "claude-bottle.role": role } });
+    }
+  }
+
+  async createContainer(request: Parameters<DockerClient["createContainer"]>[0]): Promise<string> {
+    this.containers.push(request.name);
+    return this.docker.createContainer(request);
+  }
+
+  async teardown(): Promise<void> {
+    const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
+    const removeAll = async (
+      known: string[],
+      list: () => Promise<{ name: string }[]>,
+      remove: (name: string) => Promise<void>,
+      kind: string,
+    ) => {
+      let names = known;
+      try {
+        names = [...new Set([...known, ...(await list()).map((r) => r.name)])];
+      } catch (error) {
+        this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
+      }
+      await Promise.all(
+        names.map((name) => remove(name).catch((error) => this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`))),
+      );
+    };
+    await removeAll(this.containers, () => this.docker.listContainers([label]), (n) => this.docker.removeContainer(n), "container");
+    await removeAll(this.networks, () => this.docker.listNetworks([label]), (n) => this.docker.removeNetwork(n), "network");
+  }
+}
+
+async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<void> {
+  const { docker } = deps;
+  const gateEnv: Record<string, string> = {};
+  for (const credential of plan.gate.credentials) {
+    const value = deps.env[credential.fromEnv];
+    if (!value) {
+      throw new LaunchError(
+        `route ${credential.route} injects ${credential.header} from ${credential.fromEnv}, which is not set in the runner's environment; export it and retry`,
+      );
+    }
+    const route = plan.gate.config.routes.find((r) => r.name === credential.route);
+    if (route?.inject) gateEnv[route.inject.secretEnv] = value;
+  }
+  const id = await resources.createContainer({
+    name: plan.gate.name,
+    image: plan.gate.image,
+    cmd: ["node", "/opt/claude-bottle-gate/gate.js", "/opt/claude-bottle-gate/config.json"],
+    user: "65534:65534",
+    env: gateEnv,
+    labels: { ...plan.labels, "claude-bottle.role": "gate" },
+    network: plan.networks.egress,
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    memoryBytes: 256 * 1024 * 1024,
+    pidsLimit: 128,
+  });
+  await docker.connectNetwork(id, plan.networks.internal, ["gate"]);
+  await docker.putArchive(
+    id,
+    "/",
+    await packFiles(
+      [
+        { name: "opt/claude-bottle-gate/gate.js", content: await deps.gateProgram(), mode: 0o444 },
+        { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
+      ],
+      ROOT_OWNER,
+    ),
+  );
+  await docker.startContainer(id);
+  let reason = "";
+  const how = await docker.waitForLogLine(
+    id,
+    (line) => {
+      try {
+        const event = JSON.parse(line) as { event?: string; reason?: string };
+        if (event.event === "fatal") reason = event.reason ?? "";
+        return event.event === "ready";
+      } catch {
+        return false;
+      }
+    },
+    GATE_READY_TIMEOUT_MS,
+  );
+  if (how !== "matched") {
+    const tail = await docker.logsTail(id, 20).catch(() => "");
+    // Fail closed: no agent container is ever created without a healthy gate.
+    throw new LaunchError(
+      `the gate did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`,
+    );
+  }
+}
+
+async function startAgent(
+  plan: BottlePlan,
+  deps: LifecycleDeps,
+  resources: BottleResources,
+  imageRef: string,
+  workspaceSource: string,
+): Promise<string> {
+  const { docker, state } = deps;
+  const c = plan.agentContainer;
+  const id = await resources.createContainer({
+    name: c.name,
+    image: imageRef,
+    // claude runs through exec, never as PID 1: a PID 1 ignores SIGKILL from inside its namespace.
+    cmd: ["sleep", "infinity"],
+    user: c.user,
+    workingDir: AGENT_WORKSPACE,
+    env: c.env,
+    labels: { ...plan.labels, "claude-bottle.role": "agent" },
+    network: plan.networks.internal,
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    memoryBytes: c.memoryBytes,
+    nanoCpus: c.nanoCpus,
+    pidsLimit: c.pidsLimit,
+    ...(c.runtime ? { runtime: c.runtime } : {}),
+  });
+  await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
+  if (existsSync(workspaceSource)) {
+    await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
+  }
+  const transcript = state.snapshotPath(plan.identity, "transcript");
+  if (plan.mode === "resume" && existsSync(transcript)) {
+    await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
+  }
+  await docker.startContainer(id);
+  return id;
+}
+
+interface SessionResult {
+  end: { exitCode: number; result: ClaudeStream["result"]; timedOut: boolean; interrupted: boolean };
+  sessionId: string | null;
+  turns: number;
+}
+
+async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<SessionResult> {
+  const { docker, state, log } = deps;
+  const stream = new ClaudeStream();
+  const events = createWriteStream(state.eventsPath(plan.identity), { flags: "a" });
+  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity), log);
+  let timedOut = false;
+  let interrupted = false;
+  let finished = false;
+  let recordedSession: string | null = null;
+
+  const stop = async (why: string) => {
+    if (finished) return;
+    log.info(`${why}: stopping claude`);
+    await docker.exec(agentId, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
+    await new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
+    if (!finished) await docker.exec(agentId, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
+  }, plan.timeoutMs);
+  const onAbort = () => {
+    interrupted = true;
+    void stop("interrupted");
+  };
+  deps.signal.addEventListener("abort", onAbort, { once: true });
+  const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
+
+  const stdout = lineSplitter((line) => {
+    events.write(`${line}\n`);
+    const effects = stream.accept(line);
+    if (effects.progress) for (const l of effects.progress.split("\n")) log.progress(l);
+    if (stream.sessionId && stream.sessionId !== recordedSession) {
+      recordedSession = stream.sessionId;
+      // Recorded at once: a crash before the first snapshot must still be resumable by id.
+      void state.updateMetadata(plan.identity, { sessionId: stream.sessionId }).catch((e) => log.warn(`recording the session id failed: ${errorMessage(e)}`));
+    }
+    if (effects.turnEnded) snapshots.request();
+  });
+  const stderr = lineSplitter((line) => {
+    if (line.trim()) log.progress(`claude (stderr): ${line}`);
+  });
+
+  let exitCode: number;
+  try {
+    if (deps.signal.aborted) onAbort();
+    exitCode = await docker.exec(
+      agentId,
+      { cmd: plan.agentContainer.command, user: AGENT_USER, workingDir: AGENT_WORKSPACE },
+      { stdout: (c) => stdout.push(c), stderr: (c) => stderr.push(c) },
+    );
+  } finally {
+    finished = true;
+    clearTimeout(timer);
+    clearInterval(interval);
+    deps.signal.removeEventListener("abort", onAbort);
+    stdout.flush();
+    stderr.flush();
+    await new Promise<void>((r) => events.end(r));
+    await snapshots.idle();
+  }
+  log.info(`claude exited with code ${exitCode}`);
+  return {
+    end: { exitCode, result: stream.result, timedOut, interrupted },
+    sessionId: stream.sessionId,
+    turns: stream.turns,
+  };
+}
+
+/** Runs snapshots one at a time; requests made while one runs coalesce into one more. */
+class Snapshotter {
+  private running: Promise<void> | null = null;
+  private pending = false;
+
+  constructor(
+    private readonly take: () => Promise<void>,
+    private readonly log: Log,
+  ) {}
+
+  request(): void {
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.running = this.loop();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.pending = false;
+        await this.take().catch((e) => this.log.warn(`snapshot failed (the previous one is kept): ${errorMessage(e)}`));
+      } while (this.pending);
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
+async function snapshotTranscript(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
+  const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
+  if (!claudeDir) return; // claude has not written anything yet; keep what we have
+  const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
+  await state.replaceSnapshot(identity, "transcript", async (dir) => {
+    await extractInto(claudeDir, dir);
+    if (settings) await extractInto(settings, dir);
+  });
+}
+
+async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
+  const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
+  if (!tar) return;
+  await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
+}
+
+async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<void> {
+  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
+  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
+}
+
+/** After a clean success the agent's work lands in the directory it came from (new and changed files). */
+async function copyWorkspaceBack(plan: BottlePlan, deps: LifecycleDeps): Promise<void> {
+  const snapshot = deps.state.snapshotPath(plan.identity, "workspace");
+  if (!existsSync(snapshot)) return;
+  await cp(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
+}

@@ -1,0 +1,43 @@
+/**
+ * How a claude session ended, and what that means for the bottle's state.
+ *
+ * Exit codes alone lie: an API error can end with exit 0 and `is_error: true`,
+ * max-turns ends with exit 1 and a `result` event, and a kill leaves no `result`
+ * event at all. So the outcome is decided from the exit code, the final `result`
+ * event and what the runner itself did (a timeout, an interrupt) together.
+ */
+export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The fields of claude's final stream-json `result` event that matter here. */
+export interface ResultEvent {
+  subtype: string;
+  is_error: boolean;
+  session_id?: string;
+  num_turns?: number;
+  total_cost_usd?: number;
+  result?: string;
+}
+
+export interface SessionEnd {
+  exitCode: number;
+  result: ResultEvent | null;
+  /** The bottle's `limits.timeout` passed and the runner stopped claude. */
+  timedOut: boolean;
+  /** The runner got SIGINT/SIGTERM and stopped claude. */
+  interrupted: boolean;
+}
+
+export function decideOutcome(end: SessionEnd): Outcome {
+  // What the runner did wins: claude's exit after being stopped says nothing new.
+  if (end.interrupted) return "interrupted";
+  if (end.timedOut) return "timeout";
+  if (end.result === null) return end.exitCode === 0 ? "error" : "crashed";
+  if (end.result.is_error) return "error";
+  return end.exitCode === 0 ? "success" : "error";
+}
+
+/** Every outcome but a clean success keeps the state so the session can be resumed. */
+export function preserves(outcome: Outcome): boolean {
+  return outcome !== "success";
+}

@@ -1,0 +1,287 @@
+/**
+ * Resolving a launch plan: everything a launch will do, decided before any Docker
+ * resource exists. Pure apart from reading the environment it is handed, so a bad
+ * input fails here with nothing created, and `--dry-run` prints exactly this.
+ *
+ * The plan holds no credential values: a route names the runner environment
+ * variable its credential comes from, and the value is read only when the gate
+ * container is created.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { IDENTITY_LABEL, RUNNER_LABEL } from "../docker/client.js";
+import { InputError } from "../errors.js";
+import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, secretEnvName } from "../gate/config.js";
+import type { LoadedManifest } from "../manifest/load.js";
+import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
+import { AGENT_HOME, claudeCommand } from "./claude.js";
+
+/** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
+export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
+export const DEFAULT_GATE_IMAGE = "node:24.11.1-bookworm-slim";
+export const DEFAULT_SNAPSHOT_INTERVAL_MS = 30_000;
+
+export type ImagePlan =
+  | { kind: "prebuilt"; ref: string }
+  | {
+      kind: "build";
+      tag: string;
+      /** Where the Dockerfile comes from: the bundled one, the manifest's, or the per-bottle override in the state. */
+      source: "bundled" | "manifest" | "per-bottle";
+      /** The Dockerfile's text (read at plan time, so a missing file fails before anything exists). */
+      dockerfile: string;
+      /** The file it was read from, for people reading the plan. */
+      dockerfilePath: string | null;
+      /** A directory on the runner to send as the build context, or null for a context holding only the Dockerfile. */
+      contextDir: string | null;
+      buildArgs: Record<string, string>;
+      /** Content-addressed tags can be reused as they are; others are rebuilt (Docker's layer cache keeps that cheap). */
+      reuse: boolean;
+    };
+
+export interface CredentialPlan {
+  route: string;
+  header: string;
+  fromEnv: string;
+  present: boolean;
+}
+
+export interface BottlePlan {
+  identity: string;
+  agent: string;
+  bottle: string;
+  mode: "start" | "resume";
+  manifestPath: string;
+  workspace: string;
+  /** The task (start) or the resume prompt (resume). */
+  prompt: string;
+  resumeSession: string | null;
+  systemPrompt: string;
+  image: ImagePlan;
+  agentContainer: {
+    name: string;
+    user: string;
+    env: Record<string, string>;
+    command: string[];
+    memoryBytes: number;
+    nanoCpus: number;
+    pidsLimit: number;
+    runtime: string | null;
+  };
+  gate: {
+    name: string;
+    image: string;
+    config: GateConfig;
+    credentials: CredentialPlan[];
+  };
+  networks: { internal: string; egress: string };
+  egressAllow: string[];
+  labels: Record<string, string>;
+  timeoutMs: number;
+  snapshotIntervalMs: number;
+}
+
+export interface PlanRequest {
+  loaded: LoadedManifest;
+  agent: string;
+  mode: "start" | "resume";
+  identity: string;
+  prompt: string;
+  resumeSession: string | null;
+  workspace: string;
+  /** The per-bottle Dockerfile found in the state, if any. */
+  perBottleDockerfile: string | null;
+  env: NodeJS.ProcessEnv;
+  runtimes: string[];
+  runnerId: string;
+  gateImage?: string | undefined;
+  snapshotIntervalMs?: number | undefined;
+}
+
+export function resolvePlan(request: PlanRequest): BottlePlan {
+  const { manifest } = request.loaded;
+  const agent = manifest.agents[request.agent];
+  if (!agent) {
+    throw new InputError(
+      "agent",
+      request.agent,
+      `is not an agent in ${request.loaded.path}`,
+      `use one of: ${Object.keys(manifest.agents).join(", ")}`,
+    );
+  }
+  const bottle = manifest.bottles[agent.bottle];
+  if (!bottle) throw new Error(`manifest validation let agent ${request.agent} name a missing bottle`);
+  const bottlePath = `bottles.${agent.bottle}`;
+  const identity = request.identity;
+  const prefix = `claude-bottle-${identity}`;
+
+  const credentials: CredentialPlan[] = [];
+  const routes: GateConfig["routes"] = [];
+  const secretSources = new Set<string>();
+  let anthropicRoute: string | null = null;
+  for (const route of bottle.egress.routes) {
+    if (route.inject) {
+      credentials.push({
+        route: route.name,
+        header: route.inject.header,
+        fromEnv: route.inject.fromEnv,
+        present: Boolean(request.env[route.inject.fromEnv]),
+      });
+      secretSources.add(route.inject.fromEnv);
+    }
+    routes.push({
+      name: route.name,
+      upstream: route.upstream,
+      ...(route.inject ? { inject: { header: route.inject.header, secretEnv: secretEnvName(route.name) } } : {}),
+    });
+    if (route.role === "anthropic") anthropicRoute = route.name;
+  }
+
+  const gateUrl = `http://${GATE_HOST_ALIAS}:${GATE_PORT}`;
+  const env: Record<string, string> = {
+    HOME: AGENT_HOME,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_AUTOUPDATER: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    DISABLE_TELEMETRY: "1",
+  };
+  const gateOwned = new Set<string>();
+  if (anthropicRoute) {
+    env.ANTHROPIC_BASE_URL = `${gateUrl}/${anthropicRoute}`;
+    env.ANTHROPIC_API_KEY = PLACEHOLDER_API_KEY;
+    gateOwned.add("ANTHROPIC_BASE_URL").add("ANTHROPIC_API_KEY").add("ANTHROPIC_AUTH_TOKEN").add("CLAUDE_CODE_OAUTH_TOKEN");
+  }
+  for (const [name, value] of Object.entries(bottle.env)) {
+    const field = `${bottlePath}.env.${name}`;
+    if (gateOwned.has(name)) {
+      throw new InputError(field, name, "is set by the gate's anthropic route", "remove it from env; the agent gets a placeholder and the gate injects the real credential");
+    }
+    if (typeof value === "string") {
+      for (const source of secretSources) {
+        const secret = request.env[source];
+        if (secret && value.includes(secret)) {
+          throw new InputError(field, "(redacted)", `contains the credential a route injects from ${source}`, "the agent must never hold a credential; let the gate inject it");
+        }
+      }
+      env[name] = value;
+      continue;
+    }
+    if (secretSources.has(value.fromEnv)) {
+      throw new InputError(`${field}.fromEnv`, value.fromEnv, "is the credential a route injects", "the agent must never hold a credential; remove this env entry and let the gate inject it");
+    }
+    const hostValue = request.env[value.fromEnv];
+    if (hostValue === undefined) {
+      throw new InputError(`${field}.fromEnv`, value.fromEnv, "is not set in the runner's environment", `export ${value.fromEnv} before launching, or give ${name} a literal value`);
+    }
+    env[name] = hostValue;
+  }
+
+  const image = resolveImage(request, bottle, bottlePath, identity);
+  const limits = bottle.limits;
+  return {
+    identity,
+    agent: request.agent,
+    bottle: agent.bottle,
+    mode: request.mode,
+    manifestPath: request.loaded.path,
+    workspace: request.workspace,
+    prompt: request.prompt,
+    resumeSession: request.resumeSession,
+    systemPrompt: agent.prompt ?? "",
+    image,
+    agentContainer: {
+      name: `${prefix}-agent`,
+      user: "node",
+      env,
+      command: claudeCommand({
+        prompt: request.prompt,
+        model: agent.model,
+        maxTurns: agent.maxTurns,
+        resumeSession: request.resumeSession,
+      }),
+      memoryBytes: limits.memoryBytes,
+      nanoCpus: Math.round(limits.cpus * 1e9),
+      pidsLimit: limits.pids,
+      runtime: request.runtimes.includes("runsc") ? "runsc" : null,
+    },
+    gate: {
+      name: `${prefix}-gate`,
+      image: request.gateImage ?? request.env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE,
+      config: { version: 1, listen: { host: "0.0.0.0", port: GATE_PORT }, routes },
+      credentials,
+    },
+    networks: { internal: `${prefix}-internal`, egress: `${prefix}-egress` },
+    egressAllow: [...bottle.egress.allow],
+    labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
+    timeoutMs: limits.timeoutMs,
+    snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
+  };
+}
+
+function resolveImage(
+  request: PlanRequest,
+  bottle: LoadedManifest["manifest"]["bottles"][string],
+  bottlePath: string,
+  identity: string,
+): ImagePlan {
+  const buildArgs: Record<string, string> = { ...(bottle.buildArgs ?? {}) };
+  const manifestDockerfile = bottle.dockerfile ? resolve(request.loaded.dir, bottle.dockerfile) : null;
+  if (request.perBottleDockerfile !== null) {
+    // The per-bottle override wins over everything: it is what a capability-block asked for.
+    return {
+      kind: "build",
+      tag: `claude-bottle-bottle:${identity}`,
+      source: "per-bottle",
+      dockerfile: request.perBottleDockerfile,
+      dockerfilePath: "state/<identity>/Dockerfile",
+      contextDir: manifestDockerfile ? dirname(manifestDockerfile) : null,
+      buildArgs: withBaseImage(buildArgs, request.env),
+      reuse: false,
+    };
+  }
+  if (bottle.image) return { kind: "prebuilt", ref: bottle.image };
+  if (manifestDockerfile) {
+    const text = readDockerfile(manifestDockerfile, `${bottlePath}.dockerfile`, bottle.dockerfile ?? "");
+    return {
+      kind: "build",
+      tag: `claude-bottle-agent:${request.agent}-${hash(text + JSON.stringify(Object.entries(buildArgs).sort()))}`,
+      source: "manifest",
+      dockerfile: text,
+      dockerfilePath: manifestDockerfile,
+      contextDir: dirname(manifestDockerfile),
+      buildArgs,
+      reuse: false,
+    };
+  }
+  const args = withBaseImage(buildArgs, request.env);
+  return {
+    kind: "build",
+    tag: `claude-bottle-agent:${hash(AGENT_DOCKERFILE + JSON.stringify(Object.entries(args).sort()))}`,
+    source: "bundled",
+    dockerfile: AGENT_DOCKERFILE,
+    dockerfilePath: null,
+    contextDir: null,
+    buildArgs: args,
+    reuse: true,
+  };
+}
+
+/** The bundled Dockerfile's base: the manifest's build arg, else CLAUDE_BOTTLE_BASE_IMAGE, else the default. */
+function withBaseImage(args: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (args.BASE_IMAGE) return args;
+  return { ...args, BASE_IMAGE: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE };
+}
+
+function readDockerfile(path: string, field: string, given: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(field, given, `cannot be read (${code ?? "error"} at ${path})`, "give a path to a Dockerfile relative to the manifest, or remove the field to use the bundled one");
+  }
+}
+
+function hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
+}

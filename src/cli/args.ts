@@ -1,0 +1,163 @@
+/**
+ * The one place `node runner` arguments are parsed: node's parseArgs splits them,
+ * zod checks them, and every mistake becomes an InputError naming the flag, the
+ * value and the fix (exit code 2, nothing created).
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { parseIdentity } from "../bottle/identity.js";
+import { InputError } from "../errors.js";
+import { parseDuration } from "../manifest/duration.js";
+
+export const USAGE = `usage: node runner <command> [options]
+
+commands:
+  start <agent> --prompt TEXT   launch a bottle for <agent> and run the task headlessly
+        [--manifest PATH] [--workspace DIR] [--format text|json] [--dry-run]
+        [--snapshot-interval 30s]
+  resume <identity>             continue a preserved bottle's claude session
+        [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
+  list [--format text|json]     running bottles and saved states
+  cleanup [--format text|json]  remove labelled containers and networks no live runner owns
+  demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
+  help                          this text
+
+exit codes: 0 success, 1 any other outcome or a failed launch, 2 bad input`;
+
+const Format = z.enum(["text", "json"]);
+export type Format = z.infer<typeof Format>;
+
+export type Command =
+  | { command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number }
+  | { command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number }
+  | { command: "list"; format: Format }
+  | { command: "cleanup"; format: Format }
+  | { command: "demo"; format: Format }
+  | { command: "help" };
+
+const FLAGS = {
+  prompt: { type: "string" },
+  manifest: { type: "string" },
+  workspace: { type: "string" },
+  format: { type: "string" },
+  "dry-run": { type: "boolean" },
+  "snapshot-interval": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Which flags each command takes; anything else is an error naming the flag. */
+const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[]> = {
+  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval"],
+  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval"],
+  list: ["format"],
+  cleanup: ["format"],
+  demo: ["format"],
+};
+
+export function parseCommand(argv: string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") return { command: "help" };
+  if (!(name in ALLOWED)) {
+    throw new InputError("command", name, "is not a command", `use one of: ${Object.keys(ALLOWED).join(", ")} (see \`node runner help\`)`);
+  }
+  const command = name as keyof typeof ALLOWED;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true; args: string[] }>>;
+  try {
+    parsed = parseArgs({ args: rest, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? rest.join(" ");
+    if (/argument missing/.test(message)) {
+      throw new InputError(flag, undefined, "needs a value", `write ${flag} VALUE (quote values with spaces)`);
+    }
+    throw new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: "help" };
+  for (const key of Object.keys(values) as (keyof typeof FLAGS)[]) {
+    if (key !== "help" && !ALLOWED[command].includes(key)) {
+      throw new InputError(`--${key}`, values[key], `is not a flag of \`${command}\``, `${command} takes: ${ALLOWED[command].map((f) => `--${f}`).join(" ") || "no flags"}`);
+    }
+  }
+  const format = parseFormat(values.format);
+  const snapshotIntervalMs = values["snapshot-interval"] === undefined ? undefined : parseInterval(values["snapshot-interval"]);
+  const expectPositionals = (count: number, what: string) => {
+    if (positionals.length !== count) {
+      const extra = positionals.slice(count);
+      throw new InputError(
+        command,
+        positionals.length < count ? undefined : extra.join(" "),
+        positionals.length < count ? `needs ${what}` : "got more arguments than it takes",
+        `usage: node runner ${command}${count ? ` <${what}>` : ""} [options]; quote a prompt with spaces`,
+      );
+    }
+  };
+  switch (command) {
+    case "start": {
+      expectPositionals(1, "agent");
+      const agent = positionals[0] as string;
+      if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(agent)) {
+        throw new InputError("agent", agent, "is not an agent name", "agent names are lowercase letters, digits and hyphens, as defined under `agents` in the manifest");
+      }
+      const prompt = requirePrompt(values.prompt, true) as string;
+      return {
+        command,
+        agent,
+        prompt,
+        ...(values.manifest !== undefined ? { manifest: nonEmpty("--manifest", values.manifest) } : {}),
+        ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
+        format,
+        dryRun: values["dry-run"] ?? false,
+        ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
+      };
+    }
+    case "resume": {
+      expectPositionals(1, "identity");
+      const prompt = requirePrompt(values.prompt, false);
+      return {
+        command,
+        identity: parseIdentity(positionals[0], "identity"),
+        ...(prompt !== undefined ? { prompt } : {}),
+        ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
+        format,
+        dryRun: values["dry-run"] ?? false,
+        ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
+      };
+    }
+    case "list":
+    case "cleanup":
+    case "demo":
+      expectPositionals(0, "");
+      return { command, format };
+  }
+}
+
+function parseFormat(value: string | undefined): Format {
+  const parsed = Format.safeParse(value ?? "text");
+  if (!parsed.success) throw new InputError("--format", value, "is not an output format", "use --format text or --format json");
+  return parsed.data;
+}
+
+function parseInterval(value: string): number {
+  try {
+    const ms = parseDuration(value);
+    if (ms < 1000) throw new Error("too short");
+    return ms;
+  } catch {
+    throw new InputError("--snapshot-interval", value, "is not a snapshot interval", "use a duration of at least 1s, like 10s or 1m");
+  }
+}
+
+function requirePrompt(value: string | undefined, required: boolean): string | undefined {
+  if (value === undefined) {
+    if (required) throw new InputError("--prompt", undefined, "is required", 'give the task, like --prompt "fix the failing test"');
+    return undefined;
+  }
+  if (value.trim() === "") throw new InputError("--prompt", value, "is empty", "give the task as text");
+  return value;
+}
+
+function nonEmpty(flag: string, value: string): string {
+  if (value.trim() === "") throw new InputError(flag, value, "is empty", `give a path after ${flag}`);
+  return value;
+}

@@ -1,0 +1,36 @@
+/**
+ * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
+ * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
+ */
+import "../dirname-shim.js";
+import { main } from "./main.js";
+
+const controller = new AbortController();
+let signalled = 0;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    signalled++;
+    if (signalled === 1) {
+      process.stderr.write(`claude-bottle: ${signal}: stopping claude, saving state, removing containers\n`);
+      controller.abort();
+    } else {
+      process.stderr.write(`claude-bottle: ${signal} again: still cleaning up, please wait\n`);
+    }
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2), {
+  env: process.env,
+  cwd: process.cwd(),
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  docker: async () => {
+    const { DockerodeClient } = await import("../docker/dockerode.js");
+    const client = new DockerodeClient();
+    await client.ping().catch((error: unknown) => {
+      throw new Error(`cannot reach the Docker engine (${error instanceof Error ? error.message : String(error)}); start dockerd or set DOCKER_HOST`);
+    });
+    return client;
+  },
+  signal: controller.signal,
+});

@@ -1,0 +1,42 @@
+/**
+ * What `node runner` prints: lifecycle lines on stderr, and the final result on
+ * stdout as text or as the one JSON object scripts parse.
+ */
+import type { Log, RunResult } from "../bottle/lifecycle.js";
+import type { DockerClient } from "../docker/client.js";
+import type { Format } from "./args.js";
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Created lazily: `help`, bad flags and bad manifests never touch the engine. */
+  docker: () => Promise<DockerClient>;
+  signal: AbortSignal;
+}
+
+export function stderrLog(io: Pick<CliIo, "stderr">, identity: string): Log {
+  return {
+    info: (line) => io.stderr(`claude-bottle [${identity}]: ${line}\n`),
+    warn: (line) => io.stderr(`claude-bottle [${identity}]: warning: ${line}\n`),
+    progress: (line) => io.stderr(`  ${line}\n`),
+  };
+}
+
+export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "stdout">): void {
+  if (format === "json") {
+    const { identity, outcome, exitCode, sessionId, stateDir, preserved } = result;
+    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved })}\n`);
+    return;
+  }
+  const lines = [
+    `outcome:  ${result.outcome}${result.exitCode !== null ? ` (claude exit ${result.exitCode})` : ""}`,
+    `identity: ${result.identity}`,
+    `session:  ${result.sessionId ?? "(none)"}`,
+    `state:    ${result.preserved ? `${result.stateDir} (preserved)` : "removed"}`,
+  ];
+  if (result.preserved) lines.push(`resume:   node runner resume ${result.identity}`);
+  io.stdout(`${lines.join("\n")}\n`);
+}
+

@@ -1,0 +1,98 @@
+/**
+ * `node runner demo`: the whole promise in one command, with no API key. A stub
+ * Messages API server runs in this process; the real claude CLI in a real bottle
+ * talks to it through the gate. The stub makes claude kill itself mid-task (a
+ * crash), the runner preserves the bottle, then resumes it, and the stub shows
+ * that the resumed session carried every earlier turn.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { gateProgramLoader } from "../bottle/gate-program.js";
+import { type RunResult, runBottle } from "../bottle/lifecycle.js";
+import { planResume, planStart } from "../bottle/prepare.js";
+import type { Format } from "../cli/args.js";
+import { type CliIo, printResult, stderrLog } from "../cli/output.js";
+import { DEFAULT_MANIFEST } from "../manifest/default.js";
+import type { StateStore } from "../state/store.js";
+import { countMessages, startStubModel } from "./stub-model.js";
+
+const DEMO_KEY_ENV = "CLAUDE_BOTTLE_DEMO_KEY";
+const TASK = "Write progress.txt saying the task is half done, then finish the task.";
+const CRASH_COMMAND = 'echo "half done" > progress.txt && kill -9 $PPID';
+
+export interface DemoIo extends CliIo {
+  state: StateStore;
+  format: Format;
+}
+
+export async function runDemo(io: DemoIo): Promise<number> {
+  const say = (line: string) => io.stderr(`demo: ${line}\n`);
+  let phase: "crash" | "resume" = "crash";
+  let resumedWith = 0;
+  const stub = await startStubModel({
+    host: "0.0.0.0",
+    script: ({ body }) => {
+      const b = body as { tools?: unknown[] };
+      // Side requests (titles, summaries) carry no tools; answer them plainly.
+      if (!Array.isArray(b.tools) || b.tools.length === 0) return { text: "ok" };
+      if (phase === "crash") return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
+      resumedWith = Math.max(resumedWith, countMessages(body));
+      return { text: `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still here. Task finished.` };
+    },
+  });
+  try {
+    const host = dockerHostAddress();
+    const dir = mkdtempSync(join(tmpdir(), "claude-bottle-demo-"));
+    const workspace = join(dir, "workspace");
+    const manifestPath = join(dir, "claude-bottle.json");
+    const manifest = structuredClone(DEFAULT_MANIFEST) as { bottles: Record<string, { egress: { routes: Record<string, unknown>[] } }> };
+    for (const bottle of Object.values(manifest.bottles)) {
+      bottle.egress.routes = [
+        { name: "anthropic", upstream: `http://${host}:${stub.port}`, inject: { header: "x-api-key", fromEnv: DEMO_KEY_ENV }, role: "anthropic" },
+      ];
+    }
+    writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    mkdirSync(workspace);
+    const env = { ...io.env, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
+    const docker = await io.docker();
+    const deps = { docker, state: io.state, env };
+    const run = async (plan: Awaited<ReturnType<typeof planStart>>): Promise<RunResult> =>
+      runBottle(plan, {
+        docker,
+        state: io.state,
+        clock: { now: () => new Date() },
+        env,
+        log: stderrLog(io, plan.identity),
+        signal: io.signal,
+        gateProgram: gateProgramLoader(env),
+      });
+
+    say(`1/2 starting the default agent on a stub model at ${stub.url}; the model will make claude kill itself mid-task`);
+    const crashed = await run(await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps));
+    printResult(crashed, io.format, io);
+    if (crashed.outcome !== "crashed") {
+      say(`expected a crash, got ${crashed.outcome}`);
+      return 1;
+    }
+    say(`2/2 resuming ${crashed.identity}: same identity, same claude session ${crashed.sessionId}`);
+    phase = "resume";
+    const resumed = await run(await planResume({ identity: crashed.identity, cwd: dir }, deps));
+    printResult(resumed, io.format, io);
+    say(
+      resumed.sessionId === crashed.sessionId && resumed.outcome === "success"
+        ? `the resumed session carried ${resumedWith} earlier messages; the work tree is in ${workspace}`
+        : `resume ended with ${resumed.outcome}`,
+    );
+    return resumed.outcome === "success" ? 0 : 1;
+  } finally {
+    await stub.close();
+  }
+}
+
+/** The host's address on Docker's default bridge, which the gate can reach from its own network. */
+function dockerHostAddress(): string {
+  const address = networkInterfaces().docker0?.find((a) => a.family === "IPv4")?.address;
+  if (!address) throw new Error("the demo needs a local Docker engine with its default bridge (docker0) so the gate can reach the stub model");
+  return address;
+}

@@ -1,0 +1,116 @@
+/**
+ * The one interface the rest of the code uses to talk to a Docker Engine.
+ *
+ * It is deliberately small: only what a bottle needs (images, networks, containers,
+ * the archive API, exec). Files move through the archive API, never bind mounts,
+ * because the runner may itself be a container sharing the host's daemon, where a
+ * bind-mounted path would silently be empty. The dockerode implementation lives in
+ * `dockerode.ts`; nothing else imports dockerode.
+ */
+import type { Readable } from "node:stream";
+
+/** The label every resource carries; list, clean up and detect orphans by it. */
+export const IDENTITY_LABEL = "claude-bottle.identity";
+/** Who created the resource (`<hostname>/<pid>`), so `cleanup` can spare live runners. */
+export const RUNNER_LABEL = "claude-bottle.runner";
+/** What the resource is for: `agent`, `gate`, `internal`, `egress`, `image`. */
+export const ROLE_LABEL = "claude-bottle.role";
+
+export interface BuildRequest {
+  /** A tar stream of the build context (the Dockerfile included). */
+  context: Readable;
+  /** Path of the Dockerfile inside the context. */
+  dockerfile: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface NetworkRequest {
+  name: string;
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export interface ContainerRequest {
+  name: string;
+  image: string;
+  cmd: string[];
+  user: string;
+  workingDir?: string;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** The first network the container joins (its only one unless `connect` is called). */
+  network: string;
+  networkAliases?: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  memoryBytes?: number;
+  nanoCpus?: number;
+  pidsLimit?: number;
+  runtime?: string;
+  readonlyRootfs?: boolean;
+  tmpfs?: Record<string, string>;
+}
+
+export interface ExecRequest {
+  cmd: string[];
+  user: string;
+  workingDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface ExecHandlers {
+  stdout?: (chunk: Buffer) => void;
+  stderr?: (chunk: Buffer) => void;
+}
+
+export interface ResourceSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** Containers only: whether it is running. */
+  running?: boolean;
+}
+
+export interface DockerClient {
+  ping(): Promise<void>;
+  /** Names of the OCI runtimes the engine has registered (e.g. `runc`, `runsc`). */
+  runtimes(): Promise<string[]>;
+
+  imageExists(ref: string): Promise<boolean>;
+  /** Builds an image; build output lines go to `onLog`. Rejects with the build's own error text. */
+  buildImage(request: BuildRequest, onLog: (line: string) => void): Promise<void>;
+  /** Pulls an image from its registry (the engine's credentials, if any, apply). */
+  pullImage(ref: string): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+
+  createNetwork(request: NetworkRequest): Promise<string>;
+  removeNetwork(nameOrId: string): Promise<void>;
+  listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
+
+  createContainer(request: ContainerRequest): Promise<string>;
+  connectNetwork(container: string, network: string, aliases: string[]): Promise<void>;
+  startContainer(container: string): Promise<void>;
+  /** Force-removes a container; a container that is already gone is not an error. */
+  removeContainer(container: string): Promise<void>;
+  listContainers(labelFilter: string[]): Promise<ResourceSummary[]>;
+  isRunning(container: string): Promise<boolean>;
+  /** Follows the container's stdout line by line until `onLine` returns true or the container exits. */
+  waitForLogLine(container: string, onLine: (line: string) => boolean, timeoutMs: number): Promise<"matched" | "exited" | "timeout">;
+  /** The last lines of a container's combined output, for error messages. */
+  logsTail(container: string, lines: number): Promise<string>;
+
+  /** Unpacks a tar stream into `path` inside the container (works before it starts). */
+  putArchive(container: string, path: string, tar: Readable | Buffer): Promise<void>;
+  /** A tar stream of `path` inside the container, or null when the path does not exist. */
+  getArchive(container: string, path: string): Promise<Readable | null>;
+
+  /** Runs a command in a running container, streaming its output; resolves with the exit code. */
+  exec(container: string, request: ExecRequest, handlers?: ExecHandlers): Promise<number>;
+}
+
+/** Docker's own message for a missing object, so callers can treat "already gone" as success. */
+export function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { statusCode?: number }).statusCode === 404;
+}

@@ -1,0 +1,105 @@
+/**
+ * The gate's config: the JSON file the runner writes and the gate reads at start.
+ *
+ * Runner and gate import the same schema, so a config the runner can write is
+ * exactly a config the gate accepts, and both derive a route's secret variable
+ * from `secretEnvName`. The file holds no secrets, only the *names* of the gate's
+ * environment variables that do: the config may be logged, copied into the gate
+ * container's filesystem and read back by anyone, the environment may not.
+ *
+ * This module is bundled into the gate, so it may import only `node:` built-ins
+ * and zod.
+ */
+import { z } from "zod";
+
+/** The port the gate listens on inside its container. */
+export const GATE_PORT = 8080;
+/** The name the agent container resolves the gate by on the internal network. */
+export const GATE_HOST_ALIAS = "gate";
+
+export const ROUTE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// RFC 9110 token: what Node accepts as a header name.
+const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Headers the gate sets or strips itself; injecting into one would either be
+// overwritten or corrupt the framing of the forwarded request.
+const RESERVED_HEADERS = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "expect",
+]);
+
+/** `GATE_SECRET_<ROUTE NAME UPPERCASED, - → _>`: the variable holding a route's credential. */
+export function secretEnvName(routeName: string): string {
+  return `GATE_SECRET_${routeName.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** Why `value` cannot be a route's upstream, or undefined when it can. */
+function upstreamProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not an absolute URL; write it like https://api.anthropic.com";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return "must use http or https";
+  if (url.username !== "" || url.password !== "") {
+    return "must not carry credentials; put them in the route's inject secret";
+  }
+  if (url.search !== "" || url.hash !== "") return "must not carry a query or fragment; only a path prefix";
+  return undefined;
+}
+
+const UpstreamSchema = z.string().superRefine((value, ctx) => {
+  const problem = upstreamProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `upstream ${JSON.stringify(value)} ${problem}` });
+});
+
+const InjectSchema = z.strictObject({
+  header: z
+    .string()
+    .regex(HEADER_NAME_PATTERN, "inject.header must be an HTTP header name like x-api-key")
+    .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), {
+      message: "inject.header must not be a header the gate manages (host, hop-by-hop, content-length, expect)",
+    }),
+  secretEnv: z
+    .string()
+    .regex(ENV_NAME_PATTERN, "inject.secretEnv must be an environment variable name like GATE_SECRET_ANTHROPIC"),
+});
+
+const RouteSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(ROUTE_NAME_PATTERN, "route name must be 1-40 lowercase letters, digits and hyphens, starting with a letter or digit"),
+  upstream: UpstreamSchema,
+  inject: InjectSchema.optional(),
+});
+
+const ListenSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  port: z.int().min(0).max(65535).default(GATE_PORT),
+});
+
+export const GateConfigSchema = z.strictObject({
+  version: z.literal(1),
+  listen: ListenSchema.prefault({}),
+  routes: z.array(RouteSchema).superRefine((routes, ctx) => {
+    const seen = new Set<string>();
+    routes.forEach((route, index) => {
+      if (seen.has(route.name)) {
+        ctx.addIssue({ code: "custom", path: [index, "name"], message: `route name ${JSON.stringify(route.name)} is used twice` });
+      }
+      seen.add(route.name);
+    });
+  }),
+});
+
+export type GateConfig = z.output<typeof GateConfigSchema>;
+export type GateRoute = GateConfig["routes"][number];

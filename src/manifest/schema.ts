@@ -1,0 +1,456 @@
+/**
+ * The shape of `claude-bottle.json` and what every violation of it says.
+ *
+ * Bottles describe a sandbox (image, env, egress, limits); agents pick a bottle
+ * and add a system prompt. Parsing also computes what the runner needs in
+ * numbers (memory in bytes, timeout in milliseconds) so no other module reads
+ * the raw strings. Messages name the bad value and the fix; `load.ts` adds the
+ * file and the JSON path. The committed JSON Schema is generated from
+ * `ManifestSchema`, so editors and this parser agree on the input shape.
+ */
+import { z } from "zod";
+import { GateConfigSchema, ROUTE_NAME_PATTERN } from "../gate/config.js";
+import { formatDuration, parseDuration } from "./duration.js";
+
+/** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)([bkmg]?)$/i;
+const MEMORY_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+// Docker refuses a memory limit below 6 MiB.
+const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+// Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
+const MAX_TIMEOUT_MS = 24 * 86_400_000;
+const MAX_HOST_LENGTH = 253;
+const HOST_LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+// A host whose last label is a number is an IPv4 address to URL parsers (`10.1`, `0x7f.1`, `2130706433`).
+const NUMERIC_LABEL_PATTERN = /^(?:\d+|0x[0-9a-f]*)$/i;
+const ALLOW_EXAMPLES = "like api.github.com, *.githubusercontent.com or registry.npmjs.org:443";
+
+// The gate decides which headers a route may inject; asking its schema here
+// reports a bad header when the manifest loads instead of when the gate starts.
+const GATE_INJECT_HEADER = GateConfigSchema.shape.routes.element.shape.inject.unwrap().shape.header;
+
+/** A value as it appeared in the manifest, short enough for one line of an error. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The candidate `word` was most likely a typo of, if any is close enough to suggest. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= 2 && distance <= candidate.length / 2 && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Bytes in a Docker-style memory size: `512m`, `4g`, `1.5g`, `1048576`. */
+export function parseMemory(text: string): number {
+  const match = MEMORY_PATTERN.exec(text);
+  if (match === null) {
+    throw new Error(`${showValue(text)} is not a memory size; use a number with an optional unit b, k, m or g, like 512m or 4g`);
+  }
+  const bytes = Math.floor(Number(match[1]) * MEMORY_UNITS[match[2]!.toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`${showValue(text)} is too large a memory size; use something like 4g or 16g`);
+  if (bytes < MIN_MEMORY_BYTES) throw new Error(`${showValue(text)} is below Docker's minimum of 6m; use at least 6m, like 512m or 4g`);
+  return bytes;
+}
+
+function parseTimeout(text: string): number {
+  const ms = parseDuration(text);
+  if (ms > MAX_TIMEOUT_MS) {
+    throw new Error(`${showValue(text)} is longer than the longest timeout, ${formatDuration(MAX_TIMEOUT_MS)}; use something like 30m or 6h`);
+  }
+  return ms;
+}
+
+/** A string field checked by a parser that throws a user-facing message. */
+function parsedString(parse: (text: string) => unknown, notString: (input: unknown) => string) {
+  return z
+    .string({ error: (issue) => notString(issue.input) })
+    .superRefine((text, ctx) => {
+      try {
+        parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    });
+}
+
+/** Why `entry` cannot be on an allow list, or undefined when it can. */
+function allowProblem(entry: string): string | undefined {
+  if (entry.includes("://")) return `is a URL; list only the host, ${ALLOW_EXAMPLES}`;
+  if (entry.includes("/")) return `has a path; the allow list matches hosts, not URLs; write only the host, ${ALLOW_EXAMPLES}`;
+  if (entry.includes("@")) return `has user info; write only the host, ${ALLOW_EXAMPLES}`;
+  if (entry.startsWith("[")) return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+  let host = entry;
+  const port = /^(.*):(\d+)$/.exec(entry);
+  if (port !== null) {
+    host = port[1]!;
+    const number = Number(port[2]);
+    if (number < 1 || number > 65535) return `has port ${port[2]}; a port is 1-65535`;
+  }
+  if (host.includes(":")) {
+    return host.split(":").length > 2
+      ? `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`
+      : `has a port that is not a number 1-65535, ${ALLOW_EXAMPLES}`;
+  }
+  const wildcard = host.startsWith("*.");
+  if (wildcard) host = host.slice(2);
+  if (host.includes("*")) return "has a wildcard that is not the whole first label; write it as *.example.com";
+  const labels = host.split(".");
+  if (NUMERIC_LABEL_PATTERN.test(labels.at(-1)!)) {
+    return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+  }
+  if (labels.length < 2) {
+    return wildcard
+      ? "is too broad; a wildcard covers the subdomains of a domain with a dot in it, like *.example.com"
+      : `has no dot; give a full host name, ${ALLOW_EXAMPLES}`;
+  }
+  if (host.length > MAX_HOST_LENGTH) return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be`;
+  const bad = labels.find((label) => !HOST_LABEL_PATTERN.test(label));
+  if (bad !== undefined) {
+    return bad === ""
+      ? "has an empty label (two dots in a row, or a dot at an end); write it like api.github.com"
+      : `has the label ${showValue(bad)}; a label is 1-63 letters, digits and hyphens, not starting or ending with a hyphen`;
+  }
+  return undefined;
+}
+
+/** Why `value` cannot be a route's upstream, or undefined when it can. */
+function upstreamProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not an absolute URL; write it like https://api.anthropic.com";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return `uses ${url.protocol.slice(0, -1)}; an upstream is an http or https URL, like https://api.anthropic.com`;
+  }
+  // Checked on the text as well: `https://@host` and a bare `?` leave no trace in the parsed URL.
+  if (url.username !== "" || url.password !== "" || /^[a-z]+:\/\/[^/?#]*@/i.test(value)) {
+    return 'carries credentials; drop them from the URL and let the gate add them with "inject": { "header": ..., "fromEnv": ... }';
+  }
+  if (value.includes("?")) return "has a query; an upstream is an origin with an optional path prefix, like https://api.example.com/v1";
+  if (value.includes("#")) return "has a fragment; an upstream is an origin with an optional path prefix, like https://api.example.com/v1";
+  return undefined;
+}
+
+function nameSchema(kind: string, example: string) {
+  return z.string().regex(NAME_PATTERN, {
+    error: (issue) =>
+      `${kind} name ${showValue(issue.input)} is not allowed; use 1-40 lowercase letters, digits and hyphens, starting with a letter or digit, like ${showValue(example)}`,
+  });
+}
+
+function variableSchema(kind: string) {
+  return z.string().regex(VARIABLE_PATTERN, {
+    error: (issue) =>
+      `${kind} ${showValue(issue.input)} is not a variable name; use letters, digits and underscores, not starting with a digit, like ANTHROPIC_API_KEY`,
+  });
+}
+
+const FromEnvSchema = z.strictObject({
+  fromEnv: variableSchema("fromEnv").describe("Name of the runner's environment variable whose value is passed in."),
+});
+
+const EnvValueSchema = z
+  .union([z.string(), FromEnvSchema], {
+    error: (issue) =>
+      issue.code === "invalid_union"
+        ? `${showValue(issue.input)} is not an env value; use a string, or { "fromEnv": "HOST_VAR" } to pass a variable of the runner through`
+        : undefined,
+  })
+  .describe('A literal value, or { "fromEnv": "HOST_VAR" } to copy a variable from the runner\'s environment.');
+
+const AllowEntrySchema = z
+  .string()
+  .superRefine((entry, ctx) => {
+    const problem = allowProblem(entry);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${showValue(entry)} ${problem}` });
+  })
+  .transform((entry) => entry.toLowerCase())
+  .describe("A host the bottle may reach directly: host, *.host, or either with :port.");
+
+const InjectSchema = z
+  .strictObject({
+    header: z
+      .string()
+      .superRefine((header, ctx) => {
+        if (!GATE_INJECT_HEADER.safeParse(header).success) {
+          ctx.addIssue({
+            code: "custom",
+            message: `${showValue(header)} is not a header the gate can inject; use an HTTP header name like x-api-key or authorization (not host, content-length or a hop-by-hop header)`,
+          });
+        }
+      }),
+    fromEnv: variableSchema("fromEnv"),
+  })
+  .describe("A header the gate adds to every request on this route, its value read from the runner's environment.");
+
+const RouteSchema = z.strictObject({
+  name: z.string().regex(ROUTE_NAME_PATTERN, {
+    error: (issue) =>
+      `route name ${showValue(issue.input)} is not allowed; use 1-40 lowercase letters, digits and hyphens, starting with a letter or digit, like "anthropic"`,
+  }),
+  upstream: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'missing; give the URL this route forwards to, like "upstream": "https://api.anthropic.com"'
+          : `${showValue(issue.input)} is not a URL; write the upstream as a string like "https://api.anthropic.com"`,
+    })
+    .superRefine((upstream, ctx) => {
+      const problem = upstreamProblem(upstream);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${showValue(upstream)} ${problem}` });
+    })
+    .describe("The http or https origin (with an optional path prefix) this route forwards to."),
+  inject: InjectSchema.optional(),
+  role: z
+    .literal("anthropic")
+    .optional()
+    .describe('"anthropic": the agent reaches the Anthropic API through this route.'),
+});
+
+const RoutesSchema = z.array(RouteSchema).superRefine(
+  (routes, ctx) => {
+    const names = new Map<string, number>();
+    let anthropic: number | undefined;
+    routes.forEach((route, index) => {
+      if (!isRecord(route)) return;
+      if (typeof route.name === "string") {
+        const first = names.get(route.name);
+        if (first === undefined) {
+          names.set(route.name, index);
+        } else {
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "name"],
+            message: `${showValue(route.name)} is already the name of routes[${first}]; give each route its own name`,
+          });
+        }
+      }
+      if (route.role === "anthropic") {
+        if (anthropic !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "role"],
+            message: `routes[${anthropic}] already has role "anthropic"; a bottle has at most one anthropic route`,
+          });
+        } else {
+          anthropic = index;
+        }
+      }
+    });
+  },
+  // Runs even when one route is malformed, so every problem shows up in one pass.
+  { when: (payload) => Array.isArray(payload.value) },
+);
+
+const EgressSchema = z
+  .strictObject({
+    allow: z.array(AllowEntrySchema).default([]).describe("Hosts the bottle may reach directly, besides its routes."),
+    routes: RoutesSchema.default([]).describe("Upstreams reached through the gate, which can inject credentials."),
+  })
+  .describe("Where the bottle's traffic may go; everything else is refused.");
+
+const LimitsSchema = z
+  .strictObject({
+    memory: parsedString(parseMemory, (input) =>
+      `${showValue(input)} is not a memory size; write it as a string like "512m" or "4g"`,
+    )
+      .default("4g")
+      .describe("Memory limit, Docker style: a number with an optional unit b, k, m or g (at least 6m)."),
+    cpus: z.number().gt(0).max(64).default(2).describe("CPUs the bottle may use, fractions allowed (0 < cpus <= 64)."),
+    pids: z.int().min(16).default(512).describe("Most processes the bottle may run at once (at least 16)."),
+    timeout: parsedString(parseTimeout, (input) =>
+      `${showValue(input)} is not a duration; write it as a string with a unit, like "90s", "30m" or "1h30m"`,
+    )
+      .default("30m")
+      .describe("How long the agent may run, like 90s, 30m or 1h30m."),
+  })
+  .transform((limits) => ({
+    ...limits,
+    memoryBytes: parseMemory(limits.memory),
+    timeoutMs: parseTimeout(limits.timeout),
+  }));
+
+const BottleSchema = z
+  .strictObject({
+    image: z.string().min(1).optional().describe("A prebuilt image to run. Leave out image and dockerfile for the bundled agent image."),
+    dockerfile: z.string().min(1).optional().describe("A Dockerfile to build, relative to the manifest."),
+    buildArgs: z.record(variableSchema("build arg"), z.string()).optional().describe("Build args for the Dockerfile, like BASE_IMAGE."),
+    env: z.record(variableSchema("env name"), EnvValueSchema).default({}).describe("Environment variables set in the bottle."),
+    egress: EgressSchema.prefault({}),
+    limits: LimitsSchema.prefault({}).describe("Resource limits; each has a default."),
+    supervise: z.boolean().default(false),
+  })
+  .superRefine(
+    (bottle, ctx) => {
+      if (bottle.image !== undefined && bottle.dockerfile !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: 'has both "image" and "dockerfile"; a bottle runs a prebuilt image or builds one from a Dockerfile, so remove one',
+        });
+      }
+      if (bottle.image !== undefined && bottle.buildArgs !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["buildArgs"],
+          message: 'build args only apply when the bottle is built from a Dockerfile; remove "buildArgs", or "image" to build instead',
+        });
+      }
+    },
+    { when: (payload) => isRecord(payload.value) },
+  )
+  .transform((bottle) => ({ ...bottle, buildArgs: bottle.buildArgs ?? {} }));
+
+const AgentSchema = z.strictObject({
+  bottle: z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? 'missing; name the bottle this agent runs in, one of the keys of "bottles"'
+          : `${showValue(issue.input)} is not a bottle name; name one of the keys of "bottles" as a string`,
+    })
+    .describe('The bottle this agent runs in: a key of "bottles".'),
+  prompt: z.string().default("").describe("Appended to claude's system prompt."),
+  model: z.string().min(1).optional().describe("The model claude uses, like claude-sonnet-4-5; leave out for claude's default."),
+  maxTurns: z.int().min(1).max(10_000).optional().describe("Most turns claude may take before it stops."),
+});
+
+export const ManifestSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    bottles: z
+      .record(nameSchema("bottle", "default"), BottleSchema)
+      .refine((bottles) => Object.keys(bottles).length > 0, {
+        message: 'no bottles defined; add one, like "bottles": { "default": {} }',
+      })
+      .describe("Sandboxes, by name."),
+    agents: z
+      .record(nameSchema("agent", "claude"), AgentSchema)
+      .refine((agents) => Object.keys(agents).length > 0, {
+        message: 'no agents defined; add one, like "agents": { "claude": { "bottle": "default" } }',
+      })
+      .describe("Agents, by name; each runs in one of the bottles."),
+  })
+  .superRefine(
+    (manifest, ctx) => {
+      const bottles = Object.keys(manifest.bottles);
+      for (const [name, agent] of Object.entries(manifest.agents)) {
+        if (!isRecord(agent) || typeof agent.bottle !== "string" || Object.hasOwn(manifest.bottles, agent.bottle)) continue;
+        const guess = closest(agent.bottle, bottles);
+        ctx.addIssue({
+          code: "custom",
+          path: ["agents", name, "bottle"],
+          message:
+            guess !== undefined
+              ? `${showValue(agent.bottle)} is not a bottle in this manifest; did you mean ${showValue(guess)}? (bottles: ${bottles.join(", ")})`
+              : `${showValue(agent.bottle)} is not a bottle in this manifest; use one of: ${bottles.join(", ")}`,
+        });
+      }
+    },
+    // Runs even when a bottle is malformed: a dangling reference is worth reporting in the same pass.
+    { when: (payload) => isRecord(payload.value) && isRecord(payload.value.bottles) && isRecord(payload.value.agents) },
+  );
+
+export type ManifestInput = z.input<typeof ManifestSchema>;
+export type Manifest = z.output<typeof ManifestSchema>;
+export type Bottle = Manifest["bottles"][string];
+export type Agent = Manifest["agents"][string];
+export type Route = Bottle["egress"]["routes"][number];
+export type EnvValue = Bottle["env"][string];
+export type Limits = Bottle["limits"];
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "an object",
+  record: "an object",
+  array: "an array",
+};
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "boolean") return "a boolean";
+  return `a ${typeof value}`;
+}
+
+function unknownKeysMessage(keys: string[], known: string[]): string {
+  const guesses = keys.map((key) => closest(key, known));
+  if (keys.length === 1 && guesses[0] !== undefined) return `unknown key ${showValue(keys[0])}; did you mean ${showValue(guesses[0])}?`;
+  const named = keys.map((key, i) => (guesses[i] !== undefined ? `${showValue(key)} (did you mean ${showValue(guesses[i])}?)` : showValue(key)));
+  return `unknown key${keys.length > 1 ? "s" : ""} ${named.join(", ")}; allowed keys are ${known.join(", ")}`;
+}
+
+/**
+ * Messages for the issues the schema leaves to zod's defaults: wrong types,
+ * unknown keys, numbers out of range. Pass it as `error` with `reportInput: true`
+ * so the message can name the value.
+ */
+export const describeManifestIssue: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      if (issue.input === undefined) return `missing; expected ${expected}`;
+      if (issue.expected === "int" && typeof issue.input === "number") return `${showValue(issue.input)} is not a whole number`;
+      return `${showValue(issue.input)} is ${kindOf(issue.input)}; expected ${expected}`;
+    }
+    case "unrecognized_keys": {
+      const known = issue.inst instanceof z.ZodObject ? Object.keys(issue.inst.shape) : [];
+      return unknownKeysMessage(issue.keys, known);
+    }
+    case "too_small":
+      if (issue.origin === "string") return `${showValue(issue.input)} is empty; give a value or leave the key out`;
+      return `${showValue(issue.input)} is too small; use ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`;
+    case "too_big":
+      return `${showValue(issue.input)} is too big; use ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}`;
+    case "invalid_value":
+      return `${showValue(issue.input)} is not allowed; use ${issue.values.map((value) => showValue(value)).join(" or ")}`;
+    case "invalid_key":
+      return issue.issues.map((inner) => inner.message).join("; ");
+    case "invalid_format":
+      return `${showValue(issue.input)} does not match ${issue.pattern ?? issue.format}`;
+    default:
+      return undefined;
+  }
+};
+
+/** The JSON Schema of what a manifest file may contain, for editors. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(ManifestSchema, { io: "input", target: "draft-2020-12" }),
+    title: "claude-bottle manifest",
+    description: "Bottles (sandboxes) and the agents that run in them; see claude-bottle.json.",
+  };
+}

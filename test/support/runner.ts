@@ -1,0 +1,119 @@
+/**
+ * Helpers for integration tests that drive the product the way a user does: the
+ * built `node runner` CLI as a child process, a real Docker engine, and a state
+ * home of the test's own.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+export const RUNNER = join(ROOT, "runner");
+export const NODE = process.execPath;
+export const GATE_IMAGE = "bottle-test/node:24";
+export const FAKE_AGENT_IMAGE = "bottle-test/fake-agent:latest";
+export const AGENT_BASE_IMAGE = "bottle-test/agent-base:latest";
+
+export interface RunnerRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  home: string;
+  workspace: string;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** A state home, a workspace and an environment of the test's own. */
+export function sandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), "bottle-itg-"));
+  const home = join(dir, "home");
+  const workspace = join(dir, "workspace");
+  execFileSync("mkdir", ["-p", home, workspace]);
+  return {
+    dir,
+    home,
+    workspace,
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      CLAUDE_BOTTLE_HOME: home,
+      CLAUDE_BOTTLE_GATE_IMAGE: GATE_IMAGE,
+      ...extraEnv,
+    },
+  };
+}
+
+export function writeManifest(dir: string, manifest: unknown): string {
+  const path = join(dir, "claude-bottle.json");
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  return path;
+}
+
+export function startRunner(args: string[], box: Sandbox, cwd = box.workspace): { child: ChildProcess; done: Promise<RunnerRun> } {
+  const child = spawn(NODE, [RUNNER, ...args], { cwd, env: box.env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<RunnerRun>((resolveRun) => {
+    child.on("close", (code, signal) => resolveRun({ code, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+export async function runRunner(args: string[], box: Sandbox, cwd?: string): Promise<RunnerRun> {
+  return startRunner(args, box, cwd).done;
+}
+
+/** The one JSON object `--format json` prints on stdout. */
+export function jsonResult(run: RunnerRun): Record<string, unknown> {
+  const lines = run.stdout.trim().split("\n").filter(Boolean);
+  try {
+    return JSON.parse(lines[lines.length - 1] ?? "") as Record<string, unknown>;
+  } catch {
+    throw new Error(`no JSON result on stdout (exit ${run.code})\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+/** Names of containers and networks carrying the identity label (all identities when none is given). */
+export function labelled(identity?: string): { containers: string[]; networks: string[] } {
+  const filter = identity ? `label=claude-bottle.identity=${identity}` : "label=claude-bottle.identity";
+  const list = (args: string[]) =>
+    execFileSync("docker", args, { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
+  return {
+    containers: list(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]),
+    networks: list(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]),
+  };
+}
+
+/** An address of this host that containers on any bridge network can reach. */
+export function hostAddressForContainers(): string {
+  const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
+  if (!docker0) throw new Error("no docker0 interface: is dockerd running with its default bridge?");
+  return docker0.address;
+}
+
+export function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolveWait, reject) => {
+    const tick = () => {
+      if (predicate()) return resolveWait();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+}
+
+/** A fake-claude scenario as a prompt. */
+export function fake(scenario: { steps?: unknown[]; end?: string }): string {
+  return `FAKE:${JSON.stringify(scenario)}`;
+}

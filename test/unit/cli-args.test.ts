@@ -1,0 +1,42 @@
+import { describe, expect, test } from "vitest";
+import { parseCommand } from "../../src/cli/args.js";
+import { InputError } from "../../src/errors.js";
+
+describe("node runner arguments", () => {
+  test.each([
+    [["start", "fixer", "--prompt", "fix it"], { command: "start", agent: "fixer", prompt: "fix it", format: "text", dryRun: false }],
+    [
+      ["start", "fixer", "--prompt=go", "--manifest", "m.json", "--workspace", "w", "--format", "json", "--dry-run", "--snapshot-interval", "10s"],
+      { command: "start", agent: "fixer", prompt: "go", manifest: "m.json", workspace: "w", format: "json", dryRun: true, snapshotIntervalMs: 10_000 },
+    ],
+    [["resume", "fixer-abc12"], { command: "resume", identity: "fixer-abc12", format: "text", dryRun: false }],
+    [["resume", "fixer-abc12", "--prompt", "also add tests", "--format", "json"], { command: "resume", identity: "fixer-abc12", prompt: "also add tests", format: "json", dryRun: false }],
+    [["list", "--format", "json"], { command: "list", format: "json" }],
+    [["cleanup"], { command: "cleanup", format: "text" }],
+    [["demo"], { command: "demo", format: "text" }],
+    [[], { command: "help" }],
+    [["start", "--help"], { command: "help" }],
+  ])("%j", (argv, expected) => {
+    expect(parseCommand(argv)).toEqual(expected);
+  });
+
+  test.each([
+    [["launch"], /^command: "launch" is not a command; use one of: start, resume/],
+    [["start"], /^start: \(missing\) needs agent/],
+    [["start", "fixer"], /^--prompt: \(missing\) is required/],
+    [["start", "fixer", "--prompt", "  "], /^--prompt: "  " is empty/],
+    [["start", "Fixer", "--prompt", "x"], /^agent: "Fixer" is not an agent name/],
+    [["start", "fixer", "extra", "--prompt", "x"], /^start: "extra" got more arguments than it takes; .*quote a prompt/],
+    [["start", "fixer", "--prompt", "x", "--format", "yaml"], /^--format: "yaml" is not an output format; use --format text or --format json/],
+    [["start", "fixer", "--prompt", "x", "--colour"], /^--colour: .* is not understood by `start`/],
+    [["start", "fixer", "--prompt", "x", "--snapshot-interval", "5"], /^--snapshot-interval: "5" is not a snapshot interval/],
+    [["start", "fixer", "--prompt", "x", "--snapshot-interval", "100ms"], /^--snapshot-interval: "100ms"/],
+    [["resume", "../../etc"], /^identity: "..\/..\/etc" is not a bottle identity/],
+    [["resume", "fixer-abc12", "--manifest", "m.json"], /^--manifest: "m.json" is not a flag of `resume`/],
+    [["list", "--dry-run"], /^--dry-run: true is not a flag of `list`/],
+    [["start", "fixer", "--prompt"], /^--prompt: \(missing\) needs a value; write --prompt VALUE/],
+  ])("%j is refused: %s", (argv, message) => {
+    expect(() => parseCommand(argv)).toThrow(InputError);
+    expect(() => parseCommand(argv)).toThrow(message);
+  });
+});
