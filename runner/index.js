@@ -1,2 +1,2 @@
 // `node runner <command>` from a clone, with no install step: the committed bundle.
-import "../dist/runner.js";
+import "../dist/runner/index.js";

@@ -1,6 +1,6 @@
 /**
- * Finds the bundled gate program (dist/gate.js) that is copied into every gate
- * container. Next to the running bundle in dist/, or in dist/ when the sources run
+ * Finds the bundled gate program (dist/gate/index.js) that is copied into every gate
+ * container. Beside the running bundle in dist/, or in dist/ when the sources run
  * directly (the tests); `CLAUDE_BOTTLE_GATE_PROGRAM` names another file.
  */
 import { existsSync } from "node:fs";
@@ -18,8 +18,9 @@ export function gateProgramLoader(env: NodeJS.ProcessEnv): () => Promise<Buffer>
 export function locateGateProgram(env: NodeJS.ProcessEnv): string {
   const candidates = [
     env.CLAUDE_BOTTLE_GATE_PROGRAM,
-    fileURLToPath(new URL("./gate.js", import.meta.url)),
-    fileURLToPath(new URL("../../dist/gate.js", import.meta.url)),
+    // From a bundle in dist/<entry>/index.js, and from the sources in src/bottle/.
+    fileURLToPath(new URL("../gate/index.js", import.meta.url)),
+    fileURLToPath(new URL("../../dist/gate/index.js", import.meta.url)),
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`the gate program is missing (looked in ${candidates.join(", ")}); run \`npm run build\``);

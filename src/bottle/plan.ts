@@ -188,7 +188,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     workspace: request.workspace,
     prompt: request.prompt,
     resumeSession: request.resumeSession,
-    systemPrompt: agent.prompt ?? "",
+    systemPrompt: agent.prompt,
     image,
     agentContainer: {
       name: `${prefix}-agent`,
@@ -225,7 +225,7 @@ function resolveImage(
   bottlePath: string,
   identity: string,
 ): ImagePlan {
-  const buildArgs: Record<string, string> = { ...(bottle.buildArgs ?? {}) };
+  const buildArgs: Record<string, string> = { ...bottle.buildArgs };
   const manifestDockerfile = bottle.dockerfile ? resolve(request.loaded.dir, bottle.dockerfile) : null;
   if (request.perBottleDockerfile !== null) {
     // The per-bottle override wins over everything: it is what a capability-block asked for.

@@ -15,7 +15,7 @@ import type { Format } from "../cli/args.js";
 import { type CliIo, printResult, stderrLog } from "../cli/output.js";
 import { DEFAULT_MANIFEST } from "../manifest/default.js";
 import type { StateStore } from "../state/store.js";
-import { countMessages, startStubModel } from "./stub-model.js";
+import { countMessages, offersTools, startStubModel } from "./stub-model.js";
 
 const DEMO_KEY_ENV = "CLAUDE_BOTTLE_DEMO_KEY";
 const TASK = "Write progress.txt saying the task is half done, then finish the task.";
@@ -33,9 +33,8 @@ export async function runDemo(io: DemoIo): Promise<number> {
   const stub = await startStubModel({
     host: "0.0.0.0",
     script: ({ body }) => {
-      const b = body as { tools?: unknown[] };
       // Side requests (titles, summaries) carry no tools; answer them plainly.
-      if (!Array.isArray(b.tools) || b.tools.length === 0) return { text: "ok" };
+      if (!offersTools(body)) return { text: "ok" };
       if (phase === "crash") return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
       resumedWith = Math.max(resumedWith, countMessages(body));
       return { text: `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still here. Task finished.` };

@@ -108,7 +108,8 @@ function parseJson(text: string, file: string): unknown {
     const reason = message
       .replace(/ in JSON at position \d+.*$/s, "")
       .replace(/ at position \d+.*$/s, "")
-      .replace(/, ".*" is not valid JSON$/s, "");
+      // V8 quotes a snippet of the text, cut with "..." when long; the line and column say more.
+      .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, "");
     throw new ManifestError(file, [{ path: "(file)", message: `not valid JSON at line ${line}, column ${column}: ${reason}` }]);
   }
 }

@@ -14,6 +14,7 @@ import { formatDuration, parseDuration } from "./duration.js";
 
 /** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const NAME_RULE = "1-40 lowercase letters, digits and hyphens, starting with a letter or digit";
 const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)([bkmg]?)$/i;
 const MEMORY_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -32,14 +33,14 @@ const ALLOW_EXAMPLES = "like api.github.com, *.githubusercontent.com or registry
 const GATE_INJECT_HEADER = GateConfigSchema.shape.routes.element.shape.inject.unwrap().shape.header;
 
 /** A value as it appeared in the manifest, short enough for one line of an error. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   if (value === undefined) return "(missing)";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The candidate `word` was most likely a typo of, if any is close enough to suggest. */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
+function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
@@ -106,7 +107,9 @@ function allowProblem(entry: string): string | undefined {
   if (entry.includes("://")) return `is a URL; list only the host, ${ALLOW_EXAMPLES}`;
   if (entry.includes("/")) return `has a path; the allow list matches hosts, not URLs; write only the host, ${ALLOW_EXAMPLES}`;
   if (entry.includes("@")) return `has user info; write only the host, ${ALLOW_EXAMPLES}`;
-  if (entry.startsWith("[")) return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+  if (entry.startsWith("[") || entry.split(":").length > 2) {
+    return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+  }
   let host = entry;
   const port = /^(.*):(\d+)$/.exec(entry);
   if (port !== null) {
@@ -114,11 +117,7 @@ function allowProblem(entry: string): string | undefined {
     const number = Number(port[2]);
     if (number < 1 || number > 65535) return `has port ${port[2]}; a port is 1-65535`;
   }
-  if (host.includes(":")) {
-    return host.split(":").length > 2
-      ? `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`
-      : `has a port that is not a number 1-65535, ${ALLOW_EXAMPLES}`;
-  }
+  if (host.includes(":")) return `has a port that is not a number 1-65535, ${ALLOW_EXAMPLES}`;
   const wildcard = host.startsWith("*.");
   if (wildcard) host = host.slice(2);
   if (host.includes("*")) return "has a wildcard that is not the whole first label; write it as *.example.com";
@@ -143,6 +142,7 @@ function allowProblem(entry: string): string | undefined {
 
 /** Why `value` cannot be a route's upstream, or undefined when it can. */
 function upstreamProblem(value: string): string | undefined {
+  if (/\s/.test(value)) return "contains whitespace; write the URL alone, like https://api.anthropic.com";
   let url: URL;
   try {
     url = new URL(value);
@@ -164,7 +164,7 @@ function upstreamProblem(value: string): string | undefined {
 function nameSchema(kind: string, example: string) {
   return z.string().regex(NAME_PATTERN, {
     error: (issue) =>
-      `${kind} name ${showValue(issue.input)} is not allowed; use 1-40 lowercase letters, digits and hyphens, starting with a letter or digit, like ${showValue(example)}`,
+      `${kind} name ${showValue(issue.input)} is not allowed; use ${NAME_RULE}, like ${showValue(example)}`,
   });
 }
 
@@ -216,7 +216,7 @@ const InjectSchema = z
 const RouteSchema = z.strictObject({
   name: z.string().regex(ROUTE_NAME_PATTERN, {
     error: (issue) =>
-      `route name ${showValue(issue.input)} is not allowed; use 1-40 lowercase letters, digits and hyphens, starting with a letter or digit, like "anthropic"`,
+      `route name ${showValue(issue.input)} is not allowed; use ${NAME_RULE}, like "anthropic"`,
   }),
   upstream: z
     .string({
@@ -346,7 +346,7 @@ const AgentSchema = z.strictObject({
 
 export const ManifestSchema = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe("Ignored; lets an editor find this JSON Schema."),
     bottles: z
       .record(nameSchema("bottle", "default"), BottleSchema)
       .refine((bottles) => Object.keys(bottles).length > 0, {
@@ -365,10 +365,21 @@ export const ManifestSchema = z
       const bottles = Object.keys(manifest.bottles);
       for (const [name, agent] of Object.entries(manifest.agents)) {
         if (!isRecord(agent) || typeof agent.bottle !== "string" || Object.hasOwn(manifest.bottles, agent.bottle)) continue;
+        const path = ["agents", name, "bottle"];
+        if (!NAME_PATTERN.test(agent.bottle)) {
+          ctx.addIssue({
+            code: "custom",
+            path,
+            message: `${showValue(agent.bottle)} cannot name a bottle; bottle names are ${NAME_RULE}`,
+          });
+          continue;
+        }
+        // With no bottles at all, "no bottles defined" already says what to do.
+        if (bottles.length === 0) continue;
         const guess = closest(agent.bottle, bottles);
         ctx.addIssue({
           code: "custom",
-          path: ["agents", name, "bottle"],
+          path,
           message:
             guess !== undefined
               ? `${showValue(agent.bottle)} is not a bottle in this manifest; did you mean ${showValue(guess)}? (bottles: ${bottles.join(", ")})`
@@ -448,9 +459,11 @@ export const describeManifestIssue: z.core.$ZodErrorMap = (issue) => {
 
 /** The JSON Schema of what a manifest file may contain, for editors. */
 export function manifestJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(ManifestSchema, { io: "input", target: "draft-2020-12" });
   return {
-    ...z.toJSONSchema(ManifestSchema, { io: "input", target: "draft-2020-12" }),
+    $schema,
     title: "claude-bottle manifest",
-    description: "Bottles (sandboxes) and the agents that run in them; see claude-bottle.json.",
+    description: "Bottles (sandboxes) and the agents that run in them.",
+    ...rest,
   };
 }
