@@ -1,0 +1,138 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { AGENT_DOCKERFILE } from "../../src/bottle/agent-dockerfile.js";
+import { PLACEHOLDER_API_KEY, type PlanRequest, resolvePlan } from "../../src/bottle/plan.js";
+import { InputError } from "../../src/errors.js";
+import { type LoadedManifest, loadManifest, parseManifest } from "../../src/manifest/load.js";
+
+const KEY = "sk-ant-real-key-for-plan-tests";
+
+function loaded(manifest: unknown, dir = "/project"): LoadedManifest {
+  return { manifest: parseManifest(JSON.stringify(manifest), `${dir}/claude-bottle.json`), path: `${dir}/claude-bottle.json`, dir, embedded: false };
+}
+
+const route = { name: "anthropic", upstream: "https://api.anthropic.com", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" };
+
+function request(over: Partial<PlanRequest> & { manifest?: unknown } = {}): PlanRequest {
+  const { manifest, ...rest } = over;
+  return {
+    loaded: loaded(manifest ?? { bottles: { b: { egress: { routes: [route] } } }, agents: { fixer: { bottle: "b", prompt: "be good" } } }),
+    agent: "fixer",
+    mode: "start",
+    identity: "fixer-abcde",
+    prompt: "fix the tests",
+    resumeSession: null,
+    workspace: "/work",
+    perBottleDockerfile: null,
+    env: { ANTHROPIC_API_KEY: KEY, HOST_TOKEN: "t0k" },
+    runtimes: ["runc"],
+    runnerId: "host/1",
+    ...rest,
+  };
+}
+
+describe("resolving a launch plan", () => {
+  test("names, labels, networks and limits come from the identity and the manifest", () => {
+    const plan = resolvePlan(request());
+    expect(plan.agentContainer.name).toBe("claude-bottle-fixer-abcde-agent");
+    expect(plan.gate.name).toBe("claude-bottle-fixer-abcde-gate");
+    expect(plan.networks).toEqual({ internal: "claude-bottle-fixer-abcde-internal", egress: "claude-bottle-fixer-abcde-egress" });
+    expect(plan.labels).toEqual({ "claude-bottle.identity": "fixer-abcde", "claude-bottle.runner": "host/1", "claude-bottle.agent": "fixer" });
+    expect(plan.agentContainer).toMatchObject({ memoryBytes: 4 * 1024 ** 3, nanoCpus: 2e9, pidsLimit: 512, runtime: null, user: "node" });
+    expect(plan.timeoutMs).toBe(30 * 60_000);
+    expect(plan.snapshotIntervalMs).toBe(30_000);
+    expect(plan.systemPrompt).toBe("be good");
+  });
+
+  test("the anthropic route gives the agent the gate's URL and a placeholder; the key stays out of the plan", () => {
+    const plan = resolvePlan(request());
+    expect(plan.agentContainer.env.ANTHROPIC_BASE_URL).toBe("http://gate:8080/anthropic");
+    expect(plan.agentContainer.env.ANTHROPIC_API_KEY).toBe(PLACEHOLDER_API_KEY);
+    expect(plan.gate.config.routes).toEqual([
+      { name: "anthropic", upstream: "https://api.anthropic.com", inject: { header: "x-api-key", secretEnv: "GATE_SECRET_ANTHROPIC" } },
+    ]);
+    expect(plan.gate.credentials).toEqual([{ route: "anthropic", header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY", present: true }]);
+    expect(JSON.stringify(plan)).not.toContain(KEY);
+  });
+
+  test("a missing credential is reported in the plan, not leaked or guessed", () => {
+    const plan = resolvePlan(request({ env: {} }));
+    expect(plan.gate.credentials[0]?.present).toBe(false);
+  });
+
+  test("manifest env: literals and values from the runner's environment", () => {
+    const plan = resolvePlan(
+      request({ manifest: { bottles: { b: { env: { A: "1", TOKEN: { fromEnv: "HOST_TOKEN" } } } }, agents: { fixer: { bottle: "b" } } } }),
+    );
+    expect(plan.agentContainer.env).toMatchObject({ A: "1", TOKEN: "t0k", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" });
+  });
+
+  test.each([
+    [{ TOKEN: { fromEnv: "NOT_SET" } }, /^bottles\.b\.env\.TOKEN\.fromEnv: "NOT_SET" is not set in the runner's environment; export NOT_SET/],
+    [{ LEAK: { fromEnv: "ANTHROPIC_API_KEY" } }, /^bottles\.b\.env\.LEAK\.fromEnv: "ANTHROPIC_API_KEY" is the credential a route injects/],
+    [{ LEAK: KEY }, /^bottles\.b\.env\.LEAK: "\(redacted\)" contains the credential a route injects/],
+    [{ ANTHROPIC_BASE_URL: "https://evil.test" }, /^bottles\.b\.env\.ANTHROPIC_BASE_URL: .* is set by the gate's anthropic route/],
+  ])("env %j is refused", (env, message) => {
+    const r = request({ manifest: { bottles: { b: { env, egress: { routes: [route] } } }, agents: { fixer: { bottle: "b" } } } });
+    expect(() => resolvePlan(r)).toThrow(InputError);
+    expect(() => resolvePlan(r)).toThrow(message);
+    try {
+      resolvePlan(r);
+    } catch (error) {
+      expect(String(error)).not.toContain(KEY);
+    }
+  });
+
+  test("an agent that is not in the manifest names the ones that are", () => {
+    expect(() => resolvePlan(request({ agent: "nobody" }))).toThrow(/^agent: "nobody" is not an agent in .*; use one of: fixer$/);
+  });
+
+  test("the bundled Dockerfile is content-addressed and its base image can be set for a machine without a registry", () => {
+    const plan = resolvePlan(request({ env: { ANTHROPIC_API_KEY: KEY, CLAUDE_BOTTLE_BASE_IMAGE: "local/base:1" } }));
+    expect(plan.image).toMatchObject({ kind: "build", source: "bundled", dockerfile: AGENT_DOCKERFILE, reuse: true, buildArgs: { BASE_IMAGE: "local/base:1" } });
+    const other = resolvePlan(request());
+    expect(other.image.kind === "build" && other.image.buildArgs.BASE_IMAGE).toBe("node:24-bookworm-slim");
+    expect(plan.image.kind === "build" && other.image.kind === "build" && plan.image.tag !== other.image.tag).toBe(true);
+  });
+
+  test("a per-bottle Dockerfile in the state wins over the manifest's image", () => {
+    const plan = resolvePlan(
+      request({ perBottleDockerfile: "FROM x\nRUN apt-get install -y go\n", manifest: { bottles: { b: { image: "ubuntu" } }, agents: { fixer: { bottle: "b" } } } }),
+    );
+    expect(plan.image).toMatchObject({ kind: "build", source: "per-bottle", tag: "claude-bottle-bottle:fixer-abcde", reuse: false });
+  });
+
+  test("a prebuilt image is used as it is", () => {
+    const plan = resolvePlan(request({ manifest: { bottles: { b: { image: "my/agent:1" } }, agents: { fixer: { bottle: "b" } } } }));
+    expect(plan.image).toEqual({ kind: "prebuilt", ref: "my/agent:1" });
+  });
+
+  test("the manifest's Dockerfile is read relative to the manifest, with its directory as the build context", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-"));
+    writeFileSync(join(dir, "agent.Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(dir, "claude-bottle.json"), JSON.stringify({ bottles: { b: { dockerfile: "agent.Dockerfile" } }, agents: { fixer: { bottle: "b" } } }));
+    const plan = resolvePlan(request({ loaded: loadManifest({ cwd: dir }) }));
+    expect(plan.image).toMatchObject({ kind: "build", source: "manifest", dockerfile: "FROM scratch\n", contextDir: dir, dockerfilePath: join(dir, "agent.Dockerfile") });
+    writeFileSync(join(dir, "claude-bottle.json"), JSON.stringify({ bottles: { b: { dockerfile: "missing.Dockerfile" } }, agents: { fixer: { bottle: "b" } } }));
+    expect(() => resolvePlan(request({ loaded: loadManifest({ cwd: dir }) }))).toThrow(/^bottles\.b\.dockerfile: "missing.Dockerfile" cannot be read/);
+  });
+
+  test("gVisor is used when the engine has it", () => {
+    expect(resolvePlan(request({ runtimes: ["runc", "runsc"] })).agentContainer.runtime).toBe("runsc");
+  });
+
+  test("resume runs claude with --resume and the resume prompt, never the task", () => {
+    const plan = resolvePlan(request({ mode: "resume", prompt: "continue", resumeSession: "0b6c-session" }));
+    const cmd = plan.agentContainer.command;
+    expect(cmd.slice(cmd.indexOf("-p"), cmd.indexOf("-p") + 2)).toEqual(["-p", "continue"]);
+    expect(cmd.slice(-2)).toEqual(["--resume", "0b6c-session"]);
+    expect(cmd).not.toContain("fix the tests");
+  });
+
+  test("the agent's model and max turns reach claude", () => {
+    const plan = resolvePlan(request({ manifest: { bottles: { b: {} }, agents: { fixer: { bottle: "b", model: "opus", maxTurns: 9 } } } }));
+    expect(plan.agentContainer.command).toEqual(expect.arrayContaining(["--model", "opus", "--max-turns", "9"]));
+  });
+});
