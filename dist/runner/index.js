@@ -70647,6 +70647,8 @@ async function cleanupOrphans(docker, options = {}) {
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/bottle/gate-program.ts
@@ -70658,6 +70660,7 @@ var external_node_url_ = __nccwpck_require__(3136);
 
 
 
+
 function gateProgramLoader(env) {
     let cached = null;
     return () => {
@@ -70666,11 +70669,14 @@ function gateProgramLoader(env) {
     };
 }
 function locateGateProgram(env) {
+    // Paths are joined at run time: a literal `new URL(..., import.meta.url)` would make
+    // the bundler inline the file as an asset of the runner bundle instead.
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
     const candidates = [
         env.CLAUDE_BOTTLE_GATE_PROGRAM,
         // From a bundle in dist/<entry>/index.js, and from the sources in src/bottle/.
-        (0,external_node_url_.fileURLToPath)(new URL(/* asset import */ __nccwpck_require__(2756), __nccwpck_require__.b)),
-        (0,external_node_url_.fileURLToPath)(new URL(/* asset import */ __nccwpck_require__(5298), __nccwpck_require__.b)),
+        (0,external_node_path_.join)(here, "..", "gate", "index.js"),
+        (0,external_node_path_.join)(here, "..", "..", "dist", "gate", "index.js"),
     ].filter((p) => Boolean(p));
     const found = candidates.find((p) => (0,external_node_fs_namespaceObject.existsSync)(p));
     if (!found)
@@ -71166,7 +71172,7 @@ async function startGate(plan, deps, resources) {
     const id = await resources.createContainer({
         name: plan.gate.name,
         image: plan.gate.image,
-        cmd: ["node", "/opt/claude-bottle-gate/gate.js", "/opt/claude-bottle-gate/config.json"],
+        cmd: ["node", "/opt/claude-bottle-gate/gate.mjs", "/opt/claude-bottle-gate/config.json"],
         user: "65534:65534",
         env: gateEnv,
         labels: { ...plan.labels, "claude-bottle.role": "gate" },
@@ -71178,7 +71184,7 @@ async function startGate(plan, deps, resources) {
     });
     await docker.connectNetwork(id, plan.networks.internal, ["gate"]);
     await docker.putArchive(id, "/", await packFiles([
-        { name: "opt/claude-bottle-gate/gate.js", content: await deps.gateProgram(), mode: 0o444 },
+        { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
         { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
     ], ROOT_OWNER));
     await docker.startContainer(id);
@@ -71362,8 +71368,6 @@ async function copyWorkspaceBack(plan, deps) {
     await (0,promises_namespaceObject.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/manifest/default.ts
 const DEFAULT_AGENT = "claude";
 const DEFAULT_PROMPT = [
@@ -81603,7 +81607,8 @@ function parseJson(text, file) {
         const reason = message
             .replace(/ in JSON at position \d+.*$/s, "")
             .replace(/ at position \d+.*$/s, "")
-            .replace(/, ".*" is not valid JSON$/s, "");
+            // V8 quotes a snippet of the text, cut with "..." when long; the line and column say more.
+            .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, "");
         throw new ManifestError(file, [{ path: "(file)", message: `not valid JSON at line ${line}, column ${column}: ${reason}` }]);
     }
 }
@@ -81823,7 +81828,7 @@ function resolvePlan(request) {
         workspace: request.workspace,
         prompt: request.prompt,
         resumeSession: request.resumeSession,
-        systemPrompt: agent.prompt ?? "",
+        systemPrompt: agent.prompt,
         image,
         agentContainer: {
             name: `${prefix}-agent`,
@@ -81854,7 +81859,7 @@ function resolvePlan(request) {
     };
 }
 function resolveImage(request, bottle, bottlePath, identity) {
-    const buildArgs = { ...(bottle.buildArgs ?? {}) };
+    const buildArgs = { ...bottle.buildArgs };
     const manifestDockerfile = bottle.dockerfile ? (0,external_node_path_.resolve)(request.loaded.dir, bottle.dockerfile) : null;
     if (request.perBottleDockerfile !== null) {
         // The per-bottle override wins over everything: it is what a capability-block asked for.
@@ -82267,9 +82272,8 @@ async function runDemo(io) {
     const stub = await startStubModel({
         host: "0.0.0.0",
         script: ({ body }) => {
-            const b = body;
             // Side requests (titles, summaries) carry no tools; answer them plainly.
-            if (!Array.isArray(b.tools) || b.tools.length === 0)
+            if (!offersTools(body))
                 return { text: "ok" };
             if (phase === "crash")
                 return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
@@ -83249,20 +83253,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)(__nccwpck_req
 
 module.exports = eval("require")("supports-color");
 
-
-/***/ }),
-
-/***/ 5298:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-module.exports = __nccwpck_require__.p + "416756bec3ee6f10eb93.js?../../dist/gate/index.js";
-
-/***/ }),
-
-/***/ 2756:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-module.exports = __nccwpck_require__.p + "2bf123cc4b3c78b134fe.js?../gate/index.js";
 
 /***/ }),
 
@@ -85138,9 +85128,6 @@ module.exports = {"rE":"1.17.0"};
 /******/ 	return module.exports;
 /******/ }
 /******/ 
-/******/ // expose the modules object (__webpack_modules__)
-/******/ __nccwpck_require__.m = __webpack_modules__;
-/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -85241,41 +85228,6 @@ module.exports = {"rE":"1.17.0"};
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/publicPath */
-/******/ (() => {
-/******/ 	var scriptUrl;
-/******/ 	if (typeof import.meta.url === "string") scriptUrl = import.meta.url
-/******/ 	// When supporting browsers where an automatic publicPath is not supported you must specify an output.publicPath manually via configuration
-/******/ 	// or pass an empty string ("") and set the __webpack_public_path__ variable from your code to use your own logic.
-/******/ 	if (!scriptUrl) throw new Error("Automatic publicPath is not supported in this browser");
-/******/ 	scriptUrl = scriptUrl.replace(/#.*$/, "").replace(/\?.*$/, "").replace(/\/[^\/]+$/, "/");
-/******/ 	__nccwpck_require__.p = scriptUrl;
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/import chunk loading */
-/******/ (() => {
-/******/ 	__nccwpck_require__.b = new URL("./", import.meta.url);
-/******/ 	
-/******/ 	// object to store loaded and loading chunks
-/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
-/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
-/******/ 	var installedChunks = {
-/******/ 		792: 0
-/******/ 	};
-/******/ 	
-/******/ 	// no install chunk
-/******/ 	
-/******/ 	// no chunk on demand loading
-/******/ 	
-/******/ 	// no prefetching
-/******/ 	
-/******/ 	// no preloaded
-/******/ 	
-/******/ 	// no external install chunk
-/******/ 	
-/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

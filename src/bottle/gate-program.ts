@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export function gateProgramLoader(env: NodeJS.ProcessEnv): () => Promise<Buffer> {
@@ -16,11 +17,14 @@ export function gateProgramLoader(env: NodeJS.ProcessEnv): () => Promise<Buffer>
 }
 
 export function locateGateProgram(env: NodeJS.ProcessEnv): string {
+  // Paths are joined at run time: a literal `new URL(..., import.meta.url)` would make
+  // the bundler inline the file as an asset of the runner bundle instead.
+  const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     env.CLAUDE_BOTTLE_GATE_PROGRAM,
     // From a bundle in dist/<entry>/index.js, and from the sources in src/bottle/.
-    fileURLToPath(new URL("../gate/index.js", import.meta.url)),
-    fileURLToPath(new URL("../../dist/gate/index.js", import.meta.url)),
+    join(here, "..", "gate", "index.js"),
+    join(here, "..", "..", "dist", "gate", "index.js"),
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`the gate program is missing (looked in ${candidates.join(", ")}); run \`npm run build\``);

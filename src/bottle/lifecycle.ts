@@ -303,7 +303,7 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   const id = await resources.createContainer({
     name: plan.gate.name,
     image: plan.gate.image,
-    cmd: ["node", "/opt/claude-bottle-gate/gate.js", "/opt/claude-bottle-gate/config.json"],
+    cmd: ["node", "/opt/claude-bottle-gate/gate.mjs", "/opt/claude-bottle-gate/config.json"],
     user: "65534:65534",
     env: gateEnv,
     labels: { ...plan.labels, "claude-bottle.role": "gate" },
@@ -319,7 +319,7 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     "/",
     await packFiles(
       [
-        { name: "opt/claude-bottle-gate/gate.js", content: await deps.gateProgram(), mode: 0o444 },
+        { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
         { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
       ],
       ROOT_OWNER,

@@ -1,1 +1,0 @@
-module.exports = eval("require")("../../dist/gate/index.js");
