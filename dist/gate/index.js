@@ -9570,6 +9570,318 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/gate/address.ts
+/**
+ * Which resolved addresses the forward proxy refuses to connect to.
+ *
+ * An allowed name can still resolve to the inside: loopback, the Docker
+ * networks the bottle lives on, a cloud metadata service on link-local, or any
+ * private network the gate's host can reach. The proxy resolves a name once,
+ * asks this module about every address it got, and connects only to an address
+ * that passed, so a name that rebinds between lookups cannot steer it inward.
+ * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are judged as the IPv4 address
+ * they carry. Benchmarking (198.18.0.0/15) and documentation ranges are allowed:
+ * they are not reachable from real networks by accident, and tests use them as
+ * a stand-in internet.
+ *
+ * Pure functions only (plus `node:net`'s address syntax checks); this module is
+ * bundled into the gate.
+ */
+
+function parseIpv4(text) {
+    if (!(0,external_node_net_namespaceObject.isIPv4)(text))
+        return undefined;
+    return text.split(".").reduce((value, part) => (value << 8n) | BigInt(Number(part)), 0n);
+}
+function parseIpv6(text) {
+    if (!(0,external_node_net_namespaceObject.isIPv6)(text) || text.includes("%"))
+        return undefined;
+    let body = text;
+    const tail = [];
+    const lastColon = body.lastIndexOf(":");
+    const last = body.slice(lastColon + 1);
+    if (last.includes(".")) {
+        const v4 = parseIpv4(last);
+        if (v4 === undefined)
+            return undefined;
+        tail.push((v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16));
+        body = body.slice(0, lastColon + 1) + "0";
+    }
+    const halves = body.split("::");
+    if (halves.length > 2)
+        return undefined;
+    const groups = (half) => (half === "" ? [] : half.split(":"));
+    let words;
+    if (halves.length === 2) {
+        const head = groups(halves[0]);
+        const rest = groups(halves[1]);
+        if (tail.length > 0)
+            rest.pop();
+        const missing = 8 - head.length - rest.length - tail.length;
+        if (missing < 1)
+            return undefined;
+        words = [...head, ...Array(missing).fill("0"), ...rest, ...tail];
+    }
+    else {
+        const all = groups(body);
+        if (tail.length > 0)
+            all.pop();
+        words = [...all, ...tail];
+    }
+    if (words.length !== 8)
+        return undefined;
+    let value = 0n;
+    for (const word of words) {
+        if (!/^[0-9a-f]{1,4}$/i.test(word))
+            return undefined;
+        value = (value << 16n) | BigInt(Number.parseInt(word, 16));
+    }
+    return value;
+}
+/** `address` as a number, or undefined when it is not an IPv4 or IPv6 address without a zone. */
+function parseIp(address) {
+    const v4 = parseIpv4(address);
+    if (v4 !== undefined)
+        return { family: 4, value: v4 };
+    const v6 = parseIpv6(address);
+    if (v6 !== undefined)
+        return { family: 6, value: v6 };
+    return undefined;
+}
+/** `10.0.0.0/8` or `fd00::/8` as a network, or undefined when it is not one. Host bits are cleared. */
+function parseCidr(text) {
+    const slash = text.indexOf("/");
+    if (slash === -1)
+        return undefined;
+    const ip = parseIp(text.slice(0, slash));
+    const prefixText = text.slice(slash + 1);
+    if (ip === undefined || !/^(?:0|[1-9][0-9]{0,2})$/.test(prefixText))
+        return undefined;
+    const prefix = Number(prefixText);
+    const bits = ip.family === 4 ? 32 : 128;
+    if (prefix > bits)
+        return undefined;
+    const shift = BigInt(bits - prefix);
+    return { family: ip.family, network: (ip.value >> shift) << shift, prefix, text };
+}
+function contains(cidr, ip) {
+    if (cidr.family !== ip.family)
+        return false;
+    const shift = BigInt((ip.family === 4 ? 32 : 128) - cidr.prefix);
+    return ip.value >> shift === cidr.network >> shift;
+}
+function ranges(table) {
+    return table.map(([text, what]) => ({ cidr: parseCidr(text), what }));
+}
+// Order matters only for the reason given: the narrower range names it better.
+const REFUSED_V4 = ranges([
+    ["0.0.0.0/8", "unspecified ('this network')"],
+    ["10.0.0.0/8", "private"],
+    ["100.64.0.0/10", "shared address space (CGNAT)"],
+    ["127.0.0.0/8", "loopback"],
+    ["169.254.0.0/16", "link-local"],
+    ["172.16.0.0/12", "private"],
+    ["192.0.0.0/24", "IETF protocol assignments"],
+    ["192.168.0.0/16", "private"],
+    ["224.0.0.0/4", "multicast"],
+    ["255.255.255.255/32", "broadcast"],
+    ["240.0.0.0/4", "reserved"],
+]);
+const REFUSED_V6 = ranges([
+    ["::/128", "unspecified"],
+    ["::1/128", "loopback"],
+    // Deprecated IPv4-compatible addresses; nothing public lives there.
+    ["::/96", "IPv4-compatible (deprecated)"],
+    ["fe80::/10", "link-local"],
+    ["fec0::/10", "site-local (deprecated, private)"],
+    ["fc00::/7", "unique local (private)"],
+    ["ff00::/8", "multicast"],
+]);
+const MAPPED = parseCidr("::ffff:0:0/96");
+/** Why `address` is refused under `options`, or undefined when it may be connected to. */
+function refusedAddressReason(address, options) {
+    const ip = parseIp(address);
+    if (ip === undefined)
+        return `${address} is not an IP address the gate can check`;
+    let judged = ip;
+    let mapped = "";
+    if (contains(MAPPED, ip)) {
+        judged = { family: 4, value: ip.value & 0xffffffffn };
+        mapped = "IPv4-mapped ";
+    }
+    for (const { cidr, what } of judged.family === 4 ? REFUSED_V4 : REFUSED_V6) {
+        if (contains(cidr, judged))
+            return `${address} is a ${mapped}${what} address`;
+    }
+    for (const cidr of options.denied) {
+        if (contains(cidr, judged) || contains(cidr, ip))
+            return `${address} is inside the denied network ${cidr.text}`;
+    }
+    for (const own of options.ownAddresses?.() ?? []) {
+        const other = parseIp(own.replace(/%.*$/, ""));
+        if (other !== undefined && other.family === judged.family && other.value === judged.value) {
+            return `${address} is one of the gate's own addresses`;
+        }
+    }
+    return undefined;
+}
+/** The policy the proxy uses: the built-in refused ranges, `denied`, and the gate's own addresses. */
+function createAddressPolicy(options) {
+    return (address) => refusedAddressReason(address, options);
+}
+
+;// CONCATENATED MODULE: ./src/gate/hosts.ts
+/**
+ * Which names the forward proxy may reach: reading a `host:port` the client
+ * sent, putting the host in its one canonical form, and matching it against the
+ * allowlist.
+ *
+ * Everything here runs before any DNS lookup, so a name it refuses is never
+ * resolved. Only plain ASCII host names get through: every IP literal (dotted,
+ * decimal, hex, octal, short forms, IPv6), user info, paths, fragments and
+ * non-ASCII names are refused rather than interpreted, because each of those is
+ * a place where two parsers can disagree about which host is meant. Unicode
+ * names are refused outright instead of being converted with IDNA: an
+ * allowlist that needs one lists its punycode (`xn--…`) form, and the agent's
+ * tools send that form anyway.
+ *
+ * Pure functions only; this module is bundled into the gate.
+ */
+const MAX_HOST_LENGTH = 253;
+const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// A host whose last label is a number is an IPv4 address to URL parsers and to
+// inet_aton (`10.1`, `0x7f.1`, `0306.022.0.012`, `3323068426`).
+const NUMERIC_LABEL_PATTERN = /^(?:[0-9]+|0x[0-9a-f]*)$/;
+const PORT_PATTERN = /^[1-9][0-9]{0,4}$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+/** `text` quoted and cut short enough for one line of a log or a 403 body. */
+function show(text) {
+    return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+/**
+ * The canonical form of `raw`: lowercase, one trailing dot dropped. Refuses
+ * anything that is not an ASCII host name made of 1-63 character labels of
+ * letters, digits and inner hyphens, at most 253 characters, whose last label
+ * is not a number.
+ */
+function normaliseHost(raw) {
+    if (raw === "")
+        return { refused: "the host is empty" };
+    // Checked before lowercasing: "K" (U+212A KELVIN SIGN) lowercases to an ASCII "k".
+    if (NON_ASCII.test(raw)) {
+        return { refused: `the host ${show(raw)} is not plain ASCII; internationalised names must be written in punycode (xn--...)` };
+    }
+    let host = raw.toLowerCase();
+    if (host.endsWith("."))
+        host = host.slice(0, -1);
+    if (host === "")
+        return { refused: `the host ${show(raw)} is empty` };
+    if (host.length > MAX_HOST_LENGTH)
+        return { refused: `the host is longer than ${MAX_HOST_LENGTH} characters` };
+    const labels = host.split(".");
+    if (labels.includes(""))
+        return { refused: `the host ${show(raw)} has an empty label` };
+    if (NUMERIC_LABEL_PATTERN.test(labels.at(-1))) {
+        return { refused: `the host ${show(raw)} is an IP address; only host names are allowed` };
+    }
+    const bad = labels.find((label) => !LABEL_PATTERN.test(label));
+    if (bad !== undefined) {
+        return {
+            refused: `the host ${show(raw)} has the label ${show(bad)}; a label is 1-63 letters, digits and inner hyphens`,
+        };
+    }
+    return { ok: host };
+}
+function parsePort(text) {
+    if (!PORT_PATTERN.test(text) || Number(text) > 65535) {
+        return { refused: `the port ${show(text)} is not a decimal number 1-65535` };
+    }
+    return { ok: Number(text) };
+}
+/**
+ * An authority (`host:port`, or `host` when `defaultPort` is given) as a
+ * canonical host and a port. The CONNECT target and the authority of an
+ * absolute-form `http://` URL both go through here.
+ */
+function parseAuthority(authority, defaultPort) {
+    if (authority.includes("@"))
+        return { refused: "the target has user info (@); give only host:port" };
+    if (/[/?#\\]/.test(authority))
+        return { refused: "the target has a path, query or fragment; give only host:port" };
+    if (authority.startsWith("[") || authority.includes("]"))
+        return { refused: "the target is an IPv6 address; only host names are allowed" };
+    const colons = authority.split(":").length - 1;
+    if (colons > 1)
+        return { refused: "the target is an IPv6 address or has two ports; only host:port is allowed" };
+    let hostText = authority;
+    let port;
+    if (colons === 1) {
+        const at = authority.indexOf(":");
+        hostText = authority.slice(0, at);
+        const parsed = parsePort(authority.slice(at + 1));
+        if ("refused" in parsed)
+            return parsed;
+        port = parsed.ok;
+    }
+    else if (defaultPort !== undefined) {
+        port = defaultPort;
+    }
+    else {
+        return { refused: "the target has no port; CONNECT needs host:port" };
+    }
+    const host = normaliseHost(hostText);
+    if ("refused" in host)
+        return host;
+    return { ok: { host: host.ok, port } };
+}
+/**
+ * The canonical form of an allowlist host, `example.com` or `*.example.com`, or
+ * why it cannot be one. The same rules as the manifest's allow list: a full
+ * name with a dot in it, and a wildcard only as the whole first label of one.
+ */
+function normaliseAllowHost(raw) {
+    const wildcard = raw.startsWith("*.");
+    const rest = wildcard ? raw.slice(2) : raw;
+    if (rest.includes("*"))
+        return { refused: "a wildcard must be the whole first label, like *.example.com" };
+    if (/[:@/?#[\]]/.test(rest))
+        return { refused: "give only the host name; the port is a field of its own" };
+    const host = normaliseHost(rest);
+    if ("refused" in host)
+        return host;
+    if (!host.ok.includes(".")) {
+        return {
+            refused: wildcard
+                ? "a wildcard is too broad over a single label; write it like *.example.com"
+                : "the host has no dot; give a full host name like api.github.com",
+        };
+    }
+    return { ok: wildcard ? `*.${host.ok}` : host.ok };
+}
+/** True when `host` (canonical) is the entry's host, or below it for a `*.` entry; the entry itself is canonical. */
+function hostMatches(entryHost, host) {
+    if (entryHost.startsWith("*.")) {
+        const suffix = entryHost.slice(1);
+        return host.length > suffix.length && host.endsWith(suffix);
+    }
+    return host === entryHost;
+}
+/** The first entry that lets `host:port` through, if any. */
+function findAllowed(allow, host, port) {
+    return allow.find((entry) => entry.port === port && hostMatches(entry.host, host));
+}
+/** Why the allowlist refuses `host:port`, or undefined when an entry allows it. */
+function allowlistProblem(allow, host, port) {
+    if (findAllowed(allow, host, port) !== undefined)
+        return undefined;
+    const hostListed = allow.some((entry) => hostMatches(entry.host, host));
+    return hostListed
+        ? `port ${port} is not allowed for ${host}`
+        : `${host} is not on the allowlist`;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/config.ts
 /**
  * The gate's config: the JSON file the runner writes and the gate reads at start.
@@ -9580,9 +9892,17 @@ function preprocess(fn, schema) {
  * environment variables that do: the config may be logged, copied into the gate
  * container's filesystem and read back by anyone, the environment may not.
  *
+ * The `proxy` section is the bottle's egress policy for everything that is not a
+ * route: which `host:port` pairs the forward proxy may reach, which networks it
+ * must never connect to, and how long a tunnel may live. Every field has a
+ * default, so a config without it parses to "refuse everything". Allowlist
+ * hosts are put in the same canonical form the proxy matches against.
+ *
  * This module is bundled into the gate, so it may import only `node:` built-ins
  * and zod.
  */
+
+
 
 /** The port the gate listens on inside its container. */
 const GATE_PORT = 8080;
@@ -9652,9 +9972,42 @@ const ListenSchema = strictObject({
     host: schemas_string().min(1).default("0.0.0.0"),
     port: schemas_int().min(0).max(65535).default(GATE_PORT),
 });
+// Timers in Node overflow past 2^31-1 ms and fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
+function durationSchema(name, fallback) {
+    return schemas_int(`${name} must be a whole number of milliseconds`)
+        .min(1, `${name} must be at least 1 ms`)
+        .max(MAX_TIMER_MS, `${name} must be at most ${MAX_TIMER_MS} ms (about 24 days)`)
+        .default(fallback);
+}
+const AllowHostSchema = schemas_string().transform((value, ctx) => {
+    const host = normaliseAllowHost(value);
+    if ("refused" in host) {
+        ctx.addIssue({ code: "custom", message: `allow host ${JSON.stringify(value)}: ${host.refused}` });
+        return NEVER;
+    }
+    return host.ok;
+});
+const AllowEntrySchema = strictObject({
+    host: AllowHostSchema,
+    port: schemas_int().min(1, "allow port must be 1-65535").max(65535, "allow port must be 1-65535").default(443),
+});
+const CidrSchema = schemas_string().refine((value) => parseCidr(value) !== undefined, {
+    error: (issue) => `deniedCidrs entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
+});
+const ProxySchema = strictObject({
+    /** `audit` lets through what the allowlist and SNI checks would refuse, and logs it. */
+    mode: schemas_enum(["enforce", "audit"]).default("enforce"),
+    allow: array(AllowEntrySchema).default([]),
+    deniedCidrs: array(CidrSchema).default([]),
+    tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),
+    tunnelIdleMs: durationSchema("tunnelIdleMs", 5 * 60_000),
+    connectTimeoutMs: durationSchema("connectTimeoutMs", 10_000),
+});
 const GateConfigSchema = strictObject({
     version: literal(1),
     listen: ListenSchema.prefault({}),
+    proxy: ProxySchema.prefault({}),
     routes: array(RouteSchema).superRefine((routes, ctx) => {
         const seen = new Set();
         routes.forEach((route, index) => {
@@ -9670,6 +10023,791 @@ const GateConfigSchema = strictObject({
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: external "node:dns"
+const external_node_dns_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/gate/sni.ts
+/**
+ * Reading the server name out of the first bytes a client sends into a tunnel.
+ *
+ * The proxy lets a CONNECT tunnel open only when those bytes are a TLS
+ * ClientHello whose SNI names the host the CONNECT asked for, so a tunnel opened
+ * for an allowed host cannot carry a handshake for another one, or plaintext.
+ * The parser is strict: anything it cannot fully account for is invalid rather
+ * than skipped, since a lenient reader that disagrees with the upstream about
+ * where the name is would let the check be bypassed. A ClientHello may be split
+ * across several records and arrive in any number of chunks; the caller feeds
+ * everything buffered so far and hears `incomplete` until it is all there.
+ *
+ * Pure functions only; this module is bundled into the gate.
+ */
+const RECORD_HANDSHAKE = 22;
+const HANDSHAKE_CLIENT_HELLO = 1;
+const EXTENSION_SERVER_NAME = 0;
+const NAME_TYPE_HOST = 0;
+// RFC 8446 §5.1: a plaintext record carries at most 2^14 bytes.
+const MAX_RECORD = 16_384;
+/** The most the proxy buffers while looking for a ClientHello. */
+const MAX_CLIENT_HELLO_BYTES = 65_536;
+class Invalid extends Error {
+}
+/** Reads big-endian fields from one buffer, refusing any read past its end. */
+class Reader {
+    data;
+    what;
+    offset = 0;
+    constructor(data, what) {
+        this.data = data;
+        this.what = what;
+    }
+    get remaining() {
+        return this.data.length - this.offset;
+    }
+    bytes(length) {
+        if (length > this.remaining)
+            throw new Invalid(`${this.what} is shorter than its lengths say`);
+        const out = this.data.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return out;
+    }
+    u8() {
+        return this.bytes(1)[0];
+    }
+    u16() {
+        const b = this.bytes(2);
+        return (b[0] << 8) | b[1];
+    }
+    /** A field preceded by its length in `size` bytes, read as its own Reader. */
+    vector(size, what) {
+        const length = size === 1 ? this.u8() : this.u16();
+        return new Reader(this.bytes(length), what);
+    }
+}
+function parseServerName(extension) {
+    const list = extension.vector(2, "the server_name list");
+    if (extension.remaining !== 0)
+        throw new Invalid("the server_name extension has bytes after its list");
+    let hostName;
+    if (list.remaining === 0)
+        throw new Invalid("the server_name list is empty");
+    while (list.remaining > 0) {
+        const type = list.u8();
+        const name = list.vector(2, "a server name");
+        if (type !== NAME_TYPE_HOST)
+            continue;
+        // RFC 6066 §3: at most one name of each type.
+        if (hostName !== undefined)
+            throw new Invalid("the ClientHello names two hosts in its SNI");
+        if (name.remaining === 0)
+            throw new Invalid("the SNI host name is empty");
+        hostName = Buffer.from(name.bytes(name.remaining)).toString("latin1");
+    }
+    if (hostName === undefined)
+        throw new Invalid("the server_name extension has no host name");
+    return hostName;
+}
+function parseHelloBody(body) {
+    const major = body.u8();
+    body.u8();
+    if (major !== 3)
+        throw new Invalid("the ClientHello is not TLS (legacy_version major is not 3)");
+    body.bytes(32);
+    if (body.vector(1, "the session id").remaining > 32)
+        throw new Invalid("the session id is longer than 32 bytes");
+    const suites = body.vector(2, "the cipher suites");
+    if (suites.remaining === 0 || suites.remaining % 2 !== 0)
+        throw new Invalid("the cipher suite list is malformed");
+    if (body.vector(1, "the compression methods").remaining === 0)
+        throw new Invalid("the compression method list is empty");
+    if (body.remaining === 0)
+        return undefined;
+    const extensions = body.vector(2, "the extensions");
+    if (body.remaining !== 0)
+        throw new Invalid("the ClientHello has bytes after its extensions");
+    const seen = new Set();
+    let serverName;
+    while (extensions.remaining > 0) {
+        const type = extensions.u16();
+        const data = extensions.vector(2, "an extension");
+        // RFC 8446 §4.2: a repeated extension makes the hello invalid.
+        if (seen.has(type))
+            throw new Invalid(`the ClientHello repeats extension ${type}`);
+        seen.add(type);
+        if (type === EXTENSION_SERVER_NAME)
+            serverName = parseServerName(data);
+    }
+    return serverName;
+}
+/**
+ * What `data`, the bytes a client sent so far, says: still `incomplete`, not a
+ * ClientHello (`invalid`, with the reason), or a complete `hello` with its SNI.
+ * Answers `invalid` as soon as the bytes cannot become a ClientHello, so a
+ * plaintext client is refused at its first byte rather than at a timeout.
+ */
+function parseClientHello(data, maxBytes = MAX_CLIENT_HELLO_BYTES) {
+    try {
+        const fragments = [];
+        let handshakeBytes = 0;
+        let offset = 0;
+        for (;;) {
+            const available = data.length - offset;
+            if (available >= 1 && data[offset] !== RECORD_HANDSHAKE) {
+                throw new Invalid(offset === 0 ? "the client did not start a TLS handshake" : "a non-handshake record came before the ClientHello ended");
+            }
+            if (available >= 2 && data[offset + 1] !== 3)
+                throw new Invalid("the record is not TLS (version major is not 3)");
+            if (available < 5)
+                return { kind: "incomplete" };
+            const length = (data[offset + 3] << 8) | data[offset + 4];
+            if (length === 0)
+                throw new Invalid("an empty handshake record");
+            if (length > MAX_RECORD)
+                throw new Invalid("a TLS record is longer than 16 KiB");
+            if (offset + 5 + length > maxBytes)
+                throw new Invalid(`the ClientHello is longer than ${maxBytes} bytes`);
+            if (available < 5 + length)
+                return { kind: "incomplete" };
+            fragments.push(data.subarray(offset + 5, offset + 5 + length));
+            handshakeBytes += length;
+            offset += 5 + length;
+            if (handshakeBytes < 4)
+                continue;
+            const handshake = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments);
+            fragments.length = 0;
+            fragments.push(handshake);
+            if (handshake[0] !== HANDSHAKE_CLIENT_HELLO)
+                throw new Invalid("the first handshake message is not a ClientHello");
+            const bodyLength = (handshake[1] << 16) | (handshake[2] << 8) | handshake[3];
+            if (4 + bodyLength > maxBytes)
+                throw new Invalid(`the ClientHello is longer than ${maxBytes} bytes`);
+            if (handshakeBytes < 4 + bodyLength)
+                continue;
+            // A client sends nothing else until the server answers, so a second
+            // handshake message in the same flight is not a real client.
+            if (handshakeBytes > 4 + bodyLength)
+                throw new Invalid("the ClientHello's records carry bytes after it");
+            const serverName = parseHelloBody(new Reader(handshake.subarray(4), "the ClientHello"));
+            return { kind: "hello", serverName };
+        }
+    }
+    catch (error) {
+        if (error instanceof Invalid)
+            return { kind: "invalid", reason: error.message };
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gate/forward.ts
+/**
+ * The gate's forward proxy: `CONNECT host:port` tunnels and absolute-form
+ * `http://` requests from the agent, each let through only if the egress policy
+ * in the config allows it.
+ *
+ * Checks run cheapest and least revealing first. The target must be a plain
+ * host name and port on the allowlist before anything is resolved, so a refused
+ * name never reaches DNS. The name is then resolved once and every address
+ * checked; the proxy connects to a checked address and never resolves again, so
+ * a name that rebinds cannot steer it inward. A tunnel opens upstream only after
+ * the client's ClientHello has arrived and its SNI names the CONNECT host, so a
+ * refused tunnel never touches the upstream. Tunnels and plain requests are
+ * bounded by an idle limit and a lifetime limit.
+ *
+ * Audit mode relaxes only what an allowlist could change: a host or port not on
+ * the list, and a missing, mismatched or non-TLS ClientHello go through and are
+ * logged as `audit`. Targets that are not a `host:port` (IP literals, user info,
+ * paths) and addresses on the refused list (loopback, link-local, private, the
+ * denied networks, the gate's own addresses) are refused in both modes: no
+ * allowlist entry could ever make them pass, and they are how an agent would
+ * reach the inside, the gate included.
+ *
+ * One `egress` event per decision: refusals at once, connections that went
+ * through when they close, with byte counts. Events carry the host, port and
+ * address, never paths, headers, bodies or credentials.
+ *
+ * This module is bundled into the gate, so it may import only `node:` built-ins
+ * (no API newer than Node 20).
+ */
+
+
+
+
+
+
+
+const HOP_BY_HOP = new Set([
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+]);
+/** `scheme://` at the start of a request target: the absolute form a forward proxy is sent. */
+function isAbsoluteForm(target) {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+}
+function systemLookup(hostname) {
+    return external_node_dns_namespaceObject.promises.lookup(hostname, { all: true });
+}
+function localAddresses() {
+    return Object.values((0,external_node_os_namespaceObject.networkInterfaces)()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+}
+function forward_describe(error) {
+    if (error instanceof Error) {
+        const code = error.code;
+        return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+    }
+    return String(error);
+}
+/** A client's target for a log line: user info masked, cut short. */
+function shownTarget(target) {
+    const at = target.lastIndexOf("@");
+    const masked = at === -1 ? target : `[userinfo]${target.slice(at)}`;
+    return masked.length > 260 ? `${masked.slice(0, 257)}...` : masked;
+}
+/** The authority and origin-form path of an absolute `http://` target. */
+function parseHttpTarget(target) {
+    const match = /^http:\/\/([^/?#]*)(.*)$/is.exec(target);
+    if (match === null)
+        return { refused: "only http:// targets are proxied as requests; use CONNECT for https" };
+    const rest = match[2];
+    if (rest.includes("#"))
+        return { refused: "the target has a fragment" };
+    const path = rest === "" ? "/" : rest.startsWith("?") ? `/${rest}` : rest;
+    return { ok: { authority: match[1], path } };
+}
+/** The authority of a target for a log line, without its path or query. */
+function shownAuthority(target) {
+    const afterScheme = target.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
+    const end = afterScheme.search(/[/?#]/);
+    return shownTarget(end === -1 ? afterScheme : afterScheme.slice(0, end));
+}
+function connectionTokens(rawHeaders) {
+    const tokens = new Set();
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        if (name !== "connection" && name !== "proxy-connection")
+            continue;
+        for (const token of rawHeaders[i + 1].split(",")) {
+            const trimmed = token.trim().toLowerCase();
+            if (trimmed !== "")
+                tokens.add(trimmed);
+        }
+    }
+    return tokens;
+}
+/** Raw headers minus hop-by-hop ones and `drop`, repeated headers kept as arrays. */
+function endToEndHeaders(rawHeaders, drop = new Set()) {
+    const named = connectionTokens(rawHeaders);
+    const headers = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        if (HOP_BY_HOP.has(name) || named.has(name) || drop.has(name))
+            continue;
+        const value = rawHeaders[i + 1];
+        const existing = headers[name];
+        if (existing === undefined)
+            headers[name] = value;
+        else if (Array.isArray(existing))
+            existing.push(value);
+        else
+            headers[name] = [existing, value];
+    }
+    return headers;
+}
+// The gate sets Host from the checked target, and answers `100-continue` itself.
+const REQUEST_HEADERS_DROPPED = new Set(["host", "expect"]);
+function replyJson(res, status, body) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "cache-control": "no-store",
+    });
+    res.end(text);
+}
+const STATUS_TEXT = { 403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout" };
+/** Answers a CONNECT with `status` and closes the client's socket. */
+function replyConnect(socket, status, body) {
+    const text = JSON.stringify(body);
+    // Destroyed once the answer is out: a client that keeps sending must not hold the socket open.
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`, () => socket.destroy());
+}
+/**
+ * Collects what the client sends into a fresh tunnel until it is a complete
+ * ClientHello, cannot become one, the client stops, or `timeoutMs` passes.
+ * Leaves the socket paused with nothing consumed beyond what it returns.
+ */
+function peekClientHello(socket, head, timeoutMs) {
+    return new Promise((resolve) => {
+        let buffered = head;
+        let timer;
+        const finish = (result) => {
+            clearTimeout(timer);
+            socket.off("data", onData);
+            socket.off("end", onClosed);
+            socket.off("close", onClosed);
+            socket.pause();
+            resolve({ result, buffered });
+        };
+        const settled = () => {
+            const result = parseClientHello(buffered);
+            if (result.kind === "incomplete")
+                return false;
+            finish(result);
+            return true;
+        };
+        const onData = (chunk) => {
+            buffered = Buffer.concat([buffered, chunk]);
+            if (buffered.length > MAX_CLIENT_HELLO_BYTES + 5) {
+                finish({ kind: "invalid", reason: `no ClientHello in the first ${MAX_CLIENT_HELLO_BYTES} bytes` });
+                return;
+            }
+            settled();
+        };
+        const onClosed = () => finish({ kind: "closed" });
+        if (buffered.length > 0 && settled())
+            return;
+        timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+        socket.on("data", onData);
+        socket.once("end", onClosed);
+        socket.once("close", onClosed);
+        socket.resume();
+    });
+}
+/** Why the peeked bytes may not open a tunnel to `host`, or undefined when they may. */
+function helloProblem(result, host, timeoutMs) {
+    switch (result.kind) {
+        case "hello": {
+            if (result.serverName === undefined)
+                return "the ClientHello has no SNI";
+            const sni = normaliseHost(result.serverName);
+            if ("refused" in sni || sni.ok !== host) {
+                return `the ClientHello's SNI ${JSON.stringify(shownTarget(result.serverName))} is not the CONNECT host ${host}`;
+            }
+            return undefined;
+        }
+        case "invalid":
+            return `the tunnel did not start with a TLS ClientHello: ${result.reason}`;
+        case "timeout":
+            return `no complete ClientHello within ${timeoutMs} ms`;
+        case "closed":
+        case "incomplete":
+            return "the client closed the tunnel before a complete ClientHello";
+    }
+}
+/**
+ * Watches a relay for silence and age: calls `expire` once, with the limit
+ * reached, when no `touch` came for `idleMs` or `lifetimeMs` passed since `started`.
+ */
+function limits(started, idleMs, lifetimeMs, expire) {
+    let last = Date.now();
+    let idleTimer;
+    const checkIdle = () => {
+        const quiet = Date.now() - last;
+        if (quiet >= idleMs)
+            expire("idle");
+        else
+            idleTimer = setTimeout(checkIdle, idleMs - quiet);
+    };
+    idleTimer = setTimeout(checkIdle, idleMs);
+    const lifetimeTimer = setTimeout(() => expire("lifetime"), Math.max(0, started + lifetimeMs - Date.now()));
+    return {
+        touch() {
+            last = Date.now();
+        },
+        stop() {
+            clearTimeout(idleTimer);
+            clearTimeout(lifetimeTimer);
+        },
+    };
+}
+/**
+ * Starts the forward proxy's policy for `config`. Nothing listens here: the
+ * gate's one HTTP server hands CONNECT and absolute-form requests over.
+ */
+function createForwardProxy(config, log, options = {}) {
+    const lookup = options.lookup ?? systemLookup;
+    const configured = createAddressPolicy({
+        denied: config.deniedCidrs.map((text) => parseCidr(text)),
+        ownAddresses: localAddresses,
+    });
+    const refusedAddress = options.addressPolicy?.(configured) ?? configured;
+    const audit = config.mode === "audit";
+    const open = new Set();
+    let shuttingDown = false;
+    const track = (socket) => {
+        open.add(socket);
+        socket.once("close", () => open.delete(socket));
+    };
+    const emit = (kind, started, fields) => {
+        const { host, port, decision, reason, address, status, closed, bytesIn = 0, bytesOut = 0 } = fields;
+        log({
+            event: "egress",
+            time: new Date(started).toISOString(),
+            kind,
+            host,
+            port,
+            decision,
+            ...(reason === undefined ? {} : { reason }),
+            ...(address === undefined ? {} : { address }),
+            ...(status === undefined ? {} : { status }),
+            ...(closed === undefined ? {} : { closed }),
+            bytesIn,
+            bytesOut,
+            ms: Date.now() - started,
+        });
+    };
+    /** Resolves `host` with the connect timeout; a lookup that hangs must not hold the client forever. */
+    const resolveHost = async (host) => {
+        let timer;
+        const timeout = new Promise((done) => {
+            timer = setTimeout(() => done("timeout"), config.connectTimeoutMs);
+        });
+        try {
+            const found = await Promise.race([lookup(host), timeout]);
+            if (found === "timeout")
+                return { failed: `looking up ${host} took longer than ${config.connectTimeoutMs} ms`, status: 504 };
+            const addresses = [...new Set(found.map((entry) => entry.address))];
+            if (addresses.length === 0)
+                return { failed: `${host} resolved to no address`, status: 502 };
+            return { addresses };
+        }
+        catch (error) {
+            return { failed: `looking up ${host} failed: ${forward_describe(error)}`, status: 502 };
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    };
+    /** Every check that needs no bytes from the tunnel: target, allowlist, then resolved addresses. */
+    const admit = async (target, shown) => {
+        if ("refused" in target)
+            return { decision: "refuse", status: 403, reason: target.refused, host: shown, port: null };
+        const { host, port } = target.ok;
+        const audits = [];
+        const listed = allowlistProblem(config.allow, host, port);
+        if (listed !== undefined) {
+            if (!audit)
+                return { decision: "refuse", status: 403, reason: listed, host, port };
+            audits.push(listed);
+        }
+        const resolved = await resolveHost(host);
+        if ("failed" in resolved)
+            return { decision: "error", status: resolved.status, reason: resolved.failed, host, port };
+        // Any bad address refuses the name: which one a client would get is the resolver's choice, not ours.
+        for (const address of resolved.addresses) {
+            const refused = refusedAddress(address);
+            if (refused !== undefined)
+                return { decision: "refuse", status: 403, reason: `${host} resolved to a refused address: ${refused}`, host, port, address };
+        }
+        return { host, port, addresses: resolved.addresses, audits };
+    };
+    /** Connects to the checked addresses in order until one answers, all within the connect timeout. */
+    const connectChecked = async (addresses, port) => {
+        const deadline = Date.now() + config.connectTimeoutMs;
+        let failed = "no address to connect to";
+        let tried = addresses[0];
+        for (const address of addresses) {
+            const remaining = deadline - Date.now();
+            if (remaining <= 0)
+                break;
+            tried = address;
+            const outcome = await new Promise((done) => {
+                // An IP address as host: Node connects to it without a lookup.
+                const socket = (0,external_node_net_namespaceObject.connect)({ host: address, port });
+                track(socket);
+                let connected = false;
+                const timer = setTimeout(() => {
+                    socket.destroy();
+                    done(`connecting to ${address} port ${port} took longer than ${config.connectTimeoutMs} ms`);
+                }, remaining);
+                socket.once("connect", () => {
+                    connected = true;
+                    clearTimeout(timer);
+                    done(socket);
+                });
+                // Stays attached: whoever takes the socket adds its own handling, and
+                // an error before then must not take the gate down.
+                socket.on("error", (error) => {
+                    if (connected)
+                        return;
+                    clearTimeout(timer);
+                    done(`connecting to ${address} port ${port} failed: ${forward_describe(error)}`);
+                });
+            });
+            if (typeof outcome !== "string")
+                return { socket: outcome, address };
+            failed = outcome;
+        }
+        return { failed, address: tried };
+    };
+    const tunnel = async (target, client, head) => {
+        const started = Date.now();
+        const done = (fields) => emit("connect", started, fields);
+        const admission = await admit(parseAuthority(target), shownTarget(target));
+        if (!("addresses" in admission)) {
+            replyConnect(client, admission.status, { error: admission.decision === "refuse" ? "forbidden" : "bad gateway", reason: admission.reason });
+            done({ ...admission, status: undefined });
+            return;
+        }
+        const { host, port, addresses, audits } = admission;
+        if (client.destroyed || shuttingDown) {
+            client.destroy();
+            done({ host, port, decision: "error", reason: "the client went away before the tunnel opened" });
+            return;
+        }
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        const peek = await peekClientHello(client, head, config.connectTimeoutMs);
+        const problem = helloProblem(peek.result, host, config.connectTimeoutMs);
+        if (problem !== undefined) {
+            const gone = peek.result.kind === "closed" || client.destroyed;
+            if (!audit || gone) {
+                client.destroy();
+                done({ host, port, decision: gone ? "error" : "refuse", reason: problem, address: addresses[0] });
+                return;
+            }
+            audits.push(problem);
+        }
+        const upstream = await connectChecked(addresses, port);
+        if ("failed" in upstream) {
+            client.destroy();
+            done({ host, port, decision: "error", reason: upstream.failed, address: upstream.address });
+            return;
+        }
+        if (client.destroyed || shuttingDown) {
+            upstream.socket.destroy();
+            client.destroy();
+            done({ host, port, decision: "error", reason: "the client went away before the tunnel opened", address: upstream.address });
+            return;
+        }
+        relay(client, upstream.socket, peek.buffered, started, (closed, bytesIn, bytesOut) => done({
+            host,
+            port,
+            decision: audits.length > 0 ? "audit" : "allow",
+            ...(audits.length > 0 ? { reason: audits.join("; ") } : {}),
+            address: upstream.address,
+            closed,
+            bytesIn,
+            bytesOut,
+        }));
+    };
+    /**
+     * Pipes `client` and `upstream` into each other, `first` (already read from
+     * the client) going ahead, until both are closed or a limit is reached.
+     * Calls `ended` once, after both sockets have closed.
+     */
+    const relay = (client, upstream, first, started, ended) => {
+        let bytesIn = first.length;
+        let bytesOut = 0;
+        let closed;
+        let sockets = 2;
+        const stopBoth = (why) => {
+            closed ??= why;
+            client.destroy();
+            upstream.destroy();
+        };
+        const watch = limits(started, config.tunnelIdleMs, config.tunnelMaxLifetimeMs, stopBoth);
+        const onClose = () => {
+            sockets -= 1;
+            if (sockets > 0)
+                return;
+            watch.stop();
+            ended(closed ?? "client", bytesIn, bytesOut);
+        };
+        // When one side is gone, the other gets what is already queued for it and then closes.
+        const closeAfterFlush = (socket) => {
+            if (socket.destroyed)
+                return;
+            if (socket.writableLength === 0)
+                socket.destroy();
+            else {
+                socket.end();
+                socket.once("finish", () => socket.destroy());
+            }
+        };
+        client.on("data", (chunk) => {
+            bytesIn += chunk.length;
+            watch.touch();
+        });
+        upstream.on("data", (chunk) => {
+            bytesOut += chunk.length;
+            watch.touch();
+        });
+        const endedBy = (side) => () => {
+            closed ??= shuttingDown ? "shutdown" : side;
+        };
+        client.once("end", endedBy("client"));
+        upstream.once("end", endedBy("upstream"));
+        client.on("error", () => stopBoth(shuttingDown ? "shutdown" : "client"));
+        upstream.on("error", () => stopBoth(shuttingDown ? "shutdown" : "upstream"));
+        client.once("close", () => {
+            endedBy("client")();
+            closeAfterFlush(upstream);
+            onClose();
+        });
+        upstream.once("close", () => {
+            endedBy("upstream")();
+            closeAfterFlush(client);
+            onClose();
+        });
+        if (first.length > 0)
+            upstream.write(first);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    };
+    const forwardHttp = async (req, res) => {
+        const started = Date.now();
+        const target = req.url ?? "";
+        const done = (fields) => emit("http", started, fields);
+        const parsed = parseHttpTarget(target);
+        const admission = await admit("refused" in parsed ? parsed : parseAuthority(parsed.ok.authority, 80), shownAuthority(target));
+        if (!("addresses" in admission)) {
+            replyJson(res, admission.status, { error: admission.decision === "refuse" ? "forbidden" : "bad gateway", reason: admission.reason });
+            done({ ...admission });
+            return;
+        }
+        const { host, port, addresses, audits } = admission;
+        const path = "ok" in parsed ? parsed.ok.path : "/";
+        const decision = audits.length > 0 ? "audit" : "allow";
+        const auditReason = audits.length > 0 ? { reason: audits.join("; ") } : {};
+        if (res.destroyed || shuttingDown) {
+            res.destroy();
+            done({ host, port, decision: "error", reason: "the client went away before the request was sent" });
+            return;
+        }
+        const upstream = await connectChecked(addresses, port);
+        if ("failed" in upstream) {
+            replyJson(res, 502, { error: "bad gateway", reason: upstream.failed });
+            done({ host, port, decision: "error", reason: upstream.failed, address: upstream.address, status: 502 });
+            return;
+        }
+        const { socket, address } = upstream;
+        if (res.destroyed) {
+            socket.destroy();
+            done({ host, port, decision: "error", reason: "the client went away before the request was sent", address });
+            return;
+        }
+        const headers = endToEndHeaders(req.rawHeaders, REQUEST_HEADERS_DROPPED);
+        // The checked target decides where the request goes; a client's Host header never does.
+        headers.host = port === 80 ? host : `${host}:${port}`;
+        const upstreamReq = (0,external_node_http_namespaceObject.request)({
+            method: req.method,
+            path,
+            headers,
+            setHost: false,
+            createConnection: () => socket,
+        });
+        let bytesIn = 0;
+        let bytesOut = 0;
+        let closed;
+        let failure;
+        const watch = limits(started, config.tunnelIdleMs, config.tunnelMaxLifetimeMs, (limit) => {
+            closed ??= limit;
+            failure ??= limit === "idle" ? `no data for ${config.tunnelIdleMs} ms` : `the request outlived ${config.tunnelMaxLifetimeMs} ms`;
+            upstreamReq.destroy();
+            if (res.headersSent)
+                res.destroy();
+            else
+                replyJson(res, 504, { error: "gateway timeout", reason: failure });
+        });
+        res.on("close", () => {
+            watch.stop();
+            if (!res.writableFinished) {
+                closed ??= shuttingDown ? "shutdown" : "client";
+                upstreamReq.destroy();
+            }
+            const failedBeforeResponse = failure !== undefined && closed === undefined;
+            done({
+                host,
+                port,
+                decision: failedBeforeResponse ? "error" : decision,
+                ...(failedBeforeResponse ? { reason: failure } : auditReason),
+                address,
+                status: res.statusCode,
+                closed: closed ?? "upstream",
+                bytesIn,
+                bytesOut,
+            });
+        });
+        upstreamReq.on("error", (error) => {
+            if (res.destroyed || closed !== undefined)
+                return;
+            if (res.headersSent) {
+                closed = "upstream";
+                res.destroy();
+                return;
+            }
+            failure = `the upstream request failed: ${forward_describe(error)}`;
+            replyJson(res, 502, { error: "bad gateway", reason: failure });
+        });
+        upstreamReq.on("response", (upstreamRes) => {
+            if (res.destroyed) {
+                upstreamRes.destroy();
+                return;
+            }
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEndHeaders(upstreamRes.rawHeaders));
+            res.flushHeaders();
+            watch.touch();
+            upstreamRes.on("data", (chunk) => {
+                bytesOut += chunk.length;
+                watch.touch();
+            });
+            upstreamRes.on("error", () => { });
+            upstreamRes.on("close", () => {
+                if (!upstreamRes.complete && !res.destroyed) {
+                    closed ??= "upstream";
+                    res.destroy();
+                }
+            });
+            upstreamRes.pipe(res);
+        });
+        req.on("data", (chunk) => {
+            bytesIn += chunk.length;
+            watch.touch();
+        });
+        req.pipe(upstreamReq);
+    };
+    return {
+        connect(req, duplex, head) {
+            const client = duplex;
+            track(client);
+            // A client resetting mid-handshake must not take the gate down.
+            client.on("error", () => { });
+            void tunnel(req.url ?? "", client, head);
+        },
+        request(req, res) {
+            void forwardHttp(req, res);
+        },
+        refuseUnparsed(error, socket) {
+            const packet = error.rawPacket;
+            if (packet === undefined)
+                return false;
+            const lineEnd = packet.indexOf("\r\n");
+            const line = packet.subarray(0, Math.min(lineEnd === -1 ? packet.length : lineEnd, 2048)).toString("utf8");
+            const match = /^CONNECT (.*?)(?: HTTP\/\d\.\d)?$/.exec(line);
+            if (match === null)
+                return false;
+            const started = Date.now();
+            const reason = `the request could not be parsed (${error.code ?? "malformed"}); give only host:port`;
+            replyConnect(socket, 403, { error: "forbidden", reason });
+            emit("connect", started, { host: shownTarget(match[1]), port: null, decision: "refuse", reason });
+            return true;
+        },
+        close() {
+            shuttingDown = true;
+            for (const socket of open)
+                socket.destroy();
+            open.clear();
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/gate/routes.ts
 /**
  * The gate's credential routes: a reverse proxy that forwards `/<route>/<rest>` to
@@ -9685,9 +10823,15 @@ const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(imp
  * a redirect goes back to the agent rather than being followed with the
  * credential attached.
  *
+ * The same listener is the agent's forward proxy: CONNECT requests and
+ * absolute-form targets are handed to `forward.ts` and never reach a route.
+ *
  * This module is bundled into the gate, so it may import only `node:` built-ins
  * (no API newer than Node 20) and zod.
  */
+
+
+
 
 
 // Headers that would let the client authenticate as someone else, claim to be
@@ -9705,7 +10849,7 @@ const CLIENT_HEADERS_STRIPPED = new Set([
     // upstream wait for a go-ahead the client already had.
     "expect",
 ]);
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const routes_HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 // Node rejects header values with other characters; checking at start turns a
 // per-request failure into a refusal to start.
 const HEADER_VALUE_PATTERN = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -9736,7 +10880,7 @@ function prepareRoute(route, env) {
     return prepared;
 }
 /** Header names listed in `Connection`, which apply to one hop only. */
-function connectionTokens(rawHeaders) {
+function routes_connectionTokens(rawHeaders) {
     const tokens = new Set();
     for (let i = 0; i < rawHeaders.length; i += 2) {
         const name = rawHeaders[i].toLowerCase();
@@ -9769,9 +10913,9 @@ function copyHeaders(rawHeaders, drop) {
     return headers;
 }
 function upstreamRequestHeaders(req, route) {
-    const named = connectionTokens(req.rawHeaders);
+    const named = routes_connectionTokens(req.rawHeaders);
     const headers = copyHeaders(req.rawHeaders, (name) => CLIENT_HEADERS_STRIPPED.has(name) ||
-        HOP_BY_HOP.has(name) ||
+        routes_HOP_BY_HOP.has(name) ||
         name.startsWith("x-forwarded-") ||
         named.has(name) ||
         name === route.inject?.header);
@@ -9781,8 +10925,8 @@ function upstreamRequestHeaders(req, route) {
     return headers;
 }
 function clientResponseHeaders(upstream) {
-    const named = connectionTokens(upstream.rawHeaders);
-    return copyHeaders(upstream.rawHeaders, (name) => HOP_BY_HOP.has(name) || named.has(name));
+    const named = routes_connectionTokens(upstream.rawHeaders);
+    return copyHeaders(upstream.rawHeaders, (name) => routes_HOP_BY_HOP.has(name) || named.has(name));
 }
 function isDotSegment(segment) {
     const decoded = segment.toLowerCase().replaceAll("%2e", ".");
@@ -9811,7 +10955,7 @@ function upstreamPath(route, rest, query) {
         return { refused: "the path would leave the route's prefix" };
     return { path: url.pathname + url.search };
 }
-function replyJson(res, status, body) {
+function routes_replyJson(res, status, body) {
     const text = JSON.stringify(body);
     res.writeHead(status, {
         "content-type": "application/json",
@@ -9829,11 +10973,17 @@ function routes_describe(error) {
     return String(error);
 }
 /**
- * Starts the gate's reverse proxy. Rejects, before listening, when a route's
- * secret is missing from `env`; logs `ready` only once every route is prepared
- * and the socket is listening.
+ * Starts the gate's reverse proxy and forward proxy on one listener. Rejects,
+ * before listening, when the config is invalid or a route's secret is missing
+ * from `env`; logs `ready` only once every route and the egress policy are
+ * prepared and the socket is listening. `options` replaces the resolver and
+ * wraps the address policy, for tests.
  */
-async function startRoutes(config, env, log) {
+async function startRoutes(input, env, log, options = {}) {
+    const parsed = GateConfigSchema.safeParse(input);
+    if (!parsed.success)
+        throw new Error(`invalid gate config:\n${prettifyError(parsed.error)}`);
+    const config = parsed.data;
     const routes = new Map();
     for (const route of config.routes)
         routes.set(route.name, prepareRoute(route, env));
@@ -9843,9 +10993,16 @@ async function startRoutes(config, env, log) {
     // credential, but a line the agent or a log reader sees must not depend on that.
     const redact = (text) => secrets.reduce((out, secret) => out.replaceAll(secret, "[redacted]"), text);
     const logError = (reason, route) => log(route === undefined ? { event: "error", reason: redact(reason) } : { event: "error", route, reason: redact(reason) });
+    const forwardProxy = createForwardProxy(config.proxy, log, options);
     const httpAgent = new external_node_http_namespaceObject.Agent({ keepAlive: true });
     const httpsAgent = new external_node_https_namespaceObject.Agent({ keepAlive: true });
     const handle = (req, res) => {
+        // An absolute-form target ("GET http://host/...") names a host: it is a
+        // forward-proxy request, judged by the egress policy, never a route.
+        if (isAbsoluteForm(req.url ?? "")) {
+            forwardProxy.request(req, res);
+            return;
+        }
         const started = Date.now();
         const target = req.url ?? "";
         const queryAt = target.indexOf("?");
@@ -9869,18 +11026,17 @@ async function startRoutes(config, env, log) {
                 ms: Date.now() - started,
             });
         });
-        // Origin-form only: an absolute-form target ("GET http://host/...") names
-        // a host, and the gate never lets the client name one.
+        // Origin-form only: the route name picks the upstream, the client never names a host.
         const slash = path.indexOf("/", 1);
         const route = path.startsWith("/") && slash !== -1 ? routes.get(path.slice(1, slash)) : undefined;
         if (route === undefined) {
-            bytesOut = replyJson(res, 404, { error: "no such route", routes: routeNames });
+            bytesOut = routes_replyJson(res, 404, { error: "no such route", routes: routeNames });
             return;
         }
         routeName = route.name;
         const forward = upstreamPath(route, path.slice(slash), query);
         if ("refused" in forward) {
-            bytesOut = replyJson(res, 400, { error: "path not allowed", reason: forward.refused });
+            bytesOut = routes_replyJson(res, 400, { error: "path not allowed", reason: forward.refused });
             return;
         }
         const upstreamReq = (route.secure ? external_node_https_namespaceObject.request : external_node_http_namespaceObject.request)({
@@ -9903,7 +11059,7 @@ async function startRoutes(config, env, log) {
             if (res.headersSent)
                 res.destroy();
             else
-                bytesOut = replyJson(res, 502, { error: "bad gateway", route: route.name, reason: redact(reason) });
+                bytesOut = routes_replyJson(res, 502, { error: "bad gateway", route: route.name, reason: redact(reason) });
         });
         upstreamReq.on("response", (upstreamRes) => {
             if (res.destroyed) {
@@ -9932,11 +11088,14 @@ async function startRoutes(config, env, log) {
         req.pipe(upstreamReq);
     };
     const server = (0,external_node_http_namespaceObject.createServer)(handle);
+    server.on("connect", forwardProxy.connect);
     server.on("clientError", (error, socket) => {
         if (error.code === "ECONNRESET" || !socket.writable) {
             socket.destroy();
             return;
         }
+        if (forwardProxy.refuseUnparsed(error, socket))
+            return;
         logError(`malformed request from client: ${error.code ?? error.message}`);
         const status = error.code === "HPE_HEADER_OVERFLOW"
             ? "431 Request Header Fields Too Large"
@@ -9960,6 +11119,7 @@ async function startRoutes(config, env, log) {
             server.close((error) => (error === undefined ? resolve() : reject(error)));
             // Streams such as SSE would otherwise hold the close open until they end.
             server.closeAllConnections();
+            forwardProxy.close();
             httpAgent.destroy();
             httpsAgent.destroy();
         });

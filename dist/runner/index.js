@@ -70454,7 +70454,7 @@ function wrappy (fn, cb) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _dirname_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6065);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1770);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2373);
 /**
  * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
  * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
@@ -70496,7 +70496,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1770:
+/***/ 2373:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71187,7 +71187,12 @@ async function startGate(plan, deps, resources) {
         { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
         { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
     ], ROOT_OWNER));
-    await docker.startContainer(id);
+    try {
+        await docker.startContainer(id);
+    }
+    catch (error) {
+        throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started; check CLAUDE_BOTTLE_GATE_IMAGE (${plan.gate.image}) has Node >= 20`);
+    }
     let reason = "";
     const how = await docker.waitForLogLine(id, (line) => {
         try {
@@ -80933,6 +80938,318 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/gate/address.ts
+/**
+ * Which resolved addresses the forward proxy refuses to connect to.
+ *
+ * An allowed name can still resolve to the inside: loopback, the Docker
+ * networks the bottle lives on, a cloud metadata service on link-local, or any
+ * private network the gate's host can reach. The proxy resolves a name once,
+ * asks this module about every address it got, and connects only to an address
+ * that passed, so a name that rebinds between lookups cannot steer it inward.
+ * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are judged as the IPv4 address
+ * they carry. Benchmarking (198.18.0.0/15) and documentation ranges are allowed:
+ * they are not reachable from real networks by accident, and tests use them as
+ * a stand-in internet.
+ *
+ * Pure functions only (plus `node:net`'s address syntax checks); this module is
+ * bundled into the gate.
+ */
+
+function parseIpv4(text) {
+    if (!(0,external_node_net_namespaceObject.isIPv4)(text))
+        return undefined;
+    return text.split(".").reduce((value, part) => (value << 8n) | BigInt(Number(part)), 0n);
+}
+function parseIpv6(text) {
+    if (!(0,external_node_net_namespaceObject.isIPv6)(text) || text.includes("%"))
+        return undefined;
+    let body = text;
+    const tail = [];
+    const lastColon = body.lastIndexOf(":");
+    const last = body.slice(lastColon + 1);
+    if (last.includes(".")) {
+        const v4 = parseIpv4(last);
+        if (v4 === undefined)
+            return undefined;
+        tail.push((v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16));
+        body = body.slice(0, lastColon + 1) + "0";
+    }
+    const halves = body.split("::");
+    if (halves.length > 2)
+        return undefined;
+    const groups = (half) => (half === "" ? [] : half.split(":"));
+    let words;
+    if (halves.length === 2) {
+        const head = groups(halves[0]);
+        const rest = groups(halves[1]);
+        if (tail.length > 0)
+            rest.pop();
+        const missing = 8 - head.length - rest.length - tail.length;
+        if (missing < 1)
+            return undefined;
+        words = [...head, ...Array(missing).fill("0"), ...rest, ...tail];
+    }
+    else {
+        const all = groups(body);
+        if (tail.length > 0)
+            all.pop();
+        words = [...all, ...tail];
+    }
+    if (words.length !== 8)
+        return undefined;
+    let value = 0n;
+    for (const word of words) {
+        if (!/^[0-9a-f]{1,4}$/i.test(word))
+            return undefined;
+        value = (value << 16n) | BigInt(Number.parseInt(word, 16));
+    }
+    return value;
+}
+/** `address` as a number, or undefined when it is not an IPv4 or IPv6 address without a zone. */
+function parseIp(address) {
+    const v4 = parseIpv4(address);
+    if (v4 !== undefined)
+        return { family: 4, value: v4 };
+    const v6 = parseIpv6(address);
+    if (v6 !== undefined)
+        return { family: 6, value: v6 };
+    return undefined;
+}
+/** `10.0.0.0/8` or `fd00::/8` as a network, or undefined when it is not one. Host bits are cleared. */
+function parseCidr(text) {
+    const slash = text.indexOf("/");
+    if (slash === -1)
+        return undefined;
+    const ip = parseIp(text.slice(0, slash));
+    const prefixText = text.slice(slash + 1);
+    if (ip === undefined || !/^(?:0|[1-9][0-9]{0,2})$/.test(prefixText))
+        return undefined;
+    const prefix = Number(prefixText);
+    const bits = ip.family === 4 ? 32 : 128;
+    if (prefix > bits)
+        return undefined;
+    const shift = BigInt(bits - prefix);
+    return { family: ip.family, network: (ip.value >> shift) << shift, prefix, text };
+}
+function contains(cidr, ip) {
+    if (cidr.family !== ip.family)
+        return false;
+    const shift = BigInt((ip.family === 4 ? 32 : 128) - cidr.prefix);
+    return ip.value >> shift === cidr.network >> shift;
+}
+function ranges(table) {
+    return table.map(([text, what]) => ({ cidr: parseCidr(text), what }));
+}
+// Order matters only for the reason given: the narrower range names it better.
+const REFUSED_V4 = ranges([
+    ["0.0.0.0/8", "unspecified ('this network')"],
+    ["10.0.0.0/8", "private"],
+    ["100.64.0.0/10", "shared address space (CGNAT)"],
+    ["127.0.0.0/8", "loopback"],
+    ["169.254.0.0/16", "link-local"],
+    ["172.16.0.0/12", "private"],
+    ["192.0.0.0/24", "IETF protocol assignments"],
+    ["192.168.0.0/16", "private"],
+    ["224.0.0.0/4", "multicast"],
+    ["255.255.255.255/32", "broadcast"],
+    ["240.0.0.0/4", "reserved"],
+]);
+const REFUSED_V6 = ranges([
+    ["::/128", "unspecified"],
+    ["::1/128", "loopback"],
+    // Deprecated IPv4-compatible addresses; nothing public lives there.
+    ["::/96", "IPv4-compatible (deprecated)"],
+    ["fe80::/10", "link-local"],
+    ["fec0::/10", "site-local (deprecated, private)"],
+    ["fc00::/7", "unique local (private)"],
+    ["ff00::/8", "multicast"],
+]);
+const MAPPED = parseCidr("::ffff:0:0/96");
+/** Why `address` is refused under `options`, or undefined when it may be connected to. */
+function refusedAddressReason(address, options) {
+    const ip = parseIp(address);
+    if (ip === undefined)
+        return `${address} is not an IP address the gate can check`;
+    let judged = ip;
+    let mapped = "";
+    if (contains(MAPPED, ip)) {
+        judged = { family: 4, value: ip.value & 0xffffffffn };
+        mapped = "IPv4-mapped ";
+    }
+    for (const { cidr, what } of judged.family === 4 ? REFUSED_V4 : REFUSED_V6) {
+        if (contains(cidr, judged))
+            return `${address} is a ${mapped}${what} address`;
+    }
+    for (const cidr of options.denied) {
+        if (contains(cidr, judged) || contains(cidr, ip))
+            return `${address} is inside the denied network ${cidr.text}`;
+    }
+    for (const own of options.ownAddresses?.() ?? []) {
+        const other = parseIp(own.replace(/%.*$/, ""));
+        if (other !== undefined && other.family === judged.family && other.value === judged.value) {
+            return `${address} is one of the gate's own addresses`;
+        }
+    }
+    return undefined;
+}
+/** The policy the proxy uses: the built-in refused ranges, `denied`, and the gate's own addresses. */
+function createAddressPolicy(options) {
+    return (address) => refusedAddressReason(address, options);
+}
+
+;// CONCATENATED MODULE: ./src/gate/hosts.ts
+/**
+ * Which names the forward proxy may reach: reading a `host:port` the client
+ * sent, putting the host in its one canonical form, and matching it against the
+ * allowlist.
+ *
+ * Everything here runs before any DNS lookup, so a name it refuses is never
+ * resolved. Only plain ASCII host names get through: every IP literal (dotted,
+ * decimal, hex, octal, short forms, IPv6), user info, paths, fragments and
+ * non-ASCII names are refused rather than interpreted, because each of those is
+ * a place where two parsers can disagree about which host is meant. Unicode
+ * names are refused outright instead of being converted with IDNA: an
+ * allowlist that needs one lists its punycode (`xn--…`) form, and the agent's
+ * tools send that form anyway.
+ *
+ * Pure functions only; this module is bundled into the gate.
+ */
+const MAX_HOST_LENGTH = 253;
+const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// A host whose last label is a number is an IPv4 address to URL parsers and to
+// inet_aton (`10.1`, `0x7f.1`, `0306.022.0.012`, `3323068426`).
+const NUMERIC_LABEL_PATTERN = /^(?:[0-9]+|0x[0-9a-f]*)$/;
+const PORT_PATTERN = /^[1-9][0-9]{0,4}$/;
+const NON_ASCII = /[^\x00-\x7f]/;
+/** `text` quoted and cut short enough for one line of a log or a 403 body. */
+function show(text) {
+    return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+/**
+ * The canonical form of `raw`: lowercase, one trailing dot dropped. Refuses
+ * anything that is not an ASCII host name made of 1-63 character labels of
+ * letters, digits and inner hyphens, at most 253 characters, whose last label
+ * is not a number.
+ */
+function normaliseHost(raw) {
+    if (raw === "")
+        return { refused: "the host is empty" };
+    // Checked before lowercasing: "K" (U+212A KELVIN SIGN) lowercases to an ASCII "k".
+    if (NON_ASCII.test(raw)) {
+        return { refused: `the host ${show(raw)} is not plain ASCII; internationalised names must be written in punycode (xn--...)` };
+    }
+    let host = raw.toLowerCase();
+    if (host.endsWith("."))
+        host = host.slice(0, -1);
+    if (host === "")
+        return { refused: `the host ${show(raw)} is empty` };
+    if (host.length > MAX_HOST_LENGTH)
+        return { refused: `the host is longer than ${MAX_HOST_LENGTH} characters` };
+    const labels = host.split(".");
+    if (labels.includes(""))
+        return { refused: `the host ${show(raw)} has an empty label` };
+    if (NUMERIC_LABEL_PATTERN.test(labels.at(-1))) {
+        return { refused: `the host ${show(raw)} is an IP address; only host names are allowed` };
+    }
+    const bad = labels.find((label) => !LABEL_PATTERN.test(label));
+    if (bad !== undefined) {
+        return {
+            refused: `the host ${show(raw)} has the label ${show(bad)}; a label is 1-63 letters, digits and inner hyphens`,
+        };
+    }
+    return { ok: host };
+}
+function parsePort(text) {
+    if (!PORT_PATTERN.test(text) || Number(text) > 65535) {
+        return { refused: `the port ${show(text)} is not a decimal number 1-65535` };
+    }
+    return { ok: Number(text) };
+}
+/**
+ * An authority (`host:port`, or `host` when `defaultPort` is given) as a
+ * canonical host and a port. The CONNECT target and the authority of an
+ * absolute-form `http://` URL both go through here.
+ */
+function parseAuthority(authority, defaultPort) {
+    if (authority.includes("@"))
+        return { refused: "the target has user info (@); give only host:port" };
+    if (/[/?#\\]/.test(authority))
+        return { refused: "the target has a path, query or fragment; give only host:port" };
+    if (authority.startsWith("[") || authority.includes("]"))
+        return { refused: "the target is an IPv6 address; only host names are allowed" };
+    const colons = authority.split(":").length - 1;
+    if (colons > 1)
+        return { refused: "the target is an IPv6 address or has two ports; only host:port is allowed" };
+    let hostText = authority;
+    let port;
+    if (colons === 1) {
+        const at = authority.indexOf(":");
+        hostText = authority.slice(0, at);
+        const parsed = parsePort(authority.slice(at + 1));
+        if ("refused" in parsed)
+            return parsed;
+        port = parsed.ok;
+    }
+    else if (defaultPort !== undefined) {
+        port = defaultPort;
+    }
+    else {
+        return { refused: "the target has no port; CONNECT needs host:port" };
+    }
+    const host = normaliseHost(hostText);
+    if ("refused" in host)
+        return host;
+    return { ok: { host: host.ok, port } };
+}
+/**
+ * The canonical form of an allowlist host, `example.com` or `*.example.com`, or
+ * why it cannot be one. The same rules as the manifest's allow list: a full
+ * name with a dot in it, and a wildcard only as the whole first label of one.
+ */
+function normaliseAllowHost(raw) {
+    const wildcard = raw.startsWith("*.");
+    const rest = wildcard ? raw.slice(2) : raw;
+    if (rest.includes("*"))
+        return { refused: "a wildcard must be the whole first label, like *.example.com" };
+    if (/[:@/?#[\]]/.test(rest))
+        return { refused: "give only the host name; the port is a field of its own" };
+    const host = normaliseHost(rest);
+    if ("refused" in host)
+        return host;
+    if (!host.ok.includes(".")) {
+        return {
+            refused: wildcard
+                ? "a wildcard is too broad over a single label; write it like *.example.com"
+                : "the host has no dot; give a full host name like api.github.com",
+        };
+    }
+    return { ok: wildcard ? `*.${host.ok}` : host.ok };
+}
+/** True when `host` (canonical) is the entry's host, or below it for a `*.` entry; the entry itself is canonical. */
+function hostMatches(entryHost, host) {
+    if (entryHost.startsWith("*.")) {
+        const suffix = entryHost.slice(1);
+        return host.length > suffix.length && host.endsWith(suffix);
+    }
+    return host === entryHost;
+}
+/** The first entry that lets `host:port` through, if any. */
+function findAllowed(allow, host, port) {
+    return allow.find((entry) => entry.port === port && hostMatches(entry.host, host));
+}
+/** Why the allowlist refuses `host:port`, or undefined when an entry allows it. */
+function allowlistProblem(allow, host, port) {
+    if (findAllowed(allow, host, port) !== undefined)
+        return undefined;
+    const hostListed = allow.some((entry) => hostMatches(entry.host, host));
+    return hostListed
+        ? `port ${port} is not allowed for ${host}`
+        : `${host} is not on the allowlist`;
+}
+
 ;// CONCATENATED MODULE: ./src/gate/config.ts
 /**
  * The gate's config: the JSON file the runner writes and the gate reads at start.
@@ -80943,9 +81260,17 @@ function preprocess(fn, schema) {
  * environment variables that do: the config may be logged, copied into the gate
  * container's filesystem and read back by anyone, the environment may not.
  *
+ * The `proxy` section is the bottle's egress policy for everything that is not a
+ * route: which `host:port` pairs the forward proxy may reach, which networks it
+ * must never connect to, and how long a tunnel may live. Every field has a
+ * default, so a config without it parses to "refuse everything". Allowlist
+ * hosts are put in the same canonical form the proxy matches against.
+ *
  * This module is bundled into the gate, so it may import only `node:` built-ins
  * and zod.
  */
+
+
 
 /** The port the gate listens on inside its container. */
 const GATE_PORT = 8080;
@@ -81015,9 +81340,42 @@ const ListenSchema = strictObject({
     host: schemas_string().min(1).default("0.0.0.0"),
     port: schemas_int().min(0).max(65535).default(GATE_PORT),
 });
+// Timers in Node overflow past 2^31-1 ms and fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
+function durationSchema(name, fallback) {
+    return schemas_int(`${name} must be a whole number of milliseconds`)
+        .min(1, `${name} must be at least 1 ms`)
+        .max(MAX_TIMER_MS, `${name} must be at most ${MAX_TIMER_MS} ms (about 24 days)`)
+        .default(fallback);
+}
+const AllowHostSchema = schemas_string().transform((value, ctx) => {
+    const host = normaliseAllowHost(value);
+    if ("refused" in host) {
+        ctx.addIssue({ code: "custom", message: `allow host ${JSON.stringify(value)}: ${host.refused}` });
+        return NEVER;
+    }
+    return host.ok;
+});
+const AllowEntrySchema = strictObject({
+    host: AllowHostSchema,
+    port: schemas_int().min(1, "allow port must be 1-65535").max(65535, "allow port must be 1-65535").default(443),
+});
+const CidrSchema = schemas_string().refine((value) => parseCidr(value) !== undefined, {
+    error: (issue) => `deniedCidrs entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
+});
+const ProxySchema = strictObject({
+    /** `audit` lets through what the allowlist and SNI checks would refuse, and logs it. */
+    mode: schemas_enum(["enforce", "audit"]).default("enforce"),
+    allow: array(AllowEntrySchema).default([]),
+    deniedCidrs: array(CidrSchema).default([]),
+    tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),
+    tunnelIdleMs: durationSchema("tunnelIdleMs", 5 * 60_000),
+    connectTimeoutMs: durationSchema("connectTimeoutMs", 10_000),
+});
 const GateConfigSchema = strictObject({
     version: literal(1),
     listen: ListenSchema.prefault({}),
+    proxy: ProxySchema.prefault({}),
     routes: array(RouteSchema).superRefine((routes, ctx) => {
         const seen = new Set();
         routes.forEach((route, index) => {
@@ -81107,10 +81465,10 @@ const MEMORY_UNITS = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
 // Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
 const MAX_TIMEOUT_MS = 24 * 86_400_000;
-const MAX_HOST_LENGTH = 253;
+const schema_MAX_HOST_LENGTH = 253;
 const HOST_LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 // A host whose last label is a number is an IPv4 address to URL parsers (`10.1`, `0x7f.1`, `2130706433`).
-const NUMERIC_LABEL_PATTERN = /^(?:\d+|0x[0-9a-f]*)$/i;
+const schema_NUMERIC_LABEL_PATTERN = /^(?:\d+|0x[0-9a-f]*)$/i;
 const ALLOW_EXAMPLES = "like api.github.com, *.githubusercontent.com or registry.npmjs.org:443";
 // The gate decides which headers a route may inject; asking its schema here
 // reports a bad header when the manifest loads instead of when the gate starts.
@@ -81208,7 +81566,7 @@ function allowProblem(entry) {
     if (host.includes("*"))
         return "has a wildcard that is not the whole first label; write it as *.example.com";
     const labels = host.split(".");
-    if (NUMERIC_LABEL_PATTERN.test(labels.at(-1))) {
+    if (schema_NUMERIC_LABEL_PATTERN.test(labels.at(-1))) {
         return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
     }
     if (labels.length < 2) {
@@ -81216,8 +81574,8 @@ function allowProblem(entry) {
             ? "is too broad; a wildcard covers the subdomains of a domain with a dot in it, like *.example.com"
             : `has no dot; give a full host name, ${ALLOW_EXAMPLES}`;
     }
-    if (host.length > MAX_HOST_LENGTH)
-        return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be`;
+    if (host.length > schema_MAX_HOST_LENGTH)
+        return `is longer than ${schema_MAX_HOST_LENGTH} characters, the most a host name can be`;
     const bad = labels.find((label) => !HOST_LABEL_PATTERN.test(label));
     if (bad !== undefined) {
         return bad === ""
@@ -81269,7 +81627,7 @@ const EnvValueSchema = union([schemas_string(), FromEnvSchema], {
         : undefined,
 })
     .describe('A literal value, or { "fromEnv": "HOST_VAR" } to copy a variable from the runner\'s environment.');
-const AllowEntrySchema = schemas_string()
+const schema_AllowEntrySchema = schemas_string()
     .superRefine((entry, ctx) => {
     const problem = allowProblem(entry);
     if (problem !== undefined)
@@ -81346,7 +81704,7 @@ const RoutesSchema = array(schema_RouteSchema).superRefine((routes, ctx) => {
 // Runs even when one route is malformed, so every problem shows up in one pass.
 { when: (payload) => Array.isArray(payload.value) });
 const EgressSchema = strictObject({
-    allow: array(AllowEntrySchema).default([]).describe("Hosts the bottle may reach directly, besides its routes."),
+    allow: array(schema_AllowEntrySchema).default([]).describe("Hosts the bottle may reach directly, besides its routes."),
     routes: RoutesSchema.default([]).describe("Upstreams reached through the gate, which can inject credentials."),
 })
     .describe("Where the bottle's traffic may go; everything else is refused.");
@@ -82282,7 +82640,7 @@ async function runDemo(io) {
         },
     });
     try {
-        const host = dockerHostAddress();
+        const host = hostAddressForContainers();
         const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), "claude-bottle-demo-"));
         const workspace = (0,external_node_path_.join)(dir, "workspace");
         const manifestPath = (0,external_node_path_.join)(dir, "claude-bottle.json");
@@ -82326,11 +82684,17 @@ async function runDemo(io) {
         await stub.close();
     }
 }
-/** The host's address on Docker's default bridge, which the gate can reach from its own network. */
-function dockerHostAddress() {
-    const address = (0,external_node_os_namespaceObject.networkInterfaces)().docker0?.find((a) => a.family === "IPv4")?.address;
+/**
+ * An address of this host that the gate can reach from its own bridge network:
+ * Docker's default bridge when it is up, else any external IPv4 address of the host
+ * (a container reaches the host's own addresses through its bridge gateway).
+ */
+function hostAddressForContainers() {
+    const interfaces = (0,external_node_os_namespaceObject.networkInterfaces)();
+    const external = (name) => interfaces[name]?.find((a) => a.family === "IPv4" && !a.internal)?.address;
+    const address = external("docker0") ?? Object.keys(interfaces).map(external).find(Boolean);
     if (!address)
-        throw new Error("the demo needs a local Docker engine with its default bridge (docker0) so the gate can reach the stub model");
+        throw new Error("no external IPv4 address on this host for the gate to reach the stub model");
     return address;
 }
 

@@ -325,7 +325,11 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
       ROOT_OWNER,
     ),
   );
-  await docker.startContainer(id);
+  try {
+    await docker.startContainer(id);
+  } catch (error) {
+    throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started; check CLAUDE_BOTTLE_GATE_IMAGE (${plan.gate.image}) has Node >= 20`);
+  }
   let reason = "";
   const how = await docker.waitForLogLine(
     id,

@@ -41,7 +41,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
     },
   });
   try {
-    const host = dockerHostAddress();
+    const host = hostAddressForContainers();
     const dir = mkdtempSync(join(tmpdir(), "claude-bottle-demo-"));
     const workspace = join(dir, "workspace");
     const manifestPath = join(dir, "claude-bottle.json");
@@ -89,9 +89,15 @@ export async function runDemo(io: DemoIo): Promise<number> {
   }
 }
 
-/** The host's address on Docker's default bridge, which the gate can reach from its own network. */
-function dockerHostAddress(): string {
-  const address = networkInterfaces().docker0?.find((a) => a.family === "IPv4")?.address;
-  if (!address) throw new Error("the demo needs a local Docker engine with its default bridge (docker0) so the gate can reach the stub model");
+/**
+ * An address of this host that the gate can reach from its own bridge network:
+ * Docker's default bridge when it is up, else any external IPv4 address of the host
+ * (a container reaches the host's own addresses through its bridge gateway).
+ */
+export function hostAddressForContainers(): string {
+  const interfaces = networkInterfaces();
+  const external = (name: string) => interfaces[name]?.find((a) => a.family === "IPv4" && !a.internal)?.address;
+  const address = external("docker0") ?? Object.keys(interfaces).map(external).find(Boolean);
+  if (!address) throw new Error("no external IPv4 address on this host for the gate to reach the stub model");
   return address;
 }

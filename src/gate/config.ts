@@ -7,10 +7,18 @@
  * environment variables that do: the config may be logged, copied into the gate
  * container's filesystem and read back by anyone, the environment may not.
  *
+ * The `proxy` section is the bottle's egress policy for everything that is not a
+ * route: which `host:port` pairs the forward proxy may reach, which networks it
+ * must never connect to, and how long a tunnel may live. Every field has a
+ * default, so a config without it parses to "refuse everything". Allowlist
+ * hosts are put in the same canonical form the proxy matches against.
+ *
  * This module is bundled into the gate, so it may import only `node:` built-ins
  * and zod.
  */
 import { z } from "zod";
+import { parseCidr } from "./address.js";
+import { normaliseAllowHost } from "./hosts.js";
 
 /** The port the gate listens on inside its container. */
 export const GATE_PORT = 8080;
@@ -87,9 +95,50 @@ const ListenSchema = z.strictObject({
   port: z.int().min(0).max(65535).default(GATE_PORT),
 });
 
+// Timers in Node overflow past 2^31-1 ms and fire at once.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function durationSchema(name: string, fallback: number) {
+  return z
+    .int(`${name} must be a whole number of milliseconds`)
+    .min(1, `${name} must be at least 1 ms`)
+    .max(MAX_TIMER_MS, `${name} must be at most ${MAX_TIMER_MS} ms (about 24 days)`)
+    .default(fallback);
+}
+
+const AllowHostSchema = z.string().transform((value, ctx) => {
+  const host = normaliseAllowHost(value);
+  if ("refused" in host) {
+    ctx.addIssue({ code: "custom", message: `allow host ${JSON.stringify(value)}: ${host.refused}` });
+    return z.NEVER;
+  }
+  return host.ok;
+});
+
+const AllowEntrySchema = z.strictObject({
+  host: AllowHostSchema,
+  port: z.int().min(1, "allow port must be 1-65535").max(65535, "allow port must be 1-65535").default(443),
+});
+
+const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, {
+  error: (issue) =>
+    `deniedCidrs entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
+});
+
+const ProxySchema = z.strictObject({
+  /** `audit` lets through what the allowlist and SNI checks would refuse, and logs it. */
+  mode: z.enum(["enforce", "audit"]).default("enforce"),
+  allow: z.array(AllowEntrySchema).default([]),
+  deniedCidrs: z.array(CidrSchema).default([]),
+  tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),
+  tunnelIdleMs: durationSchema("tunnelIdleMs", 5 * 60_000),
+  connectTimeoutMs: durationSchema("connectTimeoutMs", 10_000),
+});
+
 export const GateConfigSchema = z.strictObject({
   version: z.literal(1),
   listen: ListenSchema.prefault({}),
+  proxy: ProxySchema.prefault({}),
   routes: z.array(RouteSchema).superRefine((routes, ctx) => {
     const seen = new Set<string>();
     routes.forEach((route, index) => {
@@ -101,5 +150,9 @@ export const GateConfigSchema = z.strictObject({
   }),
 });
 
-export type GateConfig = z.output<typeof GateConfigSchema>;
-export type GateRoute = GateConfig["routes"][number];
+/** The config as the runner writes it: fields with defaults may be left out. */
+export type GateConfig = z.input<typeof GateConfigSchema>;
+/** The config as the gate runs it, every default filled in and every host canonical. */
+export type ResolvedGateConfig = z.output<typeof GateConfigSchema>;
+export type GateRoute = ResolvedGateConfig["routes"][number];
+export type GateProxyConfig = ResolvedGateConfig["proxy"];

@@ -12,6 +12,9 @@
  * a redirect goes back to the agent rather than being followed with the
  * credential attached.
  *
+ * The same listener is the agent's forward proxy: CONNECT requests and
+ * absolute-form targets are handed to `forward.ts` and never reach a route.
+ *
  * This module is bundled into the gate, so it may import only `node:` built-ins
  * (no API newer than Node 20) and zod.
  */
@@ -25,7 +28,9 @@ import {
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { GateConfig, GateRoute } from "./config.js";
+import { z } from "zod";
+import { type GateConfig, GateConfigSchema, type GateRoute } from "./config.js";
+import { createForwardProxy, type ForwardOptions, type GateEgressEvent, isAbsoluteForm } from "./forward.js";
 
 export interface GateReadyEvent {
   event: "ready";
@@ -55,7 +60,7 @@ export interface GateErrorEvent {
   reason: string;
 }
 
-export type GateEvent = GateReadyEvent | GateRouteEvent | GateErrorEvent;
+export type GateEvent = GateReadyEvent | GateRouteEvent | GateErrorEvent | GateEgressEvent;
 export type GateLog = (event: GateEvent) => void;
 export type GateEnv = Readonly<Record<string, string | undefined>>;
 
@@ -227,11 +232,21 @@ function describe(error: unknown): string {
 }
 
 /**
- * Starts the gate's reverse proxy. Rejects, before listening, when a route's
- * secret is missing from `env`; logs `ready` only once every route is prepared
- * and the socket is listening.
+ * Starts the gate's reverse proxy and forward proxy on one listener. Rejects,
+ * before listening, when the config is invalid or a route's secret is missing
+ * from `env`; logs `ready` only once every route and the egress policy are
+ * prepared and the socket is listening. `options` replaces the resolver and
+ * wraps the address policy, for tests.
  */
-export async function startRoutes(config: GateConfig, env: GateEnv, log: GateLog): Promise<RunningRoutes> {
+export async function startRoutes(
+  input: GateConfig,
+  env: GateEnv,
+  log: GateLog,
+  options: ForwardOptions = {},
+): Promise<RunningRoutes> {
+  const parsed = GateConfigSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid gate config:\n${z.prettifyError(parsed.error)}`);
+  const config = parsed.data;
   const routes = new Map<string, Route>();
   for (const route of config.routes) routes.set(route.name, prepareRoute(route, env));
   const routeNames = [...routes.keys()];
@@ -243,10 +258,17 @@ export async function startRoutes(config: GateConfig, env: GateEnv, log: GateLog
   const logError = (reason: string, route?: string): void =>
     log(route === undefined ? { event: "error", reason: redact(reason) } : { event: "error", route, reason: redact(reason) });
 
+  const forwardProxy = createForwardProxy(config.proxy, log, options);
   const httpAgent = new HttpAgent({ keepAlive: true });
   const httpsAgent = new HttpsAgent({ keepAlive: true });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // An absolute-form target ("GET http://host/...") names a host: it is a
+    // forward-proxy request, judged by the egress policy, never a route.
+    if (isAbsoluteForm(req.url ?? "")) {
+      forwardProxy.request(req, res);
+      return;
+    }
     const started = Date.now();
     const target = req.url ?? "";
     const queryAt = target.indexOf("?");
@@ -272,8 +294,7 @@ export async function startRoutes(config: GateConfig, env: GateEnv, log: GateLog
       });
     });
 
-    // Origin-form only: an absolute-form target ("GET http://host/...") names
-    // a host, and the gate never lets the client name one.
+    // Origin-form only: the route name picks the upstream, the client never names a host.
     const slash = path.indexOf("/", 1);
     const route = path.startsWith("/") && slash !== -1 ? routes.get(path.slice(1, slash)) : undefined;
     if (route === undefined) {
@@ -338,11 +359,13 @@ export async function startRoutes(config: GateConfig, env: GateEnv, log: GateLog
   };
 
   const server = createServer(handle);
+  server.on("connect", forwardProxy.connect);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (error.code === "ECONNRESET" || !socket.writable) {
       socket.destroy();
       return;
     }
+    if (forwardProxy.refuseUnparsed(error, socket)) return;
     logError(`malformed request from client: ${error.code ?? error.message}`);
     const status =
       error.code === "HPE_HEADER_OVERFLOW"
@@ -369,6 +392,7 @@ export async function startRoutes(config: GateConfig, env: GateEnv, log: GateLog
       server.close((error) => (error === undefined ? resolve() : reject(error)));
       // Streams such as SSE would otherwise hold the close open until they end.
       server.closeAllConnections();
+      forwardProxy.close();
       httpAgent.destroy();
       httpsAgent.destroy();
     });

@@ -21,13 +21,15 @@ let stub: StubModel;
 beforeAll(async () => {
   stub = await startStubModel({
     host: "0.0.0.0",
-    script: ({ body }) => {
+    script: async ({ body }) => {
       if (!offersTools(body)) return { text: "ok" };
       if (phase === "resume") return { text: `Continuing with ${countMessages(body)} messages of history. Done.` };
       const lastResult = toolResultText(body);
       if (lastResult === null) {
         return { toolUse: { name: "Bash", input: { command: "echo half > progress.txt; env; cat /home/node/.claude.json", description: "look around" } } };
       }
+      // claude writes its transcript a moment after each turn; a kill loses only what is not on disk yet.
+      await new Promise((r) => setTimeout(r, 2_000));
       return { toolUse: { name: "Bash", input: { command: "kill -9 $PPID", description: "crash" } } };
     },
   });
@@ -93,7 +95,9 @@ describe("the real claude CLI in a bottle", () => {
     const texts = userTexts(resumeRequest?.body);
     expect(texts.some((t) => t.includes(TASK))).toBe(true);
     expect(texts.some((t) => t.includes(RESUME_PROMPT))).toBe(true);
-    expect(countMessages(resumeRequest?.body)).toBeGreaterThan(crashHistory);
+    expect(countMessages(resumeRequest?.body)).toBeGreaterThanOrEqual(crashHistory);
+    // The first tool call's output, from before the crash, is part of the resumed conversation.
+    expect(JSON.stringify(resumeRequest?.body)).toContain("ANTHROPIC_BASE_URL=http://gate:8080/anthropic");
     expect(readFileSync(join(box.workspace, "progress.txt"), "utf8")).toBe("half\n");
     expect(labelled()).toEqual({ containers: [], networks: [] });
   });

@@ -5,8 +5,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { networkInterfaces, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+
+export { hostAddressForContainers } from "../../src/demo/demo.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const RUNNER = join(ROOT, "runner");
@@ -92,13 +94,6 @@ export function labelled(identity?: string): { containers: string[]; networks: s
     containers: list(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]),
     networks: list(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]),
   };
-}
-
-/** An address of this host that containers on any bridge network can reach. */
-export function hostAddressForContainers(): string {
-  const docker0 = networkInterfaces().docker0?.find((a) => a.family === "IPv4");
-  if (!docker0) throw new Error("no docker0 interface: is dockerd running with its default bridge?");
-  return docker0.address;
 }
 
 export function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {

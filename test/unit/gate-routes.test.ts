@@ -400,8 +400,8 @@ describe("gate routes", () => {
     ["/anthropic/..%2F..%2FEVIL", { upstream: "/v1/..%2F..%2FEVIL" }],
     ["/anthropic/@EVIL/x", { upstream: "/v1/@EVIL/x" }],
     ["/plain//EVIL/x", { upstream: "//EVIL/x" }],
-    ["http://EVIL/anthropic/x", { status: 404 }],
-    ["http://evil.test/anthropic/x", { status: 404 }],
+    ["http://EVIL/anthropic/x", { status: 403 }],
+    ["http://evil.test/anthropic/x", { status: 403 }],
     ["//EVIL/anthropic/x", { status: 404 }],
     ["*", { status: 404 }],
   ])("%s reaches only the configured upstream", async (template, expected) => {
