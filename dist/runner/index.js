@@ -82664,7 +82664,7 @@ async function runDemo(io) {
             signal: io.signal,
             gateProgram: gateProgramLoader(env),
         });
-        say(`1/2 starting the default agent on a stub model at ${stub.url}; the model will make claude kill itself mid-task`);
+        say(`1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`);
         const crashed = await run(await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps));
         printResult(crashed, io.format, io);
         if (crashed.outcome !== "crashed") {
