@@ -98823,7 +98823,7 @@ function wrappy (fn, cb) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _dirname_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6065);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6289);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8645);
 /**
  * The action's main step (bundled to dist/main.js): reads the inputs, runs one
  * bottle through the same core as `node runner start`, and sets the outputs. The
@@ -98838,7 +98838,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6289:
+/***/ 8645:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101975,6 +101975,10 @@ class DockerodeClient {
         const networks = await this.docker.listNetworks({ filters: labelFilters(labels) });
         return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
     }
+    async networkSubnets(nameOrId) {
+        const info = (await this.docker.getNetwork(nameOrId).inspect());
+        return (info.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s) => Boolean(s));
+    }
     async createContainer(request) {
         const container = await this.docker.createContainer({
             name: request.name,
@@ -101994,6 +101998,7 @@ class DockerodeClient {
                 ...(request.runtime ? { Runtime: request.runtime } : {}),
                 ...(request.readonlyRootfs ? { ReadonlyRootfs: true } : {}),
                 ...(request.tmpfs ? { Tmpfs: request.tmpfs } : {}),
+                ...(request.dns?.length ? { Dns: request.dns } : {}),
             },
             NetworkingConfig: {
                 EndpointsConfig: { [request.network]: { Aliases: request.networkAliases ?? [] } },
@@ -102066,6 +102071,28 @@ class DockerodeClient {
         finally {
             raw.destroy();
         }
+    }
+    async followLogs(container, onLine) {
+        const raw = (await this.docker
+            .getContainer(container)
+            .logs({ follow: true, stdout: true, stderr: false }));
+        const stdout = new external_node_stream_.PassThrough();
+        const lines = lineSplitter(onLine);
+        stdout.on("data", (chunk) => lines.push(chunk));
+        const ended = new Promise((resolve) => {
+            raw.on("end", resolve);
+            raw.on("close", resolve);
+            raw.on("error", () => resolve());
+        });
+        this.docker.modem.demuxStream(raw, stdout, new external_node_stream_.PassThrough());
+        return {
+            async stop() {
+                // Give lines already on their way a moment to arrive before the stream is cut.
+                await Promise.race([ended, new Promise((r) => setTimeout(r, 200))]);
+                raw.destroy();
+                lines.flush();
+            },
+        };
     }
     async logsTail(container, lines) {
         try {
@@ -102175,725 +102202,6 @@ class errors_InputError extends Error {
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
-
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: ./node_modules/tar-fs/index.js
-var tar_fs = __nccwpck_require__(5645);
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
-;// CONCATENATED MODULE: ./src/bottle/archive.ts
-/**
- * Tar streams in and out of containers (the archive API is the only way files move,
- * so the runner works even when it is itself a container on the host's daemon).
- *
- * tar-fs and tar-stream do the format work. Extraction uses tar-fs's strict mode:
- * no devices, no symlinks or hardlinks pointing outside the target, never writing
- * through an existing symlink, no setuid bits — the archives come from a container
- * the agent controls, so they are untrusted.
- */
-
-
-
-
-const AGENT_OWNER = { uid: 1000, gid: 1000 };
-const ROOT_OWNER = { uid: 0, gid: 0 };
-/** A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container. */
-function packDirectory(dir, owner, prefix) {
-    return tar_fs/* pack */.q(dir, {
-        map(header) {
-            header.uid = owner.uid;
-            header.gid = owner.gid;
-            const name = header.name === "." || header.name === "" ? "" : header.name.replace(/^\.\//, "");
-            header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
-            return header;
-        },
-    });
-}
-/** A tar of in-memory files (and their parent directories), owned by `owner`. */
-async function packFiles(files, owner) {
-    const pack = tar_stream.pack();
-    const dirs = new Set();
-    for (const file of files) {
-        const parts = file.name.split("/").slice(0, -1);
-        for (let i = 1; i <= parts.length; i++) {
-            const dir = parts.slice(0, i).join("/");
-            if (dir && !dirs.has(dir)) {
-                dirs.add(dir);
-                pack.entry({ name: dir, type: "directory", mode: 0o755, uid: owner.uid, gid: owner.gid });
-            }
-        }
-        pack.entry({ name: file.name, mode: file.mode ?? 0o644, uid: owner.uid, gid: owner.gid }, file.content);
-    }
-    pack.finalize();
-    const chunks = [];
-    for await (const chunk of pack)
-        chunks.push(chunk);
-    return Buffer.concat(chunks);
-}
-/**
- * Unpacks a tar stream into `dir`, dropping the first `strip` path components
- * (getArchive of `/home/node/workspace` yields entries under `workspace/`).
- */
-async function extractInto(tar, dir, strip = 0) {
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(tar, tar_fs/* extract */.o(dir, { strip, chown: false, strict: true }));
-}
-
-;// CONCATENATED MODULE: ./src/bottle/claude.ts
-const AGENT_HOME = "/home/node";
-const AGENT_WORKSPACE = "/home/node/workspace";
-const AGENT_USER = "node";
-/** The appended system prompt lives outside the workspace, read-only for the agent. */
-const SYSTEM_PROMPT_PATH = "/opt/claude-bottle/system-prompt.md";
-/** The wrapper records claude's pid here so the runner can stop it on timeout or interrupt. */
-const CLAUDE_PID_FILE = "/tmp/claude-bottle.pid";
-const claude_DEFAULT_RESUME_PROMPT = "Your previous session in this bottle was interrupted. Continue where you left off and finish the task.";
-function claudeArgs(options) {
-    const args = [
-        "claude",
-        "-p",
-        options.prompt,
-        "--output-format",
-        "stream-json",
-        "--verbose",
-        "--append-system-prompt-file",
-        SYSTEM_PROMPT_PATH,
-        "--dangerously-skip-permissions",
-    ];
-    if (options.model)
-        args.push("--model", options.model);
-    if (options.maxTurns)
-        args.push("--max-turns", String(options.maxTurns));
-    if (options.resumeSession)
-        args.push("--resume", options.resumeSession);
-    return args;
-}
-/** `sh -c` wrapper: record the pid, then become claude so signals reach it directly. */
-function claudeCommand(options) {
-    return ["sh", "-c", `echo $$ > ${CLAUDE_PID_FILE}; exec "$@"`, "claude-bottle", ...claudeArgs(options)];
-}
-/** Sends `signal` to claude inside the container (runs as the agent user, needs no capability). */
-function signalCommand(signal) {
-    return ["sh", "-c", `[ -f ${CLAUDE_PID_FILE} ] && kill -${signal} "$(cat ${CLAUDE_PID_FILE})" 2>/dev/null; true`];
-}
-/** Follows one claude session's stream-json output. */
-class ClaudeStream {
-    sessionId = null;
-    result = null;
-    turns = 0;
-    /** Feeds one stdout line; returns what it means for the log and for snapshots. */
-    accept(line) {
-        const trimmed = line.trim();
-        if (!trimmed)
-            return { event: null, progress: null, turnEnded: false };
-        let event;
-        try {
-            const parsed = JSON.parse(trimmed);
-            if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-                throw new Error("not an object");
-            event = parsed;
-        }
-        catch {
-            return { event: null, progress: `claude: ${clip(trimmed)}`, turnEnded: false };
-        }
-        if (typeof event.session_id === "string" && !this.sessionId)
-            this.sessionId = event.session_id;
-        const effects = this.describe(event);
-        return { event, ...effects };
-    }
-    describe(event) {
-        switch (event.type) {
-            case "system":
-                if (event.subtype === "init") {
-                    return { progress: `session ${String(event.session_id)} started (model ${String(event.model ?? "default")})`, turnEnded: false };
-                }
-                return { progress: null, turnEnded: false };
-            case "assistant": {
-                this.turns++;
-                const blocks = contentBlocks(event);
-                const lines = blocks.map(describeBlock).filter((l) => l !== null);
-                const usesTools = blocks.some((b) => b.type === "tool_use");
-                return { progress: lines.length > 0 ? lines.join("\n") : null, turnEnded: !usesTools };
-            }
-            case "user": {
-                const results = contentBlocks(event).filter((b) => b.type === "tool_result");
-                const failed = results.filter((b) => b.is_error).length;
-                const progress = results.length > 0 ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}${failed ? ` (${failed} failed)` : ""}` : null;
-                return { progress, turnEnded: results.length > 0 };
-            }
-            case "result": {
-                this.result = {
-                    subtype: String(event.subtype ?? "unknown"),
-                    is_error: event.is_error === true,
-                    ...(typeof event.session_id === "string" ? { session_id: event.session_id } : {}),
-                    ...(typeof event.num_turns === "number" ? { num_turns: event.num_turns } : {}),
-                    ...(typeof event.total_cost_usd === "number" ? { total_cost_usd: event.total_cost_usd } : {}),
-                    ...(typeof event.result === "string" ? { result: event.result } : {}),
-                };
-                const cost = typeof event.total_cost_usd === "number" ? `, $${event.total_cost_usd.toFixed(4)}` : "";
-                return {
-                    progress: `result: ${this.result.subtype}${this.result.is_error ? " (error)" : ""}, ${this.result.num_turns ?? this.turns} turns${cost}`,
-                    turnEnded: true,
-                };
-            }
-            default:
-                return { progress: null, turnEnded: false };
-        }
-    }
-}
-function contentBlocks(event) {
-    const message = event.message;
-    return Array.isArray(message?.content) ? message.content : [];
-}
-function describeBlock(block) {
-    if (block.type === "text" && block.text)
-        return `claude: ${clip(block.text)}`;
-    if (block.type === "tool_use") {
-        const input = block.input;
-        const detail = input?.command ?? input?.file_path ?? input?.pattern ?? input?.url ?? "";
-        return `tool ${block.name ?? "?"}${detail ? `: ${clip(String(detail))}` : ""}`;
-    }
-    return null;
-}
-function clip(text, max = 200) {
-    const flat = text.replace(/\s+/g, " ").trim();
-    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-;// CONCATENATED MODULE: ./src/bottle/images.ts
-
-
-const CONTEXT_DOCKERFILE = ".claude-bottle.Dockerfile";
-async function buildContext(contextDir, dockerfile) {
-    const addDockerfile = (pack) => {
-        pack.entry({ name: CONTEXT_DOCKERFILE, mode: 0o644 }, dockerfile);
-        pack.finalize();
-    };
-    if (!contextDir) {
-        const pack = tar_stream.pack();
-        addDockerfile(pack);
-        return pack;
-    }
-    // tar-fs leaves the pack open (finalize: false) and calls `finish` once the directory is in.
-    return tar_fs/* pack */.q(contextDir, {
-        finalize: false,
-        finish: addDockerfile,
-        ignore: (name) => name.endsWith(`/${CONTEXT_DOCKERFILE}`),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/bottle/outcome.ts
-/**
- * How a claude session ended, and what that means for the bottle's state.
- *
- * Exit codes alone lie: an API error can end with exit 0 and `is_error: true`,
- * max-turns ends with exit 1 and a `result` event, and a kill leaves no `result`
- * event at all. So the outcome is decided from the exit code, the final `result`
- * event and what the runner itself did (a timeout, an interrupt) together.
- */
-const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted"];
-function decideOutcome(end) {
-    // What the runner did wins: claude's exit after being stopped says nothing new.
-    if (end.interrupted)
-        return "interrupted";
-    if (end.timedOut)
-        return "timeout";
-    if (end.result === null)
-        return end.exitCode === 0 ? "error" : "crashed";
-    if (end.result.is_error)
-        return "error";
-    return end.exitCode === 0 ? "success" : "error";
-}
-/** Every outcome but a clean success keeps the state so the session can be resumed. */
-function preserves(outcome) {
-    return outcome !== "success";
-}
-
-;// CONCATENATED MODULE: ./src/bottle/lifecycle.ts
-/**
- * The launch core shared by `start`, `resume`, the CLI and the action: bring a
- * bottle up from a plan, run claude headlessly in it, snapshot during and after
- * the session, decide the outcome and settle the state (clean up or preserve).
- *
- * It takes its Docker client, state store, clock, environment, log and interrupt
- * signal as arguments. Teardown always runs and is idempotent; a failed cleanup
- * is a log line, and the original error is what the caller sees.
- */
-
-
-
-
-
-
-
-
-
-/** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
-class LaunchError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = "LaunchError";
-    }
-}
-class Interrupted extends Error {
-}
-const GATE_READY_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 5_000;
-async function runBottle(plan, deps) {
-    const { docker, state, log } = deps;
-    await refuseOrphans(plan, docker);
-    const previous = plan.mode === "resume" ? await state.readMetadata(plan.identity) : null;
-    // A resumed bottle continues on the work tree it left, not on the original directory.
-    const savedWorkspace = state.snapshotPath(plan.identity, "workspace");
-    const workspaceSource = plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(savedWorkspace) ? savedWorkspace : plan.workspace;
-    await state.ensure(plan.identity);
-    await state.recover(plan.identity);
-    // A marker from an earlier run must not keep this run's state alive after a clean end.
-    await state.clearPreserved(plan.identity);
-    let metadata = {
-        version: 1,
-        identity: plan.identity,
-        agent: plan.agent,
-        manifestPath: plan.manifestPath,
-        workspace: plan.workspace,
-        sessionId: plan.resumeSession ?? previous?.sessionId ?? null,
-        outcome: "running",
-        exitCode: null,
-        startedAt: deps.clock.now().toISOString(),
-        endedAt: null,
-        launches: (previous?.launches ?? 0) + 1,
-        numTurns: null,
-        costUsd: null,
-        image: null,
-    };
-    await state.writeMetadata(metadata);
-    const resources = new BottleResources(docker, plan, log);
-    let session = null;
-    let launchFailure = null;
-    try {
-        const imageRef = await ensureAgentImage(plan, deps);
-        metadata = await state.updateMetadata(plan.identity, { image: imageRef });
-        checkInterrupt(deps.signal);
-        await ensureImage(docker, plan.gate.image, log);
-        checkInterrupt(deps.signal);
-        await resources.createNetworks();
-        checkInterrupt(deps.signal);
-        await startGate(plan, deps, resources);
-        checkInterrupt(deps.signal);
-        const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
-        checkInterrupt(deps.signal);
-        session = await runSession(plan, deps, agentId);
-        await finalSnapshot(plan, deps, agentId);
-    }
-    catch (error) {
-        launchFailure = error;
-    }
-    finally {
-        await resources.teardown();
-    }
-    if (session === null) {
-        return settleLaunchFailure(plan, deps, launchFailure, metadata);
-    }
-    if (launchFailure)
-        log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
-    const outcome = decideOutcome(session.end);
-    const keep = preserves(outcome);
-    metadata = await state.updateMetadata(plan.identity, {
-        sessionId: session.sessionId ?? metadata.sessionId,
-        outcome,
-        exitCode: session.end.exitCode,
-        endedAt: deps.clock.now().toISOString(),
-        numTurns: session.end.result?.num_turns ?? session.turns,
-        costUsd: session.end.result?.total_cost_usd ?? null,
-    });
-    if (keep) {
-        await state.markPreserved(plan.identity);
-        log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
-        log.info(`to resume this bottle: node runner resume ${plan.identity}`);
-    }
-    else {
-        await copyWorkspaceBack(plan, deps);
-        await state.remove(plan.identity);
-        log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
-    }
-    return {
-        identity: plan.identity,
-        outcome,
-        exitCode: session.end.exitCode,
-        sessionId: metadata.sessionId,
-        stateDir: state.dir(plan.identity),
-        preserved: keep,
-        numTurns: metadata.numTurns,
-        costUsd: metadata.costUsd,
-    };
-}
-/** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
-async function settleLaunchFailure(plan, deps, failure, metadata) {
-    const { state } = deps;
-    const interrupted = failure instanceof Interrupted;
-    const hadSession = plan.mode === "resume";
-    if (hadSession) {
-        await state.updateMetadata(plan.identity, { outcome: interrupted ? "interrupted" : "error", endedAt: deps.clock.now().toISOString() });
-        await state.markPreserved(plan.identity);
-    }
-    else {
-        await state.remove(plan.identity);
-    }
-    if (!interrupted)
-        throw failure instanceof Error ? failure : new LaunchError(String(failure));
-    deps.log.info(hadSession ? `interrupted before claude started; state kept: node runner resume ${plan.identity}` : "interrupted before claude started; nothing to keep");
-    return {
-        identity: plan.identity,
-        outcome: "interrupted",
-        exitCode: null,
-        sessionId: metadata.sessionId,
-        stateDir: state.dir(plan.identity),
-        preserved: hadSession,
-        numTurns: null,
-        costUsd: null,
-    };
-}
-function checkInterrupt(signal) {
-    if (signal.aborted)
-        throw new Interrupted("interrupted");
-}
-/** Leftovers with this identity mean another runner owns it, or an earlier one died: never share them. */
-async function refuseOrphans(plan, docker) {
-    const label = `${IDENTITY_LABEL}=${plan.identity}`;
-    const [containers, networks] = await Promise.all([docker.listContainers([label]), docker.listNetworks([label])]);
-    const names = [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
-    if (names.length > 0) {
-        throw new LaunchError(`bottle ${plan.identity} already has Docker resources (${names.join(", ")}): another runner owns it or an earlier one died; run \`node runner cleanup\` and retry`);
-    }
-}
-async function ensureAgentImage(plan, deps) {
-    const image = plan.image;
-    if (image.kind === "prebuilt") {
-        await ensureImage(deps.docker, image.ref, deps.log);
-        return image.ref;
-    }
-    if (image.reuse && (await deps.docker.imageExists(image.tag)))
-        return image.tag;
-    deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
-    const tail = [];
-    try {
-        await deps.docker.buildImage({
-            context: await buildContext(image.contextDir, image.dockerfile),
-            dockerfile: ".claude-bottle.Dockerfile",
-            tag: image.tag,
-            buildArgs: image.buildArgs,
-            labels: { ...plan.labels, "claude-bottle.role": "image" },
-        }, (line) => {
-            tail.push(line);
-            if (tail.length > 20)
-                tail.shift();
-        });
-    }
-    catch (error) {
-        throw new LaunchError(`building the agent image from the ${image.source} Dockerfile failed: ${errorMessage(error)}\n${tail.join("\n")}`);
-    }
-    return image.tag;
-}
-async function ensureImage(docker, ref, log) {
-    if (await docker.imageExists(ref))
-        return;
-    log.info(`pulling ${ref}`);
-    try {
-        await docker.pullImage(ref);
-    }
-    catch (error) {
-        throw new LaunchError(`image ${ref} is not on this engine and pulling it failed (${errorMessage(error)}); build or load it first`);
-    }
-}
-/** Tracks what this launch created so teardown removes exactly that, whatever happened. */
-class BottleResources {
-    docker;
-    plan;
-    log;
-    containers = [];
-    networks = [];
-    constructor(docker, plan, log) {
-        this.docker = docker;
-        this.plan = plan;
-        this.log = log;
-    }
-    async createNetworks() {
-        for (const [role, name, internal] of [
-            ["internal", this.plan.networks.internal, true],
-            ["egress", this.plan.networks.egress, false],
-        ]) {
-            this.networks.push(name);
-            await this.docker.createNetwork({ name, internal, labels: { ...this.plan.labels, "claude-bottle.role": role } });
-        }
-    }
-    async createContainer(request) {
-        this.containers.push(request.name);
-        return this.docker.createContainer(request);
-    }
-    async teardown() {
-        const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
-        const removeAll = async (known, list, remove, kind) => {
-            let names = known;
-            try {
-                names = [...new Set([...known, ...(await list()).map((r) => r.name)])];
-            }
-            catch (error) {
-                this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
-            }
-            await Promise.all(names.map((name) => remove(name).catch((error) => this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`))));
-        };
-        await removeAll(this.containers, () => this.docker.listContainers([label]), (n) => this.docker.removeContainer(n), "container");
-        await removeAll(this.networks, () => this.docker.listNetworks([label]), (n) => this.docker.removeNetwork(n), "network");
-    }
-}
-async function startGate(plan, deps, resources) {
-    const { docker } = deps;
-    const gateEnv = {};
-    for (const credential of plan.gate.credentials) {
-        const value = deps.env[credential.fromEnv];
-        if (!value) {
-            throw new LaunchError(`route ${credential.route} injects ${credential.header} from ${credential.fromEnv}, which is not set in the runner's environment; export it and retry`);
-        }
-        const route = plan.gate.config.routes.find((r) => r.name === credential.route);
-        if (route?.inject)
-            gateEnv[route.inject.secretEnv] = value;
-    }
-    const id = await resources.createContainer({
-        name: plan.gate.name,
-        image: plan.gate.image,
-        cmd: ["node", "/opt/claude-bottle-gate/gate.mjs", "/opt/claude-bottle-gate/config.json"],
-        user: "65534:65534",
-        env: gateEnv,
-        labels: { ...plan.labels, "claude-bottle.role": "gate" },
-        network: plan.networks.egress,
-        capDrop: ["ALL"],
-        securityOpt: ["no-new-privileges"],
-        memoryBytes: 256 * 1024 * 1024,
-        pidsLimit: 128,
-    });
-    await docker.connectNetwork(id, plan.networks.internal, ["gate"]);
-    await docker.putArchive(id, "/", await packFiles([
-        { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
-        { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
-    ], ROOT_OWNER));
-    try {
-        await docker.startContainer(id);
-    }
-    catch (error) {
-        throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started; check CLAUDE_BOTTLE_GATE_IMAGE (${plan.gate.image}) has Node >= 20`);
-    }
-    let reason = "";
-    const how = await docker.waitForLogLine(id, (line) => {
-        try {
-            const event = JSON.parse(line);
-            if (event.event === "fatal")
-                reason = event.reason ?? "";
-            return event.event === "ready";
-        }
-        catch {
-            return false;
-        }
-    }, GATE_READY_TIMEOUT_MS);
-    if (how !== "matched") {
-        const tail = await docker.logsTail(id, 20).catch(() => "");
-        // Fail closed: no agent container is ever created without a healthy gate.
-        throw new LaunchError(`the gate did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`);
-    }
-}
-async function startAgent(plan, deps, resources, imageRef, workspaceSource) {
-    const { docker, state } = deps;
-    const c = plan.agentContainer;
-    const id = await resources.createContainer({
-        name: c.name,
-        image: imageRef,
-        // claude runs through exec, never as PID 1: a PID 1 ignores SIGKILL from inside its namespace.
-        cmd: ["sleep", "infinity"],
-        user: c.user,
-        workingDir: AGENT_WORKSPACE,
-        env: c.env,
-        labels: { ...plan.labels, "claude-bottle.role": "agent" },
-        network: plan.networks.internal,
-        capDrop: ["ALL"],
-        securityOpt: ["no-new-privileges"],
-        memoryBytes: c.memoryBytes,
-        nanoCpus: c.nanoCpus,
-        pidsLimit: c.pidsLimit,
-        ...(c.runtime ? { runtime: c.runtime } : {}),
-    });
-    await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
-    if ((0,external_node_fs_namespaceObject.existsSync)(workspaceSource)) {
-        await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
-    }
-    const transcript = state.snapshotPath(plan.identity, "transcript");
-    if (plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(transcript)) {
-        await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
-    }
-    await docker.startContainer(id);
-    return id;
-}
-async function runSession(plan, deps, agentId) {
-    const { docker, state, log } = deps;
-    const stream = new ClaudeStream();
-    const events = (0,external_node_fs_namespaceObject.createWriteStream)(state.eventsPath(plan.identity), { flags: "a" });
-    const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity), log);
-    let timedOut = false;
-    let interrupted = false;
-    let finished = false;
-    let recordedSession = null;
-    const stop = async (why) => {
-        if (finished)
-            return;
-        log.info(`${why}: stopping claude`);
-        await docker.exec(agentId, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
-        await new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
-        if (!finished)
-            await docker.exec(agentId, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
-    };
-    const timer = setTimeout(() => {
-        timedOut = true;
-        void stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
-    }, plan.timeoutMs);
-    const onAbort = () => {
-        interrupted = true;
-        void stop("interrupted");
-    };
-    deps.signal.addEventListener("abort", onAbort, { once: true });
-    const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
-    const stdout = lineSplitter((line) => {
-        events.write(`${line}\n`);
-        const effects = stream.accept(line);
-        if (effects.progress)
-            for (const l of effects.progress.split("\n"))
-                log.progress(l);
-        if (stream.sessionId && stream.sessionId !== recordedSession) {
-            recordedSession = stream.sessionId;
-            // Recorded at once: a crash before the first snapshot must still be resumable by id.
-            void state.updateMetadata(plan.identity, { sessionId: stream.sessionId }).catch((e) => log.warn(`recording the session id failed: ${errorMessage(e)}`));
-        }
-        if (effects.turnEnded)
-            snapshots.request();
-    });
-    const stderr = lineSplitter((line) => {
-        if (line.trim())
-            log.progress(`claude (stderr): ${line}`);
-    });
-    let exitCode;
-    try {
-        if (deps.signal.aborted)
-            onAbort();
-        exitCode = await docker.exec(agentId, { cmd: plan.agentContainer.command, user: AGENT_USER, workingDir: AGENT_WORKSPACE }, { stdout: (c) => stdout.push(c), stderr: (c) => stderr.push(c) });
-    }
-    finally {
-        finished = true;
-        clearTimeout(timer);
-        clearInterval(interval);
-        deps.signal.removeEventListener("abort", onAbort);
-        stdout.flush();
-        stderr.flush();
-        await new Promise((r) => events.end(r));
-        await snapshots.idle();
-    }
-    log.info(`claude exited with code ${exitCode}`);
-    return {
-        end: { exitCode, result: stream.result, timedOut, interrupted },
-        sessionId: stream.sessionId,
-        turns: stream.turns,
-    };
-}
-/** Runs snapshots one at a time; requests made while one runs coalesce into one more. */
-class Snapshotter {
-    take;
-    log;
-    running = null;
-    pending = false;
-    constructor(take, log) {
-        this.take = take;
-        this.log = log;
-    }
-    request() {
-        if (this.running) {
-            this.pending = true;
-            return;
-        }
-        this.running = this.loop();
-    }
-    async idle() {
-        while (this.running)
-            await this.running;
-    }
-    async loop() {
-        try {
-            do {
-                this.pending = false;
-                await this.take().catch((e) => this.log.warn(`snapshot failed (the previous one is kept): ${errorMessage(e)}`));
-            } while (this.pending);
-        }
-        finally {
-            this.running = null;
-        }
-    }
-}
-async function snapshotTranscript(docker, state, container, identity) {
-    const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
-    if (!claudeDir)
-        return; // claude has not written anything yet; keep what we have
-    const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-    await state.replaceSnapshot(identity, "transcript", async (dir) => {
-        await extractInto(claudeDir, dir);
-        if (settings)
-            await extractInto(settings, dir);
-    });
-}
-async function snapshotWorkspace(docker, state, container, identity) {
-    const tar = await docker.getArchive(container, AGENT_WORKSPACE);
-    if (!tar)
-        return;
-    await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
-}
-async function finalSnapshot(plan, deps, agentId) {
-    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
-    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
-}
-/** After a clean success the agent's work lands in the directory it came from (new and changed files). */
-async function copyWorkspaceBack(plan, deps) {
-    const snapshot = deps.state.snapshotPath(plan.identity, "workspace");
-    if (!(0,external_node_fs_namespaceObject.existsSync)(snapshot))
-        return;
-    await (0,promises_namespaceObject.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/manifest/default.ts
-const DEFAULT_AGENT = "claude";
-const DEFAULT_PROMPT = [
-    "You are a coding agent running headlessly in a sandbox; nobody is watching the session or can answer questions.",
-    "The project you work on is in /home/node/workspace.",
-    "Do not ask for confirmation: when something is unclear, make the most reasonable choice, note it, and carry on.",
-    "Network access is limited to a few allowed hosts; if something cannot be fetched, work without it and say so.",
-    "When you finish, summarize what you changed, how you checked it, and anything left undone.",
-].join(" ");
-const DEFAULT_MANIFEST = {
-    bottles: {
-        default: {
-            egress: {
-                allow: [],
-                routes: [
-                    {
-                        name: "anthropic",
-                        upstream: "https://api.anthropic.com",
-                        inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" },
-                        role: "anthropic",
-                    },
-                ],
-            },
-        },
-    },
-    agents: {
-        [DEFAULT_AGENT]: { bottle: "default", prompt: DEFAULT_PROMPT },
-    },
-};
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
@@ -112879,6 +112187,788 @@ const GateConfigSchema = strictObject({
     }),
 });
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: ./node_modules/tar-fs/index.js
+var tar_fs = __nccwpck_require__(5645);
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./src/bottle/archive.ts
+/**
+ * Tar streams in and out of containers (the archive API is the only way files move,
+ * so the runner works even when it is itself a container on the host's daemon).
+ *
+ * tar-fs and tar-stream do the format work. Extraction uses tar-fs's strict mode:
+ * no devices, no symlinks or hardlinks pointing outside the target, never writing
+ * through an existing symlink, no setuid bits — the archives come from a container
+ * the agent controls, so they are untrusted.
+ */
+
+
+
+
+const AGENT_OWNER = { uid: 1000, gid: 1000 };
+const ROOT_OWNER = { uid: 0, gid: 0 };
+/** A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container. */
+function packDirectory(dir, owner, prefix) {
+    return tar_fs/* pack */.q(dir, {
+        map(header) {
+            header.uid = owner.uid;
+            header.gid = owner.gid;
+            const name = header.name === "." || header.name === "" ? "" : header.name.replace(/^\.\//, "");
+            header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
+            return header;
+        },
+    });
+}
+/** A tar of in-memory files (and their parent directories), owned by `owner`. */
+async function packFiles(files, owner) {
+    const pack = tar_stream.pack();
+    const dirs = new Set();
+    for (const file of files) {
+        const parts = file.name.split("/").slice(0, -1);
+        for (let i = 1; i <= parts.length; i++) {
+            const dir = parts.slice(0, i).join("/");
+            if (dir && !dirs.has(dir)) {
+                dirs.add(dir);
+                pack.entry({ name: dir, type: "directory", mode: 0o755, uid: owner.uid, gid: owner.gid });
+            }
+        }
+        pack.entry({ name: file.name, mode: file.mode ?? 0o644, uid: owner.uid, gid: owner.gid }, file.content);
+    }
+    pack.finalize();
+    const chunks = [];
+    for await (const chunk of pack)
+        chunks.push(chunk);
+    return Buffer.concat(chunks);
+}
+/**
+ * Unpacks a tar stream into `dir`, dropping the first `strip` path components
+ * (getArchive of `/home/node/workspace` yields entries under `workspace/`).
+ */
+async function extractInto(tar, dir, strip = 0) {
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(tar, tar_fs/* extract */.o(dir, { strip, chown: false, strict: true }));
+}
+
+;// CONCATENATED MODULE: ./src/bottle/claude.ts
+const AGENT_HOME = "/home/node";
+const AGENT_WORKSPACE = "/home/node/workspace";
+const AGENT_USER = "node";
+/** The appended system prompt lives outside the workspace, read-only for the agent. */
+const SYSTEM_PROMPT_PATH = "/opt/claude-bottle/system-prompt.md";
+/** The wrapper records claude's pid here so the runner can stop it on timeout or interrupt. */
+const CLAUDE_PID_FILE = "/tmp/claude-bottle.pid";
+const claude_DEFAULT_RESUME_PROMPT = "Your previous session in this bottle was interrupted. Continue where you left off and finish the task.";
+function claudeArgs(options) {
+    const args = [
+        "claude",
+        "-p",
+        options.prompt,
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--append-system-prompt-file",
+        SYSTEM_PROMPT_PATH,
+        "--dangerously-skip-permissions",
+    ];
+    if (options.model)
+        args.push("--model", options.model);
+    if (options.maxTurns)
+        args.push("--max-turns", String(options.maxTurns));
+    if (options.resumeSession)
+        args.push("--resume", options.resumeSession);
+    return args;
+}
+/** `sh -c` wrapper: record the pid, then become claude so signals reach it directly. */
+function claudeCommand(options) {
+    return ["sh", "-c", `echo $$ > ${CLAUDE_PID_FILE}; exec "$@"`, "claude-bottle", ...claudeArgs(options)];
+}
+/** Sends `signal` to claude inside the container (runs as the agent user, needs no capability). */
+function signalCommand(signal) {
+    return ["sh", "-c", `[ -f ${CLAUDE_PID_FILE} ] && kill -${signal} "$(cat ${CLAUDE_PID_FILE})" 2>/dev/null; true`];
+}
+/** Follows one claude session's stream-json output. */
+class ClaudeStream {
+    sessionId = null;
+    result = null;
+    turns = 0;
+    /** Feeds one stdout line; returns what it means for the log and for snapshots. */
+    accept(line) {
+        const trimmed = line.trim();
+        if (!trimmed)
+            return { event: null, progress: null, turnEnded: false };
+        let event;
+        try {
+            const parsed = JSON.parse(trimmed);
+            if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+                throw new Error("not an object");
+            event = parsed;
+        }
+        catch {
+            return { event: null, progress: `claude: ${clip(trimmed)}`, turnEnded: false };
+        }
+        if (typeof event.session_id === "string" && !this.sessionId)
+            this.sessionId = event.session_id;
+        const effects = this.describe(event);
+        return { event, ...effects };
+    }
+    describe(event) {
+        switch (event.type) {
+            case "system":
+                if (event.subtype === "init") {
+                    return { progress: `session ${String(event.session_id)} started (model ${String(event.model ?? "default")})`, turnEnded: false };
+                }
+                return { progress: null, turnEnded: false };
+            case "assistant": {
+                this.turns++;
+                const blocks = contentBlocks(event);
+                const lines = blocks.map(describeBlock).filter((l) => l !== null);
+                const usesTools = blocks.some((b) => b.type === "tool_use");
+                return { progress: lines.length > 0 ? lines.join("\n") : null, turnEnded: !usesTools };
+            }
+            case "user": {
+                const results = contentBlocks(event).filter((b) => b.type === "tool_result");
+                const failed = results.filter((b) => b.is_error).length;
+                const progress = results.length > 0 ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}${failed ? ` (${failed} failed)` : ""}` : null;
+                return { progress, turnEnded: results.length > 0 };
+            }
+            case "result": {
+                this.result = {
+                    subtype: String(event.subtype ?? "unknown"),
+                    is_error: event.is_error === true,
+                    ...(typeof event.session_id === "string" ? { session_id: event.session_id } : {}),
+                    ...(typeof event.num_turns === "number" ? { num_turns: event.num_turns } : {}),
+                    ...(typeof event.total_cost_usd === "number" ? { total_cost_usd: event.total_cost_usd } : {}),
+                    ...(typeof event.result === "string" ? { result: event.result } : {}),
+                };
+                const cost = typeof event.total_cost_usd === "number" ? `, $${event.total_cost_usd.toFixed(4)}` : "";
+                return {
+                    progress: `result: ${this.result.subtype}${this.result.is_error ? " (error)" : ""}, ${this.result.num_turns ?? this.turns} turns${cost}`,
+                    turnEnded: true,
+                };
+            }
+            default:
+                return { progress: null, turnEnded: false };
+        }
+    }
+}
+function contentBlocks(event) {
+    const message = event.message;
+    return Array.isArray(message?.content) ? message.content : [];
+}
+function describeBlock(block) {
+    if (block.type === "text" && block.text)
+        return `claude: ${clip(block.text)}`;
+    if (block.type === "tool_use") {
+        const input = block.input;
+        const detail = input?.command ?? input?.file_path ?? input?.pattern ?? input?.url ?? "";
+        return `tool ${block.name ?? "?"}${detail ? `: ${clip(String(detail))}` : ""}`;
+    }
+    return null;
+}
+function clip(text, max = 200) {
+    const flat = text.replace(/\s+/g, " ").trim();
+    return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+;// CONCATENATED MODULE: ./src/bottle/egress-log.ts
+/**
+ * The gate's egress decisions, as the runner keeps them: every `egress` event the
+ * gate prints becomes one line of `egress.jsonl` in the state directory, and the
+ * counts become the summary printed when the run ends (hosts reached, hosts
+ * refused), so a user can learn what an agent needs before locking it down.
+ */
+
+class EgressLog {
+    file;
+    summary = { reached: {}, refused: {} };
+    constructor(path) {
+        this.file = (0,external_node_fs_namespaceObject.createWriteStream)(path, { flags: "a", mode: 0o600 });
+    }
+    /** One line of the gate's stdout; anything but an egress decision is ignored. */
+    accept(line) {
+        let event;
+        try {
+            event = JSON.parse(line);
+        }
+        catch {
+            return;
+        }
+        if (event.event !== "egress")
+            return;
+        this.file.write(`${line}\n`);
+        const target = `${String(event.host)}${event.port === null || event.port === undefined ? "" : `:${String(event.port)}`}`;
+        const bucket = event.decision === "allow" ? this.summary.reached : this.summary.refused;
+        if (event.decision === "audit")
+            this.summary.reached[target] = (this.summary.reached[target] ?? 0) + 1;
+        bucket[target] = (bucket[target] ?? 0) + 1;
+    }
+    async close() {
+        await new Promise((resolve) => this.file.end(resolve));
+    }
+}
+function describeEgress(summary) {
+    const list = (counts) => Object.entries(counts)
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([host, n]) => `${host} (${n})`)
+        .join(", ") || "none";
+    return `egress: reached ${list(summary.reached)}; refused ${list(summary.refused)}`;
+}
+
+;// CONCATENATED MODULE: ./src/bottle/images.ts
+
+
+const CONTEXT_DOCKERFILE = ".claude-bottle.Dockerfile";
+async function buildContext(contextDir, dockerfile) {
+    const addDockerfile = (pack) => {
+        pack.entry({ name: CONTEXT_DOCKERFILE, mode: 0o644 }, dockerfile);
+        pack.finalize();
+    };
+    if (!contextDir) {
+        const pack = tar_stream.pack();
+        addDockerfile(pack);
+        return pack;
+    }
+    // tar-fs leaves the pack open (finalize: false) and calls `finish` once the directory is in.
+    return tar_fs/* pack */.q(contextDir, {
+        finalize: false,
+        finish: addDockerfile,
+        ignore: (name) => name.endsWith(`/${CONTEXT_DOCKERFILE}`),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/bottle/outcome.ts
+/**
+ * How a claude session ended, and what that means for the bottle's state.
+ *
+ * Exit codes alone lie: an API error can end with exit 0 and `is_error: true`,
+ * max-turns ends with exit 1 and a `result` event, and a kill leaves no `result`
+ * event at all. So the outcome is decided from the exit code, the final `result`
+ * event and what the runner itself did (a timeout, an interrupt) together.
+ */
+const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted"];
+function decideOutcome(end) {
+    // What the runner did wins: claude's exit after being stopped says nothing new.
+    if (end.interrupted)
+        return "interrupted";
+    if (end.timedOut)
+        return "timeout";
+    if (end.result === null)
+        return end.exitCode === 0 ? "error" : "crashed";
+    if (end.result.is_error)
+        return "error";
+    return end.exitCode === 0 ? "success" : "error";
+}
+/** Every outcome but a clean success keeps the state so the session can be resumed. */
+function preserves(outcome) {
+    return outcome !== "success";
+}
+
+;// CONCATENATED MODULE: ./src/bottle/lifecycle.ts
+/**
+ * The launch core shared by `start`, `resume`, the CLI and the action: bring a
+ * bottle up from a plan, run claude headlessly in it, snapshot during and after
+ * the session, decide the outcome and settle the state (clean up or preserve).
+ *
+ * It takes its Docker client, state store, clock, environment, log and interrupt
+ * signal as arguments. Teardown always runs and is idempotent; a failed cleanup
+ * is a log line, and the original error is what the caller sees.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
+class LaunchError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = "LaunchError";
+    }
+}
+class Interrupted extends Error {
+}
+const GATE_READY_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 5_000;
+async function runBottle(plan, deps) {
+    const { docker, state, log } = deps;
+    await refuseOrphans(plan, docker);
+    const previous = plan.mode === "resume" ? await state.readMetadata(plan.identity) : null;
+    // A resumed bottle continues on the work tree it left, not on the original directory.
+    const savedWorkspace = state.snapshotPath(plan.identity, "workspace");
+    const workspaceSource = plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(savedWorkspace) ? savedWorkspace : plan.workspace;
+    await state.ensure(plan.identity);
+    await state.recover(plan.identity);
+    // A marker from an earlier run must not keep this run's state alive after a clean end.
+    await state.clearPreserved(plan.identity);
+    let metadata = {
+        version: 1,
+        identity: plan.identity,
+        agent: plan.agent,
+        manifestPath: plan.manifestPath,
+        workspace: plan.workspace,
+        sessionId: plan.resumeSession ?? previous?.sessionId ?? null,
+        outcome: "running",
+        exitCode: null,
+        startedAt: deps.clock.now().toISOString(),
+        endedAt: null,
+        launches: (previous?.launches ?? 0) + 1,
+        numTurns: null,
+        costUsd: null,
+        image: null,
+    };
+    await state.writeMetadata(metadata);
+    const resources = new BottleResources(docker, plan, log);
+    const egress = new EgressLog(state.egressPath(plan.identity));
+    let stopGateLog = null;
+    let session = null;
+    let launchFailure = null;
+    try {
+        const imageRef = await ensureAgentImage(plan, deps);
+        metadata = await state.updateMetadata(plan.identity, { image: imageRef });
+        checkInterrupt(deps.signal);
+        await ensureImage(docker, plan.gate.image, log);
+        checkInterrupt(deps.signal);
+        await resources.createNetworks();
+        checkInterrupt(deps.signal);
+        const gateId = await startGate(plan, deps, resources);
+        stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
+        checkInterrupt(deps.signal);
+        const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
+        checkInterrupt(deps.signal);
+        session = await runSession(plan, deps, agentId);
+        await finalSnapshot(plan, deps, agentId);
+    }
+    catch (error) {
+        launchFailure = error;
+    }
+    finally {
+        await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
+        await egress.close();
+        await resources.teardown();
+    }
+    log.info(describeEgress(egress.summary));
+    if (session === null) {
+        return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary);
+    }
+    if (launchFailure)
+        log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
+    const outcome = decideOutcome(session.end);
+    const keep = preserves(outcome);
+    metadata = await state.updateMetadata(plan.identity, {
+        sessionId: session.sessionId ?? metadata.sessionId,
+        outcome,
+        exitCode: session.end.exitCode,
+        endedAt: deps.clock.now().toISOString(),
+        numTurns: session.end.result?.num_turns ?? session.turns,
+        costUsd: session.end.result?.total_cost_usd ?? null,
+    });
+    if (keep) {
+        await state.markPreserved(plan.identity);
+        log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
+        log.info(`to resume this bottle: node runner resume ${plan.identity}`);
+    }
+    else {
+        await copyWorkspaceBack(plan, deps);
+        await state.remove(plan.identity);
+        log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
+    }
+    return {
+        identity: plan.identity,
+        outcome,
+        exitCode: session.end.exitCode,
+        sessionId: metadata.sessionId,
+        stateDir: state.dir(plan.identity),
+        preserved: keep,
+        numTurns: metadata.numTurns,
+        costUsd: metadata.costUsd,
+        egress: egress.summary,
+    };
+}
+/** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
+async function settleLaunchFailure(plan, deps, failure, metadata, egress) {
+    const { state } = deps;
+    const interrupted = failure instanceof Interrupted;
+    const hadSession = plan.mode === "resume";
+    if (hadSession) {
+        await state.updateMetadata(plan.identity, { outcome: interrupted ? "interrupted" : "error", endedAt: deps.clock.now().toISOString() });
+        await state.markPreserved(plan.identity);
+    }
+    else {
+        await state.remove(plan.identity);
+    }
+    if (!interrupted)
+        throw failure instanceof Error ? failure : new LaunchError(String(failure));
+    deps.log.info(hadSession ? `interrupted before claude started; state kept: node runner resume ${plan.identity}` : "interrupted before claude started; nothing to keep");
+    return {
+        identity: plan.identity,
+        outcome: "interrupted",
+        exitCode: null,
+        sessionId: metadata.sessionId,
+        stateDir: state.dir(plan.identity),
+        preserved: hadSession,
+        numTurns: null,
+        costUsd: null,
+        egress,
+    };
+}
+function checkInterrupt(signal) {
+    if (signal.aborted)
+        throw new Interrupted("interrupted");
+}
+/** Leftovers with this identity mean another runner owns it, or an earlier one died: never share them. */
+async function refuseOrphans(plan, docker) {
+    const label = `${IDENTITY_LABEL}=${plan.identity}`;
+    const [containers, networks] = await Promise.all([docker.listContainers([label]), docker.listNetworks([label])]);
+    const names = [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
+    if (names.length > 0) {
+        throw new LaunchError(`bottle ${plan.identity} already has Docker resources (${names.join(", ")}): another runner owns it or an earlier one died; run \`node runner cleanup\` and retry`);
+    }
+}
+async function ensureAgentImage(plan, deps) {
+    const image = plan.image;
+    if (image.kind === "prebuilt") {
+        await ensureImage(deps.docker, image.ref, deps.log);
+        return image.ref;
+    }
+    if (image.reuse && (await deps.docker.imageExists(image.tag)))
+        return image.tag;
+    deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
+    const tail = [];
+    try {
+        await deps.docker.buildImage({
+            context: await buildContext(image.contextDir, image.dockerfile),
+            dockerfile: ".claude-bottle.Dockerfile",
+            tag: image.tag,
+            buildArgs: image.buildArgs,
+            labels: { ...plan.labels, "claude-bottle.role": "image" },
+        }, (line) => {
+            tail.push(line);
+            if (tail.length > 20)
+                tail.shift();
+        });
+    }
+    catch (error) {
+        throw new LaunchError(`building the agent image from the ${image.source} Dockerfile failed: ${errorMessage(error)}\n${tail.join("\n")}`);
+    }
+    return image.tag;
+}
+async function ensureImage(docker, ref, log) {
+    if (await docker.imageExists(ref))
+        return;
+    log.info(`pulling ${ref}`);
+    try {
+        await docker.pullImage(ref);
+    }
+    catch (error) {
+        throw new LaunchError(`image ${ref} is not on this engine and pulling it failed (${errorMessage(error)}); build or load it first`);
+    }
+}
+/** Tracks what this launch created so teardown removes exactly that, whatever happened. */
+class BottleResources {
+    docker;
+    plan;
+    log;
+    containers = [];
+    networks = [];
+    constructor(docker, plan, log) {
+        this.docker = docker;
+        this.plan = plan;
+        this.log = log;
+    }
+    async createNetworks() {
+        const wanted = [["internal", this.plan.networks.internal, true]];
+        if (!this.plan.networks.egressExternal)
+            wanted.push(["egress", this.plan.networks.egress, false]);
+        for (const [role, name, internal] of wanted) {
+            this.networks.push(name);
+            await this.docker.createNetwork({ name, internal, labels: { ...this.plan.labels, "claude-bottle.role": role } });
+        }
+    }
+    /** The bottle's own subnets, which the gate must never connect to (the host and the gate live there). */
+    async ownSubnets() {
+        const subnets = await Promise.all(this.networks.map((n) => this.docker.networkSubnets(n)));
+        return subnets.flat();
+    }
+    async createContainer(request) {
+        this.containers.push(request.name);
+        return this.docker.createContainer(request);
+    }
+    async teardown() {
+        const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
+        const removeAll = async (known, list, remove, kind) => {
+            let names = known;
+            try {
+                names = [...new Set([...known, ...(await list()).map((r) => r.name)])];
+            }
+            catch (error) {
+                this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
+            }
+            await Promise.all(names.map((name) => remove(name).catch((error) => this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`))));
+        };
+        await removeAll(this.containers, () => this.docker.listContainers([label]), (n) => this.docker.removeContainer(n), "container");
+        await removeAll(this.networks, () => this.docker.listNetworks([label]), (n) => this.docker.removeNetwork(n), "network");
+    }
+}
+async function startGate(plan, deps, resources) {
+    const { docker } = deps;
+    const gateEnv = {};
+    for (const credential of plan.gate.credentials) {
+        const value = deps.env[credential.fromEnv];
+        if (!value) {
+            throw new LaunchError(`route ${credential.route} injects ${credential.header} from ${credential.fromEnv}, which is not set in the runner's environment; export it and retry`);
+        }
+        const route = plan.gate.config.routes.find((r) => r.name === credential.route);
+        if (route?.inject)
+            gateEnv[route.inject.secretEnv] = value;
+    }
+    const id = await resources.createContainer({
+        name: plan.gate.name,
+        image: plan.gate.image,
+        cmd: ["node", "/opt/claude-bottle-gate/gate.mjs", "/opt/claude-bottle-gate/config.json"],
+        user: "65534:65534",
+        env: gateEnv,
+        labels: { ...plan.labels, "claude-bottle.role": "gate" },
+        network: plan.networks.egress,
+        capDrop: ["ALL"],
+        securityOpt: ["no-new-privileges"],
+        memoryBytes: 256 * 1024 * 1024,
+        pidsLimit: 128,
+        ...(plan.gate.dns.length ? { dns: plan.gate.dns } : {}),
+    });
+    await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]);
+    const proxy = plan.gate.config.proxy ?? {};
+    const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())] } };
+    await docker.putArchive(id, "/", await packFiles([
+        { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
+        { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(config), mode: 0o444 },
+    ], ROOT_OWNER));
+    try {
+        await docker.startContainer(id);
+    }
+    catch (error) {
+        throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started; check CLAUDE_BOTTLE_GATE_IMAGE (${plan.gate.image}) has Node >= 20`);
+    }
+    let reason = "";
+    const how = await docker.waitForLogLine(id, (line) => {
+        try {
+            const event = JSON.parse(line);
+            if (event.event === "fatal")
+                reason = event.reason ?? "";
+            return event.event === "ready";
+        }
+        catch {
+            return false;
+        }
+    }, GATE_READY_TIMEOUT_MS);
+    if (how !== "matched") {
+        const tail = await docker.logsTail(id, 20).catch(() => "");
+        // Fail closed: no agent container is ever created without a healthy gate.
+        throw new LaunchError(`the gate did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`);
+    }
+    return id;
+}
+async function startAgent(plan, deps, resources, imageRef, workspaceSource) {
+    const { docker, state } = deps;
+    const c = plan.agentContainer;
+    const id = await resources.createContainer({
+        name: c.name,
+        image: imageRef,
+        // claude runs through exec, never as PID 1: a PID 1 ignores SIGKILL from inside its namespace.
+        cmd: ["sleep", "infinity"],
+        user: c.user,
+        workingDir: AGENT_WORKSPACE,
+        env: c.env,
+        labels: { ...plan.labels, "claude-bottle.role": "agent" },
+        network: plan.networks.internal,
+        capDrop: ["ALL"],
+        securityOpt: ["no-new-privileges"],
+        memoryBytes: c.memoryBytes,
+        nanoCpus: c.nanoCpus,
+        pidsLimit: c.pidsLimit,
+        ...(c.runtime ? { runtime: c.runtime } : {}),
+    });
+    await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
+    if ((0,external_node_fs_namespaceObject.existsSync)(workspaceSource)) {
+        await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
+    }
+    const transcript = state.snapshotPath(plan.identity, "transcript");
+    if (plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(transcript)) {
+        await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
+    }
+    await docker.startContainer(id);
+    return id;
+}
+async function runSession(plan, deps, agentId) {
+    const { docker, state, log } = deps;
+    const stream = new ClaudeStream();
+    const events = (0,external_node_fs_namespaceObject.createWriteStream)(state.eventsPath(plan.identity), { flags: "a" });
+    const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity), log);
+    let timedOut = false;
+    let interrupted = false;
+    let finished = false;
+    let recordedSession = null;
+    const stop = async (why) => {
+        if (finished)
+            return;
+        log.info(`${why}: stopping claude`);
+        await docker.exec(agentId, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
+        await new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
+        if (!finished)
+            await docker.exec(agentId, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+    };
+    const timer = setTimeout(() => {
+        timedOut = true;
+        void stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
+    }, plan.timeoutMs);
+    const onAbort = () => {
+        interrupted = true;
+        void stop("interrupted");
+    };
+    deps.signal.addEventListener("abort", onAbort, { once: true });
+    const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
+    const stdout = lineSplitter((line) => {
+        events.write(`${line}\n`);
+        const effects = stream.accept(line);
+        if (effects.progress)
+            for (const l of effects.progress.split("\n"))
+                log.progress(l);
+        if (stream.sessionId && stream.sessionId !== recordedSession) {
+            recordedSession = stream.sessionId;
+            // Recorded at once: a crash before the first snapshot must still be resumable by id.
+            void state.updateMetadata(plan.identity, { sessionId: stream.sessionId }).catch((e) => log.warn(`recording the session id failed: ${errorMessage(e)}`));
+        }
+        if (effects.turnEnded)
+            snapshots.request();
+    });
+    const stderr = lineSplitter((line) => {
+        if (line.trim())
+            log.progress(`claude (stderr): ${line}`);
+    });
+    let exitCode;
+    try {
+        if (deps.signal.aborted)
+            onAbort();
+        exitCode = await docker.exec(agentId, { cmd: plan.agentContainer.command, user: AGENT_USER, workingDir: AGENT_WORKSPACE }, { stdout: (c) => stdout.push(c), stderr: (c) => stderr.push(c) });
+    }
+    finally {
+        finished = true;
+        clearTimeout(timer);
+        clearInterval(interval);
+        deps.signal.removeEventListener("abort", onAbort);
+        stdout.flush();
+        stderr.flush();
+        await new Promise((r) => events.end(r));
+        await snapshots.idle();
+    }
+    log.info(`claude exited with code ${exitCode}`);
+    return {
+        end: { exitCode, result: stream.result, timedOut, interrupted },
+        sessionId: stream.sessionId,
+        turns: stream.turns,
+    };
+}
+/** Runs snapshots one at a time; requests made while one runs coalesce into one more. */
+class Snapshotter {
+    take;
+    log;
+    running = null;
+    pending = false;
+    constructor(take, log) {
+        this.take = take;
+        this.log = log;
+    }
+    request() {
+        if (this.running) {
+            this.pending = true;
+            return;
+        }
+        this.running = this.loop();
+    }
+    async idle() {
+        while (this.running)
+            await this.running;
+    }
+    async loop() {
+        try {
+            do {
+                this.pending = false;
+                await this.take().catch((e) => this.log.warn(`snapshot failed (the previous one is kept): ${errorMessage(e)}`));
+            } while (this.pending);
+        }
+        finally {
+            this.running = null;
+        }
+    }
+}
+async function snapshotTranscript(docker, state, container, identity) {
+    const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
+    if (!claudeDir)
+        return; // claude has not written anything yet; keep what we have
+    const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
+    await state.replaceSnapshot(identity, "transcript", async (dir) => {
+        await extractInto(claudeDir, dir);
+        if (settings)
+            await extractInto(settings, dir);
+    });
+}
+async function snapshotWorkspace(docker, state, container, identity) {
+    const tar = await docker.getArchive(container, AGENT_WORKSPACE);
+    if (!tar)
+        return;
+    await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
+}
+async function finalSnapshot(plan, deps, agentId) {
+    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
+    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
+}
+/** After a clean success the agent's work lands in the directory it came from (new and changed files). */
+async function copyWorkspaceBack(plan, deps) {
+    const snapshot = deps.state.snapshotPath(plan.identity, "workspace");
+    if (!(0,external_node_fs_namespaceObject.existsSync)(snapshot))
+        return;
+    await (0,promises_namespaceObject.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/manifest/default.ts
+const DEFAULT_AGENT = "claude";
+const DEFAULT_PROMPT = [
+    "You are a coding agent running headlessly in a sandbox; nobody is watching the session or can answer questions.",
+    "The project you work on is in /home/node/workspace.",
+    "Do not ask for confirmation: when something is unclear, make the most reasonable choice, note it, and carry on.",
+    "Network access is limited to a few allowed hosts; if something cannot be fetched, work without it and say so.",
+    "When you finish, summarize what you changed, how you checked it, and anything left undone.",
+].join(" ");
+const DEFAULT_MANIFEST = {
+    bottles: {
+        default: {
+            egress: {
+                allow: [],
+                routes: [
+                    {
+                        name: "anthropic",
+                        upstream: "https://api.anthropic.com",
+                        inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" },
+                        role: "anthropic",
+                    },
+                ],
+            },
+        },
+    },
+    agents: {
+        [DEFAULT_AGENT]: { bottle: "default", prompt: DEFAULT_PROMPT },
+    },
+};
+
 ;// CONCATENATED MODULE: ./src/manifest/duration.ts
 /**
  * Durations as people write them in a manifest or a flag: `90s`, `30m`, `1h30m`,
@@ -113198,7 +113288,23 @@ const RoutesSchema = array(schema_RouteSchema).superRefine((routes, ctx) => {
 const EgressSchema = strictObject({
     allow: array(schema_AllowEntrySchema).default([]).describe("Hosts the bottle may reach directly, besides its routes."),
     routes: RoutesSchema.default([]).describe("Upstreams reached through the gate, which can inject credentials."),
+    mode: schemas_enum(["enforce", "audit"], {
+        error: (issue) => `${showValue(issue.input)} is not an egress mode; use "enforce" (refuse what is not allowed) or "audit" (allow it and log what would be refused)`,
+    })
+        .default("enforce")
+        .describe('"enforce" refuses what the allow list does not name; "audit" lets it through and logs what would have been refused.'),
+    tunnelIdle: parsedString(parseTimeout, (input) => `${showValue(input)} is not a duration; write it like "5m"`)
+        .default("5m")
+        .describe("How long a tunnel through the gate may sit idle before it is closed."),
+    tunnelLifetime: parsedString(parseTimeout, (input) => `${showValue(input)} is not a duration; write it like "30m"`)
+        .default("30m")
+        .describe("How long a tunnel through the gate may stay open at most."),
 })
+    .transform((egress) => ({
+    ...egress,
+    tunnelIdleMs: parseTimeout(egress.tunnelIdle),
+    tunnelLifetimeMs: parseTimeout(egress.tunnelLifetime),
+}))
     .describe("Where the bottle's traffic may go; everything else is refused.");
 const LimitsSchema = strictObject({
     memory: parsedString(parseMemory, (input) => `${showValue(input)} is not a memory size; write it as a string like "512m" or "4g"`)
@@ -113630,14 +113736,25 @@ function plan_resolvePlan(request) {
             anthropicRoute = route.name;
     }
     const gateUrl = `http://${GATE_HOST_ALIAS}:${GATE_PORT}`;
+    // Tools that honour proxy variables go through the gate's forward proxy; anything
+    // that ignores them finds no route out of the internal network at all.
+    const proxyEnv = {
+        HTTPS_PROXY: gateUrl,
+        HTTP_PROXY: gateUrl,
+        https_proxy: gateUrl,
+        http_proxy: gateUrl,
+        NO_PROXY: GATE_HOST_ALIAS,
+        no_proxy: GATE_HOST_ALIAS,
+    };
     const env = {
         HOME: AGENT_HOME,
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
         DISABLE_AUTOUPDATER: "1",
         DISABLE_ERROR_REPORTING: "1",
         DISABLE_TELEMETRY: "1",
+        ...proxyEnv,
     };
-    const gateOwned = new Set();
+    const gateOwned = new Set(Object.keys(proxyEnv));
     if (anthropicRoute) {
         env.ANTHROPIC_BASE_URL = `${gateUrl}/${anthropicRoute}`;
         env.ANTHROPIC_API_KEY = PLACEHOLDER_API_KEY;
@@ -113646,7 +113763,7 @@ function plan_resolvePlan(request) {
     for (const [name, value] of Object.entries(bottle.env)) {
         const field = `${bottlePath}.env.${name}`;
         if (gateOwned.has(name)) {
-            throw new errors_InputError(field, name, "is set by the gate's anthropic route", "remove it from env; the agent gets a placeholder and the gate injects the real credential");
+            throw new errors_InputError(field, name, "is set by the gate", "remove it from env: the gate sets the proxy variables and, with an anthropic route, the API URL and a placeholder key");
         }
         if (typeof value === "string") {
             for (const source of secretSources) {
@@ -113669,6 +113786,11 @@ function plan_resolvePlan(request) {
     }
     const image = resolveImage(request, bottle, bottlePath, identity);
     const limits = bottle.limits;
+    // claude-code needs only the model API; through an anthropic route it needs no direct host at all.
+    const defaults = anthropicRoute ? [] : [...CLAUDE_CODE_HOSTS];
+    const allow = [...bottle.egress.allow, ...defaults.filter((d) => !bottle.egress.allow.includes(d))].map(allowEntry);
+    const egressNetwork = request.env.CLAUDE_BOTTLE_EGRESS_NETWORK;
+    const gateDns = (request.env.CLAUDE_BOTTLE_GATE_DNS ?? "").split(",").map((d) => d.trim()).filter(Boolean);
     return {
         identity,
         agent: request.agent,
@@ -113698,11 +113820,27 @@ function plan_resolvePlan(request) {
         gate: {
             name: `${prefix}-gate`,
             image: request.gateImage ?? request.env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE,
-            config: { version: 1, listen: { host: "0.0.0.0", port: GATE_PORT }, routes },
+            config: {
+                version: 1,
+                listen: { host: "0.0.0.0", port: GATE_PORT },
+                proxy: {
+                    mode: bottle.egress.mode,
+                    allow,
+                    deniedCidrs: [],
+                    tunnelIdleMs: bottle.egress.tunnelIdleMs,
+                    tunnelMaxLifetimeMs: bottle.egress.tunnelLifetimeMs,
+                },
+                routes,
+            },
             credentials,
+            dns: gateDns,
         },
-        networks: { internal: `${prefix}-internal`, egress: `${prefix}-egress` },
-        egressAllow: [...bottle.egress.allow],
+        networks: {
+            internal: `${prefix}-internal`,
+            egress: egressNetwork || `${prefix}-egress`,
+            egressExternal: Boolean(egressNetwork),
+        },
+        egress: { mode: bottle.egress.mode, allow, defaults },
         labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
         timeoutMs: limits.timeoutMs,
         snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
@@ -113756,6 +113894,13 @@ function withBaseImage(args, env) {
     if (args.BASE_IMAGE)
         return args;
     return { ...args, BASE_IMAGE: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE };
+}
+/** What claude-code itself must reach when no anthropic route carries its traffic. */
+const CLAUDE_CODE_HOSTS = ["api.anthropic.com"];
+/** `host`, `*.host` or either with `:port` (default 443), as the manifest writes them. */
+function allowEntry(entry) {
+    const match = /^(.*):(\d+)$/.exec(entry);
+    return match ? { host: match[1], port: Number(match[2]) } : { host: entry, port: 443 };
 }
 function readDockerfile(path, field, given) {
     try {
@@ -113880,6 +114025,7 @@ const MetadataSchema = object({
  *     transcript/     snapshot of the agent's ~/.claude and ~/.claude.json
  *     workspace/      the agent's work tree, when preserved
  *     events.jsonl    claude's raw stream-json events
+ *     egress.jsonl    the gate's allow/refuse decisions
  *     .preserve       marker: keep this state when the bottle is torn down
  *
  * Snapshots replace the previous one by renames, so a kill at any instant leaves
@@ -113922,6 +114068,9 @@ class StateStore {
     }
     eventsPath(identity) {
         return (0,external_node_path_.join)(this.dir(identity), "events.jsonl");
+    }
+    egressPath(identity) {
+        return (0,external_node_path_.join)(this.dir(identity), "egress.jsonl");
     }
     markerPath(identity) {
         return (0,external_node_path_.join)(this.dir(identity), ".preserve");

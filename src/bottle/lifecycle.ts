@@ -15,8 +15,10 @@ import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import type { Metadata } from "../state/metadata.js";
+import { GATE_HOST_ALIAS } from "../gate/config.js";
 import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
+import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import type { BottlePlan } from "./plan.js";
@@ -54,6 +56,7 @@ export interface RunResult {
   preserved: boolean;
   numTurns: number | null;
   costUsd: number | null;
+  egress: EgressSummary;
 }
 
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
@@ -100,6 +103,8 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   await state.writeMetadata(metadata);
 
   const resources = new BottleResources(docker, plan, log);
+  const egress = new EgressLog(state.egressPath(plan.identity));
+  let stopGateLog: (() => Promise<void>) | null = null;
   let session: SessionResult | null = null;
   let launchFailure: unknown = null;
   try {
@@ -110,7 +115,8 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     checkInterrupt(deps.signal);
     await resources.createNetworks();
     checkInterrupt(deps.signal);
-    await startGate(plan, deps, resources);
+    const gateId = await startGate(plan, deps, resources);
+    stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
     checkInterrupt(deps.signal);
     const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
     checkInterrupt(deps.signal);
@@ -119,11 +125,14 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   } catch (error) {
     launchFailure = error;
   } finally {
+    await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
+    await egress.close();
     await resources.teardown();
   }
+  log.info(describeEgress(egress.summary));
 
   if (session === null) {
-    return settleLaunchFailure(plan, deps, launchFailure, metadata);
+    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
 
@@ -155,11 +164,18 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     preserved: keep,
     numTurns: metadata.numTurns,
     costUsd: metadata.costUsd,
+    egress: egress.summary,
   };
 }
 
 /** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
-async function settleLaunchFailure(plan: BottlePlan, deps: LifecycleDeps, failure: unknown, metadata: Metadata): Promise<RunResult> {
+async function settleLaunchFailure(
+  plan: BottlePlan,
+  deps: LifecycleDeps,
+  failure: unknown,
+  metadata: Metadata,
+  egress: EgressSummary,
+): Promise<RunResult> {
   const { state } = deps;
   const interrupted = failure instanceof Interrupted;
   const hadSession = plan.mode === "resume";
@@ -180,6 +196,7 @@ async function settleLaunchFailure(plan: BottlePlan, deps: LifecycleDeps, failur
     preserved: hadSession,
     numTurns: null,
     costUsd: null,
+    egress,
   };
 }
 
@@ -250,13 +267,18 @@ class BottleResources {
   ) {}
 
   async createNetworks(): Promise<void> {
-    for (const [role, name, internal] of [
-      ["internal", this.plan.networks.internal, true],
-      ["egress", this.plan.networks.egress, false],
-    ] as const) {
+    const wanted = [["internal", this.plan.networks.internal, true]] as [string, string, boolean][];
+    if (!this.plan.networks.egressExternal) wanted.push(["egress", this.plan.networks.egress, false]);
+    for (const [role, name, internal] of wanted) {
       this.networks.push(name);
       await this.docker.createNetwork({ name, internal, labels: { ...this.plan.labels, "claude-bottle.role": role } });
     }
+  }
+
+  /** The bottle's own subnets, which the gate must never connect to (the host and the gate live there). */
+  async ownSubnets(): Promise<string[]> {
+    const subnets = await Promise.all(this.networks.map((n) => this.docker.networkSubnets(n)));
+    return subnets.flat();
   }
 
   async createContainer(request: Parameters<DockerClient["createContainer"]>[0]): Promise<string> {
@@ -287,7 +309,7 @@ class BottleResources {
   }
 }
 
-async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<void> {
+async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<string> {
   const { docker } = deps;
   const gateEnv: Record<string, string> = {};
   for (const credential of plan.gate.credentials) {
@@ -312,15 +334,18 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     securityOpt: ["no-new-privileges"],
     memoryBytes: 256 * 1024 * 1024,
     pidsLimit: 128,
+    ...(plan.gate.dns.length ? { dns: plan.gate.dns } : {}),
   });
-  await docker.connectNetwork(id, plan.networks.internal, ["gate"]);
+  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]);
+  const proxy = plan.gate.config.proxy ?? {};
+  const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())] } };
   await docker.putArchive(
     id,
     "/",
     await packFiles(
       [
         { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
-        { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(plan.gate.config), mode: 0o444 },
+        { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(config), mode: 0o444 },
       ],
       ROOT_OWNER,
     ),
@@ -351,6 +376,7 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
       `the gate did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`,
     );
   }
+  return id;
 }
 
 async function startAgent(

@@ -72,11 +72,25 @@ export interface BottlePlan {
   gate: {
     name: string;
     image: string;
+    /** Written into the gate at launch; `proxy.deniedCidrs` gets the bottle's own subnets then. */
     config: GateConfig;
     credentials: CredentialPlan[];
+    /** DNS servers for the gate (CLAUDE_BOTTLE_GATE_DNS), else the engine's. */
+    dns: string[];
   };
-  networks: { internal: string; egress: string };
-  egressAllow: string[];
+  networks: {
+    internal: string;
+    egress: string;
+    /** The egress network is the user's (CLAUDE_BOTTLE_EGRESS_NETWORK): joined, never created or removed. */
+    egressExternal: boolean;
+  };
+  egress: {
+    mode: "enforce" | "audit";
+    /** The effective allowlist: the manifest's entries plus what claude-code itself needs. */
+    allow: { host: string; port: number }[];
+    /** The part of `allow` the runner added because claude-code needs it. */
+    defaults: string[];
+  };
   labels: Record<string, string>;
   timeoutMs: number;
   snapshotIntervalMs: number;
@@ -139,14 +153,25 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   }
 
   const gateUrl = `http://${GATE_HOST_ALIAS}:${GATE_PORT}`;
+  // Tools that honour proxy variables go through the gate's forward proxy; anything
+  // that ignores them finds no route out of the internal network at all.
+  const proxyEnv = {
+    HTTPS_PROXY: gateUrl,
+    HTTP_PROXY: gateUrl,
+    https_proxy: gateUrl,
+    http_proxy: gateUrl,
+    NO_PROXY: GATE_HOST_ALIAS,
+    no_proxy: GATE_HOST_ALIAS,
+  };
   const env: Record<string, string> = {
     HOME: AGENT_HOME,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_AUTOUPDATER: "1",
     DISABLE_ERROR_REPORTING: "1",
     DISABLE_TELEMETRY: "1",
+    ...proxyEnv,
   };
-  const gateOwned = new Set<string>();
+  const gateOwned = new Set<string>(Object.keys(proxyEnv));
   if (anthropicRoute) {
     env.ANTHROPIC_BASE_URL = `${gateUrl}/${anthropicRoute}`;
     env.ANTHROPIC_API_KEY = PLACEHOLDER_API_KEY;
@@ -155,7 +180,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   for (const [name, value] of Object.entries(bottle.env)) {
     const field = `${bottlePath}.env.${name}`;
     if (gateOwned.has(name)) {
-      throw new InputError(field, name, "is set by the gate's anthropic route", "remove it from env; the agent gets a placeholder and the gate injects the real credential");
+      throw new InputError(field, name, "is set by the gate", "remove it from env: the gate sets the proxy variables and, with an anthropic route, the API URL and a placeholder key");
     }
     if (typeof value === "string") {
       for (const source of secretSources) {
@@ -179,6 +204,11 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
 
   const image = resolveImage(request, bottle, bottlePath, identity);
   const limits = bottle.limits;
+  // claude-code needs only the model API; through an anthropic route it needs no direct host at all.
+  const defaults = anthropicRoute ? [] : [...CLAUDE_CODE_HOSTS];
+  const allow = [...bottle.egress.allow, ...defaults.filter((d) => !bottle.egress.allow.includes(d))].map(allowEntry);
+  const egressNetwork = request.env.CLAUDE_BOTTLE_EGRESS_NETWORK;
+  const gateDns = (request.env.CLAUDE_BOTTLE_GATE_DNS ?? "").split(",").map((d) => d.trim()).filter(Boolean);
   return {
     identity,
     agent: request.agent,
@@ -208,11 +238,27 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     gate: {
       name: `${prefix}-gate`,
       image: request.gateImage ?? request.env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE,
-      config: { version: 1, listen: { host: "0.0.0.0", port: GATE_PORT }, routes },
+      config: {
+        version: 1,
+        listen: { host: "0.0.0.0", port: GATE_PORT },
+        proxy: {
+          mode: bottle.egress.mode,
+          allow,
+          deniedCidrs: [],
+          tunnelIdleMs: bottle.egress.tunnelIdleMs,
+          tunnelMaxLifetimeMs: bottle.egress.tunnelLifetimeMs,
+        },
+        routes,
+      },
       credentials,
+      dns: gateDns,
     },
-    networks: { internal: `${prefix}-internal`, egress: `${prefix}-egress` },
-    egressAllow: [...bottle.egress.allow],
+    networks: {
+      internal: `${prefix}-internal`,
+      egress: egressNetwork || `${prefix}-egress`,
+      egressExternal: Boolean(egressNetwork),
+    },
+    egress: { mode: bottle.egress.mode, allow, defaults },
     labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
     timeoutMs: limits.timeoutMs,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
@@ -271,6 +317,15 @@ function resolveImage(
 function withBaseImage(args: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
   if (args.BASE_IMAGE) return args;
   return { ...args, BASE_IMAGE: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE };
+}
+
+/** What claude-code itself must reach when no anthropic route carries its traffic. */
+export const CLAUDE_CODE_HOSTS = ["api.anthropic.com"] as const;
+
+/** `host`, `*.host` or either with `:port` (default 443), as the manifest writes them. */
+function allowEntry(entry: string): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(entry);
+  return match ? { host: match[1] as string, port: Number(match[2]) } : { host: entry, port: 443 };
 }
 
 function readDockerfile(path: string, field: string, given: string): string {

@@ -51,6 +51,8 @@ export interface ContainerRequest {
   runtime?: string;
   readonlyRootfs?: boolean;
   tmpfs?: Record<string, string>;
+  /** DNS servers for the container (else the engine's default). */
+  dns?: string[];
 }
 
 export interface ExecRequest {
@@ -88,6 +90,8 @@ export interface DockerClient {
   createNetwork(request: NetworkRequest): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;
   listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
+  /** The subnets (CIDR) of a network. */
+  networkSubnets(nameOrId: string): Promise<string[]>;
 
   createContainer(request: ContainerRequest): Promise<string>;
   connectNetwork(container: string, network: string, aliases: string[]): Promise<void>;
@@ -98,6 +102,8 @@ export interface DockerClient {
   isRunning(container: string): Promise<boolean>;
   /** Follows the container's stdout line by line until `onLine` returns true or the container exits. */
   waitForLogLine(container: string, onLine: (line: string) => boolean, timeoutMs: number): Promise<"matched" | "exited" | "timeout">;
+  /** Follows the container's stdout line by line from its start until `stop` is called or it exits. */
+  followLogs(container: string, onLine: (line: string) => void): Promise<{ stop(): Promise<void> }>;
   /** The last lines of a container's combined output, for error messages. */
   logsTail(container: string, lines: number): Promise<string>;
 

@@ -134,6 +134,11 @@ export class DockerodeClient implements DockerClient {
     return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
   }
 
+  async networkSubnets(nameOrId: string): Promise<string[]> {
+    const info = (await this.docker.getNetwork(nameOrId).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } };
+    return (info.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => Boolean(s));
+  }
+
   async createContainer(request: ContainerRequest): Promise<string> {
     const container = await this.docker.createContainer({
       name: request.name,
@@ -153,6 +158,7 @@ export class DockerodeClient implements DockerClient {
         ...(request.runtime ? { Runtime: request.runtime } : {}),
         ...(request.readonlyRootfs ? { ReadonlyRootfs: true } : {}),
         ...(request.tmpfs ? { Tmpfs: request.tmpfs } : {}),
+        ...(request.dns?.length ? { Dns: request.dns } : {}),
       },
       NetworkingConfig: {
         EndpointsConfig: { [request.network]: { Aliases: request.networkAliases ?? [] } },
@@ -229,6 +235,29 @@ export class DockerodeClient implements DockerClient {
     } finally {
       raw.destroy();
     }
+  }
+
+  async followLogs(container: string, onLine: (line: string) => void): Promise<{ stop(): Promise<void> }> {
+    const raw = (await this.docker
+      .getContainer(container)
+      .logs({ follow: true, stdout: true, stderr: false })) as unknown as Readable;
+    const stdout = new PassThrough();
+    const lines = lineSplitter(onLine);
+    stdout.on("data", (chunk: Buffer) => lines.push(chunk));
+    const ended = new Promise<void>((resolve) => {
+      raw.on("end", resolve);
+      raw.on("close", resolve);
+      raw.on("error", () => resolve());
+    });
+    this.docker.modem.demuxStream(raw, stdout, new PassThrough());
+    return {
+      async stop() {
+        // Give lines already on their way a moment to arrive before the stream is cut.
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 200))]);
+        raw.destroy();
+        lines.flush();
+      },
+    };
   }
 
   async logsTail(container: string, lines: number): Promise<string> {

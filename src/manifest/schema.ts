@@ -276,7 +276,24 @@ const EgressSchema = z
   .strictObject({
     allow: z.array(AllowEntrySchema).default([]).describe("Hosts the bottle may reach directly, besides its routes."),
     routes: RoutesSchema.default([]).describe("Upstreams reached through the gate, which can inject credentials."),
+    mode: z
+      .enum(["enforce", "audit"], {
+        error: (issue) => `${showValue(issue.input)} is not an egress mode; use "enforce" (refuse what is not allowed) or "audit" (allow it and log what would be refused)`,
+      })
+      .default("enforce")
+      .describe('"enforce" refuses what the allow list does not name; "audit" lets it through and logs what would have been refused.'),
+    tunnelIdle: parsedString(parseTimeout, (input) => `${showValue(input)} is not a duration; write it like "5m"`)
+      .default("5m")
+      .describe("How long a tunnel through the gate may sit idle before it is closed."),
+    tunnelLifetime: parsedString(parseTimeout, (input) => `${showValue(input)} is not a duration; write it like "30m"`)
+      .default("30m")
+      .describe("How long a tunnel through the gate may stay open at most."),
   })
+  .transform((egress) => ({
+    ...egress,
+    tunnelIdleMs: parseTimeout(egress.tunnelIdle),
+    tunnelLifetimeMs: parseTimeout(egress.tunnelLifetime),
+  }))
   .describe("Where the bottle's traffic may go; everything else is refused.");
 
 const LimitsSchema = z

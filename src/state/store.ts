@@ -7,6 +7,7 @@
  *     transcript/     snapshot of the agent's ~/.claude and ~/.claude.json
  *     workspace/      the agent's work tree, when preserved
  *     events.jsonl    claude's raw stream-json events
+ *     egress.jsonl    the gate's allow/refuse decisions
  *     .preserve       marker: keep this state when the bottle is torn down
  *
  * Snapshots replace the previous one by renames, so a kill at any instant leaves
@@ -53,6 +54,9 @@ export class StateStore {
   }
   eventsPath(identity: string): string {
     return join(this.dir(identity), "events.jsonl");
+  }
+  egressPath(identity: string): string {
+    return join(this.dir(identity), "egress.jsonl");
   }
   private markerPath(identity: string): string {
     return join(this.dir(identity), ".preserve");

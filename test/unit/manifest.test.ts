@@ -610,8 +610,9 @@ describe("the embedded default", () => {
     const bottle = manifest.bottles.default!;
     expect(bottle.image).toBeUndefined();
     expect(bottle.dockerfile).toBeUndefined();
-    expect(bottle.egress).toEqual({
+    expect(bottle.egress).toMatchObject({
       allow: [],
+      mode: "enforce",
       routes: [
         {
           name: "anthropic",

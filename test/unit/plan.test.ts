@@ -38,7 +38,7 @@ describe("resolving a launch plan", () => {
     const plan = resolvePlan(request());
     expect(plan.agentContainer.name).toBe("claude-bottle-fixer-abcde-agent");
     expect(plan.gate.name).toBe("claude-bottle-fixer-abcde-gate");
-    expect(plan.networks).toEqual({ internal: "claude-bottle-fixer-abcde-internal", egress: "claude-bottle-fixer-abcde-egress" });
+    expect(plan.networks).toEqual({ internal: "claude-bottle-fixer-abcde-internal", egress: "claude-bottle-fixer-abcde-egress", egressExternal: false });
     expect(plan.labels).toEqual({ "claude-bottle.identity": "fixer-abcde", "claude-bottle.runner": "host/1", "claude-bottle.agent": "fixer" });
     expect(plan.agentContainer).toMatchObject({ memoryBytes: 4 * 1024 ** 3, nanoCpus: 2e9, pidsLimit: 512, runtime: null, user: "node" });
     expect(plan.timeoutMs).toBe(30 * 60_000);
@@ -73,7 +73,7 @@ describe("resolving a launch plan", () => {
     [{ TOKEN: { fromEnv: "NOT_SET" } }, /^bottles\.b\.env\.TOKEN\.fromEnv: "NOT_SET" is not set in the runner's environment; export NOT_SET/],
     [{ LEAK: { fromEnv: "ANTHROPIC_API_KEY" } }, /^bottles\.b\.env\.LEAK\.fromEnv: "ANTHROPIC_API_KEY" is the credential a route injects/],
     [{ LEAK: KEY }, /^bottles\.b\.env\.LEAK: "\(redacted\)" contains the credential a route injects/],
-    [{ ANTHROPIC_BASE_URL: "https://evil.test" }, /^bottles\.b\.env\.ANTHROPIC_BASE_URL: .* is set by the gate's anthropic route/],
+    [{ ANTHROPIC_BASE_URL: "https://evil.test" }, /^bottles\.b\.env\.ANTHROPIC_BASE_URL: .* is set by the gate/],
   ])("env %j is refused", (env, message) => {
     const r = request({ manifest: { bottles: { b: { env, egress: { routes: [route] } } }, agents: { fixer: { bottle: "b" } } } });
     expect(() => resolvePlan(r)).toThrow(InputError);
@@ -117,6 +117,33 @@ describe("resolving a launch plan", () => {
     expect(plan.image).toMatchObject({ kind: "build", source: "manifest", dockerfile: "FROM scratch\n", contextDir: dir, dockerfilePath: join(dir, "agent.Dockerfile") });
     writeFileSync(join(dir, "claude-bottle.json"), JSON.stringify({ bottles: { b: { dockerfile: "missing.Dockerfile" } }, agents: { fixer: { bottle: "b" } } }));
     expect(() => resolvePlan(request({ loaded: loadManifest({ cwd: dir }) }))).toThrow(/^bottles\.b\.dockerfile: "missing.Dockerfile" cannot be read/);
+  });
+
+  test("egress: the agent's proxy is the gate; the allowlist is the manifest's plus what claude-code needs", () => {
+    const plan = resolvePlan(
+      request({ manifest: { bottles: { b: { egress: { allow: ["registry.npmjs.org", "*.example.com:8443"], mode: "audit", tunnelIdle: "10s" } } }, agents: { fixer: { bottle: "b" } } } }),
+    );
+    expect(plan.agentContainer.env).toMatchObject({ HTTPS_PROXY: "http://gate:8080", http_proxy: "http://gate:8080", NO_PROXY: "gate" });
+    // No anthropic route: claude-code must reach the API itself.
+    expect(plan.egress).toEqual({
+      mode: "audit",
+      allow: [{ host: "registry.npmjs.org", port: 443 }, { host: "*.example.com", port: 8443 }, { host: "api.anthropic.com", port: 443 }],
+      defaults: ["api.anthropic.com"],
+    });
+    expect(plan.gate.config.proxy).toMatchObject({ mode: "audit", tunnelIdleMs: 10_000, tunnelMaxLifetimeMs: 30 * 60_000, allow: plan.egress.allow });
+    // Through an anthropic route claude-code needs nothing else.
+    expect(resolvePlan(request()).egress).toEqual({ mode: "enforce", allow: [], defaults: [] });
+  });
+
+  test("the egress network and the gate's DNS can be the user's", () => {
+    const plan = resolvePlan(request({ env: { ANTHROPIC_API_KEY: KEY, CLAUDE_BOTTLE_EGRESS_NETWORK: "corp-net", CLAUDE_BOTTLE_GATE_DNS: "10.0.0.53, 10.0.0.54" } }));
+    expect(plan.networks).toMatchObject({ egress: "corp-net", egressExternal: true });
+    expect(plan.gate.dns).toEqual(["10.0.0.53", "10.0.0.54"]);
+  });
+
+  test.each([["HTTPS_PROXY"], ["no_proxy"]])("the agent's %s is the gate's to set", (name) => {
+    const r = request({ manifest: { bottles: { b: { env: { [name]: "http://elsewhere" } } }, agents: { fixer: { bottle: "b" } } } });
+    expect(() => resolvePlan(r)).toThrow(new RegExp(`^bottles\\.b\\.env\\.${name}: .* is set by the gate`));
   });
 
   test("gVisor is used when the engine has it", () => {

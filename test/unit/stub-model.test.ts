@@ -103,11 +103,12 @@ const MARKER = "progress-marker-42";
 
 /** A session that runs one Bash command, then has claude kill itself from its own tool call. */
 async function crashedSession(): Promise<{ session: Session; sessionId: string; run: ClaudeRun; stub: StubModel }> {
-  const model = await stub(({ body }) =>
-    toolResultText(body) === null
-      ? { toolUse: { name: "Bash", input: { command: `echo ${MARKER}`, description: "record the marker" } } }
-      : { toolUse: { name: "Bash", input: { command: "kill -9 $PPID", description: "crash" } } },
-  );
+  const model = await stub(async ({ body }) => {
+    if (toolResultText(body) === null) return { toolUse: { name: "Bash", input: { command: `echo ${MARKER}`, description: "record the marker" } } };
+    // claude writes its transcript a moment after each turn; wait so the first tool's result is on disk before the kill.
+    await new Promise((r) => setTimeout(r, 2_000));
+    return { toolUse: { name: "Bash", input: { command: "kill -9 $PPID", description: "crash" } } };
+  });
   const session = newSession();
   const run = await runClaude(model, session, ["-p", CRASH_PROMPT]);
   const sessionId = initOf(run)?.session_id;
@@ -165,7 +166,6 @@ describe("the real claude CLI against the stub model", () => {
       expect(initOf(run)?.session_id).toBe(crashed.sessionId);
       expect(resultOf(run)).toMatchObject({ subtype: "success", is_error: false, session_id: crashed.sessionId });
       const body = messageBodies(model)[0];
-      console.log(JSON.stringify((body as {messages: unknown}).messages, null, 1).slice(0, 5000));
       expect(countMessages(body)).toBeGreaterThan(before);
       expect(userTexts(body).some((t) => t.includes(CRASH_PROMPT))).toBe(true);
       expect(toolResultText(body)).toContain(MARKER);
