@@ -180,6 +180,21 @@ describe("the agent never holds the credential", () => {
   });
 });
 
+describe("egress through the gate", () => {
+  test("a host the allowlist does not name is refused, logged in egress.jsonl and summarised", async () => {
+    const b = box();
+    // What any proxy-aware tool does: CONNECT through HTTPS_PROXY.
+    const connect = `node -e 'const u=new URL(process.env.HTTPS_PROXY);const s=require("net").connect(u.port,u.hostname,()=>s.write("CONNECT nothere.example:443 HTTP/1.1\\r\\nHost: nothere.example:443\\r\\n\\r\\n"));s.on("data",d=>{console.log(String(d).split("\\r\\n")[0]);s.destroy()})'`;
+    const run = await runRunner(["start", "fixer", "--manifest", fakeBottle(b), "--format", "json", "--prompt", fake({ steps: [{ run: connect }], end: "error-result" })], b);
+    const result = jsonResult(run);
+    const events = readFileSync(join(String(result.stateDir), "events.jsonl"), "utf8");
+    expect(events).toContain("HTTP/1.1 403");
+    const egress = readFileSync(join(String(result.stateDir), "egress.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(egress).toEqual([expect.objectContaining({ event: "egress", kind: "connect", host: "nothere.example", port: 443, decision: "refuse" })]);
+    expect(run.stderr).toContain("egress: reached none; refused nothere.example:443 (1)");
+  });
+});
+
 describe("bad input creates nothing", () => {
   test("an agent naming a missing bottle: exit 2, the JSON path in the message", async () => {
     const b = box();
