@@ -180,6 +180,23 @@ describe("the agent never holds the credential", () => {
   });
 });
 
+describe("snapshots during the session", () => {
+  test("every --snapshot-interval, even in the middle of a long tool call", async () => {
+    const b = box();
+    const { child, done } = startRunner(
+      ["start", "fixer", "--manifest", fakeBottle(b), "--snapshot-interval", "1s", "--prompt",
+        fake({ steps: [{ run: "echo periodic-marker > ~/.claude/marker.txt; sleep 60" }], end: "success" })],
+      b,
+    );
+    const stateRoot = join(b.home, "state");
+    const marker = () => existsSync(stateRoot) && readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude/marker.txt")));
+    await waitFor(marker, 60_000, "a periodic snapshot holding the marker");
+    child.kill("SIGKILL");
+    await done;
+    await runRunner(["cleanup"], b);
+  });
+});
+
 describe("egress through the gate", () => {
   test("a host the allowlist does not name is refused, logged in egress.jsonl and summarised", async () => {
     const b = box();
@@ -255,8 +272,15 @@ describe("list and cleanup", () => {
     let stderr = "";
     child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     await waitFor(() => stderr.includes("claude: busy"), 120_000, "claude to start");
+    // A turn ended, so a snapshot is on its way; the kill must find it complete, never half written.
+    const stateRoot = join(b.home, "state");
+    await waitFor(() => existsSync(stateRoot) && readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude"))), 30_000, "a snapshot");
     child.kill("SIGKILL");
     await done;
+    const [identity] = readdirSync(stateRoot);
+    const projects = join(stateRoot, String(identity), "transcript/.claude/projects/-home-node-workspace");
+    const [transcript] = readdirSync(projects);
+    expect(readFileSync(join(projects, String(transcript)), "utf8")).toContain("busy");
     expect(labelled().containers.length).toBe(2);
     const list = await runRunner(["list", "--format", "json"], b);
     const listed = JSON.parse(list.stdout) as { running: { live: boolean; containers: unknown[] }[]; states: { outcome: string }[] };
