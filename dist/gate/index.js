@@ -10023,6 +10023,53 @@ const GateConfigSchema = strictObject({
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/gate/headers.ts
+const HOP_BY_HOP = new Set([
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+]);
+/** Header names listed in `Connection`, which apply to one hop only. */
+function connectionTokens(rawHeaders) {
+    const tokens = new Set();
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        if (name !== "connection" && name !== "proxy-connection")
+            continue;
+        for (const token of rawHeaders[i + 1].split(",")) {
+            const trimmed = token.trim().toLowerCase();
+            if (trimmed !== "")
+                tokens.add(trimmed);
+        }
+    }
+    return tokens;
+}
+/** Raw headers minus hop-by-hop ones and those `drop` rejects. */
+function endToEndHeaders(rawHeaders, drop = () => false) {
+    const named = connectionTokens(rawHeaders);
+    const headers = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+        const name = rawHeaders[i].toLowerCase();
+        if (HOP_BY_HOP.has(name) || named.has(name) || drop(name))
+            continue;
+        const value = rawHeaders[i + 1];
+        const existing = headers[name];
+        if (existing === undefined)
+            headers[name] = value;
+        else if (Array.isArray(existing))
+            existing.push(value);
+        else
+            headers[name] = [existing, value];
+    }
+    return headers;
+}
+
 ;// CONCATENATED MODULE: external "node:dns"
 const external_node_dns_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 ;// CONCATENATED MODULE: external "node:os"
@@ -10235,17 +10282,7 @@ function parseClientHello(data, maxBytes = MAX_CLIENT_HELLO_BYTES) {
 
 
 
-const HOP_BY_HOP = new Set([
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-]);
+
 /** `scheme://` at the start of a request target: the absolute form a forward proxy is sent. */
 function isAbsoluteForm(target) {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
@@ -10285,39 +10322,6 @@ function shownAuthority(target) {
     const afterScheme = target.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
     const end = afterScheme.search(/[/?#]/);
     return shownTarget(end === -1 ? afterScheme : afterScheme.slice(0, end));
-}
-function connectionTokens(rawHeaders) {
-    const tokens = new Set();
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-        const name = rawHeaders[i].toLowerCase();
-        if (name !== "connection" && name !== "proxy-connection")
-            continue;
-        for (const token of rawHeaders[i + 1].split(",")) {
-            const trimmed = token.trim().toLowerCase();
-            if (trimmed !== "")
-                tokens.add(trimmed);
-        }
-    }
-    return tokens;
-}
-/** Raw headers minus hop-by-hop ones and `drop`, repeated headers kept as arrays. */
-function endToEndHeaders(rawHeaders, drop = new Set()) {
-    const named = connectionTokens(rawHeaders);
-    const headers = {};
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-        const name = rawHeaders[i].toLowerCase();
-        if (HOP_BY_HOP.has(name) || named.has(name) || drop.has(name))
-            continue;
-        const value = rawHeaders[i + 1];
-        const existing = headers[name];
-        if (existing === undefined)
-            headers[name] = value;
-        else if (Array.isArray(existing))
-            existing.push(value);
-        else
-            headers[name] = [existing, value];
-    }
-    return headers;
 }
 // The gate sets Host from the checked target, and answers `100-continue` itself.
 const REQUEST_HEADERS_DROPPED = new Set(["host", "expect"]);
@@ -10693,7 +10697,7 @@ function createForwardProxy(config, log, options = {}) {
             done({ host, port, decision: "error", reason: "the client went away before the request was sent", address });
             return;
         }
-        const headers = endToEndHeaders(req.rawHeaders, REQUEST_HEADERS_DROPPED);
+        const headers = endToEndHeaders(req.rawHeaders, (name) => REQUEST_HEADERS_DROPPED.has(name));
         // The checked target decides where the request goes; a client's Host header never does.
         headers.host = port === 80 ? host : `${host}:${port}`;
         const upstreamReq = (0,external_node_http_namespaceObject.request)({
@@ -10834,6 +10838,7 @@ function createForwardProxy(config, log, options = {}) {
 
 
 
+
 // Headers that would let the client authenticate as someone else, claim to be
 // someone else, or talk to the gate rather than the upstream.
 const CLIENT_HEADERS_STRIPPED = new Set([
@@ -10849,7 +10854,6 @@ const CLIENT_HEADERS_STRIPPED = new Set([
     // upstream wait for a go-ahead the client already had.
     "expect",
 ]);
-const routes_HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 // Node rejects header values with other characters; checking at start turns a
 // per-request failure into a refusal to start.
 const HEADER_VALUE_PATTERN = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -10879,54 +10883,15 @@ function prepareRoute(route, env) {
     }
     return prepared;
 }
-/** Header names listed in `Connection`, which apply to one hop only. */
-function routes_connectionTokens(rawHeaders) {
-    const tokens = new Set();
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-        const name = rawHeaders[i].toLowerCase();
-        if (name !== "connection" && name !== "proxy-connection")
-            continue;
-        for (const token of rawHeaders[i + 1].split(",")) {
-            const trimmed = token.trim().toLowerCase();
-            if (trimmed !== "")
-                tokens.add(trimmed);
-        }
-    }
-    return tokens;
-}
-/** Copies raw headers except those `drop` rejects, keeping repeated headers as arrays. */
-function copyHeaders(rawHeaders, drop) {
-    const headers = {};
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-        const name = rawHeaders[i].toLowerCase();
-        if (drop(name))
-            continue;
-        const value = rawHeaders[i + 1];
-        const existing = headers[name];
-        if (existing === undefined)
-            headers[name] = value;
-        else if (Array.isArray(existing))
-            existing.push(value);
-        else
-            headers[name] = [existing, value];
-    }
-    return headers;
-}
 function upstreamRequestHeaders(req, route) {
-    const named = routes_connectionTokens(req.rawHeaders);
-    const headers = copyHeaders(req.rawHeaders, (name) => CLIENT_HEADERS_STRIPPED.has(name) ||
-        routes_HOP_BY_HOP.has(name) ||
-        name.startsWith("x-forwarded-") ||
-        named.has(name) ||
-        name === route.inject?.header);
+    const headers = endToEndHeaders(req.rawHeaders, (name) => CLIENT_HEADERS_STRIPPED.has(name) || name.startsWith("x-forwarded-") || name === route.inject?.header);
     headers.host = route.host;
     if (route.inject !== undefined)
         headers[route.inject.header] = route.inject.value;
     return headers;
 }
 function clientResponseHeaders(upstream) {
-    const named = routes_connectionTokens(upstream.rawHeaders);
-    return copyHeaders(upstream.rawHeaders, (name) => routes_HOP_BY_HOP.has(name) || named.has(name));
+    return endToEndHeaders(upstream.rawHeaders);
 }
 function isDotSegment(segment) {
     const decoded = segment.toLowerCase().replaceAll("%2e", ".");

@@ -31,7 +31,6 @@ import { promises as dns } from "node:dns";
 import {
   request as httpRequest,
   type IncomingMessage,
-  type OutgoingHttpHeaders,
   type ServerResponse,
 } from "node:http";
 import { connect as netConnect, type Socket } from "node:net";
@@ -39,6 +38,7 @@ import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import { type AddressPolicy, createAddressPolicy, parseCidr } from "./address.js";
 import type { GateProxyConfig } from "./config.js";
+import { endToEndHeaders } from "./headers.js";
 import { allowlistProblem, type Host, normaliseHost, parseAuthority, type Parsed, type HostPort } from "./hosts.js";
 import { type ClientHelloResult, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "./sni.js";
 
@@ -97,18 +97,6 @@ export interface ForwardProxy {
   close(): void;
 }
 
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
-
 /** `scheme://` at the start of a request target: the absolute form a forward proxy is sent. */
 export function isAbsoluteForm(target: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
@@ -152,35 +140,6 @@ function shownAuthority(target: string): string {
   const afterScheme = target.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
   const end = afterScheme.search(/[/?#]/);
   return shownTarget(end === -1 ? afterScheme : afterScheme.slice(0, end));
-}
-
-function connectionTokens(rawHeaders: string[]): Set<string> {
-  const tokens = new Set<string>();
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name !== "connection" && name !== "proxy-connection") continue;
-    for (const token of rawHeaders[i + 1]!.split(",")) {
-      const trimmed = token.trim().toLowerCase();
-      if (trimmed !== "") tokens.add(trimmed);
-    }
-  }
-  return tokens;
-}
-
-/** Raw headers minus hop-by-hop ones and `drop`, repeated headers kept as arrays. */
-function endToEndHeaders(rawHeaders: string[], drop: ReadonlySet<string> = new Set()): OutgoingHttpHeaders {
-  const named = connectionTokens(rawHeaders);
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || named.has(name) || drop.has(name)) continue;
-    const value = rawHeaders[i + 1]!;
-    const existing = headers[name];
-    if (existing === undefined) headers[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else headers[name] = [existing, value];
-  }
-  return headers;
 }
 
 // The gate sets Host from the checked target, and answers `100-continue` itself.
@@ -600,7 +559,7 @@ export function createForwardProxy(
       return;
     }
 
-    const headers = endToEndHeaders(req.rawHeaders, REQUEST_HEADERS_DROPPED);
+    const headers = endToEndHeaders(req.rawHeaders, (name) => REQUEST_HEADERS_DROPPED.has(name));
     // The checked target decides where the request goes; a client's Host header never does.
     headers.host = port === 80 ? host : `${host}:${port}`;
     const upstreamReq = httpRequest({

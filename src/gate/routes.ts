@@ -30,6 +30,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { type GateConfig, GateConfigSchema, type GateRoute } from "./config.js";
+import { endToEndHeaders } from "./headers.js";
 import { createForwardProxy, type ForwardOptions, type GateEgressEvent, isAbsoluteForm } from "./forward.js";
 
 export interface GateReadyEvent {
@@ -85,7 +86,6 @@ const CLIENT_HEADERS_STRIPPED = new Set([
   "expect",
 ]);
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 // Node rejects header values with other characters; checking at start turns a
 // per-request failure into a refusal to start.
@@ -136,45 +136,10 @@ function prepareRoute(route: GateRoute, env: GateEnv): Route {
   return prepared;
 }
 
-/** Header names listed in `Connection`, which apply to one hop only. */
-function connectionTokens(rawHeaders: string[]): Set<string> {
-  const tokens = new Set<string>();
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name !== "connection" && name !== "proxy-connection") continue;
-    for (const token of rawHeaders[i + 1]!.split(",")) {
-      const trimmed = token.trim().toLowerCase();
-      if (trimmed !== "") tokens.add(trimmed);
-    }
-  }
-  return tokens;
-}
-
-/** Copies raw headers except those `drop` rejects, keeping repeated headers as arrays. */
-function copyHeaders(rawHeaders: string[], drop: (name: string) => boolean): OutgoingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (drop(name)) continue;
-    const value = rawHeaders[i + 1]!;
-    const existing = headers[name];
-    if (existing === undefined) headers[name] = value;
-    else if (Array.isArray(existing)) existing.push(value);
-    else headers[name] = [existing, value];
-  }
-  return headers;
-}
-
 function upstreamRequestHeaders(req: IncomingMessage, route: Route): OutgoingHttpHeaders {
-  const named = connectionTokens(req.rawHeaders);
-  const headers = copyHeaders(
+  const headers = endToEndHeaders(
     req.rawHeaders,
-    (name) =>
-      CLIENT_HEADERS_STRIPPED.has(name) ||
-      HOP_BY_HOP.has(name) ||
-      name.startsWith("x-forwarded-") ||
-      named.has(name) ||
-      name === route.inject?.header,
+    (name) => CLIENT_HEADERS_STRIPPED.has(name) || name.startsWith("x-forwarded-") || name === route.inject?.header,
   );
   headers.host = route.host;
   if (route.inject !== undefined) headers[route.inject.header] = route.inject.value;
@@ -182,8 +147,7 @@ function upstreamRequestHeaders(req: IncomingMessage, route: Route): OutgoingHtt
 }
 
 function clientResponseHeaders(upstream: IncomingMessage): OutgoingHttpHeaders {
-  const named = connectionTokens(upstream.rawHeaders);
-  return copyHeaders(upstream.rawHeaders, (name) => HOP_BY_HOP.has(name) || named.has(name));
+  return endToEndHeaders(upstream.rawHeaders);
 }
 
 function isDotSegment(segment: string): boolean {

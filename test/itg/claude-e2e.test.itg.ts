@@ -5,11 +5,11 @@
  * continues the same session and the model sees the earlier turns. Along the way:
  * the real key reaches the model API only from the gate, never the agent.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StubModel, countMessages, offersTools, startStubModel, toolResultText, userTexts } from "../../src/demo/stub-model.js";
-import { AGENT_BASE_IMAGE, hostAddressForContainers, jsonResult, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
+import { AGENT_BASE_IMAGE, hostAddressForContainers, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";
 
 const SECRET = `sk-ant-real-${Math.random().toString(36).slice(2)}-do-not-leak`;
 const TASK = "Record your progress in progress.txt, then finish the job.";
@@ -102,11 +102,3 @@ describe("the real claude CLI in a bottle", () => {
     expect(labelled()).toEqual({ containers: [], networks: [] });
   });
 });
-
-function* walk(dir: string): Generator<string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else if (entry.isFile()) yield path;
-  }
-}

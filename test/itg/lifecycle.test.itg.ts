@@ -18,6 +18,7 @@ import {
   startRunner,
   waitFor,
   writeManifest,
+  walk,
 } from "../support/runner.js";
 
 const SECRET = `sk-ant-test-${Math.random().toString(36).slice(2)}-real-key`;
@@ -293,11 +294,3 @@ describe("list and cleanup", () => {
     expect(labelled()).toEqual({ containers: [], networks: [] });
   });
 });
-
-function* walk(dir: string): Generator<string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else if (entry.isFile()) yield path;
-  }
-}

@@ -4,7 +4,7 @@
  * home of the test's own.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -111,4 +111,13 @@ export function waitFor(predicate: () => boolean, timeoutMs: number, what: strin
 /** A fake-claude scenario as a prompt. */
 export function fake(scenario: { steps?: unknown[]; end?: string }): string {
   return `FAKE:${JSON.stringify(scenario)}`;
+}
+
+/** Every file below `dir`: for scanning what a run left behind. */
+export function* walk(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.isFile()) yield path;
+  }
 }
