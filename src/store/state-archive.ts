@@ -1,0 +1,99 @@
+/**
+ * A bottle's state directory as one tar file, the unit the Actions cache and the
+ * artifacts carry. Packing is ours (tar-fs); so is unpacking, because what comes
+ * back from a cache is untrusted: the archive is read through once and refused on
+ * any absolute path, `..` segment, hardlink, device, fifo, symlink pointing outside
+ * the state directory, or size beyond the limits — before a single byte is written.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { dirname, join, posix } from "node:path";
+import { pipeline } from "node:stream/promises";
+import * as tarFs from "tar-fs";
+import * as tarStream from "tar-stream";
+import { extractInto } from "../bottle/archive.js";
+
+export interface ArchiveLimits {
+  maxBytes: number;
+  maxEntries: number;
+}
+
+export const DEFAULT_LIMITS: ArchiveLimits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000 };
+
+/** Why a restored archive was refused; the message names the entry and the rule. */
+export class UnsafeArchiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsafeArchiveError";
+  }
+}
+
+export async function packState(stateDir: string, archive: string): Promise<void> {
+  await mkdir(dirname(archive), { recursive: true });
+  await pipeline(tarFs.pack(stateDir) as unknown as NodeJS.ReadableStream, createWriteStream(archive, { mode: 0o600 }));
+}
+
+/** Reads the whole archive and throws UnsafeArchiveError at the first entry that breaks a rule. */
+export async function checkStateArchive(archive: string, limits: ArchiveLimits = DEFAULT_LIMITS): Promise<void> {
+  const extract = tarStream.extract();
+  let bytes = 0;
+  let entries = 0;
+  let sawMetadata = false;
+  const refuse = (name: string, why: string) => new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} ${why}`);
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on("entry", (header, stream, next) => {
+      const fail = (error: Error) => {
+        stream.resume();
+        reject(error);
+        extract.destroy();
+      };
+      const name = header.name;
+      entries++;
+      bytes += header.size ?? 0;
+      if (entries > limits.maxEntries) return fail(new UnsafeArchiveError(`restored state refused: more than ${limits.maxEntries} entries`));
+      if (bytes > limits.maxBytes) return fail(new UnsafeArchiveError(`restored state refused: larger than ${limits.maxBytes} bytes`));
+      if (name.startsWith("/") || /^[a-zA-Z]:/.test(name)) return fail(refuse(name, "has an absolute path"));
+      const normal = posix.normalize(name);
+      if (normal === ".." || normal.startsWith("../") || name.split("/").includes("..")) return fail(refuse(name, "climbs out with .."));
+      if (normal.replace(/\/$/, "") === "metadata.json" && header.type === "file") sawMetadata = true;
+      switch (header.type) {
+        case "file":
+        case "directory":
+          break;
+        case "symlink": {
+          const target = header.linkname ?? "";
+          const resolved = posix.normalize(posix.join(posix.dirname(normal), target));
+          if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
+            return fail(refuse(name, `is a symlink pointing outside the state (${target})`));
+          }
+          break;
+        }
+        default:
+          return fail(refuse(name, `is a ${header.type ?? "special file"}; only files, directories and inner symlinks are allowed`));
+      }
+      stream.on("end", next);
+      stream.resume();
+    });
+    extract.on("finish", resolve);
+    extract.on("error", (error) => reject(new UnsafeArchiveError(`restored state refused: not a readable tar archive (${error.message})`)));
+  });
+  createReadStream(archive)
+    .on("error", (error) => extract.destroy(error))
+    .pipe(extract);
+  await done;
+  if (!sawMetadata) throw new UnsafeArchiveError("restored state refused: it has no metadata.json at its top");
+}
+
+/** Checks, then unpacks into `stateDir` (replacing it whole only once unpacking succeeded). */
+export async function unpackState(archive: string, stateDir: string, limits: ArchiveLimits = DEFAULT_LIMITS): Promise<void> {
+  await checkStateArchive(archive, limits);
+  await mkdir(dirname(stateDir), { recursive: true });
+  const staging = await mkdtemp(join(dirname(stateDir), ".restore-"));
+  try {
+    await extractInto(createReadStream(archive), staging);
+    await rm(stateDir, { recursive: true, force: true });
+    await rename(staging, stateDir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
