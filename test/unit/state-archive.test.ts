@@ -7,7 +7,7 @@ import { UnsafeArchiveError, checkStateArchive, packState, unpackState } from ".
 
 const tmp = () => mkdtempSync(join(tmpdir(), "state-archive-"));
 
-type Entry = tarStream.Headers & { body?: string };
+type Entry = Partial<tarStream.Header> & { name: string; body?: string };
 
 async function tarOf(entries: Entry[]): Promise<string> {
   const pack = tarStream.pack();
