@@ -10,6 +10,7 @@ export const entries = {
   runner: "src/cli/index.ts",
   gate: "src/gate/server.ts",
   main: "src/action/main.ts",
+  post: "src/action/post-entry.ts",
 };
 
 const dist = "dist";

@@ -70619,6 +70619,9 @@ async function cleanupOrphans(docker, options = {}) {
             report.spared.push({ identity: bottle.identity, runner: bottle.runner });
             continue;
         }
+        if (options.rescue) {
+            await options.rescue(bottle.identity).catch((error) => report.failures.push(`rescuing ${bottle.identity}: ${errorMessage(error)}`));
+        }
         const removed = { identity: bottle.identity, containers: [], networks: [] };
         await Promise.all(bottle.containers.map(async (c) => {
             try {
@@ -81419,6 +81422,34 @@ async function copyWorkspaceBack(plan, deps) {
         return;
     await (0,promises_namespaceObject.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
+/**
+ * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
+ * take the final snapshot from the agent container while it still exists, and mark
+ * the state preserved as `interrupted`. The caller removes the containers after.
+ */
+async function rescueBottle(identity, deps) {
+    const { docker, state, log } = deps;
+    const agent = (await docker.listContainers([`${client/* IDENTITY_LABEL */.ss}=${identity}`])).find((c) => c.labels["claude-bottle.role"] === "agent");
+    if (!state.exists(identity))
+        return false;
+    await state.recover(identity);
+    if (agent?.running) {
+        await docker.exec(agent.id, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
+        await new Promise((r) => setTimeout(r, 1_000));
+        await docker.exec(agent.id, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+    }
+    if (agent) {
+        await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
+        await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    }
+    const metadata = await state.readMetadata(identity).catch(() => null);
+    if (metadata?.outcome === "running") {
+        await state.updateMetadata(identity, { outcome: "interrupted", endedAt: deps.clock.now().toISOString() });
+    }
+    await state.markPreserved(identity);
+    log.info(`preserved ${identity} after its runner stopped: node runner resume ${identity}`);
+    return true;
+}
 
 ;// CONCATENATED MODULE: ./src/manifest/default.ts
 const DEFAULT_AGENT = "claude";
@@ -83262,7 +83293,11 @@ async function run(command, io) {
         case "list":
             return list(command.format, state, io);
         case "cleanup": {
-            const report = await cleanupOrphans(await io.docker());
+            const docker = await io.docker();
+            const log = stderrLog(io, "cleanup");
+            const report = await cleanupOrphans(docker, {
+                rescue: (identity) => rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log }),
+            });
             if (command.format === "json")
                 io.stdout(`${JSON.stringify(report)}\n`);
             else {

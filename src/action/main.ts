@@ -1,9 +1,26 @@
 /**
- * The action's main step (bundled to dist/main.js): reads the inputs, runs one
- * bottle through the same core as `node runner start`, and sets the outputs. The
- * API key input goes only into the environment the gate is created from.
+ * The action's main step (bundled to dist/main/index.js): wires the real toolkit,
+ * Docker client, cache and artifact clients, and signals to `runMain`.
  */
 import "../dirname-shim.js";
-import { runAction } from "./run.js";
+import * as cache from "@actions/cache";
+import * as core from "@actions/core";
+import { DockerodeClient } from "../docker/dockerode.js";
+import { runMain } from "./run.js";
 
-await runAction();
+const controller = new AbortController();
+// On cancel the runner sends SIGINT, then SIGTERM a few seconds later.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
+
+await runMain({
+  core,
+  docker: async () => new DockerodeClient(),
+  cache,
+  artifact: async () => {
+    const { DefaultArtifactClient } = await import("@actions/artifact");
+    return new DefaultArtifactClient();
+  },
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+});

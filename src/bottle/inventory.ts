@@ -87,7 +87,15 @@ export interface CleanupReport {
 }
 
 /** Removes every labelled container and network whose runner is gone; `only` narrows it to one identity. */
-export async function cleanupOrphans(docker: DockerClient, options: { only?: string; isLive?: (runner: string) => boolean } = {}): Promise<CleanupReport> {
+export async function cleanupOrphans(
+  docker: DockerClient,
+  options: {
+    only?: string;
+    isLive?: (runner: string) => boolean;
+    /** Runs before a dead runner's containers go, to save what they hold. */
+    rescue?: (identity: string) => Promise<unknown>;
+  } = {},
+): Promise<CleanupReport> {
   const isLive = options.isLive ?? runnerIsLive;
   const report: CleanupReport = { removed: [], spared: [], failures: [] };
   for (const bottle of await runningBottles(docker)) {
@@ -95,6 +103,9 @@ export async function cleanupOrphans(docker: DockerClient, options: { only?: str
     if (isLive(bottle.runner)) {
       report.spared.push({ identity: bottle.identity, runner: bottle.runner });
       continue;
+    }
+    if (options.rescue) {
+      await options.rescue(bottle.identity).catch((error: unknown) => report.failures.push(`rescuing ${bottle.identity}: ${errorMessage(error)}`));
     }
     const removed = { identity: bottle.identity, containers: [] as string[], networks: [] as string[] };
     await Promise.all(

@@ -553,3 +553,31 @@ async function copyWorkspaceBack(plan: BottlePlan, deps: LifecycleDeps): Promise
   if (!existsSync(snapshot)) return;
   await cp(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
+
+/**
+ * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
+ * take the final snapshot from the agent container while it still exists, and mark
+ * the state preserved as `interrupted`. The caller removes the containers after.
+ */
+export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "docker" | "state" | "clock" | "log">): Promise<boolean> {
+  const { docker, state, log } = deps;
+  const agent = (await docker.listContainers([`${IDENTITY_LABEL}=${identity}`])).find((c) => c.labels["claude-bottle.role"] === "agent");
+  if (!state.exists(identity)) return false;
+  await state.recover(identity);
+  if (agent?.running) {
+    await docker.exec(agent.id, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await docker.exec(agent.id, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+  }
+  if (agent) {
+    await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+  }
+  const metadata = await state.readMetadata(identity).catch(() => null);
+  if (metadata?.outcome === "running") {
+    await state.updateMetadata(identity, { outcome: "interrupted", endedAt: deps.clock.now().toISOString() });
+  }
+  await state.markPreserved(identity);
+  log.info(`preserved ${identity} after its runner stopped: node runner resume ${identity}`);
+  return true;
+}

@@ -7,7 +7,7 @@
 import type { BottlePlan } from "../bottle/plan.js";
 import { cleanupOrphans, runningBottles, savedStates } from "../bottle/inventory.js";
 import { gateProgramLoader } from "../bottle/gate-program.js";
-import { runBottle } from "../bottle/lifecycle.js";
+import { rescueBottle, runBottle } from "../bottle/lifecycle.js";
 import { planResume, planStart } from "../bottle/prepare.js";
 import { runDemo } from "../demo/demo.js";
 import { InputError, errorMessage } from "../errors.js";
@@ -69,7 +69,11 @@ async function run(command: Command, io: CliIo): Promise<number> {
     case "list":
       return list(command.format, state, io);
     case "cleanup": {
-      const report = await cleanupOrphans(await io.docker());
+      const docker = await io.docker();
+      const log = stderrLog(io, "cleanup");
+      const report = await cleanupOrphans(docker, {
+        rescue: (identity) => rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log }),
+      });
       if (command.format === "json") io.stdout(`${JSON.stringify(report)}\n`);
       else {
         for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")}\n`);

@@ -1,0 +1,11 @@
+/**
+ * The action's post step (bundled to dist/post/index.js): wires the real toolkit,
+ * Docker client and cache client to `runPost`.
+ */
+import "../dirname-shim.js";
+import * as cache from "@actions/cache";
+import * as core from "@actions/core";
+import { DockerodeClient } from "../docker/dockerode.js";
+import { runPost } from "./post.js";
+
+await runPost({ core, docker: async () => new DockerodeClient(), cache, env: process.env, cwd: process.cwd() });
