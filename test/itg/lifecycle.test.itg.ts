@@ -292,5 +292,12 @@ describe("list and cleanup", () => {
     expect(cleanup.code, cleanup.stderr).toBe(0);
     expect(cleanup.stdout).toMatch(/removed fixer-[0-9a-z]{5}: .*-agent/);
     expect(labelled()).toEqual({ containers: [], networks: [] });
+    // cleanup saved what the dead runner's bottle held, so the session can go on.
+    const metadata = JSON.parse(readFileSync(join(stateRoot, String(identity), "metadata.json"), "utf8")) as Record<string, unknown>;
+    expect(metadata.outcome).toBe("interrupted");
+    expect(existsSync(join(stateRoot, String(identity), ".preserve"))).toBe(true);
+    const resumed = await runRunner(["resume", String(identity), "--format", "json", "--prompt", fake({ end: "success" })], b);
+    expect(jsonResult(resumed)).toMatchObject({ outcome: "success", sessionId: metadata.sessionId });
+    expect(resumed.stderr).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
   });
 });
