@@ -19,6 +19,7 @@ import { AGENT_HOME, claudeCommand } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
+export const PLACEHOLDER_OAUTH_TOKEN = "sk-ant-oat01-bottle-placeholder-the-gate-holds-the-real-token";
 export const DEFAULT_GATE_IMAGE = "node:24.11.1-bookworm-slim";
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 30_000;
 
@@ -133,7 +134,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   const credentials: CredentialPlan[] = [];
   const routes: GateConfig["routes"] = [];
   const secretSources = new Set<string>();
-  let anthropicRoute: string | null = null;
+  let anthropicRoute: { name: string; oauth: boolean } | null = null;
   for (const route of bottle.egress.routes) {
     if (route.inject) {
       credentials.push({
@@ -147,9 +148,11 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     routes.push({
       name: route.name,
       upstream: route.upstream,
-      ...(route.inject ? { inject: { header: route.inject.header, secretEnv: secretEnvName(route.name) } } : {}),
+      ...(route.inject
+        ? { inject: { header: route.inject.header, secretEnv: secretEnvName(route.name), ...(route.inject.format ? { format: route.inject.format } : {}) } }
+        : {}),
     });
-    if (route.role === "anthropic") anthropicRoute = route.name;
+    if (route.role) anthropicRoute = { name: route.name, oauth: route.role === "anthropic-oauth" };
   }
 
   const gateUrl = `http://${GATE_HOST_ALIAS}:${GATE_PORT}`;
@@ -173,8 +176,10 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   };
   const gateOwned = new Set<string>(Object.keys(proxyEnv));
   if (anthropicRoute) {
-    env.ANTHROPIC_BASE_URL = `${gateUrl}/${anthropicRoute}`;
-    env.ANTHROPIC_API_KEY = PLACEHOLDER_API_KEY;
+    env.ANTHROPIC_BASE_URL = `${gateUrl}/${anthropicRoute.name}`;
+    // claude-code refuses to start without a credential; it gets one that is worth nothing.
+    if (anthropicRoute.oauth) env.CLAUDE_CODE_OAUTH_TOKEN = PLACEHOLDER_OAUTH_TOKEN;
+    else env.ANTHROPIC_API_KEY = PLACEHOLDER_API_KEY;
     gateOwned.add("ANTHROPIC_BASE_URL").add("ANTHROPIC_API_KEY").add("ANTHROPIC_AUTH_TOKEN").add("CLAUDE_CODE_OAUTH_TOKEN");
   }
   for (const [name, value] of Object.entries(bottle.env)) {

@@ -80,6 +80,11 @@ const InjectSchema = z.strictObject({
   secretEnv: z
     .string()
     .regex(ENV_NAME_PATTERN, "inject.secretEnv must be an environment variable name like GATE_SECRET_ANTHROPIC"),
+  format: z
+    .string()
+    .max(200)
+    .refine((f) => f.split("{value}").length === 2 && !/[\r\n]/.test(f), "inject.format must hold {value} exactly once and no line break")
+    .optional(),
 });
 
 const RouteSchema = z.strictObject({

@@ -117,7 +117,7 @@ function prepareRoute(route: GateRoute, env: GateEnv): Route {
     host: upstream.host,
   };
   if (route.inject !== undefined) {
-    const { header, secretEnv } = route.inject;
+    const { header, secretEnv, format } = route.inject;
     const value = env[secretEnv];
     if (value === undefined || value === "") {
       throw new Error(
@@ -131,7 +131,8 @@ function prepareRoute(route: GateRoute, env: GateEnv): Route {
           `(a line break or control character); store the credential without them`,
       );
     }
-    prepared.inject = { header: header.toLowerCase(), value };
+    // `format` wraps the secret, e.g. "Bearer {value}" for an Authorization header.
+    prepared.inject = { header: header.toLowerCase(), value: format ? format.replace("{value}", value) : value };
   }
   return prepared;
 }

@@ -210,6 +210,15 @@ const InjectSchema = z
         }
       }),
     fromEnv: variableSchema("fromEnv"),
+    format: z
+      .string()
+      .superRefine((format, ctx) => {
+        if (format.split("{value}").length !== 2 || /[\r\n]/.test(format) || format.length > 200) {
+          ctx.addIssue({ code: "custom", message: `${showValue(format)} must hold {value} exactly once, like "Bearer {value}"` });
+        }
+      })
+      .optional()
+      .describe('How the value is written into the header, like "Bearer {value}"; default the value itself.'),
   })
   .describe("A header the gate adds to every request on this route, its value read from the runner's environment.");
 
@@ -232,9 +241,11 @@ const RouteSchema = z.strictObject({
     .describe("The http or https origin (with an optional path prefix) this route forwards to."),
   inject: InjectSchema.optional(),
   role: z
-    .literal("anthropic")
+    .enum(["anthropic", "anthropic-oauth"], {
+      error: (issue) => `${showValue(issue.input)} is not a route role; use "anthropic" (API key) or "anthropic-oauth" (OAuth token)`,
+    })
     .optional()
-    .describe('"anthropic": the agent reaches the Anthropic API through this route.'),
+    .describe('"anthropic" or "anthropic-oauth": the agent reaches the Anthropic API through this route, holding a placeholder API key or OAuth token.'),
 });
 
 const RoutesSchema = z.array(RouteSchema).superRefine(
@@ -255,12 +266,12 @@ const RoutesSchema = z.array(RouteSchema).superRefine(
           });
         }
       }
-      if (route.role === "anthropic") {
+      if (route.role === "anthropic" || route.role === "anthropic-oauth") {
         if (anthropic !== undefined) {
           ctx.addIssue({
             code: "custom",
             path: [index, "role"],
-            message: `routes[${anthropic}] already has role "anthropic"; a bottle has at most one anthropic route`,
+            message: `routes[${anthropic}] already has an anthropic role; a bottle has at most one anthropic route`,
           });
         } else {
           anthropic = index;

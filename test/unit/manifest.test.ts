@@ -375,13 +375,13 @@ describe("invalid manifests", () => {
       name: "two anthropic routes",
       manifest: withRoutes(ANTHROPIC_ROUTE, { ...ANTHROPIC_ROUTE, name: "anthropic-2" }),
       path: "bottles.default.egress.routes[1].role",
-      message: 'routes[0] already has role "anthropic"; a bottle has at most one anthropic route',
+      message: "routes[0] already has an anthropic role; a bottle has at most one anthropic route",
     },
     {
       name: "unknown role",
       manifest: withRoutes({ ...ANTHROPIC_ROUTE, role: "openai" }),
       path: "bottles.default.egress.routes[0].role",
-      message: '"openai" is not allowed; use "anthropic"',
+      message: '"openai" is not a route role; use "anthropic" (API key) or "anthropic-oauth" (OAuth token)',
     },
     {
       name: "inject header that is not a token",

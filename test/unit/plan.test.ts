@@ -57,6 +57,15 @@ describe("resolving a launch plan", () => {
     expect(JSON.stringify(plan)).not.toContain(KEY);
   });
 
+  test("an anthropic-oauth route gives the agent a placeholder OAuth token and the gate a Bearer format", () => {
+    const oauth = { name: "claude", upstream: "https://api.anthropic.com", inject: { header: "authorization", fromEnv: "CLAUDE_CODE_OAUTH_TOKEN", format: "Bearer {value}" }, role: "anthropic-oauth" };
+    const plan = resolvePlan(request({ env: { CLAUDE_CODE_OAUTH_TOKEN: "tok" }, manifest: { bottles: { b: { egress: { routes: [oauth] } } }, agents: { fixer: { bottle: "b" } } } }));
+    expect(plan.agentContainer.env.CLAUDE_CODE_OAUTH_TOKEN).toMatch(/placeholder/);
+    expect(plan.agentContainer.env.ANTHROPIC_API_KEY).toBeUndefined();
+    expect(plan.agentContainer.env.ANTHROPIC_BASE_URL).toBe("http://gate:8080/claude");
+    expect(plan.gate.config.routes[0]?.inject).toEqual({ header: "authorization", secretEnv: "GATE_SECRET_CLAUDE", format: "Bearer {value}" });
+  });
+
   test("a missing credential is reported in the plan, not leaked or guessed", () => {
     const plan = resolvePlan(request({ env: {} }));
     expect(plan.gate.credentials[0]?.present).toBe(false);
