@@ -2,6 +2,7 @@
 // the assets it relocated (dockerode brings protobuf files and ssh2 helpers).
 // dist/ is committed — GitHub runs it straight from the tag and `node runner` runs
 // it from a clone — so the output must be deterministic: no source maps, no cache.
+// ncc type-checks with tsconfig.json, which covers src/ only: tests never block a build.
 import { execFileSync } from "node:child_process";
 import { rmSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
