@@ -132,6 +132,22 @@ describe.each([
     expect(resume.stdout).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
   });
 
+  test("a cancelled job (SIGINT to main): interrupted, state saved by main, post has nothing left to do", async () => {
+    const job = newJob({ workspace: checkout(), runId: "951", attempt: 1, cacheEnv: server.env });
+    const { child, done } = startStep(job, "main", { agent: "fixer", prompt: fake({ steps: [{ say: "working" }], end: "hang" }), "anthropic-api-key": KEY });
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+    await waitFor(() => out.includes("claude: working"), 120_000, "claude to start");
+    child.kill("SIGINT");
+    const main = await done;
+    expect(main.outputs).toMatchObject({ outcome: "interrupted", preserved: "true" });
+    expect(main.outputs["cache-key"]).toBe(`bottle-state-${main.outputs.identity}-951-1`);
+    expect(labelled()).toEqual({ containers: [], networks: [] });
+    const post = await runStep(job, "post");
+    expect(post.code).toBe(0);
+    expect(post.stdout).not.toContain("main stopped early");
+  });
+
   test.each([
     ["traversal", { name: "../../../escaped.txt", body: "x" }],
     ["a symlink out", { name: "workspace/link", type: "symlink" as const, linkname: "/etc" }],

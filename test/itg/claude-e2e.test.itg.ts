@@ -5,10 +5,13 @@
  * continues the same session and the model sees the earlier turns. Along the way:
  * the real key reaches the model API only from the gate, never the agent.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type StubModel, countMessages, offersTools, startStubModel, toolResultText, userTexts } from "../../src/demo/stub-model.js";
+import { newJob, runStep } from "../support/action.js";
+import { startCacheServer } from "../support/cache-server.js";
 import { AGENT_BASE_IMAGE, hostAddressForContainers, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";
 
 const SECRET = `sk-ant-real-${Math.random().toString(36).slice(2)}-do-not-leak`;
@@ -100,5 +103,38 @@ describe("the real claude CLI in a bottle", () => {
     expect(JSON.stringify(resumeRequest?.body)).toContain("ANTHROPIC_BASE_URL=http://gate:8080/anthropic");
     expect(readFileSync(join(box.workspace, "progress.txt"), "utf8")).toBe("half\n");
     expect(labelled()).toEqual({ containers: [], networks: [] });
+  });
+});
+
+describe("the real claude CLI through the action", () => {
+  test("crash in attempt 1, then a re-run: the model sees the earlier turns of the same session", async () => {
+    const server = await startCacheServer({ protocol: "v2", flavour: "github" });
+    phase = "crash";
+    try {
+      const workspace = mkdtempSync(join(tmpdir(), "bottle-checkout-"));
+      writeManifest(workspace, {
+        bottles: {
+          real: {
+            buildArgs: { BASE_IMAGE: AGENT_BASE_IMAGE },
+            egress: { routes: [{ name: "anthropic", upstream: `http://${hostAddressForContainers()}:${stub.port}`, inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
+          },
+        },
+        agents: { worker: { bottle: "real" } },
+      });
+      const inputs = { agent: "worker", prompt: TASK, "anthropic-api-key": SECRET, "save-state": "cache" };
+      const first = await runStep(newJob({ workspace, runId: "42", attempt: 1, cacheEnv: server.env }), "main", inputs);
+      expect(first.outputs, first.stdout).toMatchObject({ outcome: "crashed", preserved: "true" });
+      phase = "resume";
+      const before = stub.requests.length;
+      const second = await runStep(newJob({ workspace, runId: "42", attempt: 2, cacheEnv: server.env }), "main", { ...inputs, "resume-prompt": RESUME_PROMPT });
+      expect(second.outputs, second.stdout).toMatchObject({ outcome: "success", "session-id": first.outputs["session-id"], identity: first.outputs.identity });
+      const resumed = stub.requests.slice(before).find((r) => r.path.startsWith("/v1/messages") && offersTools(r.body));
+      const texts = userTexts(resumed?.body);
+      expect(texts.some((t) => t.includes(TASK))).toBe(true);
+      expect(texts.filter((t) => t.includes(TASK))).toHaveLength(1);
+      expect(JSON.stringify(resumed?.body)).toContain("ANTHROPIC_BASE_URL=http://gate:8080/anthropic");
+    } finally {
+      await server.close();
+    }
   });
 });
