@@ -81067,6 +81067,7 @@ async function runBottle(plan, deps) {
     }
     else {
         await copyWorkspaceBack(plan, deps);
+        await deps.beforeCleanup?.(state.dir(plan.identity)).catch((e) => log.warn(`before cleaning up: ${errorMessage(e)}`));
         await state.remove(plan.identity);
         log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
     }

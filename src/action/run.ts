@@ -73,8 +73,17 @@ export async function runMain(deps: ActionDeps): Promise<void> {
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
+    let successArtifact: number | null = null;
     const result = await core.group("claude", () =>
       runBottle(plan, {
+        // A clean success keeps nothing, but on GitHub its transcript can still be read as an artifact.
+        ...(inputs.saveState === "cache-and-artifact"
+          ? {
+              beforeCleanup: async (stateDir: string) => {
+                successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? `bottle-${identity}-attempt-${ctx.attempt}`);
+              },
+            }
+          : {}),
         docker,
         state,
         clock: { now: () => new Date() },
@@ -85,6 +94,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
       }),
     );
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, state, store, deps));
+    saved.artifactId ??= successArtifact;
     setOutputs(core, result, saved);
     await writeSummary(core, result, saved, plan);
     if (inputs.failOn.includes(result.outcome)) {

@@ -45,6 +45,8 @@ export interface LifecycleDeps {
   signal: AbortSignal;
   /** The bundled gate program (dist/gate.js). */
   gateProgram: () => Promise<Buffer>;
+  /** Runs after a clean success, just before the state directory is removed (the action uploads its transcript). */
+  beforeCleanup?: (stateDir: string) => Promise<void>;
 }
 
 export interface RunResult {
@@ -152,6 +154,7 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {
     await copyWorkspaceBack(plan, deps);
+    await deps.beforeCleanup?.(state.dir(plan.identity)).catch((e: unknown) => log.warn(`before cleaning up: ${errorMessage(e)}`));
     await state.remove(plan.identity);
     log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
   }
