@@ -10291,8 +10291,10 @@ function parseClientHello(data, maxBytes = MAX_CLIENT_HELLO_BYTES) {
 function isAbsoluteForm(target) {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
 }
+// IPv4 only: the bottle's networks have no IPv6, and asking for AAAA records too
+// makes every lookup wait for an answer that Docker's resolver has to forward.
 function systemLookup(hostname) {
-    return external_node_dns_namespaceObject.promises.lookup(hostname, { all: true });
+    return external_node_dns_namespaceObject.promises.lookup(hostname, { all: true, family: 4 });
 }
 function localAddresses() {
     return Object.values((0,external_node_os_namespaceObject.networkInterfaces)()).flatMap((list) => (list ?? []).map((entry) => entry.address));

@@ -102,8 +102,10 @@ export function isAbsoluteForm(target: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
 }
 
+// IPv4 only: the bottle's networks have no IPv6, and asking for AAAA records too
+// makes every lookup wait for an answer that Docker's resolver has to forward.
 function systemLookup(hostname: string): Promise<ReadonlyArray<{ address: string }>> {
-  return dns.lookup(hostname, { all: true });
+  return dns.lookup(hostname, { all: true, family: 4 });
 }
 
 function localAddresses(): string[] {
