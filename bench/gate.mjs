@@ -45,7 +45,8 @@ function tunnel() {
   });
 }
 async function get(path, viaGate, agent) {
-  const options = { host: "origin.bench", port: 443, path, ca, servername: "origin.bench", agent };
+  // agent false: a new connection (and TLS handshake) each time, like the tunnel; Node's global agent would keep one alive.
+  const options = { host: "origin.bench", port: 443, path, ca, servername: "origin.bench", agent: agent ?? false };
   if (viaGate && !agent) { const socket = await tunnel(); options.createConnection = () => socket; options.agent = false; }
   return new Promise((resolve, reject) => {
     const req = https.get(options, (res) => { let n = 0; res.on("data", (c) => (n += c.length)); res.on("end", () => resolve(n)); });

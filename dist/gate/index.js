@@ -10530,7 +10530,8 @@ function createForwardProxy(config, log, options = {}) {
             tried = address;
             const outcome = await new Promise((done) => {
                 // An IP address as host: Node connects to it without a lookup.
-                const socket = (0,external_node_net_namespaceObject.connect)({ host: address, port });
+                // noDelay: TLS handshakes are small writes, and Nagle would hold each one back for an ACK.
+                const socket = (0,external_node_net_namespaceObject.connect)({ host: address, port, noDelay: true });
                 track(socket);
                 let connected = false;
                 const timer = setTimeout(() => {
@@ -10617,6 +10618,7 @@ function createForwardProxy(config, log, options = {}) {
         let bytesOut = 0;
         let closed;
         let sockets = 2;
+        client.setNoDelay(true);
         const stopBoth = (why) => {
             closed ??= why;
             client.destroy();

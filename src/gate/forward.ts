@@ -376,7 +376,8 @@ export function createForwardProxy(
       tried = address;
       const outcome = await new Promise<Socket | string>((done) => {
         // An IP address as host: Node connects to it without a lookup.
-        const socket = netConnect({ host: address, port });
+        // noDelay: TLS handshakes are small writes, and Nagle would hold each one back for an ACK.
+        const socket = netConnect({ host: address, port, noDelay: true });
         track(socket);
         let connected = false;
         const timer = setTimeout(() => {
@@ -473,6 +474,7 @@ export function createForwardProxy(
     let bytesOut = 0;
     let closed: EgressEnd | undefined;
     let sockets = 2;
+    client.setNoDelay(true);
     const stopBoth = (why: EgressEnd): void => {
       closed ??= why;
       client.destroy();
