@@ -10073,6 +10073,17 @@ function endToEndHeaders(rawHeaders, drop = () => false) {
     }
     return headers;
 }
+/** Answers with a JSON body the gate wrote itself; returns its length for the log. */
+function replyJson(res, status, body) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        "cache-control": "no-store",
+    });
+    res.end(text);
+    return Buffer.byteLength(text);
+}
 
 ;// CONCATENATED MODULE: external "node:dns"
 const external_node_dns_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
@@ -10331,15 +10342,6 @@ function shownAuthority(target) {
 }
 // The gate sets Host from the checked target, and answers `100-continue` itself.
 const REQUEST_HEADERS_DROPPED = new Set(["host", "expect"]);
-function replyJson(res, status, body) {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(text),
-        "cache-control": "no-store",
-    });
-    res.end(text);
-}
 const STATUS_TEXT = { 403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout" };
 /** Answers a CONNECT with `status` and closes the client's socket. */
 function replyConnect(socket, status, body) {
@@ -10929,16 +10931,6 @@ function upstreamPath(route, rest, query) {
         return { refused: "the path would leave the route's prefix" };
     return { path: url.pathname + url.search };
 }
-function routes_replyJson(res, status, body) {
-    const text = JSON.stringify(body);
-    res.writeHead(status, {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(text),
-        "cache-control": "no-store",
-    });
-    res.end(text);
-    return Buffer.byteLength(text);
-}
 function routes_describe(error) {
     if (error instanceof Error) {
         const code = error.code;
@@ -11004,13 +10996,13 @@ async function startRoutes(input, env, log, options = {}) {
         const slash = path.indexOf("/", 1);
         const route = path.startsWith("/") && slash !== -1 ? routes.get(path.slice(1, slash)) : undefined;
         if (route === undefined) {
-            bytesOut = routes_replyJson(res, 404, { error: "no such route", routes: routeNames });
+            bytesOut = replyJson(res, 404, { error: "no such route", routes: routeNames });
             return;
         }
         routeName = route.name;
         const forward = upstreamPath(route, path.slice(slash), query);
         if ("refused" in forward) {
-            bytesOut = routes_replyJson(res, 400, { error: "path not allowed", reason: forward.refused });
+            bytesOut = replyJson(res, 400, { error: "path not allowed", reason: forward.refused });
             return;
         }
         const upstreamReq = (route.secure ? external_node_https_namespaceObject.request : external_node_http_namespaceObject.request)({
@@ -11033,7 +11025,7 @@ async function startRoutes(input, env, log, options = {}) {
             if (res.headersSent)
                 res.destroy();
             else
-                bytesOut = routes_replyJson(res, 502, { error: "bad gateway", route: route.name, reason: redact(reason) });
+                bytesOut = replyJson(res, 502, { error: "bad gateway", route: route.name, reason: redact(reason) });
         });
         upstreamReq.on("response", (upstreamRes) => {
             if (res.destroyed) {

@@ -38,7 +38,7 @@ import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import { type AddressPolicy, createAddressPolicy, parseCidr } from "./address.js";
 import type { GateProxyConfig } from "./config.js";
-import { endToEndHeaders } from "./headers.js";
+import { endToEndHeaders, replyJson } from "./headers.js";
 import { allowlistProblem, type Host, normaliseHost, parseAuthority, type Parsed, type HostPort } from "./hosts.js";
 import { type ClientHelloResult, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "./sni.js";
 
@@ -146,16 +146,6 @@ function shownAuthority(target: string): string {
 
 // The gate sets Host from the checked target, and answers `100-continue` itself.
 const REQUEST_HEADERS_DROPPED = new Set(["host", "expect"]);
-
-function replyJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  res.end(text);
-}
 
 const STATUS_TEXT: Record<number, string> = { 403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout" };
 

@@ -30,7 +30,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { type GateConfig, GateConfigSchema, type GateRoute } from "./config.js";
-import { endToEndHeaders } from "./headers.js";
+import { endToEndHeaders, replyJson } from "./headers.js";
 import { createForwardProxy, type ForwardOptions, type GateEgressEvent, isAbsoluteForm } from "./forward.js";
 
 export interface GateReadyEvent {
@@ -175,17 +175,6 @@ function upstreamPath(route: Route, rest: string, query: string): { path: string
   }
   if (!url.pathname.startsWith(`${route.prefix}/`)) return { refused: "the path would leave the route's prefix" };
   return { path: url.pathname + url.search };
-}
-
-function replyJson(res: ServerResponse, status: number, body: unknown): number {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  res.end(text);
-  return Buffer.byteLength(text);
 }
 
 function describe(error: unknown): string {

@@ -17,18 +17,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AddressPolicy } from "../../src/gate/address.js";
 import type { GateConfig } from "../../src/gate/config.js";
 import type { GateEgressEvent, HostLookup } from "../../src/gate/forward.js";
+import { hasOpenssl } from "../support/openssl.js";
 import { type GateEvent, type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A fresh self-signed certificate for the test names, made with the openssl CLI. */
 function selfSignedCertificate(): { key: string; cert: string } {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, GateConfigSchema, secretEnvName } from "../../src/gate/config.js";
+import { hasOpenssl } from "../support/openssl.js";
 import { type GateEvent, type GateRouteEvent, type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const SECRET = "sk-ant-real-7f3c9d2e1b";
@@ -493,14 +494,6 @@ function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Trusting a test CA needs tls.setDefaultCACertificates (Node 22.19+); the gate
 // itself only ever uses the default CAs.
