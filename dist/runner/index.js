@@ -82385,10 +82385,16 @@ function resolveImage(request, bottle, bottlePath, identity) {
     const manifestDockerfile = bottle.dockerfile ? (0,external_node_path_.resolve)(request.loaded.dir, bottle.dockerfile) : null;
     if (request.perBottleDockerfile !== null) {
         // The per-bottle override wins over everything: it is what a capability-block asked for.
+        const replaces = bottle.image
+            ? `FROM ${bottle.image}\n`
+            : manifestDockerfile
+                ? readDockerfile(manifestDockerfile, `${bottlePath}.dockerfile`, bottle.dockerfile ?? "")
+                : AGENT_DOCKERFILE;
         return {
             kind: "build",
             tag: `claude-bottle-bottle:${identity}`,
             source: "per-bottle",
+            replaces,
             dockerfile: request.perBottleDockerfile,
             dockerfilePath: "state/<identity>/Dockerfile",
             contextDir: manifestDockerfile ? (0,external_node_path_.dirname)(manifestDockerfile) : null,

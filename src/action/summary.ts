@@ -2,6 +2,7 @@
  * What a person reads after the job: the job summary (outcome, identity, session,
  * turns, cost, egress, the resume snippet) and the snippet itself as an output.
  */
+import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
 import type { RunResult } from "../bottle/lifecycle.js";
 import type { BottlePlan } from "../bottle/plan.js";
@@ -34,6 +35,10 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     "|---|---|",
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),
   ];
+  if (plan.image.kind === "build" && plan.image.source === "per-bottle" && plan.image.replaces !== undefined) {
+    const diff = createTwoFilesPatch("Dockerfile (before)", "Dockerfile (per-bottle)", plan.image.replaces, plan.image.dockerfile, "", "", { context: 3 });
+    lines.push("", "<details><summary>This bottle runs on its own Dockerfile</summary>", "", "```diff", diff.trimEnd(), "```", "", "</details>");
+  }
   if (result.preserved) {
     lines.push("", "Resume this bottle in a later job (or re-run this job):", "", "```yaml", resumeSnippet(result.identity), "```");
   }

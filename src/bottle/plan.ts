@@ -39,6 +39,8 @@ export type ImagePlan =
       buildArgs: Record<string, string>;
       /** Content-addressed tags can be reused as they are; others are rebuilt (Docker's layer cache keeps that cheap). */
       reuse: boolean;
+      /** For a per-bottle override: what the bottle was built from before it, so people can see the change. */
+      replaces?: string;
     };
 
 export interface CredentialPlan {
@@ -280,10 +282,16 @@ function resolveImage(
   const manifestDockerfile = bottle.dockerfile ? resolve(request.loaded.dir, bottle.dockerfile) : null;
   if (request.perBottleDockerfile !== null) {
     // The per-bottle override wins over everything: it is what a capability-block asked for.
+    const replaces = bottle.image
+      ? `FROM ${bottle.image}\n`
+      : manifestDockerfile
+        ? readDockerfile(manifestDockerfile, `${bottlePath}.dockerfile`, bottle.dockerfile ?? "")
+        : AGENT_DOCKERFILE;
     return {
       kind: "build",
       tag: `claude-bottle-bottle:${identity}`,
       source: "per-bottle",
+      replaces,
       dockerfile: request.perBottleDockerfile,
       dockerfilePath: "state/<identity>/Dockerfile",
       contextDir: manifestDockerfile ? dirname(manifestDockerfile) : null,
