@@ -274,7 +274,14 @@ class BottleResources {
     if (!this.plan.networks.egressExternal) wanted.push(["egress", this.plan.networks.egress, false]);
     for (const [role, name, internal] of wanted) {
       this.networks.push(name);
-      await this.docker.createNetwork({ name, internal, labels: { ...this.plan.labels, "claude-bottle.role": role } });
+      await this.docker.createNetwork({
+        name,
+        internal,
+        labels: { ...this.plan.labels, "claude-bottle.role": role },
+        // Even an --internal bridge gives the host an address on it, which the agent could
+        // reach directly; with no address on the bridge the host is out of its reach.
+        ...(internal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
+      });
     }
   }
 
@@ -356,7 +363,8 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   try {
     await docker.startContainer(id);
   } catch (error) {
-    throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started; check CLAUDE_BOTTLE_GATE_IMAGE (${plan.gate.image}) has Node >= 20`);
+    const hint = /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the gate image ${plan.gate.image} (CLAUDE_BOTTLE_GATE_IMAGE) has Node >= 20` : "";
+    throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started${hint}`);
   }
   let reason = "";
   const how = await docker.waitForLogLine(

@@ -30,6 +30,8 @@ export interface NetworkRequest {
   name: string;
   internal: boolean;
   labels: Record<string, string>;
+  /** Driver options, e.g. `com.docker.network.bridge.inhibit_ipv4`. */
+  options?: Record<string, string>;
 }
 
 export interface ContainerRequest {

@@ -117,6 +117,7 @@ export class DockerodeClient implements DockerClient {
       CheckDuplicate: true,
       EnableIPv6: false,
       Driver: "bridge",
+      ...(request.options ? { Options: request.options } : {}),
     });
     return network.id;
   }
