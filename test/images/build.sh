@@ -5,63 +5,93 @@
 #   bottle-test/node:24             + the Node 24 binary from node_modules (the gate image in tests)
 #   bottle-test/agent-base:latest   + user node (1000) + the real claude binary (base of the bundled Dockerfile)
 #   bottle-test/fake-agent:latest   + user node + the scriptable fake claude
-# Idempotent: an image that exists is kept unless FORCE=1.
+# Idempotent: an image is kept while what it was built from is unchanged (its
+# parent image, the node or claude version, the fake's source); FORCE=1 rebuilds all.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export DOCKER_BUILDKIT=0
 
-have() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
-
-build() { # tag, context dir (with a Dockerfile)
-  echo "building $1"
-  docker build -q --label bottle-test=1 -t "$1" "$2" >/dev/null
-}
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! have bottle-test/base:bookworm; then
-  echo "debootstrap bookworm (about a minute)"
-  debootstrap --variant=minbase bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
-  tar -C "$work/rootfs" -c . | docker import --change 'LABEL bottle-test=1' - bottle-test/base:bookworm >/dev/null
+# Each derived image records what it was built from in this label; a mismatch means stale.
+inputs_label=bottle-test.inputs
+
+image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+# fresh TAG INPUTS: the image exists and was built from INPUTS.
+fresh() {
+  [ "${FORCE:-0}" != 1 ] || return 1
+  [ "$(docker image inspect --format "{{index .Config.Labels \"$inputs_label\"}}" "$1" 2>/dev/null || true)" = "$2" ]
+}
+
+# build TAG INPUTS: builds TAG from "$work/ctx" (a Dockerfile and its files).
+build() {
+  local started=$SECONDS
+  if ! docker build --label bottle-test=1 --label "$inputs_label=$2" -t "$1" "$work/ctx" >"$work/build.log" 2>&1; then
+    tail -30 "$work/build.log" >&2
+    echo "building $1 failed" >&2
+    exit 1
+  fi
+  echo "built $1 in $((SECONDS - started))s"
+  rm -rf "$work/ctx"
+}
+
+# node: passwordless, uid/gid 1000 like the official node images, owning its home and workspace.
+agent_user='RUN groupadd --gid 1000 node \
+ && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/node --shell /bin/sh node \
+ && mkdir -p /home/node/workspace && chown -R node:node /home/node'
+
+inputs="debootstrap minbase bookworm"
+if ! fresh bottle-test/base:bookworm "$inputs"; then
+  command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap (as .ci/run does)" >&2; exit 1; }
+  echo "debootstrap bookworm (about 40 s)"
+  started=$SECONDS
+  if ! debootstrap --variant=minbase bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1; then
+    tail -20 "$work/debootstrap.log" >&2
+    exit 1
+  fi
+  tar -C "$work/rootfs" -c . | docker import --change 'LABEL bottle-test=1' --change "LABEL $inputs_label=\"$inputs\"" - bottle-test/base:bookworm >/dev/null
   rm -rf "$work/rootfs"
+  echo "built bottle-test/base:bookworm in $((SECONDS - started))s"
 fi
 
-if ! have bottle-test/node:24; then
-  mkdir -p "$work/node"
-  cp "$(readlink -f "$root/node_modules/node/bin/node")" "$work/node/node"
-  cat >"$work/node/Dockerfile" <<'DOCKERFILE'
+# npm links node_modules/node/bin/node through one or more symlinks; COPY needs the file itself.
+node_bin=$(readlink -f "$root/node_modules/node/bin/node")
+inputs="$(image_id bottle-test/base:bookworm) node $("$node_bin" --version)"
+if ! fresh bottle-test/node:24 "$inputs"; then
+  mkdir -p "$work/ctx"
+  cp "$node_bin" "$work/ctx/node"
+  cat >"$work/ctx/Dockerfile" <<'DOCKERFILE'
 FROM bottle-test/base:bookworm
 COPY node /usr/local/bin/node
 DOCKERFILE
-  build bottle-test/node:24 "$work/node"
+  build bottle-test/node:24 "$inputs"
 fi
 
-user_setup='RUN useradd --create-home --uid 1000 --user-group --shell /bin/sh node && mkdir -p /home/node/workspace && chown -R node:node /home/node'
-
-if ! have bottle-test/agent-base:latest; then
-  mkdir -p "$work/agent"
-  cp "$(readlink -f "$root/node_modules/@anthropic-ai/claude-code/bin/claude.exe")" "$work/agent/claude"
-  cat >"$work/agent/Dockerfile" <<DOCKERFILE
+claude_bin=$(readlink -f "$root/node_modules/@anthropic-ai/claude-code/bin/claude.exe")
+inputs="$(image_id bottle-test/node:24) claude $(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$root/node_modules/@anthropic-ai/claude-code/package.json")"
+if ! fresh bottle-test/agent-base:latest "$inputs"; then
+  mkdir -p "$work/ctx"
+  cp "$claude_bin" "$work/ctx/claude"
+  cat >"$work/ctx/Dockerfile" <<DOCKERFILE
 FROM bottle-test/node:24
 COPY claude /usr/local/bin/claude
-$user_setup
+$agent_user
 DOCKERFILE
-  build bottle-test/agent-base:latest "$work/agent"
+  build bottle-test/agent-base:latest "$inputs"
 fi
 
-# The fake changes with the tests, so it is rebuilt whenever its source differs from the image's copy.
-fake_sum=$(sha256sum "$root/test/fake-claude/claude.mjs" | cut -c1-16)
-if [ "$(docker image inspect -f '{{index .Config.Labels "bottle-test.fake"}}' bottle-test/fake-agent:latest 2>/dev/null || true)" != "$fake_sum" ] || [ "${FORCE:-0}" = 1 ]; then
-  mkdir -p "$work/fake"
-  cp "$root/test/fake-claude/claude.mjs" "$work/fake/claude"
-  cat >"$work/fake/Dockerfile" <<DOCKERFILE
+inputs="$(image_id bottle-test/node:24) fake $(sha256sum "$root/test/fake-claude/claude.mjs" | cut -c1-16)"
+if ! fresh bottle-test/fake-agent:latest "$inputs"; then
+  mkdir -p "$work/ctx"
+  cp "$root/test/fake-claude/claude.mjs" "$work/ctx/claude"
+  cat >"$work/ctx/Dockerfile" <<DOCKERFILE
 FROM bottle-test/node:24
 COPY claude /usr/local/bin/claude
 RUN chmod 755 /usr/local/bin/claude
-$user_setup
-LABEL bottle-test.fake=$fake_sum
+$agent_user
 DOCKERFILE
-  build bottle-test/fake-agent:latest "$work/fake"
+  build bottle-test/fake-agent:latest "$inputs"
 fi
 echo "test images ready"
