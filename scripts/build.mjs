@@ -10,6 +10,7 @@ import { join } from "node:path";
 export const entries = {
   runner: "src/cli/index.ts",
   gate: "src/gate/server.ts",
+  supervise: "src/supervise/main.ts",
   main: "src/action/main.ts",
   post: "src/action/post-entry.ts",
 };

@@ -1322,6 +1322,57 @@ function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
 }
 
+;// CONCATENATED MODULE: ./src/sidecar/program.ts
+/**
+ * The frame both sidecar programs (the gate, the supervise server) run in: read and
+ * check `<config.json>`, start, and speak one JSON event per stdout line. The runner
+ * waits for `ready` and treats the process exiting first as a failed launch, so
+ * anything wrong at start (an unreadable or invalid config, a missing secret, a
+ * port in use) ends in one `fatal` line and exit code 1 before `ready` is printed.
+ * SIGTERM/SIGINT print `stopped` and exit 0.
+ *
+ * Bundled into the sidecars, so it imports only `node:` built-ins and zod.
+ */
+
+
+
+function writeLine(event) {
+    process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+function fatal(reason, extra = {}) {
+    writeLine({ event: "fatal", reason, ...extra });
+    process.exitCode = 1;
+}
+/** `start` prints `ready` itself (through `emit`) once it is serving. */
+async function runSidecar(name, configPath, schema, start) {
+    if (configPath === undefined)
+        return fatal(`usage: ${name} <config.json>`);
+    let raw;
+    try {
+        raw = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configPath, "utf8"));
+    }
+    catch (error) {
+        return fatal(`cannot read ${name} config ${configPath}: ${errorMessage(error)}`);
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+        return fatal(`invalid ${name} config ${configPath}:\n${prettifyError(parsed.error)}`, { issues: parsed.error.issues });
+    }
+    try {
+        const running = await start(parsed.data, writeLine);
+        const stop = (signal) => {
+            writeLine({ event: "stopped", signal });
+            running.close().then(() => process.exit(0), () => process.exit(0));
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+    }
+    catch (error) {
+        // Startup errors name routes and variables, never secret values.
+        fatal(errorMessage(error));
+    }
+}
+
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/memoizer.js
 
 class $ZodCyclicError extends Error {
@@ -11098,51 +11149,11 @@ async function startRoutes(input, env, log, options = {}) {
 ;// CONCATENATED MODULE: ./src/gate/server.ts
 /**
  * The gate program: `node gate.js <config.json>`, run inside the gate container.
- *
- * Every line on stdout is one JSON event. The runner waits for `ready` and treats
- * the process exiting first as a failed launch, so anything wrong at start (an
- * unreadable or invalid config, a missing secret, a port in use) ends in one
- * `fatal` line and exit code 1 before `ready` could ever be printed.
+ * The sidecar frame (src/sidecar/program.ts) reads the config and speaks the event
+ * lines; the routes print `ready` once every route and the egress policy are up.
  */
 
 
 
-
-
-function writeLine(event) {
-    process.stdout.write(`${JSON.stringify(event)}\n`);
-}
-function fatal(reason, extra = {}) {
-    writeLine({ event: "fatal", reason, ...extra });
-    process.exitCode = 1;
-}
-async function main(configPath) {
-    if (configPath === undefined)
-        return fatal("usage: gate <config.json>");
-    let raw;
-    try {
-        raw = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(configPath, "utf8"));
-    }
-    catch (error) {
-        return fatal(`cannot read gate config ${configPath}: ${errorMessage(error)}`);
-    }
-    const parsed = GateConfigSchema.safeParse(raw);
-    if (!parsed.success) {
-        return fatal(`invalid gate config ${configPath}:\n${prettifyError(parsed.error)}`, { issues: parsed.error.issues });
-    }
-    try {
-        const gate = await startRoutes(parsed.data, process.env, writeLine);
-        const stop = (signal) => {
-            writeLine({ event: "stopped", signal });
-            gate.close().then(() => process.exit(0), () => process.exit(0));
-        };
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
-    }
-    catch (error) {
-        // Startup errors name routes and variables, never secret values.
-        fatal(errorMessage(error));
-    }
-}
-void main(process.argv[2]);
+void runSidecar("gate", process.argv[2], GateConfigSchema, (config, emit) => startRoutes(config, process.env, emit));
 

@@ -30,7 +30,7 @@ export async function uploadStateArtifact(
   const dir = await mkdtemp(join(tmpdir(), "claude-bottle-artifact-"));
   try {
     // Readable pieces as files, the whole state as one archive.
-    const files = ["metadata.json", "Dockerfile", "events.jsonl", "egress.jsonl"].map((f) => join(stateDir, f)).filter((f) => existsSync(f));
+    const files = ["metadata.json", "Dockerfile", "Dockerfile.proposed", "capability-block.json", "build.log", "events.jsonl", "egress.jsonl"].map((f) => join(stateDir, f)).filter((f) => existsSync(f));
     const archive = join(dir, "state.tar");
     await packState(stateDir, archive);
     const uploader = await deps.artifact();

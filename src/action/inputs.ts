@@ -11,6 +11,8 @@ import { parseIdentity } from "../bottle/identity.js";
 import { OUTCOMES, type Outcome } from "../bottle/outcome.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
+import { parseMaxRebuilds, parsePolicy } from "../bottle/policy.js";
+import type { CapabilityPolicy } from "../supervise/config.js";
 
 export const SAVE_STATE = ["cache", "cache-and-artifact", "none"] as const;
 
@@ -32,6 +34,9 @@ export interface ActionInputs {
   saveState: (typeof SAVE_STATE)[number];
   artifactName: string | null;
   failOn: Outcome[];
+  /** Over the manifest's `capabilityBlock` for this run; null keeps the manifest's. */
+  capabilityBlock: CapabilityPolicy | null;
+  maxRebuilds: number | null;
 }
 
 /** Reads an input by its action.yml name ("" when unset), like core.getInput. */
@@ -109,6 +114,14 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
       throw new InputError("artifact-name", value, "is not a valid artifact name", 'leave out \\ / " : < > | * ? and line breaks');
     }
     return value || null;
+  },
+  capabilityBlock: (read) => {
+    const value = read("capability-block").trim();
+    return value ? parsePolicy("capability-block", value) : null;
+  },
+  maxRebuilds: (read) => {
+    const value = read("max-rebuilds").trim();
+    return value ? parseMaxRebuilds("max-rebuilds", value) : null;
   },
   failOn: (read) => {
     const value = read("fail-on").trim();

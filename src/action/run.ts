@@ -66,12 +66,20 @@ export async function runMain(deps: ActionDeps): Promise<void> {
   try {
     const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
     const docker = await deps.docker();
-    const request = { cwd: deps.cwd, workspace: inputs.workspace ?? undefined };
+    const request = {
+      cwd: deps.cwd,
+      workspace: inputs.workspace ?? undefined,
+      capabilityBlock: inputs.capabilityBlock ?? undefined,
+      maxRebuilds: inputs.maxRebuilds ?? undefined,
+    };
     const prepareDeps = { docker, state, env };
     const plan: BottlePlan = resumeFrom
       ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined }, prepareDeps)
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
+    if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
+      core.warning(`capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`);
+    }
     core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
     let successArtifact: number | null = null;
     const result = await core.group("claude", () =>
@@ -96,6 +104,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, state, store, deps));
     saved.artifactId ??= successArtifact;
     setOutputs(core, result, saved);
+    if (result.preserved) core.info(`resume this bottle in a later job (or re-run this one) with:\n${resumeSnippet(result.identity)}`);
     await writeSummary(core, result, saved, plan);
     if (inputs.failOn.includes(result.outcome)) {
       core.setFailed(`claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`);

@@ -1,7 +1,10 @@
 /**
  * What a person reads after the job: the job summary (outcome, identity, session,
- * turns, cost, egress, the resume snippet) and the snippet itself as an output.
+ * turns, cost, egress, what the agent asked for with capability-block and the
+ * Dockerfile diff, a failed build's log, the resume snippet) and the snippet
+ * itself as an output.
  */
+import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
 import type { RunResult } from "../bottle/lifecycle.js";
@@ -15,6 +18,19 @@ export interface SavedState {
 
 export function resumeSnippet(identity: string): string {
   return [`- uses: org/bottle-action@v1`, `  with:`, `    mode: resume`, `    identity: ${identity}`].join("\n");
+}
+
+/** The agent's words on one line, at most `max` characters. */
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A fenced block whose fence is longer than any backtick run inside: text the agent wrote cannot close it. */
+function codeBlock(lang: string, text: string): string[] {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return [`${fence}${lang}`, text, fence];
 }
 
 export async function writeSummary(core: Toolkit, result: RunResult, saved: SavedState, plan: BottlePlan): Promise<void> {
@@ -35,12 +51,28 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     "|---|---|",
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),
   ];
-  if (plan.image.kind === "build" && plan.image.source === "per-bottle" && plan.image.replaces !== undefined) {
+  for (const [i, c] of result.capabilityBlocks.entries()) {
+    const what = c.policy === "rebuild" ? (c.result === "build-failed" ? "rebuild failed: the proposal did not build" : "rebuilt and resumed in this run") : "preserved for a resume on the new image";
+    lines.push("", `#### The agent asked for a different image${result.capabilityBlocks.length > 1 ? ` (${i + 1} of ${result.capabilityBlocks.length})` : ""}: ${what}`, "", `> ${clip(c.reason, 1000)}`, "");
+    const diff = createTwoFilesPatch(`Dockerfile (${c.before.source})`, "Dockerfile (proposed)", c.before.text, c.proposed, "", "", { context: 3 });
+    lines.push(...codeBlock("diff", diff.trimEnd()));
+  }
+  if (result.buildLog) {
+    let tail = "";
+    try {
+      tail = readFileSync(result.buildLog, "utf8").trimEnd().split("\n").slice(-30).join("\n");
+    } catch {
+      tail = "(the build log could not be read)";
+    }
+    lines.push("", "#### The per-bottle Dockerfile did not build", "", ...codeBlock("text", tail));
+  }
+  if (result.capabilityBlocks.length === 0 && plan.image.kind === "build" && plan.image.source === "per-bottle" && plan.image.replaces !== undefined) {
     const diff = createTwoFilesPatch("Dockerfile (before)", "Dockerfile (per-bottle)", plan.image.replaces, plan.image.dockerfile, "", "", { context: 3 });
-    lines.push("", "<details><summary>This bottle runs on its own Dockerfile</summary>", "", "```diff", diff.trimEnd(), "```", "", "</details>");
+    lines.push("", "<details><summary>This bottle runs on its own Dockerfile</summary>", "", ...codeBlock("diff", diff.trimEnd()), "", "</details>");
   }
   if (result.preserved) {
-    lines.push("", "Resume this bottle in a later job (or re-run this job):", "", "```yaml", resumeSnippet(result.identity), "```");
+    const why = result.outcome === "capability-block" ? "Approve the new image by resuming this bottle in a later job (it builds from the proposed Dockerfile):" : "Resume this bottle in a later job (or re-run this job):";
+    lines.push("", why, "", "```yaml", resumeSnippet(result.identity), "```");
   }
   try {
     await core.summary.addRaw(`${lines.join("\n")}\n`).write();

@@ -69,3 +69,37 @@ export async function extractInto(tar: Readable, dir: string, strip = 0): Promis
   await mkdir(dir, { recursive: true });
   await pipeline(tar, tarFs.extract(dir, { strip, chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream);
 }
+
+/**
+ * The regular files of a tar stream as buffers, by their path in the archive. For
+ * small files only: the whole stream is refused once it holds more than `maxBytes`.
+ */
+export async function readTarFiles(tar: Readable, maxBytes: number): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const extract = tarStream.extract();
+  let total = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on("entry", (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (data: unknown) => {
+        const chunk = data as Buffer;
+        total += chunk.length;
+        if (total > maxBytes) {
+          extract.destroy(new Error(`the archive holds more than ${maxBytes} bytes`));
+          return;
+        }
+        if (header.type === "file") chunks.push(chunk);
+      });
+      stream.on("end", () => {
+        if (header.type === "file") files.set(header.name, Buffer.concat(chunks));
+        next();
+      });
+    });
+    extract.on("finish", resolve);
+    extract.on("error", reject);
+  });
+  tar.on("error", (error) => extract.destroy(error));
+  tar.pipe(extract);
+  await done;
+  return files;
+}

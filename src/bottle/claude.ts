@@ -15,11 +15,17 @@ export const CLAUDE_PID_FILE = "/tmp/claude-bottle.pid";
 export const DEFAULT_RESUME_PROMPT =
   "Your previous session in this bottle was interrupted. Continue where you left off and finish the task.";
 
+/** The resume prompt after the bottle was rebuilt from the agent's own proposal. */
+export const REBUILT_RESUME_PROMPT =
+  "This bottle was rebuilt from the Dockerfile you proposed with capability-block: the image now has what you asked for. Continue where you left off and finish the task.";
+
 export interface ClaudeOptions {
   prompt: string;
   model?: string | undefined;
   maxTurns?: number | undefined;
   resumeSession?: string | null | undefined;
+  /** An `--mcp-config` JSON document; only the servers it names are loaded. */
+  mcpConfig?: string | undefined;
 }
 
 export function claudeArgs(options: ClaudeOptions): string[] {
@@ -37,6 +43,8 @@ export function claudeArgs(options: ClaudeOptions): string[] {
   if (options.model) args.push("--model", options.model);
   if (options.maxTurns) args.push("--max-turns", String(options.maxTurns));
   if (options.resumeSession) args.push("--resume", options.resumeSession);
+  // Strict: a .mcp.json in the workspace must not add servers next to the runner's own.
+  if (options.mcpConfig) args.push("--mcp-config", options.mcpConfig, "--strict-mcp-config");
   return args;
 }
 

@@ -3,25 +3,34 @@
  * bottle up from a plan, run claude headlessly in it, snapshot during and after
  * the session, decide the outcome and settle the state (clean up or preserve).
  *
+ * A supervised bottle also runs the supervise sidecar; when the agent's
+ * capability-block proposal is accepted the session is ended, the proposal kept in
+ * the state, and with the `rebuild` policy the bottle is rebuilt from it and the same
+ * session resumed in the same run.
+ *
  * It takes its Docker client, state store, clock, environment, log and interrupt
  * signal as arguments. Teardown always runs and is idempotent; a failed cleanup
  * is a log line, and the original error is what the caller sees.
  */
+import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { cp } from "node:fs/promises";
+import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
 import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
-import type { StateStore } from "../state/store.js";
+import { type StateStore, writeAtomic } from "../state/store.js";
+import { PROPOSALS_DIR, type Proposal, ProposalSchema, SUPERVISE_HOST_ALIAS, type SuperviseConfig } from "../supervise/config.js";
+import { dockerfileProblem } from "../supervise/dockerfile.js";
 import type { Metadata } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
-import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles } from "./archive.js";
+import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
-import type { BottlePlan } from "./plan.js";
+import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
+import { programLoader } from "./gate-program.js";
 
 export interface Clock {
   now(): Date;
@@ -45,8 +54,25 @@ export interface LifecycleDeps {
   signal: AbortSignal;
   /** The bundled gate program (dist/gate.js). */
   gateProgram: () => Promise<Buffer>;
+  /** The bundled supervise program (dist/supervise/index.js); found like the gate's when not given. */
+  superviseProgram?: () => Promise<Buffer>;
   /** Runs after a clean success, just before the state directory is removed (the action uploads its transcript). */
   beforeCleanup?: (stateDir: string) => Promise<void>;
+}
+
+/** One accepted capability-block proposal, as the state's capability-block.json keeps it. */
+export interface CapabilityBlockRecord {
+  version: 1;
+  reason: string;
+  at: string;
+  /** What the runner did with it. */
+  policy: "preserve" | "rebuild";
+  /** The Dockerfile the bottle ran on when the agent asked. */
+  before: SuperviseConfig["currentDockerfile"];
+  proposed: string;
+  sha256: string;
+  /** Filled in once known: the rebuild built it, or it did not. */
+  result?: "rebuilt" | "build-failed";
 }
 
 export interface RunResult {
@@ -59,6 +85,10 @@ export interface RunResult {
   numTurns: number | null;
   costUsd: number | null;
   egress: EgressSummary;
+  /** Every proposal accepted in this run, oldest first (more than one only with rebuilds). */
+  capabilityBlocks: CapabilityBlockRecord[];
+  /** The log of a per-bottle build that failed (outcome `build-failed`), else null. */
+  buildLog: string | null;
 }
 
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
@@ -71,10 +101,38 @@ export class LaunchError extends Error {
 
 class Interrupted extends Error {}
 
+/** The per-bottle Dockerfile did not build: its own outcome, with the state kept. */
+class BuildFailed extends Error {}
+
 const GATE_READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
+/** After a proposal, claude gets this long to take in the tool's answer and write its transcript before it is stopped. */
+const CAPABILITY_SETTLE_MS = 3_000;
+/** A proposal file is at most a Dockerfile's limit plus its reason: anything far larger is refused. */
+const PROPOSAL_READ_LIMIT = 1024 * 1024;
+const BUILD_LOG_LIMIT = 1024 * 1024;
 
+/**
+ * Runs the bottle; with the `rebuild` policy, each accepted proposal (up to the
+ * plan's rebuilds) is followed at once by a launch of the same identity and session
+ * in the image built from it.
+ */
 export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<RunResult> {
+  const history: CapabilityBlockRecord[] = [];
+  let current = plan;
+  for (;;) {
+    const result = await launchOnce(current, deps, history);
+    const last = history.at(-1);
+    if (result.outcome !== "capability-block" || last?.policy !== "rebuild" || !result.sessionId || current.supervise === null) {
+      return result;
+    }
+    const done = plan.supervise ? plan.supervise.rebuildsLeft - current.supervise.rebuildsLeft + 1 : 1;
+    deps.log.info(`rebuild ${done} of ${plan.supervise?.rebuildsLeft ?? 1}: building ${current.identity} from the proposed Dockerfile and resuming session ${result.sessionId}`);
+    current = rebuiltPlan(current, { dockerfile: last.proposed, imageTag: `claude-bottle-bottle:${current.identity}` }, result.sessionId);
+  }
+}
+
+async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: CapabilityBlockRecord[]): Promise<RunResult> {
   const { docker, state, log } = deps;
   await refuseOrphans(plan, docker);
 
@@ -107,10 +165,14 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   const resources = new BottleResources(docker, plan, log);
   const egress = new EgressLog(state.egressPath(plan.identity));
   let stopGateLog: (() => Promise<void>) | null = null;
+  let stopSuperviseLog: (() => Promise<void>) | null = null;
   let session: SessionResult | null = null;
   let launchFailure: unknown = null;
+  const proposals = new ProposalWatch(docker, log);
   try {
     const imageRef = await ensureAgentImage(plan, deps);
+    const pending = history.at(-1);
+    if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
     metadata = await state.updateMetadata(plan.identity, { image: imageRef });
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
@@ -120,13 +182,22 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     const gateId = await startGate(plan, deps, resources);
     stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
     checkInterrupt(deps.signal);
+    if (plan.supervise) {
+      const superviseId = await startSupervise(plan, deps, resources);
+      proposals.watch(superviseId);
+      stopSuperviseLog = (await docker.followLogs(superviseId, (line) => proposals.accept(line))).stop;
+      checkInterrupt(deps.signal);
+    }
     const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
     checkInterrupt(deps.signal);
-    session = await runSession(plan, deps, agentId);
+    session = await runSession(plan, deps, agentId, proposals.accepted);
     await finalSnapshot(plan, deps, agentId);
+    // The answer can reach claude before the runner hears of it: look for a proposal the log did not bring yet.
+    if (plan.supervise) await proposals.finish();
   } catch (error) {
     launchFailure = error;
   } finally {
+    await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
     await egress.close();
     await resources.teardown();
@@ -134,11 +205,16 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   log.info(describeEgress(egress.summary));
 
   if (session === null) {
-    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary);
+    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
 
-  const outcome = decideOutcome(session.end);
+  const proposal = proposals.proposal;
+  if (proposal && plan.supervise) {
+    const record = await keepProposal(plan, deps, proposal);
+    history.push(record);
+  }
+  const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
   const keep = preserves(outcome);
   metadata = await state.updateMetadata(plan.identity, {
     sessionId: session.sessionId ?? metadata.sessionId,
@@ -151,7 +227,7 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   if (keep) {
     await state.markPreserved(plan.identity);
     log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
-    log.info(`to resume this bottle: node runner resume ${plan.identity}`);
+    if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block") log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {
     await copyWorkspaceBack(plan, deps);
     await deps.beforeCleanup?.(state.dir(plan.identity)).catch((e: unknown) => log.warn(`before cleaning up: ${errorMessage(e)}`));
@@ -168,7 +244,34 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     numTurns: metadata.numTurns,
     costUsd: metadata.costUsd,
     egress: egress.summary,
+    capabilityBlocks: history,
+    buildLog: null,
   };
+}
+
+/**
+ * Keeps an accepted proposal in the state. With `preserve` it becomes the bottle's
+ * Dockerfile, which the next launch builds; with `rebuild` it waits in
+ * Dockerfile.proposed until the rebuild that follows has built it, so a proposal
+ * that does not build leaves the bottle's Dockerfile as it was.
+ */
+async function keepProposal(plan: BottlePlan, deps: LifecycleDeps, proposal: Proposal): Promise<CapabilityBlockRecord> {
+  const { state } = deps;
+  const policy = plan.supervise?.policy === "rebuild" ? "rebuild" : "preserve";
+  const record: CapabilityBlockRecord = {
+    version: 1,
+    reason: proposal.reason,
+    at: proposal.at,
+    policy,
+    before: currentDockerfile(plan.image),
+    proposed: proposal.dockerfile,
+    sha256: createHash("sha256").update(proposal.dockerfile).digest("hex"),
+  };
+  await writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(record, null, 2)}\n`);
+  if (policy === "rebuild") await writeAtomic(state.proposedDockerfilePath(plan.identity), proposal.dockerfile);
+  else await state.writeDockerfile(plan.identity, proposal.dockerfile);
+  deps.log.info(`capability-block (${policy}): ${proposal.reason}`);
+  return record;
 }
 
 /** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
@@ -178,8 +281,10 @@ async function settleLaunchFailure(
   failure: unknown,
   metadata: Metadata,
   egress: EgressSummary,
+  history: CapabilityBlockRecord[],
 ): Promise<RunResult> {
   const { state } = deps;
+  if (failure instanceof BuildFailed) return settleBuildFailure(plan, deps, failure, metadata, egress, history);
   const interrupted = failure instanceof Interrupted;
   const hadSession = plan.mode === "resume";
   if (hadSession) {
@@ -200,6 +305,52 @@ async function settleLaunchFailure(
     numTurns: null,
     costUsd: null,
     egress,
+    capabilityBlocks: history,
+    buildLog: null,
+  };
+}
+
+/**
+ * The per-bottle Dockerfile did not build: outcome `build-failed`, the build log in
+ * the state, everything else as it was (the bottle's Dockerfile, its transcript and
+ * workspace), and the state preserved so nothing of the session is lost.
+ */
+async function settleBuildFailure(
+  plan: BottlePlan,
+  deps: LifecycleDeps,
+  failure: BuildFailed,
+  metadata: Metadata,
+  egress: EgressSummary,
+  history: CapabilityBlockRecord[],
+): Promise<RunResult> {
+  const { state, log } = deps;
+  const last = history.at(-1);
+  if (last?.policy === "rebuild" && last.result === undefined) {
+    last.result = "build-failed";
+    await writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(last, null, 2)}\n`);
+  }
+  await state.updateMetadata(plan.identity, { outcome: "build-failed", exitCode: null, endedAt: deps.clock.now().toISOString() });
+  await state.markPreserved(plan.identity);
+  log.warn(failure.message);
+  log.info(`outcome build-failed: state preserved in ${state.dir(plan.identity)}, build log in ${state.buildLogPath(plan.identity)}`);
+  const pending = existsSync(state.proposedDockerfilePath(plan.identity));
+  log.info(
+    pending
+      ? `the bottle's Dockerfile is unchanged; \`node runner resume ${plan.identity}\` goes on in the previous image and shows the agent the build log`
+      : `fix ${state.dockerfilePath(plan.identity)} (or remove it to use the manifest's image) and run \`node runner resume ${plan.identity}\``,
+  );
+  return {
+    identity: plan.identity,
+    outcome: "build-failed",
+    exitCode: null,
+    sessionId: metadata.sessionId,
+    stateDir: state.dir(plan.identity),
+    preserved: true,
+    numTurns: null,
+    costUsd: null,
+    egress,
+    capabilityBlocks: history,
+    buildLog: state.buildLogPath(plan.identity),
   };
 }
 
@@ -228,6 +379,8 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
   if (image.reuse && (await deps.docker.imageExists(image.tag))) return image.tag;
   deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
   const tail: string[] = [];
+  const full: string[] = [];
+  let fullBytes = 0;
   try {
     await deps.docker.buildImage(
       {
@@ -240,12 +393,43 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
       (line) => {
         tail.push(line);
         if (tail.length > 20) tail.shift();
+        if (fullBytes < BUILD_LOG_LIMIT) {
+          full.push(line);
+          fullBytes += line.length + 1;
+        }
       },
     );
   } catch (error) {
+    if (image.source === "per-bottle") {
+      // Its own outcome: the state (and the Dockerfile in it) is what the person fixes.
+      await writeAtomic(deps.state.buildLogPath(plan.identity), `${full.join("\n")}\n${errorMessage(error)}\n`);
+      throw new BuildFailed(`building the per-bottle Dockerfile failed: ${errorMessage(error)}\n${tail.join("\n")}`);
+    }
     throw new LaunchError(`building the agent image from the ${image.source} Dockerfile failed: ${errorMessage(error)}\n${tail.join("\n")}`);
   }
+  if (image.source === "per-bottle") await promoteProposal(plan, deps);
   return image.tag;
+}
+
+/** A proposal waiting in Dockerfile.proposed becomes the bottle's Dockerfile once it has built (and only that one). */
+async function promoteProposal(plan: BottlePlan, deps: LifecycleDeps): Promise<void> {
+  const { state } = deps;
+  const pending = state.proposedDockerfilePath(plan.identity);
+  const text = await readFile(pending, "utf8").catch(() => null);
+  if (text === null || plan.image.kind !== "build" || text !== plan.image.dockerfile) return;
+  await rename(pending, state.dockerfilePath(plan.identity));
+  await rm(state.buildLogPath(plan.identity), { force: true });
+  const recordPath = state.capabilityBlockPath(plan.identity);
+  const record = await readJson(recordPath);
+  if (record && typeof record === "object") await writeAtomic(recordPath, `${JSON.stringify({ ...record, result: "rebuilt" }, null, 2)}\n`);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 async function ensureImage(docker: DockerClient, ref: string, log: Log): Promise<void> {
@@ -360,11 +544,20 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
       ROOT_OWNER,
     ),
   );
+  await startAndWaitReady(docker, id, "the gate", plan.gate.image, "CLAUDE_BOTTLE_GATE_IMAGE");
+  return id;
+}
+
+/**
+ * Starts a sidecar and waits for its `ready` line. Fail closed: anything else (an
+ * exit, a `fatal` line, silence) is a LaunchError, and no agent is ever started.
+ */
+async function startAndWaitReady(docker: DockerClient, id: string, what: string, image: string, imageSetting: string): Promise<void> {
   try {
     await docker.startContainer(id);
   } catch (error) {
-    const hint = /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the gate image ${plan.gate.image} (CLAUDE_BOTTLE_GATE_IMAGE) has Node >= 20` : "";
-    throw new LaunchError(`the gate did not come up (${errorMessage(error)}); the agent was not started${hint}`);
+    const hint = /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the image ${image} (${imageSetting}) has Node >= 20` : "";
+    throw new LaunchError(`${what} did not come up (${errorMessage(error)}); the agent was not started${hint}`);
   }
   let reason = "";
   const how = await docker.waitForLogLine(
@@ -382,12 +575,118 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   );
   if (how !== "matched") {
     const tail = await docker.logsTail(id, 20).catch(() => "");
-    // Fail closed: no agent container is ever created without a healthy gate.
     throw new LaunchError(
-      `the gate did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`,
+      `${what} did not come up (${how === "timeout" ? `no ready line within ${GATE_READY_TIMEOUT_MS / 1000}s` : "it exited"})${reason ? `: ${reason}` : ""}; the agent was not started\n${tail.trim()}`,
     );
   }
+}
+
+/**
+ * The supervise sidecar: on the internal network only (the agent reaches it as
+ * `supervise`, nothing outside the bottle can), no credentials, no capabilities.
+ * It never touches Docker: it tells the runner of a proposal on its stdout.
+ */
+async function startSupervise(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<string> {
+  const supervise = plan.supervise;
+  if (!supervise) throw new Error("startSupervise without a supervise plan");
+  const { docker } = deps;
+  await ensureImage(docker, supervise.image, deps.log);
+  const id = await resources.createContainer({
+    name: supervise.name,
+    image: supervise.image,
+    cmd: ["node", "/opt/claude-bottle-supervise/supervise.mjs", "/opt/claude-bottle-supervise/config.json"],
+    user: "65534:65534",
+    env: {},
+    labels: { ...plan.labels, "claude-bottle.role": "supervise" },
+    network: plan.networks.internal,
+    networkAliases: [SUPERVISE_HOST_ALIAS],
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    memoryBytes: 128 * 1024 * 1024,
+    pidsLimit: 64,
+  });
+  const program = deps.superviseProgram ?? programLoader("supervise", deps.env);
+  await docker.putArchive(
+    id,
+    "/",
+    await packFiles(
+      [
+        { name: "opt/claude-bottle-supervise/supervise.mjs", content: await program(), mode: 0o444 },
+        { name: "opt/claude-bottle-supervise/config.json", content: JSON.stringify(supervise.config), mode: 0o444 },
+      ],
+      ROOT_OWNER,
+    ),
+  );
+  await startAndWaitReady(docker, id, "the supervise server", supervise.image, "CLAUDE_BOTTLE_GATE_IMAGE");
   return id;
+}
+
+/**
+ * Hears of proposals on the supervise sidecar's stdout and reads each from the file
+ * the sidecar wrote, through the archive API. What it reads is the agent's text, so
+ * it is parsed and checked again here; `accepted` is aborted once one passes.
+ */
+class ProposalWatch {
+  proposal: Proposal | null = null;
+  private readonly controller = new AbortController();
+  private container: string | null = null;
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly log: Log,
+  ) {}
+
+  get accepted(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  watch(container: string): void {
+    this.container = container;
+  }
+
+  accept(line: string): void {
+    let event: { event?: unknown };
+    try {
+      event = JSON.parse(line) as { event?: unknown };
+    } catch {
+      return;
+    }
+    if (event.event === "proposal") this.reading = this.reading.then(() => this.collect());
+    else if (event.event === "capability-block") {
+      const decision = (event as { decision?: unknown }).decision;
+      if (decision === "denied" || decision === "refused") this.log.info(`capability-block ${String(decision)} by the supervise server`);
+    }
+  }
+
+  /** At the end of the session, with the sidecar still up: a last look for a proposal. */
+  async finish(): Promise<void> {
+    await this.reading;
+    await this.collect();
+  }
+
+  /** Reads the sidecar's proposals directory; the first valid proposal wins. */
+  private async collect(): Promise<void> {
+    if (this.proposal || !this.container) return;
+    try {
+      const tar = await this.docker.getArchive(this.container, PROPOSALS_DIR);
+      if (!tar) return;
+      const files = [...(await readTarFiles(tar, PROPOSAL_READ_LIMIT)).entries()].filter(([name]) => name.endsWith(".json")).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }));
+      for (const [name, content] of files) {
+        const parsed = ProposalSchema.safeParse(JSON.parse(content.toString("utf8")) as unknown);
+        const problem = parsed.success ? dockerfileProblem(parsed.data.dockerfile) : "it is not a proposal";
+        if (!parsed.success || problem) {
+          this.log.warn(`ignored the proposal ${name} from the supervise server: ${problem}`);
+          continue;
+        }
+        this.proposal = parsed.data;
+        this.controller.abort();
+        return;
+      }
+    } catch (error) {
+      this.log.warn(`reading the capability-block proposal failed: ${errorMessage(error)}`);
+    }
+  }
 }
 
 async function startAgent(
@@ -434,7 +733,7 @@ interface SessionResult {
   turns: number;
 }
 
-async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<SessionResult> {
+async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string, proposal: AbortSignal): Promise<SessionResult> {
   const { docker, state, log } = deps;
   const stream = new ClaudeStream();
   const events = createWriteStream(state.eventsPath(plan.identity), { flags: "a" });
@@ -460,6 +759,13 @@ async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string
     void stop("interrupted");
   };
   deps.signal.addEventListener("abort", onAbort, { once: true });
+  let settle: NodeJS.Timeout | null = null;
+  const onProposal = () => {
+    log.info("capability-block accepted: the session ends once claude has the answer");
+    // Give claude a moment to take in the tool's answer and write it to its transcript.
+    settle = setTimeout(() => void stop("capability-block"), CAPABILITY_SETTLE_MS);
+  };
+  proposal.addEventListener("abort", onProposal, { once: true });
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
 
   const stdout = lineSplitter((line) => {
@@ -488,8 +794,10 @@ async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string
   } finally {
     finished = true;
     clearTimeout(timer);
+    if (settle) clearTimeout(settle);
     clearInterval(interval);
     deps.signal.removeEventListener("abort", onAbort);
+    proposal.removeEventListener("abort", onProposal);
     stdout.flush();
     stderr.flush();
     await new Promise<void>((r) => events.end(r));

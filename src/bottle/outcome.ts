@@ -5,8 +5,12 @@
  * max-turns ends with exit 1 and a `result` event, and a kill leaves no `result`
  * event at all. So the outcome is decided from the exit code, the final `result`
  * event and what the runner itself did (a timeout, an interrupt) together.
+ *
+ * Two outcomes come from the bottle rather than from claude: `capability-block`
+ * (the agent asked for a different image and the runner ended the session to give
+ * it one) and `build-failed` (the per-bottle Dockerfile did not build).
  */
-export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted"] as const;
+export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The fields of claude's final stream-json `result` event that matter here. */
@@ -26,9 +30,13 @@ export interface SessionEnd {
   timedOut: boolean;
   /** The runner got SIGINT/SIGTERM and stopped claude. */
   interrupted: boolean;
+  /** The agent's capability-block proposal was accepted and the runner ended the session for it. */
+  capabilityBlock?: boolean;
 }
 
 export function decideOutcome(end: SessionEnd): Outcome {
+  // An accepted proposal wins: the state is kept for the new image however claude then ended.
+  if (end.capabilityBlock) return "capability-block";
   // What the runner did wins: claude's exit after being stopped says nothing new.
   if (end.interrupted) return "interrupted";
   if (end.timedOut) return "timeout";

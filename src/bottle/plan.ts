@@ -14,8 +14,16 @@ import { IDENTITY_LABEL, RUNNER_LABEL } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, secretEnvName } from "../gate/config.js";
 import type { LoadedManifest } from "../manifest/load.js";
+import {
+  type CapabilityPolicy,
+  MAX_DOCKERFILE_BYTES,
+  PROPOSALS_DIR,
+  SUPERVISE_HOST_ALIAS,
+  SUPERVISE_PORT,
+  type SuperviseConfig,
+} from "../supervise/config.js";
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
-import { AGENT_HOME, claudeCommand } from "./claude.js";
+import { AGENT_HOME, type ClaudeOptions, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
@@ -50,6 +58,18 @@ export interface CredentialPlan {
   present: boolean;
 }
 
+/** The supervise sidecar: the agent's MCP server for capability-block, on the internal network only. */
+export interface SupervisePlan {
+  name: string;
+  image: string;
+  /** What a proposal does in this launch: "rebuild" only while rebuilds are left, else "preserve". */
+  policy: CapabilityPolicy;
+  /** Rebuilds this run may still do after this launch's proposal. */
+  rebuildsLeft: number;
+  /** Written into the sidecar at launch. */
+  config: SuperviseConfig;
+}
+
 export interface BottlePlan {
   identity: string;
   agent: string;
@@ -72,6 +92,10 @@ export interface BottlePlan {
     pidsLimit: number;
     runtime: string | null;
   };
+  /** How claude is invoked (the command above is made from these), kept so a rebuild can resume it. */
+  claude: ClaudeOptions;
+  /** Null unless the bottle has `supervise: true`. */
+  supervise: SupervisePlan | null;
   gate: {
     name: string;
     image: string;
@@ -114,6 +138,10 @@ export interface PlanRequest {
   runnerId: string;
   gateImage?: string | undefined;
   snapshotIntervalMs?: number | undefined;
+  /** The CLI flag or action input, over the manifest's `capabilityBlock`. */
+  capabilityBlock?: CapabilityPolicy | undefined;
+  /** The CLI flag or action input, over the manifest's `maxRebuilds`. */
+  maxRebuilds?: number | undefined;
 }
 
 export function resolvePlan(request: PlanRequest): BottlePlan {
@@ -165,8 +193,8 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     HTTP_PROXY: gateUrl,
     https_proxy: gateUrl,
     http_proxy: gateUrl,
-    NO_PROXY: GATE_HOST_ALIAS,
-    no_proxy: GATE_HOST_ALIAS,
+    NO_PROXY: bottle.supervise ? `${GATE_HOST_ALIAS},${SUPERVISE_HOST_ALIAS}` : GATE_HOST_ALIAS,
+    no_proxy: bottle.supervise ? `${GATE_HOST_ALIAS},${SUPERVISE_HOST_ALIAS}` : GATE_HOST_ALIAS,
   };
   const env: Record<string, string> = {
     HOME: AGENT_HOME,
@@ -215,6 +243,38 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   const defaults = anthropicRoute ? [] : [...CLAUDE_CODE_HOSTS];
   const allow = [...bottle.egress.allow, ...defaults.filter((d) => !bottle.egress.allow.includes(d))].map(allowEntry);
   const egressNetwork = request.env.CLAUDE_BOTTLE_EGRESS_NETWORK;
+  const gateImage = request.gateImage ?? request.env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE;
+  const policy = request.capabilityBlock ?? bottle.capabilityBlock;
+  const maxRebuilds = request.maxRebuilds ?? bottle.maxRebuilds;
+  const supervise: SupervisePlan | null = bottle.supervise
+    ? {
+        name: `${prefix}-supervise`,
+        // The sidecar needs only Node, which the gate image has.
+        image: gateImage,
+        policy: policy === "rebuild" && maxRebuilds === 0 ? "preserve" : policy,
+        rebuildsLeft: policy === "rebuild" ? maxRebuilds : 0,
+        config: {
+          version: 1,
+          listen: { host: "0.0.0.0", port: SUPERVISE_PORT },
+          policy: policy === "rebuild" && maxRebuilds === 0 ? "preserve" : policy,
+          maxDockerfileBytes: MAX_DOCKERFILE_BYTES,
+          proposalsDir: PROPOSALS_DIR,
+          currentDockerfile: currentDockerfile(image),
+          egress: {
+            mode: bottle.egress.mode,
+            allow: allow.map((a) => `${a.host}:${a.port}`),
+            routes: routes.map((r) => ({ name: r.name, upstream: r.upstream })),
+          },
+        },
+      }
+    : null;
+  const claude: ClaudeOptions = {
+    prompt: request.prompt,
+    model: agent.model,
+    maxTurns: agent.maxTurns,
+    resumeSession: request.resumeSession,
+    ...(supervise ? { mcpConfig: superviseMcpConfig() } : {}),
+  };
   const gateDns = (request.env.CLAUDE_BOTTLE_GATE_DNS ?? "").split(",").map((d) => d.trim()).filter(Boolean);
   return {
     identity,
@@ -231,20 +291,17 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       name: `${prefix}-agent`,
       user: "node",
       env,
-      command: claudeCommand({
-        prompt: request.prompt,
-        model: agent.model,
-        maxTurns: agent.maxTurns,
-        resumeSession: request.resumeSession,
-      }),
+      command: claudeCommand(claude),
       memoryBytes: limits.memoryBytes,
       nanoCpus: Math.round(limits.cpus * 1e9),
       pidsLimit: limits.pids,
       runtime: request.runtimes.includes("runsc") ? "runsc" : null,
     },
+    claude,
+    supervise,
     gate: {
       name: `${prefix}-gate`,
-      image: request.gateImage ?? request.env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE,
+      image: gateImage,
       config: {
         version: 1,
         listen: { host: "0.0.0.0", port: GATE_PORT },
@@ -323,6 +380,60 @@ function resolveImage(
     contextDir: null,
     buildArgs: args,
     reuse: true,
+  };
+}
+
+/** The `--mcp-config` document that points claude at the supervise sidecar. */
+export function superviseMcpConfig(): string {
+  return JSON.stringify({ mcpServers: { supervise: { type: "http", url: `http://${SUPERVISE_HOST_ALIAS}:${SUPERVISE_PORT}/mcp` } } });
+}
+
+/** What the agent is told it runs on, for `current-dockerfile`. */
+export function currentDockerfile(image: ImagePlan): SuperviseConfig["currentDockerfile"] {
+  if (image.kind === "prebuilt") {
+    return { source: "prebuilt", text: `# This bottle runs the prebuilt image ${image.ref}; a proposal can start FROM it.\nFROM ${image.ref}\n` };
+  }
+  return { source: image.source, text: image.dockerfile };
+}
+
+/**
+ * The plan for continuing the same session right after a rebuild: the same bottle
+ * and identity, resumed in the image just built from the agent's proposal.
+ */
+export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; imageTag: string }, sessionId: string): BottlePlan {
+  const previous = plan.image.kind === "build" ? plan.image.dockerfile : currentDockerfile(plan.image).text;
+  const image: ImagePlan = {
+    kind: "build",
+    tag: proposal.imageTag,
+    source: "per-bottle",
+    replaces: previous,
+    dockerfile: proposal.dockerfile,
+    dockerfilePath: "state/<identity>/Dockerfile",
+    contextDir: plan.image.kind === "build" ? plan.image.contextDir : null,
+    buildArgs: plan.image.kind === "build" ? plan.image.buildArgs : {},
+    // Built by the launch that follows; until it has built, the state keeps it as Dockerfile.proposed.
+    reuse: false,
+  };
+  const claude: ClaudeOptions = { ...plan.claude, prompt: REBUILT_RESUME_PROMPT, resumeSession: sessionId };
+  const supervise = plan.supervise && {
+    ...plan.supervise,
+    policy: plan.supervise.rebuildsLeft > 1 ? plan.supervise.policy : ("preserve" as const),
+    rebuildsLeft: Math.max(0, plan.supervise.rebuildsLeft - 1),
+    config: {
+      ...plan.supervise.config,
+      policy: plan.supervise.rebuildsLeft > 1 ? plan.supervise.config.policy : ("preserve" as const),
+      currentDockerfile: currentDockerfile(image),
+    },
+  };
+  return {
+    ...plan,
+    mode: "resume",
+    prompt: claude.prompt,
+    resumeSession: sessionId,
+    image,
+    claude,
+    supervise,
+    agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
   };
 }
 

@@ -10,7 +10,11 @@ import type { DockerClient } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { loadManifest } from "../manifest/load.js";
 import type { StateStore } from "../state/store.js";
-import { DEFAULT_RESUME_PROMPT } from "./claude.js";
+import { readFile } from "node:fs/promises";
+import type { Metadata } from "../state/metadata.js";
+import { type CapabilityPolicy } from "../supervise/config.js";
+import { dockerfileProblem } from "../supervise/dockerfile.js";
+import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
 import { mintIdentity, parseIdentity } from "./identity.js";
 import { type BottlePlan, resolvePlan } from "./plan.js";
 
@@ -23,6 +27,8 @@ export interface StartRequest {
   identity?: string | undefined;
   cwd: string;
   snapshotIntervalMs?: number | undefined;
+  capabilityBlock?: CapabilityPolicy | undefined;
+  maxRebuilds?: number | undefined;
 }
 
 export interface ResumeRequest {
@@ -31,6 +37,8 @@ export interface ResumeRequest {
   workspace?: string | undefined;
   cwd: string;
   snapshotIntervalMs?: number | undefined;
+  capabilityBlock?: CapabilityPolicy | undefined;
+  maxRebuilds?: number | undefined;
 }
 
 export interface PrepareDeps {
@@ -54,11 +62,13 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
     prompt: request.prompt,
     resumeSession: null,
     workspace: checkWorkspace(request.workspace ?? request.cwd, request.cwd),
-    perBottleDockerfile: await deps.state.readDockerfile(identity),
+    perBottleDockerfile: await perBottleDockerfile(deps.state, identity, null),
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
     snapshotIntervalMs: request.snapshotIntervalMs,
+    capabilityBlock: request.capabilityBlock,
+    maxRebuilds: request.maxRebuilds,
   });
 }
 
@@ -88,15 +98,56 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     agent: metadata.agent,
     mode: "resume",
     identity,
-    prompt: request.prompt ?? DEFAULT_RESUME_PROMPT,
+    prompt: request.prompt ?? (await resumePrompt(metadata, deps.state)),
     resumeSession: metadata.sessionId,
     workspace: checkWorkspace(request.workspace ?? metadata.workspace, request.cwd),
-    perBottleDockerfile: await deps.state.readDockerfile(identity),
+    perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
     snapshotIntervalMs: request.snapshotIntervalMs,
+    capabilityBlock: request.capabilityBlock,
+    maxRebuilds: request.maxRebuilds,
   });
+}
+
+/**
+ * The state's per-bottle Dockerfile, checked: it may come from a restored cache
+ * archive. A rebuild proposal the runner stopped before building still waits in
+ * Dockerfile.proposed; it is what the bottle continues on.
+ */
+async function perBottleDockerfile(state: StateStore, identity: string, metadata: Metadata | null): Promise<string | null> {
+  const waiting = metadata?.outcome === "capability-block" ? await readFile(state.proposedDockerfilePath(identity), "utf8").catch(() => null) : null;
+  const text = waiting ?? (await state.readDockerfile(identity));
+  if (text === null) return null;
+  const problem = dockerfileProblem(text);
+  if (problem) {
+    throw new InputError(
+      "Dockerfile",
+      state.dockerfilePath(identity),
+      `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`,
+      "fix the file, or remove it to build from the manifest's image again",
+    );
+  }
+  return text;
+}
+
+/** What a resumed session is told, by how the last launch ended. */
+async function resumePrompt(metadata: Metadata, state: StateStore): Promise<string> {
+  if (metadata.outcome === "capability-block") return REBUILT_RESUME_PROMPT;
+  // After a failed immediate rebuild the previous Dockerfile is still the bottle's: tell the agent why.
+  if (metadata.outcome === "build-failed" && existsSync(state.proposedDockerfilePath(metadata.identity))) {
+    const log = await readFile(state.buildLogPath(metadata.identity), "utf8").catch(() => "");
+    const tail = log.trimEnd().split("\n").slice(-20).join("\n");
+    return [
+      "The Dockerfile you proposed with capability-block did not build, so this bottle still runs the image it had.",
+      tail ? `The end of the build log:\n\n${tail}\n` : "",
+      "Propose a corrected Dockerfile with capability-block, or continue the task without it.",
+    ]
+      .filter(Boolean)
+      .join("\n");
+  }
+  return DEFAULT_RESUME_PROMPT;
 }
 
 function checkWorkspace(dir: string, cwd: string): string {

@@ -8,15 +8,19 @@ import { z } from "zod";
 import { parseIdentity } from "../bottle/identity.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
+import type { CapabilityPolicy } from "../supervise/config.js";
+import { parseMaxRebuilds, parsePolicy } from "../bottle/policy.js";
 
 export const USAGE = `usage: node runner <command> [options]
 
 commands:
   start <agent> --prompt TEXT   launch a bottle for <agent> and run the task headlessly
         [--manifest PATH] [--workspace DIR] [--format text|json] [--dry-run]
-        [--snapshot-interval 30s]
+        [--snapshot-interval 30s] [--capability-block preserve|rebuild|deny]
+        [--max-rebuilds N]
   resume <identity>             continue a preserved bottle's claude session
         [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
+        [--capability-block preserve|rebuild|deny] [--max-rebuilds N]
   list [--format text|json]     running bottles and saved states
   cleanup [--format text|json]  remove labelled containers and networks no live runner owns
   demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
@@ -27,9 +31,15 @@ exit codes: 0 success, 1 any other outcome or a failed launch, 2 bad input`;
 const Format = z.enum(["text", "json"]);
 export type Format = z.infer<typeof Format>;
 
+/** Flags that override the manifest's capability-block policy for one run. */
+interface PolicyFlags {
+  capabilityBlock?: CapabilityPolicy;
+  maxRebuilds?: number;
+}
+
 export type Command =
-  | { command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number }
-  | { command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number }
+  | ({ command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
+  | ({ command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | { command: "list"; format: Format }
   | { command: "cleanup"; format: Format }
   | { command: "demo"; format: Format }
@@ -42,13 +52,15 @@ const FLAGS = {
   format: { type: "string" },
   "dry-run": { type: "boolean" },
   "snapshot-interval": { type: "string" },
+  "capability-block": { type: "string" },
+  "max-rebuilds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Which flags each command takes; anything else is an error naming the flag. */
 const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[]> = {
-  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval"],
-  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval"],
+  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
+  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   list: ["format"],
   cleanup: ["format"],
   demo: ["format"],
@@ -81,6 +93,10 @@ export function parseCommand(argv: string[]): Command {
   }
   const format = parseFormat(values.format);
   const snapshotIntervalMs = values["snapshot-interval"] === undefined ? undefined : parseInterval(values["snapshot-interval"]);
+  const policy: PolicyFlags = {
+    ...(values["capability-block"] !== undefined ? { capabilityBlock: parsePolicy("--capability-block", values["capability-block"]) } : {}),
+    ...(values["max-rebuilds"] !== undefined ? { maxRebuilds: parseMaxRebuilds("--max-rebuilds", values["max-rebuilds"]) } : {}),
+  };
   const expectPositionals = (count: number, what: string) => {
     if (positionals.length !== count) {
       const extra = positionals.slice(count);
@@ -109,6 +125,7 @@ export function parseCommand(argv: string[]): Command {
         format,
         dryRun: values["dry-run"] ?? false,
         ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
+        ...policy,
       };
     }
     case "resume": {
@@ -122,6 +139,7 @@ export function parseCommand(argv: string[]): Command {
         format,
         dryRun: values["dry-run"] ?? false,
         ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
+        ...policy,
       };
     }
     case "list":

@@ -49,6 +49,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
         command.command === "start"
           ? await planStart({ ...command, cwd: io.cwd }, deps)
           : await planResume({ ...command, cwd: io.cwd }, deps);
+      if (!plan.supervise && (command.capabilityBlock !== undefined || command.maxRebuilds !== undefined)) {
+        io.stderr(`claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`);
+      }
       if (command.dryRun) {
         io.stdout(command.format === "json" ? `${JSON.stringify(describePlan(plan), null, 2)}\n` : planText(plan));
         return 0;
@@ -125,6 +128,9 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
       addedForClaudeCode: plan.egress.defaults,
       proxy: plan.agentContainer.env.HTTPS_PROXY ?? null,
     },
+    supervise: plan.supervise
+      ? { name: plan.supervise.name, policy: plan.supervise.policy, rebuildsLeft: plan.supervise.rebuildsLeft, currentDockerfile: plan.supervise.config.currentDockerfile.source }
+      : null,
     networks: plan.networks,
     labels: plan.labels,
     timeoutMs: plan.timeoutMs,
@@ -146,6 +152,7 @@ function planText(plan: BottlePlan): string {
     `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
     `  limits:    ${plan.agentContainer.memoryBytes} bytes, ${plan.agentContainer.nanoCpus / 1e9} cpus, ${plan.agentContainer.pidsLimit} pids, timeout ${plan.timeoutMs / 1000}s`,
     `  runtime:   ${plan.agentContainer.runtime ?? "engine default"}`,
+    `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
   ];
   if (plan.resumeSession) lines.push(`  resumes:   claude session ${plan.resumeSession}`);
   return `${lines.join("\n")}\n`;

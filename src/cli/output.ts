@@ -26,8 +26,9 @@ export function stderrLog(io: Pick<CliIo, "stderr">, identity: string): Log {
 
 export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "stdout">): void {
   if (format === "json") {
-    const { identity, outcome, exitCode, sessionId, stateDir, preserved } = result;
-    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved })}\n`);
+    const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog } = result;
+    const capabilityBlocks = result.capabilityBlocks.map((c) => ({ reason: c.reason, policy: c.policy, result: c.result ?? null, sha256: c.sha256 }));
+    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog })}\n`);
     return;
   }
   const lines = [
@@ -36,6 +37,10 @@ export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "
     `session:  ${result.sessionId ?? "(none)"}`,
     `state:    ${result.preserved ? `${result.stateDir} (preserved)` : "removed"}`,
   ];
+  for (const c of result.capabilityBlocks) {
+    lines.push(`asked:    a different image (${c.policy}${c.result ? `, ${c.result}` : ""}): ${c.reason}`);
+  }
+  if (result.buildLog) lines.push(`build:    failed, log in ${result.buildLog}`);
   if (result.preserved) lines.push(`resume:   node runner resume ${result.identity}`);
   io.stdout(`${lines.join("\n")}\n`);
 }

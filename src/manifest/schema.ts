@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { GateConfigSchema, ROUTE_NAME_PATTERN } from "../gate/config.js";
+import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
 import { formatDuration, parseDuration } from "./duration.js";
 
 /** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
@@ -328,6 +329,9 @@ const LimitsSchema = z
     timeoutMs: parseTimeout(limits.timeout),
   }));
 
+/** Rebuilds a bottle with capabilityBlock "rebuild" may do in one run unless maxRebuilds says otherwise. */
+export const DEFAULT_MAX_REBUILDS = 2;
+
 const BottleSchema = z
   .strictObject({
     image: z.string().min(1).optional().describe("A prebuilt image to run. Leave out image and dockerfile for the bundled agent image."),
@@ -336,7 +340,17 @@ const BottleSchema = z
     env: z.record(variableSchema("env name"), EnvValueSchema).default({}).describe("Environment variables set in the bottle."),
     egress: EgressSchema.prefault({}),
     limits: LimitsSchema.prefault({}).describe("Resource limits; each has a default."),
-    supervise: z.boolean().default(false),
+    supervise: z
+      .boolean()
+      .default(false)
+      .describe("Give the agent the supervise MCP server, through which it can ask for a different image (capability-block)."),
+    capabilityBlock: z
+      .enum(CAPABILITY_POLICIES, {
+        error: (issue) => `${showValue(issue.input)} is not a capability-block policy; use "preserve", "rebuild" or "deny"`,
+      })
+      .optional()
+      .describe('What a capability-block proposal does: "preserve" (default) ends the session and keeps the state for a resume on the new image, "rebuild" builds it and resumes at once, "deny" refuses it.'),
+    maxRebuilds: z.int().min(0).max(10).optional().describe('With capabilityBlock "rebuild": most rebuilds in one run (default 2); further proposals are preserved.'),
   })
   .superRefine(
     (bottle, ctx) => {
@@ -345,6 +359,15 @@ const BottleSchema = z
           code: "custom",
           message: 'has both "image" and "dockerfile"; a bottle runs a prebuilt image or builds one from a Dockerfile, so remove one',
         });
+      }
+      for (const key of ["capabilityBlock", "maxRebuilds"] as const) {
+        if (bottle[key] !== undefined && bottle.supervise !== true) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `only applies to a supervised bottle; set "supervise": true, or remove "${key}"`,
+          });
+        }
       }
       if (bottle.image !== undefined && bottle.buildArgs !== undefined) {
         ctx.addIssue({
@@ -356,7 +379,12 @@ const BottleSchema = z
     },
     { when: (payload) => isRecord(payload.value) },
   )
-  .transform((bottle) => ({ ...bottle, buildArgs: bottle.buildArgs ?? {} }));
+  .transform((bottle) => ({
+    ...bottle,
+    buildArgs: bottle.buildArgs ?? {},
+    capabilityBlock: bottle.capabilityBlock ?? ("preserve" as CapabilityPolicy),
+    maxRebuilds: bottle.maxRebuilds ?? DEFAULT_MAX_REBUILDS,
+  }));
 
 const AgentSchema = z.strictObject({
   bottle: z

@@ -4,6 +4,9 @@
  *   $CLAUDE_BOTTLE_HOME/state/<identity>/
  *     metadata.json   identity, agent, manifest, session, outcome, exit code, times
  *     Dockerfile      per-bottle override; when present the launch builds from it
+ *     capability-block.json  the last accepted proposal: reason, policy, time, the Dockerfile it replaced
+ *     Dockerfile.proposed    a proposal whose immediate rebuild failed (the Dockerfile above is untouched)
+ *     build.log       the log of a per-bottle build that failed
  *     transcript/     snapshot of the agent's ~/.claude and ~/.claude.json
  *     workspace/      the agent's work tree, when preserved
  *     events.jsonl    claude's raw stream-json events
@@ -48,6 +51,15 @@ export class StateStore {
   }
   dockerfilePath(identity: string): string {
     return join(this.dir(identity), "Dockerfile");
+  }
+  proposedDockerfilePath(identity: string): string {
+    return join(this.dir(identity), "Dockerfile.proposed");
+  }
+  capabilityBlockPath(identity: string): string {
+    return join(this.dir(identity), "capability-block.json");
+  }
+  buildLogPath(identity: string): string {
+    return join(this.dir(identity), "build.log");
   }
   snapshotPath(identity: string, name: SnapshotDir): string {
     return join(this.dir(identity), name);

@@ -16,7 +16,7 @@ describe("action inputs", () => {
     expect(parseInputs(reader({ prompt: "go" }), cwd)).toEqual({
       agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: null,
       timeoutMs: null, anthropicApiKey: null, claudeCodeOauthToken: null, gateImage: null, saveState: "cache-and-artifact",
-      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted"],
+      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null,
     });
   });
 
@@ -27,6 +27,8 @@ describe("action inputs", () => {
     [{ prompt: "x", "fail-on": "crashed, timeout" }, { failOn: ["crashed", "timeout"] }],
     [{ prompt: "x", "fail-on": "never" }, { failOn: [] }],
     [{ prompt: "x", "save-state": "none" }, { saveState: "none" }],
+    [{ prompt: "x", "capability-block": "rebuild", "max-rebuilds": "1" }, { capabilityBlock: "rebuild", maxRebuilds: 1 }],
+    [{ prompt: "x", "fail-on": "error,build-failed" }, { failOn: ["error", "build-failed"] }],
   ])("%j", (given, expected) => {
     expect(parseInputs(reader(given), cwd)).toMatchObject(expected);
   });
@@ -45,6 +47,8 @@ describe("action inputs", () => {
     [{ prompt: "x", "save-state": "s3" }, /^save-state: "s3" is not one of the choices; use one of: cache, cache-and-artifact, none/],
     [{ prompt: "x", "fail-on": "crashed,explode" }, /^fail-on: "explode" is not an outcome/],
     [{ prompt: "x", "artifact-name": "a/b" }, /^artifact-name: "a\/b" is not a valid artifact name/],
+    [{ prompt: "x", "capability-block": "ask" }, /^capability-block: "ask" is not a capability-block policy; use one of: preserve, rebuild, deny/],
+    [{ prompt: "x", "max-rebuilds": "many" }, /^max-rebuilds: "many" is not a number of rebuilds; give a whole number from 0 to 10/],
     [{ prompt: "x", "anthropic-api-key": "k", "claude-code-oauth-token": "t" }, /^claude-code-oauth-token: .* is given together with anthropic-api-key/],
   ])("%j is refused", (given, message) => {
     expect(() => parseInputs(reader(given), cwd)).toThrow(InputError);

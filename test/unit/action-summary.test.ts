@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "vitest";
 import { writeSummary } from "../../src/action/summary.js";
 import type { Toolkit } from "../../src/action/toolkit.js";
@@ -17,6 +20,7 @@ function toolkit(): { core: Toolkit; written: string[] } {
 const result: RunResult = {
   identity: "fixer-abc12", outcome: "crashed", exitCode: 137, sessionId: "s-1", stateDir: "/s", preserved: true,
   numTurns: 4, costUsd: 0.0123, egress: { reached: { "registry.npmjs.org:443": 2 }, refused: { "evil.test:443": 1 } },
+  capabilityBlocks: [], buildLog: null,
 };
 
 function plan(perBottle: string | null) {
@@ -43,4 +47,40 @@ test("a bottle on its own Dockerfile shows the diff against what it replaced", a
   const text = written.join("");
   expect(text).toContain("```diff");
   expect(text).toContain("+RUN apt-get install -y golang");
+});
+
+test("a capability-block: the agent's reason, the diff of the old against the proposed Dockerfile, and the approval snippet", async () => {
+  const { core, written } = toolkit();
+  const blocked: RunResult = {
+    ...result,
+    outcome: "capability-block",
+    capabilityBlocks: [
+      {
+        version: 1, reason: "I need the Go toolchain\nto build the CLI.", at: "2026-11-22T10:00:00.000Z", policy: "preserve",
+        before: { source: "manifest", text: "FROM node:24\nUSER node\n" }, proposed: "FROM node:24\nRUN apt-get install -y golang\nUSER node\n", sha256: "ab",
+      },
+    ],
+  };
+  await writeSummary(core, blocked, { cacheKey: "k", artifactId: 7 }, plan(null));
+  const text = written.join("");
+  expect(text).toContain("### claude-bottle: capability-block");
+  expect(text).toContain("preserved for a resume on the new image");
+  expect(text).toContain("> I need the Go toolchain to build the CLI.");
+  expect(text).toContain("--- Dockerfile (manifest)");
+  expect(text).toContain("+RUN apt-get install -y golang");
+  expect(text).toContain("Approve the new image by resuming this bottle");
+  expect(text).toContain("identity: fixer-abc12");
+});
+
+test("a failed per-bottle build shows the end of its log", async () => {
+  const { core, written } = toolkit();
+  const dir = mkdtempSync(join(tmpdir(), "summary-"));
+  const log = join(dir, "build.log");
+  writeFileSync(log, `${Array.from({ length: 50 }, (_, i) => `step ${i}`).join("\n")}\nThe command '/bin/sh -c make' returned a non-zero code: 2\n`);
+  await writeSummary(core, { ...result, outcome: "build-failed", exitCode: null, buildLog: log }, { cacheKey: null, artifactId: null }, plan(null));
+  const text = written.join("");
+  expect(text).toContain("The per-bottle Dockerfile did not build");
+  expect(text).toContain("returned a non-zero code: 2");
+  expect(text).toContain("step 49");
+  expect(text).not.toContain("step 5\n");
 });

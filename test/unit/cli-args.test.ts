@@ -11,6 +11,11 @@ describe("node runner arguments", () => {
     ],
     [["resume", "fixer-abc12"], { command: "resume", identity: "fixer-abc12", format: "text", dryRun: false }],
     [["resume", "fixer-abc12", "--prompt", "also add tests", "--format", "json"], { command: "resume", identity: "fixer-abc12", prompt: "also add tests", format: "json", dryRun: false }],
+    [
+      ["start", "fixer", "--prompt", "go", "--capability-block", "rebuild", "--max-rebuilds", "3"],
+      { command: "start", agent: "fixer", prompt: "go", format: "text", dryRun: false, capabilityBlock: "rebuild", maxRebuilds: 3 },
+    ],
+    [["resume", "fixer-abc12", "--capability-block", "deny"], { command: "resume", identity: "fixer-abc12", format: "text", dryRun: false, capabilityBlock: "deny" }],
     [["list", "--format", "json"], { command: "list", format: "json" }],
     [["cleanup"], { command: "cleanup", format: "text" }],
     [["demo"], { command: "demo", format: "text" }],
@@ -35,6 +40,11 @@ describe("node runner arguments", () => {
     [["resume", "fixer-abc12", "--manifest", "m.json"], /^--manifest: "m.json" is not a flag of `resume`/],
     [["list", "--dry-run"], /^--dry-run: true is not a flag of `list`/],
     [["start", "fixer", "--prompt"], /^--prompt: \(missing\) needs a value; write --prompt VALUE/],
+    [["start", "fixer", "--prompt", "x", "--capability-block", "approve"], /^--capability-block: "approve" is not a capability-block policy; use one of: preserve, rebuild, deny/],
+    [["start", "fixer", "--prompt", "x", "--max-rebuilds=-1"], /^--max-rebuilds: "-1" is not a number of rebuilds; give a whole number from 0 to 10/],
+    [["start", "fixer", "--prompt", "x", "--max-rebuilds", "11"], /^--max-rebuilds: "11" is not a number of rebuilds/],
+    [["start", "fixer", "--prompt", "x", "--max-rebuilds", "2.5"], /^--max-rebuilds: "2.5" is not a number of rebuilds/],
+    [["list", "--capability-block", "deny"], /^--capability-block: "deny" is not a flag of `list`/],
   ])("%j is refused: %s", (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(InputError);
     expect(() => parseCommand(argv)).toThrow(message);

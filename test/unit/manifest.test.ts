@@ -464,6 +464,20 @@ describe("invalid manifests", () => {
     { name: "cpus as a string", manifest: withBottle({ limits: { cpus: "2" } }), path: "bottles.default.limits.cpus", message: '"2" is a string; expected a number' },
     { name: "too few pids", manifest: withBottle({ limits: { pids: 8 } }), path: "bottles.default.limits.pids", message: "8 is too small; use at least 16" },
     { name: "supervise as a string", manifest: withBottle({ supervise: "yes" }), path: "bottles.default.supervise", message: '"yes" is a string; expected true or false' },
+    {
+      name: "an unknown capability-block policy",
+      manifest: withBottle({ supervise: true, capabilityBlock: "approve" }),
+      path: "bottles.default.capabilityBlock",
+      message: '"approve" is not a capability-block policy; use "preserve", "rebuild" or "deny"',
+    },
+    {
+      name: "a capability-block policy on an unsupervised bottle",
+      manifest: withBottle({ capabilityBlock: "rebuild" }),
+      path: "bottles.default.capabilityBlock",
+      message: 'only applies to a supervised bottle; set "supervise": true, or remove "capabilityBlock"',
+    },
+    { name: "maxRebuilds without supervise", manifest: withBottle({ maxRebuilds: 1 }), path: "bottles.default.maxRebuilds", message: 'set "supervise": true, or remove "maxRebuilds"' },
+    { name: "too many rebuilds", manifest: withBottle({ supervise: true, maxRebuilds: 11 }), path: "bottles.default.maxRebuilds", message: "11 is too big; use at most 10" },
     // JSON
     {
       name: "invalid JSON, with line and column",

@@ -20,6 +20,9 @@ describe("how claude ended decides the outcome", () => {
     ["the runner was interrupted", end({ exitCode: 143, result: null, interrupted: true }), "interrupted", true],
     ["interrupted even though claude then finished cleanly", end({ interrupted: true }), "interrupted", true],
     ["interrupt wins over timeout", end({ timedOut: true, interrupted: true }), "interrupted", true],
+    ["a capability-block proposal was accepted, claude then finished cleanly", end({ capabilityBlock: true }), "capability-block", true],
+    ["a capability-block proposal, then the runner stopped claude (143)", end({ exitCode: 143, result: null, capabilityBlock: true }), "capability-block", true],
+    ["a capability-block proposal wins over an interrupt that followed", end({ interrupted: true, capabilityBlock: true }), "capability-block", true],
   ] as const)("%s → %s", (_name, input, outcome, preserved) => {
     expect(decideOutcome(input)).toBe(outcome);
     expect(preserves(decideOutcome(input))).toBe(preserved);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AGENT_DOCKERFILE } from "../../src/bottle/agent-dockerfile.js";
-import { PLACEHOLDER_API_KEY, type PlanRequest, resolvePlan } from "../../src/bottle/plan.js";
+import { REBUILT_RESUME_PROMPT } from "../../src/bottle/claude.js";
+import { PLACEHOLDER_API_KEY, type PlanRequest, rebuiltPlan, resolvePlan } from "../../src/bottle/plan.js";
 import { InputError } from "../../src/errors.js";
 import { type LoadedManifest, loadManifest, parseManifest } from "../../src/manifest/load.js";
 
@@ -170,5 +171,71 @@ describe("resolving a launch plan", () => {
   test("the agent's model and max turns reach claude", () => {
     const plan = resolvePlan(request({ manifest: { bottles: { b: {} }, agents: { fixer: { bottle: "b", model: "opus", maxTurns: 9 } } } }));
     expect(plan.agentContainer.command).toEqual(expect.arrayContaining(["--model", "opus", "--max-turns", "9"]));
+  });
+});
+
+describe("a supervised bottle", () => {
+  const supervised = (bottle: Record<string, unknown> = {}) => ({
+    bottles: { b: { supervise: true, egress: { routes: [route], allow: ["registry.npmjs.org"] }, ...bottle } },
+    agents: { fixer: { bottle: "b" } },
+  });
+
+  test("gets the supervise sidecar, claude's --mcp-config pointing at it, and no proxy for it", () => {
+    const plan = resolvePlan(request({ manifest: supervised() }));
+    expect(plan.supervise).toMatchObject({ name: "claude-bottle-fixer-abcde-supervise", policy: "preserve", rebuildsLeft: 0 });
+    expect(plan.supervise?.config).toMatchObject({
+      policy: "preserve",
+      listen: { host: "0.0.0.0", port: 8090 },
+      currentDockerfile: { source: "bundled", text: AGENT_DOCKERFILE },
+      egress: { mode: "enforce", allow: ["registry.npmjs.org:443"], routes: [{ name: "anthropic", upstream: "https://api.anthropic.com" }] },
+    });
+    const command = plan.agentContainer.command;
+    const config = command[command.indexOf("--mcp-config") + 1] ?? "";
+    expect(JSON.parse(config)).toEqual({ mcpServers: { supervise: { type: "http", url: "http://supervise:8090/mcp" } } });
+    expect(command).toContain("--strict-mcp-config");
+    expect(plan.agentContainer.env.NO_PROXY).toBe("gate,supervise");
+    // The sidecar's config carries route names and upstreams, never a credential or the variable holding it.
+    expect(JSON.stringify(plan.supervise)).not.toContain(KEY);
+    expect(JSON.stringify(plan.supervise)).not.toContain("GATE_SECRET");
+  });
+
+  test("an unsupervised bottle has no sidecar and no MCP config", () => {
+    const plan = resolvePlan(request());
+    expect(plan.supervise).toBeNull();
+    expect(plan.agentContainer.command).not.toContain("--mcp-config");
+    expect(plan.agentContainer.env.NO_PROXY).toBe("gate");
+  });
+
+  test("the policy comes from the manifest, and a flag or input overrides it", () => {
+    expect(resolvePlan(request({ manifest: supervised({ capabilityBlock: "deny" }) })).supervise?.policy).toBe("deny");
+    expect(resolvePlan(request({ manifest: supervised({ capabilityBlock: "deny" }), capabilityBlock: "rebuild" })).supervise).toMatchObject({ policy: "rebuild", rebuildsLeft: 2 });
+    expect(resolvePlan(request({ manifest: supervised({ capabilityBlock: "rebuild", maxRebuilds: 1 }) })).supervise).toMatchObject({ policy: "rebuild", rebuildsLeft: 1 });
+    // No rebuilds left means a proposal is preserved for a person to resume.
+    expect(resolvePlan(request({ manifest: supervised({ capabilityBlock: "rebuild" }), maxRebuilds: 0 })).supervise).toMatchObject({ policy: "preserve", rebuildsLeft: 0 });
+  });
+
+  test("a prebuilt image is described to the agent as a FROM it can extend", () => {
+    const plan = resolvePlan(request({ manifest: supervised({ image: "ghcr.io/acme/agent:1" }) }));
+    expect(plan.supervise?.config.currentDockerfile.source).toBe("prebuilt");
+    expect(plan.supervise?.config.currentDockerfile.text).toContain("FROM ghcr.io/acme/agent:1\n");
+  });
+
+  test("after a rebuild: the same identity resumes the same session in the proposed image, with one rebuild fewer", () => {
+    const plan = resolvePlan(request({ manifest: supervised({ capabilityBlock: "rebuild" }) }));
+    const proposal = `${AGENT_DOCKERFILE}RUN echo more\n`;
+    const next = rebuiltPlan(plan, { dockerfile: proposal, imageTag: "claude-bottle-bottle:fixer-abcde" }, "session-1");
+    expect(next).toMatchObject({ identity: "fixer-abcde", mode: "resume", resumeSession: "session-1", prompt: REBUILT_RESUME_PROMPT });
+    expect(next.image).toMatchObject({ kind: "build", source: "per-bottle", dockerfile: proposal, replaces: AGENT_DOCKERFILE, tag: "claude-bottle-bottle:fixer-abcde", reuse: false });
+    expect(next.image.kind === "build" && next.image.buildArgs.BASE_IMAGE).toBeTruthy();
+    const command = next.agentContainer.command;
+    expect(command[command.indexOf("--resume") + 1]).toBe("session-1");
+    expect(command[command.indexOf("-p") + 1]).toBe(REBUILT_RESUME_PROMPT);
+    expect(command).toContain("--mcp-config");
+    expect(next.supervise).toMatchObject({ policy: "rebuild", rebuildsLeft: 1 });
+    expect(next.supervise?.config.currentDockerfile).toEqual({ source: "per-bottle", text: proposal });
+    // The last allowed rebuild: a further proposal is preserved.
+    const last = rebuiltPlan(next, { dockerfile: proposal, imageTag: "claude-bottle-bottle:fixer-abcde" }, "session-1");
+    expect(last.supervise).toMatchObject({ policy: "preserve", rebuildsLeft: 0 });
+    expect(last.supervise?.config.policy).toBe("preserve");
   });
 });

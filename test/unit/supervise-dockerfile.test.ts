@@ -1,0 +1,32 @@
+import { describe, expect, test } from "vitest";
+import { dockerfileProblem } from "../../src/supervise/dockerfile.js";
+
+describe("is a proposal a Dockerfile worth building", () => {
+  test.each([
+    ["a plain one", "FROM debian:bookworm\nRUN apt-get install -y gcc\n"],
+    ["ARG before FROM", "ARG BASE=node:24\nFROM ${BASE}\nUSER node\n"],
+    ["a parser directive, comments and stages", "# syntax=docker/dockerfile:1\n# build stage\nFROM golang AS build\nRUN go build ./...\nFROM debian\nCOPY --from=build /out /usr/local/bin/\n"],
+    ["lowercase instructions", "from debian\nrun echo hi\n"],
+    ["line continuations", "FROM debian\nRUN apt-get update && \\\n    apt-get install -y make\n"],
+  ])("%s is fine", (_name, text) => {
+    expect(dockerfileProblem(text)).toBeNull();
+  });
+
+  test.each([
+    ["empty", "", "the Dockerfile is empty"],
+    ["only whitespace", "  \n\t\n", "the Dockerfile is empty"],
+    ["only comments", "# nothing here\n", "has no instructions"],
+    ["no FROM", "ARG X=1\n", "has no FROM instruction"],
+    ["RUN before FROM", "RUN make\nFROM debian\n", "line 1: the first instruction is RUN; a Dockerfile starts with FROM"],
+    ["an unknown instruction, with its line", "FROM debian\n\nINSTALL gcc\n", 'line 3: "INSTALL" is not a Dockerfile instruction'],
+    ["FROM without an image", "FROM\n", "line 1: FROM has no arguments"],
+    ["a NUL byte", "FROM debian\0\n", "contains a NUL byte"],
+    ["over the size limit", `FROM debian\n${"# padding\n".repeat(7000)}`, "bytes, over the limit of 65536"],
+  ])("%s is refused", (_name, text, problem) => {
+    expect(dockerfileProblem(text)).toContain(problem);
+  });
+
+  test("the limit can be set", () => {
+    expect(dockerfileProblem("FROM debian\n", 5)).toBe("the Dockerfile is 12 bytes, over the limit of 5");
+  });
+});
