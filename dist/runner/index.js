@@ -77473,7 +77473,7 @@ function wrappy (fn, cb) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _dirname_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6065);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2789);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3444);
 /**
  * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
  * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
@@ -77515,7 +77515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2789:
+/***/ 3444:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -88784,6 +88784,8 @@ function plan_hash(text) {
 
 
 
+/** The points of a launch where time is measured and a fault can be injected, in order. */
+const PHASES = ["image-build", "networks", "gate-start", "agent-start", "copy-in", "session", "snapshot", "teardown"];
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
 class LaunchError extends Error {
     constructor(message) {
@@ -88850,6 +88852,10 @@ async function launchOnce(plan, deps, history) {
         image: null,
     };
     await state.writeMetadata(metadata);
+    const timer = new PhaseTimer();
+    const pause = async (phase) => {
+        await deps.pauseAt?.(phase);
+    };
     const resources = new BottleResources(docker, plan, log);
     const egress = new EgressLog(state.egressPath(plan.identity));
     let stopGateLog = null;
@@ -88858,7 +88864,8 @@ async function launchOnce(plan, deps, history) {
     let launchFailure = null;
     const proposals = new ProposalWatch(docker, log);
     try {
-        const imageRef = await ensureAgentImage(plan, deps);
+        await pause("image-build");
+        const imageRef = await timer.time("image", () => ensureAgentImage(plan, deps));
         const pending = history.at(-1);
         if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined)
             pending.result = "rebuilt";
@@ -88866,21 +88873,26 @@ async function launchOnce(plan, deps, history) {
         checkInterrupt(deps.signal);
         await ensureImage(docker, plan.gate.image, log);
         checkInterrupt(deps.signal);
-        await resources.createNetworks();
+        await pause("networks");
+        await timer.time("networks", () => resources.createNetworks());
         checkInterrupt(deps.signal);
-        const gateId = await startGate(plan, deps, resources);
+        await pause("gate-start");
+        const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
         stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
         checkInterrupt(deps.signal);
         if (plan.supervise) {
-            const superviseId = await startSupervise(plan, deps, resources);
+            const superviseId = await timer.time("supervise", () => startSupervise(plan, deps, resources));
             proposals.watch(superviseId);
             stopSuperviseLog = (await docker.followLogs(superviseId, (line) => proposals.accept(line))).stop;
             checkInterrupt(deps.signal);
         }
-        const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
+        await pause("agent-start");
+        const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource, timer, pause);
         checkInterrupt(deps.signal);
-        session = await runSession(plan, deps, agentId, proposals.accepted);
-        await finalSnapshot(plan, deps, agentId);
+        await pause("session");
+        timer.mark("execStart");
+        session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause));
+        await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId));
         // The answer can reach claude before the runner hears of it: look for a proposal the log did not bring yet.
         if (plan.supervise)
             await proposals.finish();
@@ -88892,11 +88904,12 @@ async function launchOnce(plan, deps, history) {
         await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
         await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
         await egress.close();
-        await resources.teardown();
+        await pause("teardown");
+        await timer.time("teardown", () => resources.teardown());
     }
     log.info(describeEgress(egress.summary));
     if (session === null) {
-        return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history);
+        return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history, timer.timings);
     }
     if (launchFailure)
         log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
@@ -88939,7 +88952,26 @@ async function launchOnce(plan, deps, history) {
         egress: egress.summary,
         capabilityBlocks: history,
         buildLog: null,
+        timings: timer.timings,
     };
+}
+/** Wall-clock milliseconds per phase, for `timings` in the result. */
+class PhaseTimer {
+    timings = {};
+    started = performance.now();
+    async time(name, run) {
+        const start = performance.now();
+        try {
+            return await run();
+        }
+        finally {
+            this.timings[name] = Math.round((performance.now() - start) * 10) / 10;
+        }
+    }
+    /** Milliseconds from the start of the launch to now. */
+    mark(name) {
+        this.timings[name] = Math.round((performance.now() - this.started) * 10) / 10;
+    }
 }
 /**
  * Keeps an accepted proposal in the state. With `preserve` it becomes the bottle's
@@ -88968,10 +89000,10 @@ async function keepProposal(plan, deps, proposal) {
     return record;
 }
 /** A launch that never got claude running: resume state stays preserved, a fresh start leaves nothing. */
-async function settleLaunchFailure(plan, deps, failure, metadata, egress, history) {
+async function settleLaunchFailure(plan, deps, failure, metadata, egress, history, timings) {
     const { state } = deps;
     if (failure instanceof BuildFailed)
-        return settleBuildFailure(plan, deps, failure, metadata, egress, history);
+        return settleBuildFailure(plan, deps, failure, metadata, egress, history, timings);
     const interrupted = failure instanceof Interrupted;
     const hadSession = plan.mode === "resume";
     if (hadSession) {
@@ -88996,6 +89028,7 @@ async function settleLaunchFailure(plan, deps, failure, metadata, egress, histor
         egress,
         capabilityBlocks: history,
         buildLog: null,
+        timings,
     };
 }
 /**
@@ -89003,7 +89036,7 @@ async function settleLaunchFailure(plan, deps, failure, metadata, egress, histor
  * the state, everything else as it was (the bottle's Dockerfile, its transcript and
  * workspace), and the state preserved so nothing of the session is lost.
  */
-async function settleBuildFailure(plan, deps, failure, metadata, egress, history) {
+async function settleBuildFailure(plan, deps, failure, metadata, egress, history, timings) {
     const { state, log } = deps;
     const last = history.at(-1);
     if (last?.policy === "rebuild" && last.result === undefined) {
@@ -89030,6 +89063,7 @@ async function settleBuildFailure(plan, deps, failure, metadata, egress, history
         egress,
         capabilityBlocks: history,
         buildLog: state.buildLogPath(plan.identity),
+        timings,
     };
 }
 function checkInterrupt(signal) {
@@ -89339,9 +89373,10 @@ class ProposalWatch {
         }
     }
 }
-async function startAgent(plan, deps, resources, imageRef, workspaceSource) {
+async function startAgent(plan, deps, resources, imageRef, workspaceSource, timer, pause) {
     const { docker, state } = deps;
     const c = plan.agentContainer;
+    const agentStart = performance.now();
     const id = await resources.createContainer({
         name: c.name,
         image: imageRef,
@@ -89359,22 +89394,28 @@ async function startAgent(plan, deps, resources, imageRef, workspaceSource) {
         pidsLimit: c.pidsLimit,
         ...(c.runtime ? { runtime: c.runtime } : {}),
     });
-    await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
-    if ((0,external_node_fs_namespaceObject.existsSync)(workspaceSource)) {
-        await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
-    }
-    const transcript = state.snapshotPath(plan.identity, "transcript");
-    if (plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(transcript)) {
-        await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
-    }
+    const created = performance.now();
+    await pause("copy-in");
+    await timer.time("copyIn", async () => {
+        await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
+        if ((0,external_node_fs_namespaceObject.existsSync)(workspaceSource)) {
+            await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
+        }
+        const transcript = state.snapshotPath(plan.identity, "transcript");
+        if (plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(transcript)) {
+            await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
+        }
+    });
+    const started = performance.now();
     await docker.startContainer(id);
+    timer.timings.agent = Math.round((created - agentStart + (performance.now() - started)) * 10) / 10;
     return id;
 }
-async function runSession(plan, deps, agentId, proposal) {
+async function runSession(plan, deps, agentId, proposal, pause) {
     const { docker, state, log } = deps;
     const stream = new ClaudeStream();
     const events = (0,external_node_fs_namespaceObject.createWriteStream)(state.eventsPath(plan.identity), { flags: "a" });
-    const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity), log);
+    const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, () => pause("snapshot")), log);
     let timedOut = false;
     let interrupted = false;
     let finished = false;
@@ -89482,7 +89523,8 @@ class Snapshotter {
         }
     }
 }
-async function snapshotTranscript(docker, state, container, identity) {
+/** `beforeSwap` runs with the new snapshot written and the old one still in place (a fault point). */
+async function snapshotTranscript(docker, state, container, identity, beforeSwap) {
     const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
     if (!claudeDir)
         return; // claude has not written anything yet; keep what we have
@@ -89491,6 +89533,7 @@ async function snapshotTranscript(docker, state, container, identity) {
         await extractInto(claudeDir, dir);
         if (settings)
             await extractInto(settings, dir);
+        await beforeSwap?.();
     });
 }
 async function snapshotWorkspace(docker, state, container, identity) {
@@ -89537,6 +89580,33 @@ async function rescueBottle(identity, deps) {
     await state.markPreserved(identity);
     log.info(`preserved ${identity} after its runner stopped: node runner resume ${identity}`);
     return true;
+}
+
+;// CONCATENATED MODULE: ./src/bottle/pause.ts
+/**
+ * `CLAUDE_BOTTLE_PAUSE_AT=<phase>`: hold the runner when it reaches a phase, so the
+ * fault-injection tests can kill it exactly there and check what the next runner
+ * (`cleanup`, the action's post step, `resume`) makes of what is left. It prints
+ * one line to say where it holds, then waits until the process is killed.
+ */
+
+
+/** The launch phases, plus the two the entry points own: planning and saving to the cache. */
+const PAUSE_POINTS = ["plan", ...PHASES, "cache-save"];
+function pauseFromEnv(env, say) {
+    const wanted = env.CLAUDE_BOTTLE_PAUSE_AT?.trim();
+    if (!wanted)
+        return undefined;
+    if (!PAUSE_POINTS.includes(wanted)) {
+        throw new InputError("CLAUDE_BOTTLE_PAUSE_AT", wanted, "is not a phase", `use one of: ${PAUSE_POINTS.join(", ")}`);
+    }
+    return async (point) => {
+        if (point !== wanted)
+            return;
+        say(`paused at ${point} (CLAUDE_BOTTLE_PAUSE_AT)`);
+        // A timer keeps the process alive; nothing resolves this.
+        await new Promise(() => setInterval(() => { }, 60_000));
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/manifest/default.ts
@@ -90381,9 +90451,9 @@ function stderrLog(io, identity) {
 }
 function printResult(result, format, io) {
     if (format === "json") {
-        const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog } = result;
+        const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog, timings } = result;
         const capabilityBlocks = result.capabilityBlocks.map((c) => ({ reason: c.reason, policy: c.policy, result: c.result ?? null, sha256: c.sha256 }));
-        io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog })}\n`);
+        io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings })}\n`);
         return;
     }
     const lines = [
@@ -90927,6 +90997,7 @@ function nonEmpty(flag, value) {
 
 
 
+
 async function main_main(argv, io) {
     let command;
     try {
@@ -90950,6 +91021,7 @@ async function run(command, io) {
             return 0;
         case "start":
         case "resume": {
+            const pauseAt = pauseFromEnv(io.env, (line) => io.stderr(`claude-bottle: ${line}\n`));
             // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
             const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
             const deps = { docker, state, env: io.env };
@@ -90965,7 +91037,9 @@ async function run(command, io) {
             }
             if (!docker)
                 throw new Error("no Docker engine");
+            await pauseAt?.("plan");
             const result = await runBottle(plan, {
+                ...(pauseAt ? { pauseAt } : {}),
                 docker,
                 state,
                 clock: { now: () => new Date() },

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { type Log, type RunResult, runBottle } from "../bottle/lifecycle.js";
+import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
 import type { DockerClient } from "../docker/client.js";
@@ -64,6 +65,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
   core.saveState("main", JSON.stringify({ identity, stateHome, workspace, phase: "running" } satisfies MainState));
 
   try {
+    const pauseAt = pauseFromEnv(deps.env, (line) => core.info(line));
     const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
     const docker = await deps.docker();
     const request = {
@@ -81,6 +83,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
       core.warning(`capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`);
     }
     core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
+    await pauseAt?.("plan");
     let successArtifact: number | null = null;
     const result = await core.group("claude", () =>
       runBottle(plan, {
@@ -99,8 +102,10 @@ export async function runMain(deps: ActionDeps): Promise<void> {
         log: actionLog(core),
         signal: deps.signal,
         gateProgram: gateProgramLoader(env),
+        ...(pauseAt ? { pauseAt } : {}),
       }),
     );
+    await pauseAt?.("cache-save");
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, state, store, deps));
     saved.artifactId ??= successArtifact;
     setOutputs(core, result, saved);

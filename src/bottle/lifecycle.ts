@@ -58,7 +58,20 @@ export interface LifecycleDeps {
   superviseProgram?: () => Promise<Buffer>;
   /** Runs after a clean success, just before the state directory is removed (the action uploads its transcript). */
   beforeCleanup?: (stateDir: string) => Promise<void>;
+  /** Awaited as each phase begins; the fault-injection tests hold the runner there and kill it. */
+  pauseAt?: (phase: Phase) => Promise<void>;
 }
+
+/** The points of a launch where time is measured and a fault can be injected, in order. */
+export const PHASES = ["image-build", "networks", "gate-start", "agent-start", "copy-in", "session", "snapshot", "teardown"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/**
+ * Milliseconds per phase of the last launch (image, networks, gate, supervise,
+ * agent, copyIn, session, finalSnapshot, teardown), and `execStart`: from the
+ * start of the launch until claude was exec'd, the figure a launch is judged by.
+ */
+export type Timings = Record<string, number>;
 
 /** One accepted capability-block proposal, as the state's capability-block.json keeps it. */
 export interface CapabilityBlockRecord {
@@ -89,6 +102,7 @@ export interface RunResult {
   capabilityBlocks: CapabilityBlockRecord[];
   /** The log of a per-bottle build that failed (outcome `build-failed`), else null. */
   buildLog: string | null;
+  timings: Timings;
 }
 
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
@@ -162,6 +176,10 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   };
   await state.writeMetadata(metadata);
 
+  const timer = new PhaseTimer();
+  const pause = async (phase: Phase) => {
+    await deps.pauseAt?.(phase);
+  };
   const resources = new BottleResources(docker, plan, log);
   const egress = new EgressLog(state.egressPath(plan.identity));
   let stopGateLog: (() => Promise<void>) | null = null;
@@ -170,28 +188,34 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   let launchFailure: unknown = null;
   const proposals = new ProposalWatch(docker, log);
   try {
-    const imageRef = await ensureAgentImage(plan, deps);
+    await pause("image-build");
+    const imageRef = await timer.time("image", () => ensureAgentImage(plan, deps));
     const pending = history.at(-1);
     if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
     metadata = await state.updateMetadata(plan.identity, { image: imageRef });
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
     checkInterrupt(deps.signal);
-    await resources.createNetworks();
+    await pause("networks");
+    await timer.time("networks", () => resources.createNetworks());
     checkInterrupt(deps.signal);
-    const gateId = await startGate(plan, deps, resources);
+    await pause("gate-start");
+    const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
     stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
     checkInterrupt(deps.signal);
     if (plan.supervise) {
-      const superviseId = await startSupervise(plan, deps, resources);
+      const superviseId = await timer.time("supervise", () => startSupervise(plan, deps, resources));
       proposals.watch(superviseId);
       stopSuperviseLog = (await docker.followLogs(superviseId, (line) => proposals.accept(line))).stop;
       checkInterrupt(deps.signal);
     }
-    const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource);
+    await pause("agent-start");
+    const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource, timer, pause);
     checkInterrupt(deps.signal);
-    session = await runSession(plan, deps, agentId, proposals.accepted);
-    await finalSnapshot(plan, deps, agentId);
+    await pause("session");
+    timer.mark("execStart");
+    session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause));
+    await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId));
     // The answer can reach claude before the runner hears of it: look for a proposal the log did not bring yet.
     if (plan.supervise) await proposals.finish();
   } catch (error) {
@@ -200,12 +224,13 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
     await egress.close();
-    await resources.teardown();
+    await pause("teardown");
+    await timer.time("teardown", () => resources.teardown());
   }
   log.info(describeEgress(egress.summary));
 
   if (session === null) {
-    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history);
+    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history, timer.timings);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
 
@@ -246,7 +271,28 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     egress: egress.summary,
     capabilityBlocks: history,
     buildLog: null,
+    timings: timer.timings,
   };
+}
+
+/** Wall-clock milliseconds per phase, for `timings` in the result. */
+class PhaseTimer {
+  readonly timings: Timings = {};
+  private readonly started = performance.now();
+
+  async time<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await run();
+    } finally {
+      this.timings[name] = Math.round((performance.now() - start) * 10) / 10;
+    }
+  }
+
+  /** Milliseconds from the start of the launch to now. */
+  mark(name: string): void {
+    this.timings[name] = Math.round((performance.now() - this.started) * 10) / 10;
+  }
 }
 
 /**
@@ -282,9 +328,10 @@ async function settleLaunchFailure(
   metadata: Metadata,
   egress: EgressSummary,
   history: CapabilityBlockRecord[],
+  timings: Timings,
 ): Promise<RunResult> {
   const { state } = deps;
-  if (failure instanceof BuildFailed) return settleBuildFailure(plan, deps, failure, metadata, egress, history);
+  if (failure instanceof BuildFailed) return settleBuildFailure(plan, deps, failure, metadata, egress, history, timings);
   const interrupted = failure instanceof Interrupted;
   const hadSession = plan.mode === "resume";
   if (hadSession) {
@@ -307,6 +354,7 @@ async function settleLaunchFailure(
     egress,
     capabilityBlocks: history,
     buildLog: null,
+    timings,
   };
 }
 
@@ -322,6 +370,7 @@ async function settleBuildFailure(
   metadata: Metadata,
   egress: EgressSummary,
   history: CapabilityBlockRecord[],
+  timings: Timings,
 ): Promise<RunResult> {
   const { state, log } = deps;
   const last = history.at(-1);
@@ -351,6 +400,7 @@ async function settleBuildFailure(
     egress,
     capabilityBlocks: history,
     buildLog: state.buildLogPath(plan.identity),
+    timings,
   };
 }
 
@@ -695,9 +745,12 @@ async function startAgent(
   resources: BottleResources,
   imageRef: string,
   workspaceSource: string,
+  timer: PhaseTimer,
+  pause: (phase: Phase) => Promise<void>,
 ): Promise<string> {
   const { docker, state } = deps;
   const c = plan.agentContainer;
+  const agentStart = performance.now();
   const id = await resources.createContainer({
     name: c.name,
     image: imageRef,
@@ -715,15 +768,21 @@ async function startAgent(
     pidsLimit: c.pidsLimit,
     ...(c.runtime ? { runtime: c.runtime } : {}),
   });
-  await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
-  if (existsSync(workspaceSource)) {
-    await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
-  }
-  const transcript = state.snapshotPath(plan.identity, "transcript");
-  if (plan.mode === "resume" && existsSync(transcript)) {
-    await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
-  }
+  const created = performance.now();
+  await pause("copy-in");
+  await timer.time("copyIn", async () => {
+    await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
+    if (existsSync(workspaceSource)) {
+      await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
+    }
+    const transcript = state.snapshotPath(plan.identity, "transcript");
+    if (plan.mode === "resume" && existsSync(transcript)) {
+      await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
+    }
+  });
+  const started = performance.now();
   await docker.startContainer(id);
+  timer.timings.agent = Math.round((created - agentStart + (performance.now() - started)) * 10) / 10;
   return id;
 }
 
@@ -733,11 +792,17 @@ interface SessionResult {
   turns: number;
 }
 
-async function runSession(plan: BottlePlan, deps: LifecycleDeps, agentId: string, proposal: AbortSignal): Promise<SessionResult> {
+async function runSession(
+  plan: BottlePlan,
+  deps: LifecycleDeps,
+  agentId: string,
+  proposal: AbortSignal,
+  pause: (phase: Phase) => Promise<void>,
+): Promise<SessionResult> {
   const { docker, state, log } = deps;
   const stream = new ClaudeStream();
   const events = createWriteStream(state.eventsPath(plan.identity), { flags: "a" });
-  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity), log);
+  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, () => pause("snapshot")), log);
   let timedOut = false;
   let interrupted = false;
   let finished = false;
@@ -845,13 +910,21 @@ class Snapshotter {
   }
 }
 
-async function snapshotTranscript(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
+/** `beforeSwap` runs with the new snapshot written and the old one still in place (a fault point). */
+async function snapshotTranscript(
+  docker: DockerClient,
+  state: StateStore,
+  container: string,
+  identity: string,
+  beforeSwap?: () => Promise<void>,
+): Promise<void> {
   const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
   const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
   await state.replaceSnapshot(identity, "transcript", async (dir) => {
     await extractInto(claudeDir, dir);
     if (settings) await extractInto(settings, dir);
+    await beforeSwap?.();
   });
 }
 

@@ -8,6 +8,7 @@ import type { BottlePlan } from "../bottle/plan.js";
 import { cleanupOrphans, runningBottles, savedStates } from "../bottle/inventory.js";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { rescueBottle, runBottle } from "../bottle/lifecycle.js";
+import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart } from "../bottle/prepare.js";
 import { runDemo } from "../demo/demo.js";
 import { InputError, errorMessage } from "../errors.js";
@@ -42,6 +43,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
       return 0;
     case "start":
     case "resume": {
+      const pauseAt = pauseFromEnv(io.env, (line) => io.stderr(`claude-bottle: ${line}\n`));
       // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
       const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
       const deps = { docker, state, env: io.env };
@@ -57,7 +59,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
         return 0;
       }
       if (!docker) throw new Error("no Docker engine");
+      await pauseAt?.("plan");
       const result = await runBottle(plan, {
+        ...(pauseAt ? { pauseAt } : {}),
         docker,
         state,
         clock: { now: () => new Date() },

@@ -26,9 +26,9 @@ export function stderrLog(io: Pick<CliIo, "stderr">, identity: string): Log {
 
 export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "stdout">): void {
   if (format === "json") {
-    const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog } = result;
+    const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog, timings } = result;
     const capabilityBlocks = result.capabilityBlocks.map((c) => ({ reason: c.reason, policy: c.policy, result: c.result ?? null, sha256: c.sha256 }));
-    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog })}\n`);
+    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings })}\n`);
     return;
   }
   const lines = [

@@ -20,7 +20,7 @@ function toolkit(): { core: Toolkit; written: string[] } {
 const result: RunResult = {
   identity: "fixer-abc12", outcome: "crashed", exitCode: 137, sessionId: "s-1", stateDir: "/s", preserved: true,
   numTurns: 4, costUsd: 0.0123, egress: { reached: { "registry.npmjs.org:443": 2 }, refused: { "evil.test:443": 1 } },
-  capabilityBlocks: [], buildLog: null,
+  capabilityBlocks: [], buildLog: null, timings: {},
 };
 
 function plan(perBottle: string | null) {
