@@ -1,16 +1,20 @@
 /**
  * The action's main step (bundled to dist/main/index.js): wires the real toolkit,
  * Docker client, cache and artifact clients, and signals to `runMain`.
+ *
+ * Only @actions/core is loaded up front, so the step says it has started at once;
+ * the rest of the bundle (dockerode, the cache client, the lifecycle) is a second
+ * chunk loaded after that first line.
  */
 import "../dirname-shim.js";
-import * as cache from "@actions/cache";
 import * as core from "@actions/core";
-import { DockerodeClient } from "../docker/dockerode.js";
-import { runMain } from "./run.js";
 
 const controller = new AbortController();
 // On cancel the runner sends SIGINT, then SIGTERM a few seconds later.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
+
+core.info(`claude-bottle: starting (node ${process.version})`);
+const [{ runMain }, cache, { DockerodeClient }] = await Promise.all([import("./run.js"), import("@actions/cache"), import("../docker/dockerode.js")]);
 
 await runMain({
   core,
