@@ -10361,6 +10361,46 @@ function systemLookup(hostname) {
 function localAddresses() {
     return Object.values((0,external_node_os_namespaceObject.networkInterfaces)()).flatMap((list) => (list ?? []).map((entry) => entry.address));
 }
+/**
+ * `fn`'s answer, asked again at most every `ttlMs`. The gate's own addresses are
+ * fixed once it runs (its networks are joined before it starts), and listing the
+ * interfaces on every tunnel was a measurable share of a new tunnel's cost.
+ */
+function memoized(fn, ttlMs) {
+    let value;
+    let expires = 0;
+    return () => {
+        const now = Date.now();
+        if (value === undefined || now >= expires) {
+            value = fn();
+            expires = now + ttlMs;
+        }
+        return value;
+    };
+}
+const LOOKUP_TTL_MS = 5_000;
+const LOOKUP_CACHE_SIZE = 256;
+/**
+ * Remembers answers for a few seconds: an agent opens many tunnels to the same
+ * hosts, and each lookup went through Docker's resolver. A short memory also keeps
+ * the answers one client sees consistent (no rebinding between two connections a
+ * moment apart); every answer still goes through the address policy on each use.
+ */
+function cachedLookup(lookup) {
+    const answers = new Map();
+    return async (hostname) => {
+        const now = Date.now();
+        const hit = answers.get(hostname);
+        if (hit && hit.expires > now)
+            return hit.addresses;
+        const addresses = await lookup(hostname);
+        answers.delete(hostname);
+        if (answers.size >= LOOKUP_CACHE_SIZE)
+            answers.delete(answers.keys().next().value);
+        answers.set(hostname, { addresses, expires: now + LOOKUP_TTL_MS });
+        return addresses;
+    };
+}
 function forward_describe(error) {
     if (error instanceof Error) {
         const code = error.code;
@@ -10495,10 +10535,10 @@ function limits(started, idleMs, lifetimeMs, expire) {
  * gate's one HTTP server hands CONNECT and absolute-form requests over.
  */
 function createForwardProxy(config, log, options = {}) {
-    const lookup = options.lookup ?? systemLookup;
+    const lookup = options.lookup ?? cachedLookup(systemLookup);
     const configured = createAddressPolicy({
         denied: config.deniedCidrs.map((text) => parseCidr(text)),
-        ownAddresses: localAddresses,
+        ownAddresses: memoized(localAddresses, 1_000),
     });
     const refusedAddress = options.addressPolicy?.(configured) ?? configured;
     const audit = config.mode === "audit";

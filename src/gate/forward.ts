@@ -112,6 +112,47 @@ function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
 }
 
+/**
+ * `fn`'s answer, asked again at most every `ttlMs`. The gate's own addresses are
+ * fixed once it runs (its networks are joined before it starts), and listing the
+ * interfaces on every tunnel was a measurable share of a new tunnel's cost.
+ */
+function memoized<T>(fn: () => T, ttlMs: number): () => T {
+  let value: T | undefined;
+  let expires = 0;
+  return () => {
+    const now = Date.now();
+    if (value === undefined || now >= expires) {
+      value = fn();
+      expires = now + ttlMs;
+    }
+    return value;
+  };
+}
+
+const LOOKUP_TTL_MS = 5_000;
+const LOOKUP_CACHE_SIZE = 256;
+
+/**
+ * Remembers answers for a few seconds: an agent opens many tunnels to the same
+ * hosts, and each lookup went through Docker's resolver. A short memory also keeps
+ * the answers one client sees consistent (no rebinding between two connections a
+ * moment apart); every answer still goes through the address policy on each use.
+ */
+export function cachedLookup(lookup: HostLookup): HostLookup {
+  const answers = new Map<string, { addresses: ReadonlyArray<{ address: string }>; expires: number }>();
+  return async (hostname) => {
+    const now = Date.now();
+    const hit = answers.get(hostname);
+    if (hit && hit.expires > now) return hit.addresses;
+    const addresses = await lookup(hostname);
+    answers.delete(hostname);
+    if (answers.size >= LOOKUP_CACHE_SIZE) answers.delete(answers.keys().next().value as string);
+    answers.set(hostname, { addresses, expires: now + LOOKUP_TTL_MS });
+    return addresses;
+  };
+}
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -275,10 +316,10 @@ export function createForwardProxy(
   log: (event: GateEgressEvent) => void,
   options: ForwardOptions = {},
 ): ForwardProxy {
-  const lookup = options.lookup ?? systemLookup;
+  const lookup = options.lookup ?? cachedLookup(systemLookup);
   const configured = createAddressPolicy({
     denied: config.deniedCidrs.map((text) => parseCidr(text)!),
-    ownAddresses: localAddresses,
+    ownAddresses: memoized(localAddresses, 1_000),
   });
   const refusedAddress = options.addressPolicy?.(configured) ?? configured;
   const audit = config.mode === "audit";
