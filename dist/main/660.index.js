@@ -305,7 +305,7 @@ class StateStore {
     /** Written by rename so a reader never sees half a file. */
     async writeMetadata(metadata) {
         await this.ensure(metadata.identity);
-        await writeAtomic(this.metadataPath(metadata.identity), `${JSON.stringify(metadata, null, 2)}\n`);
+        await store_writeAtomic(this.metadataPath(metadata.identity), `${JSON.stringify(metadata, null, 2)}\n`);
     }
     async updateMetadata(identity, change) {
         const current = await this.readMetadata(identity);
@@ -327,7 +327,7 @@ class StateStore {
     }
     async writeDockerfile(identity, content) {
         await this.ensure(identity);
-        await writeAtomic(this.dockerfilePath(identity), content);
+        await store_writeAtomic(this.dockerfilePath(identity), content);
     }
     async markPreserved(identity) {
         await this.ensure(identity);
@@ -401,7 +401,7 @@ class StateStore {
         }
     }
 }
-async function writeAtomic(path, content) {
+async function store_writeAtomic(path, content) {
     const tmp = `${path}.tmp-${(0,external_node_crypto_.randomBytes)(4).toString("hex")}`;
     await (0,promises_.writeFile)(tmp, content, { mode: 0o600 });
     await (0,promises_.rename)(tmp, path);
@@ -427,7 +427,7 @@ const MAX_DOCKERFILE_BYTES = 64 * 1024;
 /** A reason is a sentence or a paragraph, not a document. */
 const MAX_REASON_CHARS = 4_000;
 const CAPABILITY_POLICIES = ["preserve", "rebuild", "deny"];
-const SuperviseConfigSchema = schemas/* object */.Ikc({
+const config_SuperviseConfigSchema = schemas/* object */.Ikc({
     version: schemas/* literal */.euz(1),
     listen: schemas/* object */.Ikc({ host: schemas/* string */.YjP().min(1), port: schemas/* int */.Whr().min(0).max(65535) }).strict(),
     policy: schemas/* enum */.k5n(CAPABILITY_POLICIES),
@@ -1028,7 +1028,7 @@ async function extractInto(tar, dir, strip = 0) {
  * The regular files of a tar stream as buffers, by their path in the archive. For
  * small files only: the whole stream is refused once it holds more than `maxBytes`.
  */
-async function readTarFiles(tar, maxBytes) {
+async function archive_readTarFiles(tar, maxBytes) {
     const files = new Map();
     const extract = tar_stream.extract();
     let total = 0;
@@ -1658,6 +1658,7 @@ const CAPABILITY_SETTLE_MS = 3_000;
 /** A proposal file is at most a Dockerfile's limit plus its reason: anything far larger is refused. */
 const PROPOSAL_READ_LIMIT = 1024 * 1024;
 const BUILD_LOG_LIMIT = 1024 * 1024;
+const SUPERVISE_CONFIG_PATH = "/opt/claude-bottle-supervise/config.json";
 /**
  * Runs the bottle; with the `rebuild` policy, each accepted proposal (up to the
  * plan's rebuilds) is followed at once by a launch of the same identity and session
@@ -1844,9 +1845,9 @@ async function keepProposal(plan, deps, proposal) {
         proposed: proposal.dockerfile,
         sha256: (0,external_node_crypto_.createHash)("sha256").update(proposal.dockerfile).digest("hex"),
     };
-    await writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(record, null, 2)}\n`);
+    await store_writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(record, null, 2)}\n`);
     if (policy === "rebuild")
-        await writeAtomic(state.proposedDockerfilePath(plan.identity), proposal.dockerfile);
+        await store_writeAtomic(state.proposedDockerfilePath(plan.identity), proposal.dockerfile);
     else
         await state.writeDockerfile(plan.identity, proposal.dockerfile);
     deps.log.info(`capability-block (${policy}): ${proposal.reason}`);
@@ -1894,7 +1895,7 @@ async function settleBuildFailure(plan, deps, failure, metadata, egress, history
     const last = history.at(-1);
     if (last?.policy === "rebuild" && last.result === undefined) {
         last.result = "build-failed";
-        await writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(last, null, 2)}\n`);
+        await store_writeAtomic(state.capabilityBlockPath(plan.identity), `${JSON.stringify(last, null, 2)}\n`);
     }
     await state.updateMetadata(plan.identity, { outcome: "build-failed", exitCode: null, endedAt: deps.clock.now().toISOString() });
     await state.markPreserved(plan.identity);
@@ -1964,7 +1965,7 @@ async function ensureAgentImage(plan, deps) {
     catch (error) {
         if (image.source === "per-bottle") {
             // Its own outcome: the state (and the Dockerfile in it) is what the person fixes.
-            await writeAtomic(deps.state.buildLogPath(plan.identity), `${full.join("\n")}\n${errors_errorMessage(error)}\n`);
+            await store_writeAtomic(deps.state.buildLogPath(plan.identity), `${full.join("\n")}\n${errors_errorMessage(error)}\n`);
             throw new BuildFailed(`building the per-bottle Dockerfile failed: ${errors_errorMessage(error)}\n${tail.join("\n")}`);
         }
         throw new LaunchError(`building the agent image from the ${image.source} Dockerfile failed: ${errors_errorMessage(error)}\n${tail.join("\n")}`);
@@ -1985,7 +1986,7 @@ async function promoteProposal(plan, deps) {
     const recordPath = state.capabilityBlockPath(plan.identity);
     const record = await readJson(recordPath);
     if (record && typeof record === "object")
-        await writeAtomic(recordPath, `${JSON.stringify({ ...record, result: "rebuilt" }, null, 2)}\n`);
+        await store_writeAtomic(recordPath, `${JSON.stringify({ ...record, result: "rebuilt" }, null, 2)}\n`);
 }
 async function readJson(path) {
     try {
@@ -2138,7 +2139,7 @@ async function startSupervise(plan, deps, resources) {
     const id = await resources.createContainer({
         name: supervise.name,
         image: supervise.image,
-        cmd: ["node", "/opt/claude-bottle-supervise/supervise.mjs", "/opt/claude-bottle-supervise/config.json"],
+        cmd: ["node", "/opt/claude-bottle-supervise/supervise.mjs", SUPERVISE_CONFIG_PATH],
         user: "65534:65534",
         env: {},
         labels: { ...plan.labels, "claude-bottle.role": "supervise" },
@@ -2152,7 +2153,7 @@ async function startSupervise(plan, deps, resources) {
     const program = deps.superviseProgram ?? programLoader("supervise", deps.env);
     await docker.putArchive(id, "/", await packFiles([
         { name: "opt/claude-bottle-supervise/supervise.mjs", content: await program(), mode: 0o444 },
-        { name: "opt/claude-bottle-supervise/config.json", content: JSON.stringify(supervise.config), mode: 0o444 },
+        { name: SUPERVISE_CONFIG_PATH.slice(1), content: JSON.stringify(supervise.config), mode: 0o444 },
     ], ROOT_OWNER));
     await startAndWaitReady(docker, id, "the supervise server", supervise.image, "CLAUDE_BOTTLE_GATE_IMAGE");
     return id;
@@ -2208,7 +2209,7 @@ class ProposalWatch {
             const tar = await this.docker.getArchive(this.container, PROPOSALS_DIR);
             if (!tar)
                 return;
-            const files = [...(await readTarFiles(tar, PROPOSAL_READ_LIMIT)).entries()].filter(([name]) => name.endsWith(".json")).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }));
+            const files = [...(await archive_readTarFiles(tar, PROPOSAL_READ_LIMIT)).entries()].filter(([name]) => name.endsWith(".json")).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }));
             for (const [name, content] of files) {
                 const parsed = ProposalSchema.safeParse(JSON.parse(content.toString("utf8")));
                 const problem = parsed.success ? dockerfileProblem(parsed.data.dockerfile) : "it is not a proposal";
@@ -2406,6 +2407,38 @@ async function copyWorkspaceBack(plan, deps) {
         return;
     await (0,promises_.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
+/** Reads an accepted proposal (and the sidecar's config, for what it replaces) out of a dead runner's supervise sidecar. */
+async function rescueProposal(docker, state, container, identity, log) {
+    const watch = new ProposalWatch(docker, log);
+    watch.watch(container);
+    await watch.finish();
+    const proposal = watch.proposal;
+    if (!proposal)
+        return false;
+    let before = { source: "per-bottle", text: (await state.readDockerfile(identity)) ?? "" };
+    try {
+        const tar = await docker.getArchive(container, SUPERVISE_CONFIG_PATH);
+        const file = tar ? [...(await readTarFiles(tar, PROPOSAL_READ_LIMIT)).values()][0] : undefined;
+        if (file)
+            before = SuperviseConfigSchema.parse(JSON.parse(file.toString("utf8"))).currentDockerfile;
+    }
+    catch (error) {
+        log.warn(`reading the supervise config failed (${errorMessage(error)}); the proposal is kept without what it replaced`);
+    }
+    const record = {
+        version: 1,
+        reason: proposal.reason,
+        at: proposal.at,
+        policy: "preserve",
+        before,
+        proposed: proposal.dockerfile,
+        sha256: createHash("sha256").update(proposal.dockerfile).digest("hex"),
+    };
+    await writeAtomic(state.capabilityBlockPath(identity), `${JSON.stringify(record, null, 2)}\n`);
+    await state.writeDockerfile(identity, proposal.dockerfile);
+    log.info(`kept the capability-block proposal the stopped runner had not settled: ${proposal.reason}`);
+    return true;
+}
 /**
  * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
  * take the final snapshot from the agent container while it still exists, and mark
@@ -2413,7 +2446,9 @@ async function copyWorkspaceBack(plan, deps) {
  */
 async function rescueBottle(identity, deps) {
     const { docker, state, log } = deps;
-    const agent = (await docker.listContainers([`${IDENTITY_LABEL}=${identity}`])).find((c) => c.labels["claude-bottle.role"] === "agent");
+    const containers = await docker.listContainers([`${IDENTITY_LABEL}=${identity}`]);
+    const agent = containers.find((c) => c.labels["claude-bottle.role"] === "agent");
+    const supervise = containers.find((c) => c.labels["claude-bottle.role"] === "supervise");
     if (!state.exists(identity))
         return false;
     await state.recover(identity);
@@ -2426,9 +2461,11 @@ async function rescueBottle(identity, deps) {
         await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
         await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
     }
+    // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
+    const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;
     const metadata = await state.readMetadata(identity).catch(() => null);
     if (metadata?.outcome === "running") {
-        await state.updateMetadata(identity, { outcome: "interrupted", endedAt: deps.clock.now().toISOString() });
+        await state.updateMetadata(identity, { outcome: proposal ? "capability-block" : "interrupted", endedAt: deps.clock.now().toISOString() });
     }
     await state.markPreserved(identity);
     log.info(`preserved ${identity} after its runner stopped: node runner resume ${identity}`);

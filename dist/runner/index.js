@@ -88805,6 +88805,7 @@ const CAPABILITY_SETTLE_MS = 3_000;
 /** A proposal file is at most a Dockerfile's limit plus its reason: anything far larger is refused. */
 const PROPOSAL_READ_LIMIT = 1024 * 1024;
 const BUILD_LOG_LIMIT = 1024 * 1024;
+const SUPERVISE_CONFIG_PATH = "/opt/claude-bottle-supervise/config.json";
 /**
  * Runs the bottle; with the `rebuild` policy, each accepted proposal (up to the
  * plan's rebuilds) is followed at once by a launch of the same identity and session
@@ -89285,7 +89286,7 @@ async function startSupervise(plan, deps, resources) {
     const id = await resources.createContainer({
         name: supervise.name,
         image: supervise.image,
-        cmd: ["node", "/opt/claude-bottle-supervise/supervise.mjs", "/opt/claude-bottle-supervise/config.json"],
+        cmd: ["node", "/opt/claude-bottle-supervise/supervise.mjs", SUPERVISE_CONFIG_PATH],
         user: "65534:65534",
         env: {},
         labels: { ...plan.labels, "claude-bottle.role": "supervise" },
@@ -89299,7 +89300,7 @@ async function startSupervise(plan, deps, resources) {
     const program = deps.superviseProgram ?? programLoader("supervise", deps.env);
     await docker.putArchive(id, "/", await packFiles([
         { name: "opt/claude-bottle-supervise/supervise.mjs", content: await program(), mode: 0o444 },
-        { name: "opt/claude-bottle-supervise/config.json", content: JSON.stringify(supervise.config), mode: 0o444 },
+        { name: SUPERVISE_CONFIG_PATH.slice(1), content: JSON.stringify(supervise.config), mode: 0o444 },
     ], ROOT_OWNER));
     await startAndWaitReady(docker, id, "the supervise server", supervise.image, "CLAUDE_BOTTLE_GATE_IMAGE");
     return id;
@@ -89553,6 +89554,38 @@ async function copyWorkspaceBack(plan, deps) {
         return;
     await (0,promises_namespaceObject.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
+/** Reads an accepted proposal (and the sidecar's config, for what it replaces) out of a dead runner's supervise sidecar. */
+async function rescueProposal(docker, state, container, identity, log) {
+    const watch = new ProposalWatch(docker, log);
+    watch.watch(container);
+    await watch.finish();
+    const proposal = watch.proposal;
+    if (!proposal)
+        return false;
+    let before = { source: "per-bottle", text: (await state.readDockerfile(identity)) ?? "" };
+    try {
+        const tar = await docker.getArchive(container, SUPERVISE_CONFIG_PATH);
+        const file = tar ? [...(await readTarFiles(tar, PROPOSAL_READ_LIMIT)).values()][0] : undefined;
+        if (file)
+            before = SuperviseConfigSchema.parse(JSON.parse(file.toString("utf8"))).currentDockerfile;
+    }
+    catch (error) {
+        log.warn(`reading the supervise config failed (${errorMessage(error)}); the proposal is kept without what it replaced`);
+    }
+    const record = {
+        version: 1,
+        reason: proposal.reason,
+        at: proposal.at,
+        policy: "preserve",
+        before,
+        proposed: proposal.dockerfile,
+        sha256: (0,external_node_crypto_namespaceObject.createHash)("sha256").update(proposal.dockerfile).digest("hex"),
+    };
+    await writeAtomic(state.capabilityBlockPath(identity), `${JSON.stringify(record, null, 2)}\n`);
+    await state.writeDockerfile(identity, proposal.dockerfile);
+    log.info(`kept the capability-block proposal the stopped runner had not settled: ${proposal.reason}`);
+    return true;
+}
 /**
  * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
  * take the final snapshot from the agent container while it still exists, and mark
@@ -89560,7 +89593,9 @@ async function copyWorkspaceBack(plan, deps) {
  */
 async function rescueBottle(identity, deps) {
     const { docker, state, log } = deps;
-    const agent = (await docker.listContainers([`${client/* IDENTITY_LABEL */.ss}=${identity}`])).find((c) => c.labels["claude-bottle.role"] === "agent");
+    const containers = await docker.listContainers([`${client/* IDENTITY_LABEL */.ss}=${identity}`]);
+    const agent = containers.find((c) => c.labels["claude-bottle.role"] === "agent");
+    const supervise = containers.find((c) => c.labels["claude-bottle.role"] === "supervise");
     if (!state.exists(identity))
         return false;
     await state.recover(identity);
@@ -89573,9 +89608,11 @@ async function rescueBottle(identity, deps) {
         await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
         await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
     }
+    // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
+    const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;
     const metadata = await state.readMetadata(identity).catch(() => null);
     if (metadata?.outcome === "running") {
-        await state.updateMetadata(identity, { outcome: "interrupted", endedAt: deps.clock.now().toISOString() });
+        await state.updateMetadata(identity, { outcome: proposal ? "capability-block" : "interrupted", endedAt: deps.clock.now().toISOString() });
     }
     await state.markPreserved(identity);
     log.info(`preserved ${identity} after its runner stopped: node runner resume ${identity}`);

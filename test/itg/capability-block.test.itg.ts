@@ -335,4 +335,29 @@ describe("capability-block with the real claude CLI", () => {
       await server.close();
     }
   });
+
+  test("a runner killed before it settled a proposal: cleanup keeps the proposal, preserved as capability-block", async () => {
+    scenario = "propose";
+    firstReplyGate = Promise.resolve();
+    const box = sandbox({ TEST_ANTHROPIC_KEY: SECRET, CLAUDE_BOTTLE_PAUSE_AT: "teardown" });
+    const manifest = supervisedBottle(box);
+    const run = startRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK], box);
+    let stderr = "";
+    run.child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    await waitFor(() => stderr.includes("paused at teardown"), 120_000, "the runner to reach teardown");
+    run.child.kill("SIGKILL");
+    await run.done;
+    const identity = /claude-bottle \[(builder-[a-z0-9]{5})\]/.exec(stderr)?.[1] ?? "";
+    expect(identity).not.toBe("");
+    expect(labelled(identity).containers.length).toBeGreaterThan(0);
+
+    const cleanup = await runRunner(["cleanup"], { ...box, env: { ...box.env, CLAUDE_BOTTLE_PAUSE_AT: "" } });
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(labelled(identity)).toEqual({ containers: [], networks: [] });
+    const stateDir = join(box.home, "state", identity);
+    expect(readFileSync(join(stateDir, "Dockerfile"), "utf8")).toContain("frobnicated-by-the-new-image");
+    expect(JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8"))).toMatchObject({ reason: REASON, policy: "preserve", before: { source: "bundled" } });
+    expect(JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8"))).toMatchObject({ outcome: "capability-block" });
+    expect(existsSync(join(stateDir, ".preserve"))).toBe(true);
+  });
 });
