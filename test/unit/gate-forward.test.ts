@@ -13,11 +13,10 @@ import { type AddressInfo, connect as netConnect, createServer as createNetServe
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
-import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AddressPolicy } from "../../src/gate/address.js";
 import type { GateConfig } from "../../src/gate/config.js";
 import type { GateEgressEvent, HostLookup } from "../../src/gate/forward.js";
-import { cachedLookup } from "../../src/gate/forward.js";
 import { hasOpenssl } from "../support/openssl.js";
 import { type GateEvent, type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
@@ -905,30 +904,3 @@ describe("startup", () => {
   });
 });
 
-describe("the gate's lookup cache", () => {
-  test("answers are reused for 5 s, failures never, and each host on its own", async () => {
-    vi.useFakeTimers();
-    try {
-      const asked: string[] = [];
-      let fail = false;
-      const cached = cachedLookup(async (host) => {
-        asked.push(host);
-        if (fail) throw new Error("ENOTFOUND");
-        return [{ address: "203.0.113.7" }];
-      });
-      await cached("a.test");
-      await cached("a.test");
-      await cached("b.test");
-      expect(asked).toEqual(["a.test", "b.test"]);
-      vi.advanceTimersByTime(5_001);
-      await cached("a.test");
-      expect(asked).toEqual(["a.test", "b.test", "a.test"]);
-      fail = true;
-      await expect(cached("c.test")).rejects.toThrow("ENOTFOUND");
-      await expect(cached("c.test")).rejects.toThrow("ENOTFOUND");
-      expect(asked.filter((h) => h === "c.test")).toHaveLength(2);
-    } finally {
-      vi.useRealTimers();
-    }
-  });
-});
