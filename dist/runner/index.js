@@ -87440,7 +87440,8 @@ class StateStore {
         catch {
             throw new InputError(`${this.metadataPath(identity)}`, text.slice(0, 40), "is not JSON", "remove this state directory or restore it from a good copy");
         }
-        const parsed = MetadataSchema.safeParse(json);
+        // reportInput: the error shows the offending value, not "(missing)".
+        const parsed = MetadataSchema.safeParse(json, { reportInput: true });
         if (!parsed.success) {
             const issue = parsed.error.issues[0];
             const where = issue ? issue.path.join(".") : "";
@@ -88832,10 +88833,6 @@ async function launchOnce(plan, deps, history) {
     // A resumed bottle continues on the work tree it left, not on the original directory.
     const savedWorkspace = state.snapshotPath(plan.identity, "workspace");
     const workspaceSource = plan.mode === "resume" && (0,external_node_fs_namespaceObject.existsSync)(savedWorkspace) ? savedWorkspace : plan.workspace;
-    await state.ensure(plan.identity);
-    await state.recover(plan.identity);
-    // A marker from an earlier run must not keep this run's state alive after a clean end.
-    await state.clearPreserved(plan.identity);
     let metadata = {
         version: 1,
         identity: plan.identity,
@@ -88852,13 +88849,27 @@ async function launchOnce(plan, deps, history) {
         costUsd: null,
         image: null,
     };
-    await state.writeMetadata(metadata);
+    /**
+     * The state is begun when the bottle's first Docker resource exists, not before:
+     * a runner killed earlier leaves nothing at all (a fresh start) or the state as
+     * the last run left it (a resume), and `cleanup`, which finds bottles by their
+     * resources, never meets a state without them.
+     */
+    const beginState = async (image) => {
+        await state.ensure(plan.identity);
+        await state.recover(plan.identity);
+        // A marker from an earlier run must not keep this run's state alive after a clean end.
+        await state.clearPreserved(plan.identity);
+        metadata = { ...metadata, image };
+        await state.writeMetadata(metadata);
+        return new EgressLog(state.egressPath(plan.identity));
+    };
     const timer = new PhaseTimer();
     const pause = async (phase) => {
         await deps.pauseAt?.(phase);
     };
     const resources = new BottleResources(docker, plan, log);
-    const egress = new EgressLog(state.egressPath(plan.identity));
+    let egress = null;
     let stopGateLog = null;
     let stopSuperviseLog = null;
     let session = null;
@@ -88870,16 +88881,17 @@ async function launchOnce(plan, deps, history) {
         const pending = history.at(-1);
         if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined)
             pending.result = "rebuilt";
-        metadata = await state.updateMetadata(plan.identity, { image: imageRef });
         checkInterrupt(deps.signal);
         await ensureImage(docker, plan.gate.image, log);
         checkInterrupt(deps.signal);
         await pause("networks");
         await timer.time("networks", () => resources.createNetworks());
+        const egressLog = await beginState(imageRef);
+        egress = egressLog;
         checkInterrupt(deps.signal);
         await pause("gate-start");
         const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
-        stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
+        stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
         checkInterrupt(deps.signal);
         if (plan.supervise) {
             const superviseId = await timer.time("supervise", () => startSupervise(plan, deps, resources));
@@ -88904,13 +88916,15 @@ async function launchOnce(plan, deps, history) {
     finally {
         await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
         await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
-        await egress.close();
+        await egress?.close();
         await pause("teardown");
         await timer.time("teardown", () => resources.teardown());
     }
-    log.info(describeEgress(egress.summary));
+    const egressSummary = egress?.summary ?? { reached: {}, refused: {} };
+    if (egress)
+        log.info(describeEgress(egressSummary));
     if (session === null) {
-        return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history, timer.timings);
+        return settleLaunchFailure(plan, deps, launchFailure, metadata, egressSummary, history, timer.timings);
     }
     if (launchFailure)
         log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
@@ -88950,7 +88964,7 @@ async function launchOnce(plan, deps, history) {
         preserved: keep,
         numTurns: metadata.numTurns,
         costUsd: metadata.costUsd,
-        egress: egress.summary,
+        egress: egressSummary,
         capabilityBlocks: history,
         buildLog: null,
         timings: timer.timings,
@@ -89589,7 +89603,8 @@ async function rescueProposal(docker, state, container, identity, log) {
 /**
  * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
  * take the final snapshot from the agent container while it still exists, and mark
- * the state preserved as `interrupted`. The caller removes the containers after.
+ * the state preserved as `interrupted`. A fresh bottle whose claude never started
+ * has nothing to keep, and its state is removed. The caller removes the containers after.
  */
 async function rescueBottle(identity, deps) {
     const { docker, state, log } = deps;
@@ -89607,6 +89622,13 @@ async function rescueBottle(identity, deps) {
     if (agent) {
         await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
         await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    }
+    const recorded = await state.readMetadata(identity).catch(() => null);
+    if (recorded && recorded.sessionId === null) {
+        // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
+        await state.remove(identity);
+        log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
+        return false;
     }
     // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
     const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;
@@ -90267,7 +90289,22 @@ function loadManifest(opts) {
 function parseManifest(text, file) {
     return validateManifest(parseJson(text, file), file);
 }
+/** Deeper than any real manifest; checked before validation, which recurses once per level. */
+const MAX_DEPTH = 64;
+function depthOf(value, limit) {
+    if (typeof value !== "object" || value === null)
+        return 0;
+    if (limit <= 0)
+        return 1;
+    let deepest = 0;
+    for (const child of Object.values(value))
+        deepest = Math.max(deepest, depthOf(child, limit - 1));
+    return deepest + 1;
+}
 function validateManifest(data, file) {
+    if (depthOf(data, MAX_DEPTH) > MAX_DEPTH) {
+        throw new ManifestError(file, [{ path: "(file)", message: `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { "bottles": { "default": {} } }` }]);
+    }
     const result = ManifestSchema.safeParse(data, { reportInput: true, error: describeManifestIssue });
     if (result.success)
         return result.data;

@@ -162,10 +162,6 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   // A resumed bottle continues on the work tree it left, not on the original directory.
   const savedWorkspace = state.snapshotPath(plan.identity, "workspace");
   const workspaceSource = plan.mode === "resume" && existsSync(savedWorkspace) ? savedWorkspace : plan.workspace;
-  await state.ensure(plan.identity);
-  await state.recover(plan.identity);
-  // A marker from an earlier run must not keep this run's state alive after a clean end.
-  await state.clearPreserved(plan.identity);
   let metadata: Metadata = {
     version: 1,
     identity: plan.identity,
@@ -182,14 +178,28 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     costUsd: null,
     image: null,
   };
-  await state.writeMetadata(metadata);
+  /**
+   * The state is begun when the bottle's first Docker resource exists, not before:
+   * a runner killed earlier leaves nothing at all (a fresh start) or the state as
+   * the last run left it (a resume), and `cleanup`, which finds bottles by their
+   * resources, never meets a state without them.
+   */
+  const beginState = async (image: string): Promise<EgressLog> => {
+    await state.ensure(plan.identity);
+    await state.recover(plan.identity);
+    // A marker from an earlier run must not keep this run's state alive after a clean end.
+    await state.clearPreserved(plan.identity);
+    metadata = { ...metadata, image };
+    await state.writeMetadata(metadata);
+    return new EgressLog(state.egressPath(plan.identity));
+  };
 
   const timer = new PhaseTimer();
   const pause = async (phase: Phase) => {
     await deps.pauseAt?.(phase);
   };
   const resources = new BottleResources(docker, plan, log);
-  const egress = new EgressLog(state.egressPath(plan.identity));
+  let egress: EgressLog | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
   let session: SessionResult | null = null;
@@ -200,16 +210,17 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     const imageRef = await timer.time("image", () => ensureAgentImage(plan, deps));
     const pending = history.at(-1);
     if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
-    metadata = await state.updateMetadata(plan.identity, { image: imageRef });
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
     checkInterrupt(deps.signal);
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
+    const egressLog = await beginState(imageRef);
+    egress = egressLog;
     checkInterrupt(deps.signal);
     await pause("gate-start");
     const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
-    stopGateLog = (await docker.followLogs(gateId, (line) => egress.accept(line))).stop;
+    stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
     checkInterrupt(deps.signal);
     if (plan.supervise) {
       const superviseId = await timer.time("supervise", () => startSupervise(plan, deps, resources));
@@ -231,14 +242,15 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   } finally {
     await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
-    await egress.close();
+    await egress?.close();
     await pause("teardown");
     await timer.time("teardown", () => resources.teardown());
   }
-  log.info(describeEgress(egress.summary));
+  const egressSummary: EgressSummary = egress?.summary ?? { reached: {}, refused: {} };
+  if (egress) log.info(describeEgress(egressSummary));
 
   if (session === null) {
-    return settleLaunchFailure(plan, deps, launchFailure, metadata, egress.summary, history, timer.timings);
+    return settleLaunchFailure(plan, deps, launchFailure, metadata, egressSummary, history, timer.timings);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
 
@@ -276,7 +288,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     preserved: keep,
     numTurns: metadata.numTurns,
     costUsd: metadata.costUsd,
-    egress: egress.summary,
+    egress: egressSummary,
     capabilityBlocks: history,
     buildLog: null,
     timings: timer.timings,
@@ -987,7 +999,8 @@ async function rescueProposal(docker: DockerClient, state: StateStore, container
 /**
  * A runner died (SIGKILL, a cancelled job) and left a bottle behind: stop claude,
  * take the final snapshot from the agent container while it still exists, and mark
- * the state preserved as `interrupted`. The caller removes the containers after.
+ * the state preserved as `interrupted`. A fresh bottle whose claude never started
+ * has nothing to keep, and its state is removed. The caller removes the containers after.
  */
 export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "docker" | "state" | "clock" | "log">): Promise<boolean> {
   const { docker, state, log } = deps;
@@ -1004,6 +1017,13 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   if (agent) {
     await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
     await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+  }
+  const recorded = await state.readMetadata(identity).catch(() => null);
+  if (recorded && recorded.sessionId === null) {
+    // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
+    await state.remove(identity);
+    log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
+    return false;
   }
   // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
   const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;

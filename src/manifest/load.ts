@@ -68,7 +68,21 @@ export function parseManifest(text: string, file: string): Manifest {
   return validateManifest(parseJson(text, file), file);
 }
 
+/** Deeper than any real manifest; checked before validation, which recurses once per level. */
+const MAX_DEPTH = 64;
+
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== "object" || value === null) return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child, limit - 1));
+  return deepest + 1;
+}
+
 function validateManifest(data: unknown, file: string): Manifest {
+  if (depthOf(data, MAX_DEPTH) > MAX_DEPTH) {
+    throw new ManifestError(file, [{ path: "(file)", message: `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { "bottles": { "default": {} } }` }]);
+  }
   const result = ManifestSchema.safeParse(data, { reportInput: true, error: describeManifestIssue });
   if (result.success) return result.data;
   throw new ManifestError(

@@ -98,7 +98,8 @@ export class StateStore {
     } catch {
       throw new InputError(`${this.metadataPath(identity)}`, text.slice(0, 40), "is not JSON", "remove this state directory or restore it from a good copy");
     }
-    const parsed = MetadataSchema.safeParse(json);
+    // reportInput: the error shows the offending value, not "(missing)".
+    const parsed = MetadataSchema.safeParse(json, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue ? issue.path.join(".") : "";
