@@ -252,13 +252,20 @@ const githubFiles = () => {
   return { GITHUB_OUTPUT: join(f, "output"), GITHUB_STATE: join(f, "state"), GITHUB_STEP_SUMMARY: join(f, "summary") };
 };
 
+/** Containers and networks of a `claude` bottle: what any of these cases would have made. */
+function claudeResources(): { containers: string[]; networks: string[] } {
+  const all = labelled();
+  const mine = (name: string) => name.startsWith("claude-bottle-claude-");
+  return { containers: all.containers.filter(mine), networks: all.networks.filter(mine) };
+}
+
 let before: { containers: string[]; networks: string[] };
 beforeAll(() => {
-  before = labelled();
+  before = claudeResources();
 });
 afterAll(() => {
   // Not one of the cases created a container or a network.
-  expect(labelled()).toEqual(before);
+  expect(claudeResources()).toEqual(before);
 });
 
 printTableAfterAll("Malformed inputs");

@@ -64,6 +64,13 @@ function identityIn(stateRoot: string): string | null {
   return container ? (/^claude-bottle-(worker-[a-z0-9]{5})-/.exec(container)?.[1] ?? null) : null;
 }
 
+/** Every container and network of a `worker` bottle (this suite's agent), whatever its identity. */
+function workerResources(): { containers: string[]; networks: string[] } {
+  const all = labelled();
+  const mine = (name: string) => name.startsWith("claude-bottle-worker-");
+  return { containers: all.containers.filter(mine), networks: all.networks.filter(mine) };
+}
+
 printTableAfterAll("SIGKILL of `node runner start` at each phase, then `node runner cleanup`");
 
 describe("the runner killed at each phase", () => {
@@ -93,8 +100,8 @@ describe("the runner killed at each phase", () => {
 
     const cleanup = await runRunner(["cleanup"], after);
     expect(cleanup.code, cleanup.stderr).toBe(0);
-    // Nothing of any bottle is left, whatever the phase.
-    expect(labelled(identity ?? undefined)).toEqual({ containers: [], networks: [] });
+    // Nothing of this suite's bottles is left, whatever the phase.
+    expect(workerResources()).toEqual({ containers: [], networks: [] });
 
     const states = existsSync(stateRoot) ? readdirSync(stateRoot).filter((n) => !n.startsWith(".")) : [];
     if (!keeps) {

@@ -59,8 +59,8 @@ const DOCKERFILES: [string, string, RegExp][] = [
 ];
 
 printTableAfterAll("Poisoned state found by `node runner resume`");
-const before = labelled();
-afterAll(() => expect(labelled()).toEqual(before));
+// Not one of the cases created a container or a network for the poisoned bottle.
+afterAll(() => expect(labelled(IDENTITY)).toEqual({ containers: [], networks: [] }));
 
 function resumeWith(files: Record<string, string>): { code: number | null; out: string; outside: string[] } {
   const box = sandbox();
