@@ -3316,7 +3316,9 @@ async function planResume(request, deps) {
         identity,
         prompt: request.prompt ?? (await resumePrompt(metadata, deps.state)),
         resumeSession: metadata.sessionId,
-        workspace: checkWorkspace(request.workspace ?? metadata.workspace, request.cwd),
+        workspace: request.workspace
+            ? checkWorkspace(request.workspace, request.cwd)
+            : checkWorkspace(metadata.workspace, request.cwd, `${deps.state.metadataPath(identity)}: workspace`, "pass --workspace DIR to resume in another directory"),
         perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
         env: deps.env,
         runtimes: deps.docker ? await deps.docker.runtimes() : [],
@@ -3338,7 +3340,7 @@ async function perBottleDockerfile(state, identity, metadata) {
         return null;
     const problem = dockerfileProblem(text);
     if (problem) {
-        throw new InputError("Dockerfile", state.dockerfilePath(identity), `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`, "fix the file, or remove it to build from the manifest's image again");
+        throw new InputError(waiting !== null ? "Dockerfile.proposed" : "Dockerfile", waiting !== null ? state.proposedDockerfilePath(identity) : state.dockerfilePath(identity), `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`, "fix the file, or remove it to build from the manifest's image again");
     }
     return text;
 }
@@ -3360,11 +3362,10 @@ async function resumePrompt(metadata, state) {
     }
     return DEFAULT_RESUME_PROMPT;
 }
-function checkWorkspace(dir, cwd) {
+function checkWorkspace(dir, cwd, field = "--workspace", fix = "give the directory the agent should work in (default: the current directory)") {
     const path = (0,external_node_path_.resolve)(cwd, dir);
-    if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isDirectory()) {
-        throw new InputError("--workspace", dir, "is not a directory", "give the directory the agent should work in (default: the current directory)");
-    }
+    if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isDirectory())
+        throw new InputError(field, dir, "is not a directory", fix);
     return path;
 }
 
@@ -3438,6 +3439,8 @@ async function checkStateArchive(archive, limits = DEFAULT_LIMITS) {
                 default:
                     return fail(refuse(name, `is a ${header.type ?? "special file"}; only files, directories and inner symlinks are allowed`));
             }
+            // A tar cut inside an entry's data fails on the entry's stream, not the extractor's.
+            stream.on("error", (error) => reject(new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} is cut short (${error.message})`)));
             stream.on("end", next);
             stream.resume();
         });
@@ -3457,7 +3460,11 @@ async function unpackState(archive, stateDir, limits = DEFAULT_LIMITS) {
     await (0,promises_.mkdir)((0,external_node_path_.dirname)(stateDir), { recursive: true });
     const staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(stateDir), ".restore-"));
     try {
-        await extractInto((0,external_node_fs_.createReadStream)(archive), staging);
+        // The extractor's own refusals (a file written through a symlink) are refusals too.
+        await extractInto((0,external_node_fs_.createReadStream)(archive), staging).catch((error) => {
+            const message = error instanceof Error ? error.message.replaceAll(`${staging}/`, "") : String(error);
+            throw new UnsafeArchiveError(`restored state refused: ${message}`);
+        });
         await (0,promises_.rm)(stateDir, { recursive: true, force: true });
         await (0,promises_.rename)(staging, stateDir);
     }

@@ -90463,7 +90463,9 @@ async function planResume(request, deps) {
         identity,
         prompt: request.prompt ?? (await resumePrompt(metadata, deps.state)),
         resumeSession: metadata.sessionId,
-        workspace: checkWorkspace(request.workspace ?? metadata.workspace, request.cwd),
+        workspace: request.workspace
+            ? checkWorkspace(request.workspace, request.cwd)
+            : checkWorkspace(metadata.workspace, request.cwd, `${deps.state.metadataPath(identity)}: workspace`, "pass --workspace DIR to resume in another directory"),
         perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
         env: deps.env,
         runtimes: deps.docker ? await deps.docker.runtimes() : [],
@@ -90485,7 +90487,7 @@ async function perBottleDockerfile(state, identity, metadata) {
         return null;
     const problem = dockerfileProblem(text);
     if (problem) {
-        throw new InputError("Dockerfile", state.dockerfilePath(identity), `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`, "fix the file, or remove it to build from the manifest's image again");
+        throw new InputError(waiting !== null ? "Dockerfile.proposed" : "Dockerfile", waiting !== null ? state.proposedDockerfilePath(identity) : state.dockerfilePath(identity), `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`, "fix the file, or remove it to build from the manifest's image again");
     }
     return text;
 }
@@ -90507,11 +90509,10 @@ async function resumePrompt(metadata, state) {
     }
     return DEFAULT_RESUME_PROMPT;
 }
-function checkWorkspace(dir, cwd) {
+function checkWorkspace(dir, cwd, field = "--workspace", fix = "give the directory the agent should work in (default: the current directory)") {
     const path = (0,external_node_path_.resolve)(cwd, dir);
-    if (!(0,external_node_fs_namespaceObject.existsSync)(path) || !(0,external_node_fs_namespaceObject.statSync)(path).isDirectory()) {
-        throw new InputError("--workspace", dir, "is not a directory", "give the directory the agent should work in (default: the current directory)");
-    }
+    if (!(0,external_node_fs_namespaceObject.existsSync)(path) || !(0,external_node_fs_namespaceObject.statSync)(path).isDirectory())
+        throw new InputError(field, dir, "is not a directory", fix);
     return path;
 }
 

@@ -100,7 +100,9 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     identity,
     prompt: request.prompt ?? (await resumePrompt(metadata, deps.state)),
     resumeSession: metadata.sessionId,
-    workspace: checkWorkspace(request.workspace ?? metadata.workspace, request.cwd),
+    workspace: request.workspace
+      ? checkWorkspace(request.workspace, request.cwd)
+      : checkWorkspace(metadata.workspace, request.cwd, `${deps.state.metadataPath(identity)}: workspace`, "pass --workspace DIR to resume in another directory"),
     perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
@@ -123,8 +125,8 @@ async function perBottleDockerfile(state: StateStore, identity: string, metadata
   const problem = dockerfileProblem(text);
   if (problem) {
     throw new InputError(
-      "Dockerfile",
-      state.dockerfilePath(identity),
+      waiting !== null ? "Dockerfile.proposed" : "Dockerfile",
+      waiting !== null ? state.proposedDockerfilePath(identity) : state.dockerfilePath(identity),
       `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`,
       "fix the file, or remove it to build from the manifest's image again",
     );
@@ -150,10 +152,8 @@ async function resumePrompt(metadata: Metadata, state: StateStore): Promise<stri
   return DEFAULT_RESUME_PROMPT;
 }
 
-function checkWorkspace(dir: string, cwd: string): string {
+function checkWorkspace(dir: string, cwd: string, field = "--workspace", fix = "give the directory the agent should work in (default: the current directory)"): string {
   const path = resolve(cwd, dir);
-  if (!existsSync(path) || !statSync(path).isDirectory()) {
-    throw new InputError("--workspace", dir, "is not a directory", "give the directory the agent should work in (default: the current directory)");
-  }
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new InputError(field, dir, "is not a directory", fix);
   return path;
 }

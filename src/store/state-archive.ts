@@ -71,6 +71,8 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
         default:
           return fail(refuse(name, `is a ${header.type ?? "special file"}; only files, directories and inner symlinks are allowed`));
       }
+      // A tar cut inside an entry's data fails on the entry's stream, not the extractor's.
+      stream.on("error", (error: Error) => reject(new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} is cut short (${error.message})`)));
       stream.on("end", next);
       stream.resume();
     });
@@ -90,7 +92,11 @@ export async function unpackState(archive: string, stateDir: string, limits: Arc
   await mkdir(dirname(stateDir), { recursive: true });
   const staging = await mkdtemp(join(dirname(stateDir), ".restore-"));
   try {
-    await extractInto(createReadStream(archive), staging);
+    // The extractor's own refusals (a file written through a symlink) are refusals too.
+    await extractInto(createReadStream(archive), staging).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message.replaceAll(`${staging}/`, "") : String(error);
+      throw new UnsafeArchiveError(`restored state refused: ${message}`);
+    });
     await rm(stateDir, { recursive: true, force: true });
     await rename(staging, stateDir);
   } finally {

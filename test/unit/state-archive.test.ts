@@ -74,3 +74,19 @@ describe("state archives", () => {
     await expect(checkStateArchive(path)).rejects.toThrow(UnsafeArchiveError);
   });
 });
+
+test("a tar cut inside an entry's data is refused as unreadable, not thrown past the caller", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cut-"));
+  const pack = tarStream.pack();
+  pack.entry({ name: "metadata.json" }, "{}");
+  pack.entry({ name: "transcript/big.bin" }, Buffer.alloc(8192, 1));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  const archive = join(dir, "cut.tar");
+  writeFileSync(archive, Buffer.concat(chunks).subarray(0, 512 * 4));
+  await expect(unpackState(archive, join(dir, "state"))).rejects.toThrow(UnsafeArchiveError);
+  await expect(unpackState(archive, join(dir, "state"))).rejects.toThrow(/^restored state refused: .*(cut short|Unexpected end of data)/);
+  expect(existsSync(join(dir, "state"))).toBe(false);
+  expect(readdirSync(dir)).toEqual(["cut.tar"]);
+});
