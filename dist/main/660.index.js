@@ -1638,6 +1638,7 @@ function hash(text) {
 
 
 
+
 /** The points of a launch where time is measured and a fault can be injected, in order. */
 const PHASES = ["image-build", "networks", "gate-start", "agent-start", "copy-in", "session", "snapshot", "teardown"];
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
@@ -2421,6 +2422,17 @@ async function copyWorkspaceBack(plan, deps) {
         return;
     await (0,promises_.cp)(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
+/** The session id of the newest transcript in a snapshot (`.claude/projects/<dir>/<session>.jsonl`), if any. */
+function transcriptSession(transcript) {
+    const projects = join(transcript, ".claude", "projects");
+    if (!existsSync(projects))
+        return null;
+    const found = readdirSync(projects, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && /^[0-9a-f-]{36}\.jsonl$/.test(e.name))
+        .map((e) => ({ id: e.name.slice(0, -".jsonl".length), at: statSync(join(e.parentPath, e.name)).mtimeMs }))
+        .sort((a, b) => b.at - a.at);
+    return found[0]?.id ?? null;
+}
 /** Reads an accepted proposal (and the sidecar's config, for what it replaces) out of a dead runner's supervise sidecar. */
 async function rescueProposal(docker, state, container, identity, log) {
     const watch = new ProposalWatch(docker, log);
@@ -2478,10 +2490,17 @@ async function rescueBottle(identity, deps) {
     }
     const recorded = await state.readMetadata(identity).catch(() => null);
     if (recorded && recorded.sessionId === null) {
-        // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
-        await state.remove(identity);
-        log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
-        return false;
+        // The runner may have died between claude's first event and recording its session: the transcript knows it.
+        const sessionId = transcriptSession(state.snapshotPath(identity, "transcript"));
+        if (sessionId) {
+            await state.updateMetadata(identity, { sessionId });
+        }
+        else {
+            // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
+            await state.remove(identity);
+            log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
+            return false;
+        }
     }
     // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
     const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;

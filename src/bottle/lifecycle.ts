@@ -13,7 +13,8 @@
  * is a log line, and the original error is what the caller sees.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
@@ -966,6 +967,17 @@ async function copyWorkspaceBack(plan: BottlePlan, deps: LifecycleDeps): Promise
   await cp(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
 }
 
+/** The session id of the newest transcript in a snapshot (`.claude/projects/<dir>/<session>.jsonl`), if any. */
+function transcriptSession(transcript: string): string | null {
+  const projects = join(transcript, ".claude", "projects");
+  if (!existsSync(projects)) return null;
+  const found = readdirSync(projects, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /^[0-9a-f-]{36}\.jsonl$/.test(e.name))
+    .map((e) => ({ id: e.name.slice(0, -".jsonl".length), at: statSync(join(e.parentPath, e.name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  return found[0]?.id ?? null;
+}
+
 /** Reads an accepted proposal (and the sidecar's config, for what it replaces) out of a dead runner's supervise sidecar. */
 async function rescueProposal(docker: DockerClient, state: StateStore, container: string, identity: string, log: Log): Promise<boolean> {
   const watch = new ProposalWatch(docker, log);
@@ -1020,10 +1032,16 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   }
   const recorded = await state.readMetadata(identity).catch(() => null);
   if (recorded && recorded.sessionId === null) {
-    // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
-    await state.remove(identity);
-    log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
-    return false;
+    // The runner may have died between claude's first event and recording its session: the transcript knows it.
+    const sessionId = transcriptSession(state.snapshotPath(identity, "transcript"));
+    if (sessionId) {
+      await state.updateMetadata(identity, { sessionId });
+    } else {
+      // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
+      await state.remove(identity);
+      log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
+      return false;
+    }
   }
   // A proposal the dead runner had not settled yet is kept, as `preserve` would: a person decides.
   const proposal = supervise ? await rescueProposal(docker, state, supervise.id, identity, log) : false;
