@@ -83,17 +83,45 @@ export function jsonResult(run: RunnerRun): Record<string, unknown> {
   }
 }
 
-/** Names of containers and networks carrying the identity label (all identities when none is given). */
-export function labelled(identity?: string): { containers: string[]; networks: string[] } {
-  const filter = identity ? `label=claude-bottle.identity=${identity}` : "label=claude-bottle.identity";
-  const list = (args: string[]) =>
-    execFileSync("docker", args, { encoding: "utf8" })
+type Listed = { name: string; identity: string };
+
+function listLabelled(filter: string): { containers: Listed[]; networks: Listed[] } {
+  const list = (args: string[], name: string) =>
+    execFileSync("docker", [...args, "--filter", filter, "--format", `{{${name}}}\t{{.Label "claude-bottle.identity"}}`], { encoding: "utf8" })
       .split("\n")
-      .filter(Boolean);
+      .filter(Boolean)
+      .map((line) => {
+        const [name = "", identity = ""] = line.split("\t");
+        return { name, identity };
+      });
   return {
-    containers: list(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]),
-    networks: list(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]),
+    containers: list(["ps", "-a"], ".Names"),
+    networks: list(["network", "ls"], ".Name"),
   };
+}
+
+/**
+ * Bottles that were on the engine before this test file began are someone else's
+ * (another checkout, a benchmark left running): the "nothing is left anywhere"
+ * checks look past them, and still see every bottle this file's runs made.
+ */
+const FOREIGN = (() => {
+  try {
+    const now = listLabelled("label=claude-bottle.identity");
+    return new Set([...now.containers, ...now.networks].map((r) => r.identity));
+  } catch {
+    return new Set<string>(); // no engine: a unit test that only borrows a helper
+  }
+})();
+
+/**
+ * Names of containers and networks carrying the identity label: of one identity, or
+ * of every bottle this test file could have made when none is given.
+ */
+export function labelled(identity?: string): { containers: string[]; networks: string[] } {
+  const all = listLabelled(identity ? `label=claude-bottle.identity=${identity}` : "label=claude-bottle.identity");
+  const names = (rs: Listed[]) => rs.filter((r) => identity !== undefined || !FOREIGN.has(r.identity)).map((r) => r.name);
+  return { containers: names(all.containers), networks: names(all.networks) };
 }
 
 export function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
