@@ -127,8 +127,10 @@ function parseIdentity(value, field) {
     return value;
 }
 
-// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 15 modules
-var schemas = __webpack_require__(9691);
+// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 11 modules
+var schemas = __webpack_require__(92857);
+// EXTERNAL MODULE: ./node_modules/zod/v4/classic/iso.js
+var iso = __webpack_require__(64377);
 ;// CONCATENATED MODULE: ./src/bottle/outcome.ts
 /**
  * How a claude session ended, and what that means for the bottle's state.
@@ -184,8 +186,8 @@ const MetadataSchema = schemas/* object */.Ikc({
     /** "running" while a runner owns the bottle. */
     outcome: schemas/* enum */.k5n([...OUTCOMES, "running"]),
     exitCode: schemas/* number */.aig().int().nullable(),
-    startedAt: schemas/* string */.YjP(),
-    endedAt: schemas/* string */.YjP().nullable(),
+    startedAt: iso/* datetime */.w$(),
+    endedAt: iso/* datetime */.w$().nullable(),
     /** How many times this identity has been launched (1 for a fresh start). */
     launches: schemas/* number */.aig().int().min(1),
     numTurns: schemas/* number */.aig().int().nonnegative().nullable(),
@@ -2392,28 +2394,46 @@ class Snapshotter {
         }
     }
 }
-/** `beforeSwap` runs with the new snapshot written and the old one still in place (a fault point). */
+/**
+ * `beforeSwap` runs with the new snapshot written and the old one still in place (a
+ * fault point). The two archives are read one after the other: the engine does not
+ * serve a second archive of a container while the first one's stream is unread.
+ */
 async function snapshotTranscript(docker, state, container, identity, beforeSwap) {
     const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
     if (!claudeDir)
         return; // claude has not written anything yet; keep what we have
-    const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-    await state.replaceSnapshot(identity, "transcript", async (dir) => {
+    await drainedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
         await extractInto(claudeDir, dir);
+        const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
         if (settings)
-            await extractInto(settings, dir);
+            await drainedOnFailure(settings, () => extractInto(settings, dir));
         await beforeSwap?.();
-    });
+    }));
 }
 async function snapshotWorkspace(docker, state, container, identity) {
     const tar = await docker.getArchive(container, AGENT_WORKSPACE);
     if (!tar)
         return;
-    await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
+    await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
+/** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
+async function drainedOnFailure(stream, use) {
+    try {
+        return await use();
+    }
+    catch (error) {
+        stream.destroy();
+        throw error;
+    }
+}
+/** Both snapshots are tried, whatever the first one does: a transcript that cannot be written must not cost the work tree. */
 async function finalSnapshot(plan, deps, agentId) {
-    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
-    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
+    const failures = [];
+    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errors_errorMessage(e)}`));
+    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`workspace: ${errors_errorMessage(e)}`));
+    if (failures.length)
+        throw new Error(failures.join("; "));
 }
 /** After a clean success the agent's work lands in the directory it came from (new and changed files). */
 async function copyWorkspaceBack(plan, deps) {

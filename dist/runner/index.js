@@ -77473,7 +77473,7 @@ function wrappy (fn, cb) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _dirname_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6065);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3444);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(108);
 /**
  * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
  * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
@@ -77515,7 +77515,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3444:
+/***/ 108:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -86067,13 +86067,13 @@ const ZodString = /*@__PURE__*/ $constructor("ZodString", (inst, def) => {
         return this.check(_isoDateTime(ZodISODateTime, params));
     },
     date(params) {
-        return this.check(_isoDate(ZodISODate, params));
+        return this.check(_isoDate(schemas_ZodISODate, params));
     },
     time(params) {
-        return this.check(_isoTime(ZodISOTime, params));
+        return this.check(_isoTime(schemas_ZodISOTime, params));
     },
     duration(params) {
-        return this.check(_isoDuration(ZodISODuration, params));
+        return this.check(_isoDuration(schemas_ZodISODuration, params));
     },
 });
 function schemas_string(params) {
@@ -86087,15 +86087,15 @@ const ZodISODateTime = /*@__PURE__*/ $constructor("ZodISODateTime", (inst, def) 
     $ZodISODateTime.init(inst, def);
     ZodStringFormat.init(inst, def);
 });
-const ZodISODate = /*@__PURE__*/ $constructor("ZodISODate", (inst, def) => {
+const schemas_ZodISODate = /*@__PURE__*/ $constructor("ZodISODate", (inst, def) => {
     $ZodISODate.init(inst, def);
     ZodStringFormat.init(inst, def);
 });
-const ZodISOTime = /*@__PURE__*/ $constructor("ZodISOTime", (inst, def) => {
+const schemas_ZodISOTime = /*@__PURE__*/ $constructor("ZodISOTime", (inst, def) => {
     $ZodISOTime.init(inst, def);
     ZodStringFormat.init(inst, def);
 });
-const ZodISODuration = /*@__PURE__*/ $constructor("ZodISODuration", (inst, def) => {
+const schemas_ZodISODuration = /*@__PURE__*/ $constructor("ZodISODuration", (inst, def) => {
     $ZodISODuration.init(inst, def);
     ZodStringFormat.init(inst, def);
 });
@@ -87278,6 +87278,23 @@ function preprocess(fn, schema) {
     });
 }
 
+;// CONCATENATED MODULE: ./node_modules/zod/v4/classic/iso.js
+
+
+
+function iso_datetime(params) {
+    return _isoDateTime(ZodISODateTime, params);
+}
+function iso_date(params) {
+    return core._isoDate(ZodISODate, params);
+}
+function iso_time(params) {
+    return core._isoTime(ZodISOTime, params);
+}
+function iso_duration(params) {
+    return core._isoDuration(ZodISODuration, params);
+}
+
 ;// CONCATENATED MODULE: ./src/bottle/outcome.ts
 /**
  * How a claude session ended, and what that means for the bottle's state.
@@ -87333,8 +87350,8 @@ const MetadataSchema = object({
     /** "running" while a runner owns the bottle. */
     outcome: schemas_enum([...OUTCOMES, "running"]),
     exitCode: schemas_number().int().nullable(),
-    startedAt: schemas_string(),
-    endedAt: schemas_string().nullable(),
+    startedAt: iso_datetime(),
+    endedAt: iso_datetime().nullable(),
     /** How many times this identity has been launched (1 for a fresh start). */
     launches: schemas_number().int().min(1),
     numTurns: schemas_number().int().nonnegative().nullable(),
@@ -89539,28 +89556,46 @@ class Snapshotter {
         }
     }
 }
-/** `beforeSwap` runs with the new snapshot written and the old one still in place (a fault point). */
+/**
+ * `beforeSwap` runs with the new snapshot written and the old one still in place (a
+ * fault point). The two archives are read one after the other: the engine does not
+ * serve a second archive of a container while the first one's stream is unread.
+ */
 async function snapshotTranscript(docker, state, container, identity, beforeSwap) {
     const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
     if (!claudeDir)
         return; // claude has not written anything yet; keep what we have
-    const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-    await state.replaceSnapshot(identity, "transcript", async (dir) => {
+    await drainedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
         await extractInto(claudeDir, dir);
+        const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
         if (settings)
-            await extractInto(settings, dir);
+            await drainedOnFailure(settings, () => extractInto(settings, dir));
         await beforeSwap?.();
-    });
+    }));
 }
 async function snapshotWorkspace(docker, state, container, identity) {
     const tar = await docker.getArchive(container, AGENT_WORKSPACE);
     if (!tar)
         return;
-    await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
+    await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
+/** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
+async function drainedOnFailure(stream, use) {
+    try {
+        return await use();
+    }
+    catch (error) {
+        stream.destroy();
+        throw error;
+    }
+}
+/** Both snapshots are tried, whatever the first one does: a transcript that cannot be written must not cost the work tree. */
 async function finalSnapshot(plan, deps, agentId) {
-    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
-    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
+    const failures = [];
+    await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errorMessage(e)}`));
+    await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
+    if (failures.length)
+        throw new Error(failures.join("; "));
 }
 /** After a clean success the agent's work lands in the directory it came from (new and changed files). */
 async function copyWorkspaceBack(plan, deps) {
@@ -90966,6 +91001,28 @@ const ALLOWED = {
     cleanup: ["format"],
     demo: ["format"],
 };
+/** parseArgs's refusal as an InputError: which flag, what was wrong with it, and how to write it. */
+function flagError(error, args, command) {
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? args.join(" ");
+    if (/argument missing/.test(message)) {
+        return new InputError(flag, undefined, "needs a value", `write ${flag} VALUE (quote values with spaces)`);
+    }
+    if (/argument is ambiguous/.test(message)) {
+        // The next word starts with "-": a forgotten value before another flag, or a value such as "-1s".
+        const next = args[args.indexOf(flag) + 1];
+        const name = next?.replace(/^--?/, "").split("=")[0] ?? "";
+        if (next === undefined || name in FLAGS) {
+            return new InputError(flag, undefined, `needs a value (it is followed by the flag ${next})`, `write ${flag} VALUE before the next flag`);
+        }
+        return new InputError(flag, next, "has a value that starts with \"-\", which reads as a flag", `write ${flag}=${next} if that value is meant`);
+    }
+    if (/does not take an argument/.test(message)) {
+        const given = args.find((a) => a.startsWith(`${flag}=`));
+        return new InputError(flag, given?.slice(flag.length + 1), "takes no value", `write ${flag} alone to turn it on, or leave it out`);
+    }
+    return new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+}
 function parseCommand(argv) {
     const [name, ...rest] = argv;
     if (name === undefined || name === "help" || name === "--help" || name === "-h")
@@ -90979,12 +91036,7 @@ function parseCommand(argv) {
         parsed = (0,external_node_util_namespaceObject.parseArgs)({ args: rest, options: FLAGS, allowPositionals: true, strict: true });
     }
     catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? rest.join(" ");
-        if (/argument missing/.test(message)) {
-            throw new InputError(flag, undefined, "needs a value", `write ${flag} VALUE (quote values with spaces)`);
-        }
-        throw new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+        throw flagError(error, rest, command);
     }
     const { values, positionals } = parsed;
     if (values.help)

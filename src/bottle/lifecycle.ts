@@ -931,7 +931,11 @@ class Snapshotter {
   }
 }
 
-/** `beforeSwap` runs with the new snapshot written and the old one still in place (a fault point). */
+/**
+ * `beforeSwap` runs with the new snapshot written and the old one still in place (a
+ * fault point). The two archives are read one after the other: the engine does not
+ * serve a second archive of a container while the first one's stream is unread.
+ */
 async function snapshotTranscript(
   docker: DockerClient,
   state: StateStore,
@@ -941,23 +945,38 @@ async function snapshotTranscript(
 ): Promise<void> {
   const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
-  const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-  await state.replaceSnapshot(identity, "transcript", async (dir) => {
-    await extractInto(claudeDir, dir);
-    if (settings) await extractInto(settings, dir);
-    await beforeSwap?.();
-  });
+  await drainedOnFailure(claudeDir, () =>
+    state.replaceSnapshot(identity, "transcript", async (dir) => {
+      await extractInto(claudeDir, dir);
+      const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
+      if (settings) await drainedOnFailure(settings, () => extractInto(settings, dir));
+      await beforeSwap?.();
+    }),
+  );
 }
 
 async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
   const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
   if (!tar) return;
-  await state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1));
+  await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
 
+/** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
+async function drainedOnFailure<T>(stream: Readable, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } catch (error) {
+    stream.destroy();
+    throw error;
+  }
+}
+
+/** Both snapshots are tried, whatever the first one does: a transcript that cannot be written must not cost the work tree. */
 async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<void> {
-  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity);
-  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity);
+  const failures: string[] = [];
+  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errorMessage(e)}`));
+  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
+  if (failures.length) throw new Error(failures.join("; "));
 }
 
 /** After a clean success the agent's work lands in the directory it came from (new and changed files). */

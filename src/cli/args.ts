@@ -66,6 +66,29 @@ const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[
   demo: ["format"],
 };
 
+/** parseArgs's refusal as an InputError: which flag, what was wrong with it, and how to write it. */
+function flagError(error: unknown, args: string[], command: string): InputError {
+  const message = error instanceof Error ? error.message : String(error);
+  const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? args.join(" ");
+  if (/argument missing/.test(message)) {
+    return new InputError(flag, undefined, "needs a value", `write ${flag} VALUE (quote values with spaces)`);
+  }
+  if (/argument is ambiguous/.test(message)) {
+    // The next word starts with "-": a forgotten value before another flag, or a value such as "-1s".
+    const next = args[args.indexOf(flag) + 1];
+    const name = next?.replace(/^--?/, "").split("=")[0] ?? "";
+    if (next === undefined || name in FLAGS) {
+      return new InputError(flag, undefined, `needs a value (it is followed by the flag ${next})`, `write ${flag} VALUE before the next flag`);
+    }
+    return new InputError(flag, next, "has a value that starts with \"-\", which reads as a flag", `write ${flag}=${next} if that value is meant`);
+  }
+  if (/does not take an argument/.test(message)) {
+    const given = args.find((a) => a.startsWith(`${flag}=`));
+    return new InputError(flag, given?.slice(flag.length + 1), "takes no value", `write ${flag} alone to turn it on, or leave it out`);
+  }
+  return new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+}
+
 export function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") return { command: "help" };
@@ -77,12 +100,7 @@ export function parseCommand(argv: string[]): Command {
   try {
     parsed = parseArgs({ args: rest, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? rest.join(" ");
-    if (/argument missing/.test(message)) {
-      throw new InputError(flag, undefined, "needs a value", `write ${flag} VALUE (quote values with spaces)`);
-    }
-    throw new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+    throw flagError(error, rest, command);
   }
   const { values, positionals } = parsed;
   if (values.help) return { command: "help" };

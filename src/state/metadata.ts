@@ -20,8 +20,8 @@ export const MetadataSchema = z
     /** "running" while a runner owns the bottle. */
     outcome: z.enum([...OUTCOMES, "running"]),
     exitCode: z.number().int().nullable(),
-    startedAt: z.string(),
-    endedAt: z.string().nullable(),
+    startedAt: z.iso.datetime(),
+    endedAt: z.iso.datetime().nullable(),
     /** How many times this identity has been launched (1 for a fresh start). */
     launches: z.number().int().min(1),
     numTurns: z.number().int().nonnegative().nullable(),

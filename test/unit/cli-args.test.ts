@@ -45,6 +45,11 @@ describe("node runner arguments", () => {
     [["start", "fixer", "--prompt", "x", "--max-rebuilds", "11"], /^--max-rebuilds: "11" is not a number of rebuilds/],
     [["start", "fixer", "--prompt", "x", "--max-rebuilds", "2.5"], /^--max-rebuilds: "2.5" is not a number of rebuilds/],
     [["list", "--capability-block", "deny"], /^--capability-block: "deny" is not a flag of `list`/],
+    [["start", "fixer", "--prompt", "x", "--snapshot-interval", "-1s"], /^--snapshot-interval: "-1s" has a value that starts with "-".*; write --snapshot-interval=-1s if that value is meant/],
+    [["start", "fixer", "--prompt", "x", "--snapshot-interval=-1s"], /^--snapshot-interval: "-1s" is not a snapshot interval/],
+    [["start", "fixer", "--prompt", "x", "--max-rebuilds", "-1"], /^--max-rebuilds: "-1" has a value that starts with "-"/],
+    [["start", "fixer", "--manifest", "--prompt", "x"], /^--manifest: \(missing\) needs a value \(it is followed by the flag --prompt\); write --manifest VALUE before the next flag/],
+    [["start", "fixer", "--prompt", "x", "--dry-run=yes"], /^--dry-run: "yes" takes no value; write --dry-run alone/],
   ])("%j is refused: %s", (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(InputError);
     expect(() => parseCommand(argv)).toThrow(message);
