@@ -404,10 +404,17 @@ class StateStore {
         }
     }
 }
+/** The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file behind. */
 async function store_writeAtomic(path, content) {
     const tmp = `${path}.tmp-${(0,external_node_crypto_.randomBytes)(4).toString("hex")}`;
-    await (0,promises_.writeFile)(tmp, content, { mode: 0o600 });
-    await (0,promises_.rename)(tmp, path);
+    try {
+        await (0,promises_.writeFile)(tmp, content, { mode: 0o600 });
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (error) {
+        await (0,promises_.rm)(tmp, { force: true }).catch(() => { });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/supervise/config.ts
@@ -1791,16 +1798,24 @@ async function launchOnce(plan, deps, history) {
     }
     const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
     const keep = preserves(outcome);
-    metadata = await state.updateMetadata(plan.identity, {
-        sessionId: session.sessionId ?? metadata.sessionId,
-        outcome,
-        exitCode: session.end.exitCode,
-        endedAt: deps.clock.now().toISOString(),
-        numTurns: session.end.result?.num_turns ?? session.turns,
-        costUsd: session.end.result?.total_cost_usd ?? null,
-    });
+    try {
+        metadata = await state.updateMetadata(plan.identity, {
+            sessionId: session.sessionId ?? metadata.sessionId,
+            outcome,
+            exitCode: session.end.exitCode,
+            endedAt: deps.clock.now().toISOString(),
+            numTurns: session.end.result?.num_turns ?? session.turns,
+            costUsd: session.end.result?.total_cost_usd ?? null,
+        });
+        if (keep)
+            await state.markPreserved(plan.identity);
+    }
+    catch (error) {
+        // A full disk, most often: the state keeps its last snapshot and stays resumable once there is room.
+        throw new Error(`could not record the outcome ${outcome} in ${state.dir(plan.identity)}: ${errors_errorMessage(error)}; ` +
+            `the state there keeps its last snapshot: free some space, then resume ${plan.identity}`);
+    }
     if (keep) {
-        await state.markPreserved(plan.identity);
         log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
         if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block")
             log.info(`to resume this bottle: node runner resume ${plan.identity}`);
@@ -3414,7 +3429,8 @@ function checkWorkspace(dir, cwd, field = "--workspace", fix = "give the directo
  * artifacts carry. Packing is ours (tar-fs); so is unpacking, because what comes
  * back from a cache is untrusted: the archive is read through once and refused on
  * any absolute path, `..` segment, hardlink, device, fifo, symlink pointing outside
- * the state directory, or size beyond the limits — before a single byte is written.
+ * the state directory, entry placed below a symlink, or size beyond the limits —
+ * before a single byte is written.
  */
 
 
@@ -3441,6 +3457,8 @@ async function checkStateArchive(archive, limits = DEFAULT_LIMITS) {
     let bytes = 0;
     let entries = 0;
     let sawMetadata = false;
+    // Symlinks seen so far: an entry below one would be written wherever it points.
+    const links = new Set();
     const refuse = (name, why) => new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} ${why}`);
     const done = new Promise((resolve, reject) => {
         extract.on("entry", (header, stream, next) => {
@@ -3461,7 +3479,14 @@ async function checkStateArchive(archive, limits = DEFAULT_LIMITS) {
             const normal = external_node_path_.posix.normalize(name);
             if (normal === ".." || normal.startsWith("../") || name.split("/").includes(".."))
                 return fail(refuse(name, "climbs out with .."));
-            if (normal.replace(/\/$/, "") === "metadata.json" && header.type === "file")
+            const path = normal.replace(/\/$/, "");
+            const parts = path.split("/");
+            for (let i = 1; i < parts.length; i++) {
+                const above = parts.slice(0, i).join("/");
+                if (links.has(above))
+                    return fail(refuse(name, `lies below the symlink ${JSON.stringify(above)}, so it would be written wherever that points`));
+            }
+            if (path === "metadata.json" && header.type === "file")
                 sawMetadata = true;
             switch (header.type) {
                 case "file":
@@ -3473,6 +3498,7 @@ async function checkStateArchive(archive, limits = DEFAULT_LIMITS) {
                     if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
                         return fail(refuse(name, `is a symlink pointing outside the state (${target})`));
                     }
+                    links.add(path);
                     break;
                 }
                 default:

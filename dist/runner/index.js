@@ -87568,10 +87568,17 @@ class StateStore {
         }
     }
 }
+/** The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file behind. */
 async function writeAtomic(path, content) {
     const tmp = `${path}.tmp-${(0,external_node_crypto_namespaceObject.randomBytes)(4).toString("hex")}`;
-    await (0,promises_namespaceObject.writeFile)(tmp, content, { mode: 0o600 });
-    await (0,promises_namespaceObject.rename)(tmp, path);
+    try {
+        await (0,promises_namespaceObject.writeFile)(tmp, content, { mode: 0o600 });
+        await (0,promises_namespaceObject.rename)(tmp, path);
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(tmp, { force: true }).catch(() => { });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/supervise/config.ts
@@ -88953,16 +88960,24 @@ async function launchOnce(plan, deps, history) {
     }
     const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
     const keep = preserves(outcome);
-    metadata = await state.updateMetadata(plan.identity, {
-        sessionId: session.sessionId ?? metadata.sessionId,
-        outcome,
-        exitCode: session.end.exitCode,
-        endedAt: deps.clock.now().toISOString(),
-        numTurns: session.end.result?.num_turns ?? session.turns,
-        costUsd: session.end.result?.total_cost_usd ?? null,
-    });
+    try {
+        metadata = await state.updateMetadata(plan.identity, {
+            sessionId: session.sessionId ?? metadata.sessionId,
+            outcome,
+            exitCode: session.end.exitCode,
+            endedAt: deps.clock.now().toISOString(),
+            numTurns: session.end.result?.num_turns ?? session.turns,
+            costUsd: session.end.result?.total_cost_usd ?? null,
+        });
+        if (keep)
+            await state.markPreserved(plan.identity);
+    }
+    catch (error) {
+        // A full disk, most often: the state keeps its last snapshot and stays resumable once there is room.
+        throw new Error(`could not record the outcome ${outcome} in ${state.dir(plan.identity)}: ${errorMessage(error)}; ` +
+            `the state there keeps its last snapshot: free some space, then resume ${plan.identity}`);
+    }
     if (keep) {
-        await state.markPreserved(plan.identity);
         log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
         if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block")
             log.info(`to resume this bottle: node runner resume ${plan.identity}`);

@@ -262,16 +262,24 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   }
   const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
   const keep = preserves(outcome);
-  metadata = await state.updateMetadata(plan.identity, {
-    sessionId: session.sessionId ?? metadata.sessionId,
-    outcome,
-    exitCode: session.end.exitCode,
-    endedAt: deps.clock.now().toISOString(),
-    numTurns: session.end.result?.num_turns ?? session.turns,
-    costUsd: session.end.result?.total_cost_usd ?? null,
-  });
+  try {
+    metadata = await state.updateMetadata(plan.identity, {
+      sessionId: session.sessionId ?? metadata.sessionId,
+      outcome,
+      exitCode: session.end.exitCode,
+      endedAt: deps.clock.now().toISOString(),
+      numTurns: session.end.result?.num_turns ?? session.turns,
+      costUsd: session.end.result?.total_cost_usd ?? null,
+    });
+    if (keep) await state.markPreserved(plan.identity);
+  } catch (error) {
+    // A full disk, most often: the state keeps its last snapshot and stays resumable once there is room.
+    throw new Error(
+      `could not record the outcome ${outcome} in ${state.dir(plan.identity)}: ${errorMessage(error)}; ` +
+        `the state there keeps its last snapshot: free some space, then resume ${plan.identity}`,
+    );
+  }
   if (keep) {
-    await state.markPreserved(plan.identity);
     log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
     if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block") log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {

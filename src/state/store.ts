@@ -218,8 +218,14 @@ export class StateStore {
   }
 }
 
+/** The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file behind. */
 export async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, content, { mode: 0o600 });
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw error;
+  }
 }

@@ -3,7 +3,8 @@
  * artifacts carry. Packing is ours (tar-fs); so is unpacking, because what comes
  * back from a cache is untrusted: the archive is read through once and refused on
  * any absolute path, `..` segment, hardlink, device, fifo, symlink pointing outside
- * the state directory, or size beyond the limits — before a single byte is written.
+ * the state directory, entry placed below a symlink, or size beyond the limits —
+ * before a single byte is written.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
@@ -39,6 +40,8 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
   let bytes = 0;
   let entries = 0;
   let sawMetadata = false;
+  // Symlinks seen so far: an entry below one would be written wherever it points.
+  const links = new Set<string>();
   const refuse = (name: string, why: string) => new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} ${why}`);
   const done = new Promise<void>((resolve, reject) => {
     extract.on("entry", (header, stream, next) => {
@@ -55,7 +58,13 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
       if (name.startsWith("/") || /^[a-zA-Z]:/.test(name)) return fail(refuse(name, "has an absolute path"));
       const normal = posix.normalize(name);
       if (normal === ".." || normal.startsWith("../") || name.split("/").includes("..")) return fail(refuse(name, "climbs out with .."));
-      if (normal.replace(/\/$/, "") === "metadata.json" && header.type === "file") sawMetadata = true;
+      const path = normal.replace(/\/$/, "");
+      const parts = path.split("/");
+      for (let i = 1; i < parts.length; i++) {
+        const above = parts.slice(0, i).join("/");
+        if (links.has(above)) return fail(refuse(name, `lies below the symlink ${JSON.stringify(above)}, so it would be written wherever that points`));
+      }
+      if (path === "metadata.json" && header.type === "file") sawMetadata = true;
       switch (header.type) {
         case "file":
         case "directory":
@@ -66,6 +75,7 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
           if (target.startsWith("/") || resolved === ".." || resolved.startsWith("../")) {
             return fail(refuse(name, `is a symlink pointing outside the state (${target})`));
           }
+          links.add(path);
           break;
         }
         default:

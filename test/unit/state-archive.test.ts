@@ -45,6 +45,7 @@ describe("state archives", () => {
     ["an absolute path", [metadata, { name: "/etc/cron.d/evil", body: "x" }], /has an absolute path/],
     ["a symlink to /", [metadata, { name: "workspace/root", type: "symlink", linkname: "/" }], /symlink pointing outside/],
     ["a symlink climbing out", [metadata, { name: "workspace/up", type: "symlink", linkname: "../../.." }], /symlink pointing outside/],
+    ["a file below an inner symlink", [metadata, { name: "transcript", type: "directory" }, { name: "workspace/link", type: "symlink", linkname: "../transcript" }, { name: "workspace/link/planted", body: "x" }], /"workspace\/link\/planted" lies below the symlink "workspace\/link"/],
     ["a hardlink", [metadata, { name: "workspace/passwd", type: "link", linkname: "/etc/passwd" }], /is a link; only files/],
     ["a device", [metadata, { name: "workspace/sda", type: "block-device", devmajor: 8, devminor: 0 }], /is a block-device/],
     ["a fifo", [metadata, { name: "workspace/pipe", type: "fifo" }], /is a fifo/],
