@@ -2,7 +2,7 @@
 // Gate benchmark: what the gate's forward proxy costs a bottle, measured against
 // going straight to the origin in the same run, from the same client.
 //
-//   node bench/gate.mjs [--runs 5] [--mb 100] [--requests 1000]
+//   node bench/gate.mjs [--runs 5] [--mb 100] [--requests 1000] [--json FILE]
 //
 // Three containers on one labelled Docker network (198.18.1.0/24, names resolved by
 // Docker's embedded DNS):
@@ -21,13 +21,15 @@
 //   client  bottle-test/node:24 running bench/lib/gate-client.mjs: direct vs
 //           through-the-gate, interleaved, same code on both paths.
 //
-// Prints a plain-text table and one JSON line ({"bench":"gate", ...}); asserts
+// Prints a plain-text table and one JSON line ({"bench":"gate", ...}); with
+// --json FILE also writes that object to FILE, with each download's MB/s added
+// (throughputMBps.<path>.runs, direct and gate paired run by run). Asserts
 // nothing. Everything it creates carries the label bottle-bench.gate=<run> and is
 // removed at the end, on failure and on Ctrl-C. Needs the docker CLI, openssl,
 // the image bottle-test/node:24 (test/images/build.sh) and a built dist/gate.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,11 +44,12 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "5" },
     mb: { type: "string", default: "100" },
     requests: { type: "string", default: "1000" },
+    json: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (args.help) {
-  console.log("usage: node bench/gate.mjs [--runs N (downloads per path, 5)] [--mb N (download size, 100)] [--requests N (per path and kind, 1000)]");
+  console.log("usage: node bench/gate.mjs [--runs N (downloads per path, 5)] [--mb N (download size, 100)] [--requests N (per path and kind, 1000)] [--json FILE]");
   process.exit(0);
 }
 function positive(name, text, integer = true) {
@@ -462,64 +465,67 @@ async function main() {
     for (const event of notAllowed.slice(0, 5)) console.log(`  gate ${event.decision}: ${event.host}:${event.port} ${event.reason ?? ""}`);
   }
   const summaryOf = (s) => ({ p50: round(s.p50, 3), p99: round(s.p99, 3), mean: round(s.mean, 3) });
-  console.log(
-    JSON.stringify({
-      bench: "gate",
-      date: new Date().toISOString(),
-      node: { client: result.node, gate: gateNode ?? null, host: process.version },
-      engine,
-      cores: info.NCPU ?? cpus().length,
-      kernel: info.KernelVersion ?? null,
-      loadBefore,
-      gateImage: GATE_IMAGE,
-      options: { mb: MB, runs: RUNS, requests: REQUESTS },
-      throughputMBps: {
-        direct: { median: round(tp.direct.median, 1), min: round(tp.direct.min, 1), max: round(tp.direct.max, 1) },
-        gate: { median: round(tp.gate.median, 1), min: round(tp.gate.min, 1), max: round(tp.gate.max, 1) },
-        ratio: round(ratio, 3),
-        target: 0.9,
-        met: ratio >= 0.9,
+  const report = {
+    bench: "gate",
+    date: new Date().toISOString(),
+    node: { client: result.node, gate: gateNode ?? null, host: process.version },
+    engine,
+    cores: info.NCPU ?? cpus().length,
+    kernel: info.KernelVersion ?? null,
+    loadBefore,
+    gateImage: GATE_IMAGE,
+    options: { mb: MB, runs: RUNS, requests: REQUESTS },
+    throughputMBps: {
+      direct: { median: round(tp.direct.median, 1), min: round(tp.direct.min, 1), max: round(tp.direct.max, 1) },
+      gate: { median: round(tp.gate.median, 1), min: round(tp.gate.min, 1), max: round(tp.gate.max, 1) },
+      ratio: round(ratio, 3),
+      target: 0.9,
+      met: ratio >= 0.9,
+    },
+    newConnectionMs: {
+      direct: summaryOf(fresh.direct),
+      gate: summaryOf(fresh.gate),
+      addedP50: round(added.p50, 3),
+      addedP99: round(added.p99, 3),
+      targetAddedP50: 1,
+      met: added.p50 < 1,
+      phasesP50: {
+        direct: Object.fromEntries(Object.entries(fresh.phasesP50.direct).map(([k, v]) => [k, round(v, 3)])),
+        gate: Object.fromEntries(Object.entries(fresh.phasesP50.gate).map(([k, v]) => [k, round(v, 3)])),
       },
-      newConnectionMs: {
-        direct: summaryOf(fresh.direct),
-        gate: summaryOf(fresh.gate),
-        addedP50: round(added.p50, 3),
-        addedP99: round(added.p99, 3),
-        targetAddedP50: 1,
-        met: added.p50 < 1,
-        phasesP50: {
-          direct: Object.fromEntries(Object.entries(fresh.phasesP50.direct).map(([k, v]) => [k, round(v, 3)])),
-          gate: Object.fromEntries(Object.entries(fresh.phasesP50.gate).map(([k, v]) => [k, round(v, 3)])),
-        },
-      },
-      reusedConnectionMs: {
-        direct: summaryOf(kept.direct),
-        gate: summaryOf(kept.gate),
-        addedP50: round(added.reusedP50, 3),
-        addedP99: round(added.reusedP99, 3),
-      },
-      dnsLookupMs: { p50: round(result.dnsLookup.p50, 3), p99: round(result.dnsLookup.p99, 3) },
-      gateCpuMs: {
-        perNewTunnel: round(cpuPerTunnel, 4),
-        perReusedRequest: round(cpuPerReused, 4),
-        perMB: round(cpuPerMB, 4),
-        kernelShare: { newTunnels: round(kernelShare("new-connection"), 2), downloads: round(kernelShare("throughput"), 2) },
-      },
-      phaseCpuMs: Object.fromEntries(
-        Object.entries(phaseCpu).map(([name, who]) => [name, Object.fromEntries(Object.entries(who).map(([k, v]) => [k, round(v, 1)]))]),
-      ),
-      gateMemoryMiB: {
-        cgroupPeak: round(cgroupPeak, 1),
-        dockerStatsPeak: round(stats.peak, 1),
-        processPeakRss: round(peak.hwm, 1),
-        endRss: { anon: round(peak.anon, 1), file: round(peak.file, 1) },
-        idleRss: { anon: round(idle.anon, 1), file: round(idle.file, 1) },
-        limit: 256,
-      },
-      egress: { allowed, expected: expectedTunnels, other: notAllowed.length },
-      seconds: round(seconds, 1),
-    }),
-  );
+    },
+    reusedConnectionMs: {
+      direct: summaryOf(kept.direct),
+      gate: summaryOf(kept.gate),
+      addedP50: round(added.reusedP50, 3),
+      addedP99: round(added.reusedP99, 3),
+    },
+    dnsLookupMs: { p50: round(result.dnsLookup.p50, 3), p99: round(result.dnsLookup.p99, 3) },
+    gateCpuMs: {
+      perNewTunnel: round(cpuPerTunnel, 4),
+      perReusedRequest: round(cpuPerReused, 4),
+      perMB: round(cpuPerMB, 4),
+      kernelShare: { newTunnels: round(kernelShare("new-connection"), 2), downloads: round(kernelShare("throughput"), 2) },
+    },
+    phaseCpuMs: Object.fromEntries(
+      Object.entries(phaseCpu).map(([name, who]) => [name, Object.fromEntries(Object.entries(who).map(([k, v]) => [k, round(v, 1)]))]),
+    ),
+    gateMemoryMiB: {
+      cgroupPeak: round(cgroupPeak, 1),
+      dockerStatsPeak: round(stats.peak, 1),
+      processPeakRss: round(peak.hwm, 1),
+      endRss: { anon: round(peak.anon, 1), file: round(peak.file, 1) },
+      idleRss: { anon: round(idle.anon, 1), file: round(idle.file, 1) },
+      limit: 256,
+    },
+    egress: { allowed, expected: expectedTunnels, other: notAllowed.length },
+    seconds: round(seconds, 1),
+  };
+  console.log(JSON.stringify(report));
+  if (args.json !== undefined) {
+    const runs = (path) => ({ ...report.throughputMBps[path], runs: tp[path].runs.map((value) => round(value, 1)) });
+    writeFileSync(args.json, `${JSON.stringify({ ...report, throughputMBps: { ...report.throughputMBps, direct: runs("direct"), gate: runs("gate") } }, null, 2)}\n`);
+  }
 }
 
 try {

@@ -535,17 +535,23 @@ class BottleResources {
   async createNetworks(): Promise<void> {
     const wanted = [["internal", this.plan.networks.internal, true]] as [string, string, boolean][];
     if (!this.plan.networks.egressExternal) wanted.push(["egress", this.plan.networks.egress, false]);
-    for (const [role, name, internal] of wanted) {
-      this.networks.push(name);
-      await this.docker.createNetwork({
-        name,
-        internal,
-        labels: { ...this.plan.labels, "claude-bottle.role": role },
-        // Even an --internal bridge gives the host an address on it, which the agent could
-        // reach directly; with no address on the bridge the host is out of its reach.
-        ...(internal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
-      });
-    }
+    // Both at once: they do not depend on each other, and each is a round trip to the engine.
+    this.networks.push(...wanted.map(([, name]) => name));
+    const created = await Promise.allSettled(
+      wanted.map(([role, name, internal]) =>
+        this.docker.createNetwork({
+          name,
+          internal,
+          labels: { ...this.plan.labels, "claude-bottle.role": role },
+          // Even an --internal bridge gives the host an address on it, which the agent could
+          // reach directly; with no address on the bridge the host is out of its reach.
+          ...(internal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
+        }),
+      ),
+    );
+    // Both settled before the first failure is thrown, so teardown never races a creation.
+    const failed = created.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /** The bottle's own subnets, which the gate must never connect to (the host and the gate live there). */
