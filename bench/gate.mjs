@@ -34,6 +34,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { docker, quietly, round, sleep, table } from "./lib/harness.mjs";
 import { tarFiles } from "./lib/tar.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -76,22 +77,6 @@ const CLIENT_TIMEOUT_MS = 15 * 60_000;
 
 // ---------------------------------------------------------------- plumbing
 
-function docker(args, input) {
-  try {
-    return execFileSync("docker", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20 }).trim();
-  } catch (error) {
-    const detail = (error.stderr ?? "").toString().trim() || error.message;
-    throw new Error(`docker ${args.slice(0, 2).join(" ")}: ${detail}`);
-  }
-}
-const quietly = (fn) => {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
-};
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 const children = new Set();
 function start(command, argv) {
@@ -264,19 +249,11 @@ function put(name, files) {
 
 // ---------------------------------------------------------------- report
 
-const round = (value, digits) => (value === undefined || Number.isNaN(value) ? null : Number(value.toFixed(digits)));
 const ms = (value) => (value === undefined ? "n/a" : value.toFixed(2));
 const signed = (value) => (value === undefined ? "n/a" : `${value >= 0 ? "+" : ""}${value.toFixed(2)} ms`);
 const fixed = (value, digits) => (value === undefined ? "n/a" : value.toFixed(digits));
 const percent = (value) => (value === undefined ? "n/a" : `${(value * 100).toFixed(0)} %`);
 const mib = (value) => (value === undefined ? "n/a" : `${value.toFixed(1)} MiB`);
-
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)));
-  return rows
-    .map((row) => (row.length === 1 ? row[0] : row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]) : (cell ?? "").padStart(widths[column]))).join("   ")))
-    .join("\n");
-}
 
 // ---------------------------------------------------------------- main
 

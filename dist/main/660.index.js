@@ -2421,11 +2421,11 @@ async function snapshotTranscript(docker, state, container, identity, beforeSwap
     const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
     if (!claudeDir)
         return; // claude has not written anything yet; keep what we have
-    await drainedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
+    await destroyedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
         await extractInto(claudeDir, dir);
         const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
         if (settings)
-            await drainedOnFailure(settings, () => extractInto(settings, dir));
+            await destroyedOnFailure(settings, () => extractInto(settings, dir));
         await beforeSwap?.();
     }));
 }
@@ -2433,10 +2433,10 @@ async function snapshotWorkspace(docker, state, container, identity) {
     const tar = await docker.getArchive(container, AGENT_WORKSPACE);
     if (!tar)
         return;
-    await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
+    await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
-async function drainedOnFailure(stream, use) {
+async function destroyedOnFailure(stream, use) {
     try {
         return await use();
     }
@@ -3528,7 +3528,7 @@ async function unpackState(archive, stateDir, limits = DEFAULT_LIMITS) {
     await (0,promises_.mkdir)((0,external_node_path_.dirname)(stateDir), { recursive: true });
     const staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(stateDir), ".restore-"));
     try {
-        // The extractor's own refusals (a file written through a symlink) are refusals too.
+        // Whatever the extractor still refuses after the check is a refusal too.
         await extractInto((0,external_node_fs_.createReadStream)(archive), staging).catch((error) => {
             const message = error instanceof Error ? error.message.replaceAll(`${staging}/`, "") : String(error);
             throw new UnsafeArchiveError(`restored state refused: ${message}`);

@@ -89583,11 +89583,11 @@ async function snapshotTranscript(docker, state, container, identity, beforeSwap
     const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
     if (!claudeDir)
         return; // claude has not written anything yet; keep what we have
-    await drainedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
+    await destroyedOnFailure(claudeDir, () => state.replaceSnapshot(identity, "transcript", async (dir) => {
         await extractInto(claudeDir, dir);
         const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
         if (settings)
-            await drainedOnFailure(settings, () => extractInto(settings, dir));
+            await destroyedOnFailure(settings, () => extractInto(settings, dir));
         await beforeSwap?.();
     }));
 }
@@ -89595,10 +89595,10 @@ async function snapshotWorkspace(docker, state, container, identity) {
     const tar = await docker.getArchive(container, AGENT_WORKSPACE);
     if (!tar)
         return;
-    await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
+    await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
-async function drainedOnFailure(stream, use) {
+async function destroyedOnFailure(stream, use) {
     try {
         return await use();
     }

@@ -959,11 +959,11 @@ async function snapshotTranscript(
 ): Promise<void> {
   const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
-  await drainedOnFailure(claudeDir, () =>
+  await destroyedOnFailure(claudeDir, () =>
     state.replaceSnapshot(identity, "transcript", async (dir) => {
       await extractInto(claudeDir, dir);
       const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-      if (settings) await drainedOnFailure(settings, () => extractInto(settings, dir));
+      if (settings) await destroyedOnFailure(settings, () => extractInto(settings, dir));
       await beforeSwap?.();
     }),
   );
@@ -972,11 +972,11 @@ async function snapshotTranscript(
 async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
   const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
   if (!tar) return;
-  await drainedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
+  await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
 }
 
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
-async function drainedOnFailure<T>(stream: Readable, use: () => Promise<T>): Promise<T> {
+async function destroyedOnFailure<T>(stream: Readable, use: () => Promise<T>): Promise<T> {
   try {
     return await use();
   } catch (error) {

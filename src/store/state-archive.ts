@@ -102,7 +102,7 @@ export async function unpackState(archive: string, stateDir: string, limits: Arc
   await mkdir(dirname(stateDir), { recursive: true });
   const staging = await mkdtemp(join(dirname(stateDir), ".restore-"));
   try {
-    // The extractor's own refusals (a file written through a symlink) are refusals too.
+    // Whatever the extractor still refuses after the check is a refusal too.
     await extractInto(createReadStream(archive), staging).catch((error: unknown) => {
       const message = error instanceof Error ? error.message.replaceAll(`${staging}/`, "") : String(error);
       throw new UnsafeArchiveError(`restored state refused: ${message}`);

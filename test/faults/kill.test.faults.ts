@@ -156,21 +156,17 @@ async function cleanupLeavesNothing(f: Findings, box: Sandbox, identity: string)
   if (removed.length) f.note(`removed by hand after cleanup: ${removed.join(", ")}`);
 }
 
-/** The preserved state of `identity` as `resume` will find it: marker, metadata, transcript, no half-made snapshot. */
-function checkPreserved(f: Findings, box: Sandbox, identity: string, outcomes: string[], turns: string[]): Record<string, unknown> | null {
+/** The state of `identity` as `resume` will find it: metadata naming the session, the transcript with `turns`, no half-made snapshot. */
+function checkWhole(f: Findings, box: Sandbox, identity: string, turns: string[]): { dir: string; metadata: Record<string, unknown> | null } | null {
   const dir = join(box.home, "state", identity);
   if (!f.check(existsSync(dir), `the state ${identity} is kept (states: ${statesIn(box.home).join(", ") || "none"})`)) return null;
-  f.check(existsSync(join(dir, ".preserve")), "the state is marked preserved (.preserve)");
   let metadata: Record<string, unknown> | null = null;
   try {
     metadata = JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
   } catch (error) {
     f.check(false, `metadata.json parses (${(error as Error).message})`);
   }
-  if (metadata) {
-    f.check(outcomes.includes(String(metadata.outcome)), `metadata outcome is ${outcomes.join(" or ")} (it is ${String(metadata.outcome)})`);
-    f.check(/^[0-9a-f-]{36}$/.test(String(metadata.sessionId)), `metadata names the session (${String(metadata.sessionId)})`);
-  }
+  if (metadata) f.check(/^[0-9a-f-]{36}$/.test(String(metadata.sessionId)), `metadata names the session (${String(metadata.sessionId)})`);
   let kept: string[] = [];
   try {
     kept = transcriptTurns(dir);
@@ -179,7 +175,17 @@ function checkPreserved(f: Findings, box: Sandbox, identity: string, outcomes: s
   }
   for (const turn of turns) f.check(kept.includes(turn), `the kept transcript has "${turn}" (it has: ${kept.join(", ") || "nothing"})`);
   f.check(snapshotLeftovers(dir).length === 0, `no half-made snapshot is left (${snapshotLeftovers(dir).join(", ")})`);
-  return metadata;
+  return { dir, metadata };
+}
+
+/** The preserved state of `identity`: whole, marked preserved, with one of `outcomes`. */
+function checkPreserved(f: Findings, box: Sandbox, identity: string, outcomes: string[], turns: string[]): Record<string, unknown> | null {
+  const whole = checkWhole(f, box, identity, turns);
+  if (!whole) return null;
+  f.check(existsSync(join(whole.dir, ".preserve")), "the state is marked preserved (.preserve)");
+  const outcome = String(whole.metadata?.outcome);
+  if (whole.metadata) f.check(outcomes.includes(outcome), `metadata outcome is ${outcomes.join(" or ")} (it is ${outcome})`);
+  return whole.metadata;
 }
 
 /** `node runner resume` with the RESUME scenario: it must succeed in the same session and see `turns`. */
@@ -366,27 +372,12 @@ describe("a full disk under the state directory", () => {
    * half-made snapshot) and resumable once space is freed.
    */
   function checkIntact(f: Findings, box: Sandbox, identity: string, turns: string[]): Record<string, unknown> | null {
-    const dir = join(box.home, "state", identity);
-    if (!f.check(existsSync(dir), `the state ${identity} is kept (states: ${statesIn(box.home).join(", ") || "none"})`)) return null;
-    let metadata: Record<string, unknown> | null = null;
-    try {
-      metadata = JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
-    } catch (error) {
-      f.check(false, `metadata.json parses (${(error as Error).message})`);
-    }
-    if (metadata) f.check(/^[0-9a-f-]{36}$/.test(String(metadata.sessionId)), `metadata names the session (${String(metadata.sessionId)})`);
-    let kept: string[] = [];
-    try {
-      kept = transcriptTurns(dir);
-    } catch (error) {
-      f.check(false, (error as Error).message);
-    }
-    for (const turn of turns) f.check(kept.includes(turn), `the kept transcript has "${turn}" (it has: ${kept.join(", ") || "nothing"})`);
-    f.check(snapshotLeftovers(dir).length === 0, `no half-made snapshot is left (${snapshotLeftovers(dir).join(", ")})`);
-    const partial = readdirSync(dir).filter((n) => n.includes(".tmp-"));
+    const whole = checkWhole(f, box, identity, turns);
+    if (!whole) return null;
+    const partial = readdirSync(whole.dir).filter((n) => n.includes(".tmp-"));
     f.check(partial.length === 0, `no half-written file is left (${partial.join(", ")})`);
-    f.note(`the state says ${String(metadata?.outcome)}, ${existsSync(join(dir, ".preserve")) ? "marked" : "not marked"} preserved`);
-    return metadata;
+    f.note(`the state says ${String(whole.metadata?.outcome)}, ${existsSync(join(whole.dir, ".preserve")) ? "marked" : "not marked"} preserved`);
+    return whole.metadata;
   }
 
   faultTest(
