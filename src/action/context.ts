@@ -23,6 +23,8 @@ export interface JobContext {
   /** 1 for the first attempt; Gitea has left it empty in some versions, which counts as 1. */
   attempt: number;
   serverUrl: string;
+  /** The action as the workflow named it, for snippets that run it again: `owner/repo@ref`, or `./` when local. */
+  uses: string;
 }
 
 export function jobContext(env: NodeJS.ProcessEnv): JobContext {
@@ -38,7 +40,19 @@ export function jobContext(env: NodeJS.ProcessEnv): JobContext {
     runId: env.GITHUB_RUN_ID ?? "0",
     attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1,
     serverUrl: env.GITHUB_SERVER_URL ?? "https://github.com",
+    uses: actionUses(env),
   };
+}
+
+/**
+ * A remote action runs with GITHUB_ACTION_REPOSITORY and GITHUB_ACTION_REF set; a
+ * local one (`uses: ./`) has neither, only GITHUB_ACTION_PATH.
+ */
+function actionUses(env: NodeJS.ProcessEnv): string {
+  const repository = env.GITHUB_ACTION_REPOSITORY?.trim();
+  if (!repository) return "./";
+  const ref = env.GITHUB_ACTION_REF?.trim();
+  return ref ? `${repository}@${ref}` : repository;
 }
 
 /** `<agent>-<5 base36>` from the job's coordinates: the same job and agent give the same identity on every attempt. */

@@ -26,7 +26,8 @@ export interface ActionInputs {
   /** Disambiguates parallel steps of one job (a matrix value, a step id) in the derived identity. */
   id: string;
   resumePrompt: string | null;
-  workspace: string | null;
+  /** The agent's work tree on the runner; the job's working directory unless given. */
+  workspace: string;
   timeoutMs: number | null;
   anthropicApiKey: string | null;
   claudeCodeOauthToken: string | null;
@@ -94,7 +95,8 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
     return value;
   },
   resumePrompt: optional("resume-prompt"),
-  workspace: optional("workspace"),
+  // action.yml's default is ${{ github.workspace }}, the directory a step runs in.
+  workspace: (read, cwd) => read("workspace").trim() || cwd,
   timeoutMs: (read) => {
     const value = read("timeout").trim();
     if (!value) return null;

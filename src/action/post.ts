@@ -12,10 +12,11 @@ import { errorMessage } from "../errors.js";
 import { StateStore } from "../state/store.js";
 import { CacheStore } from "../store/cache-store.js";
 import { jobContext, stateCacheKey } from "./context.js";
+import { actionLog, safeToolkit } from "./log.js";
 import type { ActionDeps, MainState } from "./run.js";
 
 export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Promise<void> {
-  const { core } = deps;
+  const core = safeToolkit(deps.core);
   const raw = core.getState("main");
   if (!raw) return; // main failed before it chose a bottle: nothing was created
   let main: MainState;
@@ -28,7 +29,7 @@ export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Pr
   try {
     const docker = await deps.docker();
     const state = new StateStore(main.stateHome);
-    const log = { info: (l: string) => core.info(l), warn: (l: string) => core.warning(l), progress: (l: string) => core.info(l) };
+    const log = actionLog(core);
     const interrupted = main.phase !== "done";
     let rescued = false;
     // Main is gone either way, so nothing labelled with this identity has a live owner.

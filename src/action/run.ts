@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
-import { type Log, type RunResult, runBottle } from "../bottle/lifecycle.js";
+import { type RunResult, runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
@@ -23,7 +23,9 @@ import { UnsafeArchiveError } from "../store/state-archive.js";
 import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
 import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
-import { type SavedState, resumeSnippet, writeSummary } from "./summary.js";
+import { actionLog, safeToolkit } from "./log.js";
+import { type SavedState, setIdentityOutput, setOutputs } from "./outputs.js";
+import { resumeSnippet, writeSummary } from "./summary.js";
 import type { Toolkit } from "./toolkit.js";
 
 export interface ActionDeps {
@@ -44,7 +46,8 @@ export interface MainState {
   phase: "running" | "done";
 }
 
-export async function runMain(deps: ActionDeps): Promise<void> {
+export async function runMain(given: ActionDeps): Promise<void> {
+  const deps: ActionDeps = { ...given, core: safeToolkit(given.core) };
   const { core } = deps;
   let inputs: ActionInputs;
   try {
@@ -61,7 +64,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
   const state = new StateStore(stateHome);
   const store = new CacheStore(deps.cache, workspace);
   const identity = inputs.mode === "resume" ? (inputs.identity as string) : deriveIdentity(ctx, inputs.agent, inputs.id);
-  core.setOutput("identity", identity);
+  setIdentityOutput(core, identity);
   core.saveState("main", JSON.stringify({ identity, stateHome, workspace, phase: "running" } satisfies MainState));
 
   try {
@@ -70,7 +73,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     const docker = await deps.docker();
     const request = {
       cwd: deps.cwd,
-      workspace: inputs.workspace ?? undefined,
+      workspace: inputs.workspace,
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
     };
@@ -108,9 +111,10 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     await pauseAt?.("cache-save");
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, state, store, deps));
     saved.artifactId ??= successArtifact;
-    setOutputs(core, result, saved);
-    if (result.preserved) core.info(`resume this bottle in a later job (or re-run this one) with:\n${resumeSnippet(result.identity)}`);
-    await writeSummary(core, result, saved, plan);
+    const resumeCommand = resumeSnippet(result.identity, ctx.uses);
+    setOutputs(core, result, saved, resumeCommand);
+    if (result.preserved) core.info(`resume this bottle in a later job (or re-run this one) with:\n${resumeCommand}`);
+    await writeSummary(core, result, saved, plan, ctx.uses);
     if (inputs.failOn.includes(result.outcome)) {
       core.setFailed(`claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`);
     }
@@ -192,19 +196,4 @@ async function saveState(
     saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? `bottle-${result.identity}-attempt-${ctx.attempt}`);
   }
   return saved;
-}
-
-function setOutputs(core: Toolkit, result: RunResult, saved: SavedState): void {
-  core.setOutput("identity", result.identity);
-  core.setOutput("outcome", result.outcome);
-  core.setOutput("exit-code", result.exitCode === null ? "" : String(result.exitCode));
-  core.setOutput("session-id", result.sessionId ?? "");
-  core.setOutput("preserved", String(result.preserved));
-  core.setOutput("cache-key", saved.cacheKey ?? "");
-  core.setOutput("artifact-id", saved.artifactId === null ? "" : String(saved.artifactId));
-  core.setOutput("resume-command", result.preserved ? resumeSnippet(result.identity) : "");
-}
-
-function actionLog(core: Toolkit): Log {
-  return { info: (l) => core.info(l), warn: (l) => core.warning(l), progress: (l) => core.info(l) };
 }

@@ -9,15 +9,12 @@ import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
 import type { RunResult } from "../bottle/lifecycle.js";
 import type { BottlePlan } from "../bottle/plan.js";
+import type { SavedState } from "./outputs.js";
 import type { Toolkit } from "./toolkit.js";
 
-export interface SavedState {
-  cacheKey: string | null;
-  artifactId: number | null;
-}
-
-export function resumeSnippet(identity: string): string {
-  return [`- uses: org/bottle-action@v1`, `  with:`, `    mode: resume`, `    identity: ${identity}`].join("\n");
+/** A step that resumes the bottle, naming the action the way this workflow did. */
+export function resumeSnippet(identity: string, uses: string): string {
+  return [`- uses: ${uses}`, `  with:`, `    mode: resume`, `    identity: ${identity}`].join("\n");
 }
 
 /** The agent's words on one line, at most `max` characters. */
@@ -33,7 +30,7 @@ function codeBlock(lang: string, text: string): string[] {
   return [`${fence}${lang}`, text, fence];
 }
 
-export async function writeSummary(core: Toolkit, result: RunResult, saved: SavedState, plan: BottlePlan): Promise<void> {
+export async function writeSummary(core: Toolkit, result: RunResult, saved: SavedState, plan: BottlePlan, uses: string): Promise<void> {
   const rows = [
     ["outcome", `\`${result.outcome}\`${result.exitCode !== null ? ` (claude exit ${result.exitCode})` : ""}`],
     ["identity", `\`${result.identity}\``],
@@ -72,7 +69,7 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
   }
   if (result.preserved) {
     const why = result.outcome === "capability-block" ? "Approve the new image by resuming this bottle in a later job (it builds from the proposed Dockerfile):" : "Resume this bottle in a later job (or re-run this job):";
-    lines.push("", why, "", "```yaml", resumeSnippet(result.identity), "```");
+    lines.push("", why, "", "```yaml", resumeSnippet(result.identity, uses), "```");
   }
   try {
     await core.summary.addRaw(`${lines.join("\n")}\n`).write();

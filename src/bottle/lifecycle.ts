@@ -18,7 +18,8 @@ import { join } from "node:path";
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
-import { lineSplitter } from "../docker/dockerode.js";
+import type { Log } from "../log/log.js";
+import { lineSplitter } from "../stream/lines.js";
 import { errorMessage } from "../errors.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
 import {
@@ -44,13 +45,7 @@ export interface Clock {
   now(): Date;
 }
 
-export interface Log {
-  /** Lifecycle news: phases, decisions, hints. */
-  info(line: string): void;
-  warn(line: string): void;
-  /** One readable line per claude event. */
-  progress(line: string): void;
-}
+export type { Log } from "../log/log.js";
 
 export interface LifecycleDeps {
   docker: DockerClient;

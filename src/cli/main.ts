@@ -15,12 +15,13 @@ import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";
 import { type Command, type Format, USAGE, parseCommand } from "./args.js";
-import { type CliIo, printResult, stderrLog } from "./output.js";
+import { type CliIo, jsonText, printResult, safeIo, stderrLog } from "./output.js";
 
 export type { CliIo } from "./output.js";
 
 
-export async function main(argv: string[], io: CliIo): Promise<number> {
+export async function main(argv: string[], rawIo: CliIo): Promise<number> {
+  const io = safeIo(rawIo);
   let command: Command;
   try {
     command = parseCommand(argv);
@@ -55,7 +56,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
         io.stderr(`claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`);
       }
       if (command.dryRun) {
-        io.stdout(command.format === "json" ? `${JSON.stringify(describePlan(plan), null, 2)}\n` : planText(plan));
+        io.stdout(command.format === "json" ? jsonText(describePlan(plan), 2) : planText(plan));
         return 0;
       }
       if (!docker) throw new Error("no Docker engine");
@@ -81,7 +82,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
       const report = await cleanupOrphans(docker, {
         rescue: (identity) => rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log }),
       });
-      if (command.format === "json") io.stdout(`${JSON.stringify(report)}\n`);
+      if (command.format === "json") io.stdout(jsonText(report));
       else {
         for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")}\n`);
         for (const s of report.spared) io.stdout(`left ${s.identity}: its runner ${s.runner} is still running\n`);
@@ -172,7 +173,7 @@ async function list(format: Format, state: StateStore, io: CliIo): Promise<numbe
       return [];
     });
   if (format === "json") {
-    io.stdout(`${JSON.stringify({ running, states })}\n`);
+    io.stdout(jsonText({ running, states }));
     return 0;
   }
   io.stdout(running.length ? "running:\n" : "running: none\n");

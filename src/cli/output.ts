@@ -4,6 +4,7 @@
  */
 import type { Log, RunResult } from "../bottle/lifecycle.js";
 import type { DockerClient } from "../docker/client.js";
+import { neutralise } from "../log/untrusted.js";
 import type { Format } from "./args.js";
 
 export interface CliIo {
@@ -14,6 +15,24 @@ export interface CliIo {
   /** Created lazily: `help`, bad flags and bad manifests never touch the engine. */
   docker: () => Promise<DockerClient>;
   signal: AbortSignal;
+}
+
+/**
+ * The CLI's one door to the terminal: everything written to stdout and stderr is
+ * neutralised (control characters escaped, no line starts a workflow command), since
+ * lines carry claude's words, file names from the work tree and reasons the agent gave.
+ */
+export function safeIo(io: CliIo): CliIo {
+  return { ...io, stdout: (text) => io.stdout(neutralise(text)), stderr: (text) => io.stderr(neutralise(text)) };
+}
+
+/**
+ * JSON for stdout. JSON already escapes control characters; `##[` (a runner's older
+ * command form) is written as `##\u005b`, the same string to any JSON reader, so the
+ * neutralising door leaves the document valid.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return `${JSON.stringify(value, null, indent).replaceAll("##[", "##\\u005b")}\n`;
 }
 
 export function stderrLog(io: Pick<CliIo, "stderr">, identity: string): Log {
@@ -28,7 +47,7 @@ export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "
   if (format === "json") {
     const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog, timings } = result;
     const capabilityBlocks = result.capabilityBlocks.map((c) => ({ reason: c.reason, policy: c.policy, result: c.result ?? null, sha256: c.sha256 }));
-    io.stdout(`${JSON.stringify({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings })}\n`);
+    io.stdout(jsonText({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings }));
     return;
   }
   const lines = [

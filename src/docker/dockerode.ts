@@ -17,6 +17,7 @@ import type {
   NetworkRequest,
   ResourceSummary,
 } from "./client.js";
+import { lineSplitter } from "../stream/lines.js";
 import { isNotFound } from "./client.js";
 
 function envList(env: Record<string, string> | undefined): string[] {
@@ -25,25 +26,6 @@ function envList(env: Record<string, string> | undefined): string[] {
 
 function labelFilters(labels: string[]): string {
   return JSON.stringify({ label: labels });
-}
-
-/** Splits a byte stream into lines, handing each complete line to `onLine`. */
-export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; flush(): void } {
-  let pending = "";
-  return {
-    push(chunk) {
-      pending += chunk.toString("utf8");
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        onLine(pending.slice(0, nl).replace(/\r$/, ""));
-        pending = pending.slice(nl + 1);
-      }
-    },
-    flush() {
-      if (pending.length > 0) onLine(pending);
-      pending = "";
-    },
-  };
 }
 
 export class DockerodeClient implements DockerClient {

@@ -14,7 +14,7 @@ writeFileSync(join(cwd, "empty.md"), "  \n");
 describe("action inputs", () => {
   test("defaults", () => {
     expect(parseInputs(reader({ prompt: "go" }), cwd)).toEqual({
-      agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: null,
+      agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: cwd,
       timeoutMs: null, anthropicApiKey: null, claudeCodeOauthToken: null, gateImage: null, saveState: "cache-and-artifact",
       artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null,
     });
@@ -74,6 +74,8 @@ describe("job context and identity", () => {
 
   test("platforms, and an empty Gitea attempt counts as 1", () => {
     expect(jobContext({}).platform).toBe("github");
+    expect(jobContext({}).uses).toBe("./");
+    expect(jobContext({ GITHUB_ACTION_REPOSITORY: "octo/bottle-action", GITHUB_ACTION_REF: "v1" }).uses).toBe("octo/bottle-action@v1");
     expect(jobContext({ GITEA_ACTIONS: "true", GITHUB_RUN_ATTEMPT: "" })).toMatchObject({ platform: "gitea", attempt: 1 });
     expect(jobContext({ GITEA_ACTIONS: "true", FORGEJO_ACTIONS: "true" }).platform).toBe("forgejo");
   });

@@ -33,9 +33,9 @@ function plan(perBottle: string | null) {
 
 test("the job summary: outcome, identity, session, turns, cost, egress and the resume snippet", async () => {
   const { core, written } = toolkit();
-  await writeSummary(core, result, { cacheKey: "bottle-state-fixer-abc12-9-1", artifactId: null }, plan(null));
+  await writeSummary(core, result, { cacheKey: "bottle-state-fixer-abc12-9-1", artifactId: null }, plan(null), "octo/bottle-action@v1.2.0");
   const text = written.join("");
-  for (const part of ["### claude-bottle: crashed", "`fixer-abc12`", "`s-1`", "| turns | 4 |", "$0.0123", "bottle-state-fixer-abc12-9-1", "registry.npmjs.org:443 (2)", "evil.test:443 (1)", "mode: resume", "identity: fixer-abc12"]) {
+  for (const part of ["- uses: octo/bottle-action@v1.2.0", "### claude-bottle: crashed", "`fixer-abc12`", "`s-1`", "| turns | 4 |", "$0.0123", "bottle-state-fixer-abc12-9-1", "registry.npmjs.org:443 (2)", "evil.test:443 (1)", "mode: resume", "identity: fixer-abc12"]) {
     expect(text).toContain(part);
   }
   expect(text).not.toContain("```diff");
@@ -43,7 +43,7 @@ test("the job summary: outcome, identity, session, turns, cost, egress and the r
 
 test("a bottle on its own Dockerfile shows the diff against what it replaced", async () => {
   const { core, written } = toolkit();
-  await writeSummary(core, result, { cacheKey: null, artifactId: null }, plan("FROM node:24\nRUN apt-get install -y golang\n"));
+  await writeSummary(core, result, { cacheKey: null, artifactId: null }, plan("FROM node:24\nRUN apt-get install -y golang\n"), "./");
   const text = written.join("");
   expect(text).toContain("```diff");
   expect(text).toContain("+RUN apt-get install -y golang");
@@ -61,7 +61,7 @@ test("a capability-block: the agent's reason, the diff of the old against the pr
       },
     ],
   };
-  await writeSummary(core, blocked, { cacheKey: "k", artifactId: 7 }, plan(null));
+  await writeSummary(core, blocked, { cacheKey: "k", artifactId: 7 }, plan(null), "./");
   const text = written.join("");
   expect(text).toContain("### claude-bottle: capability-block");
   expect(text).toContain("preserved for a resume on the new image");
@@ -77,7 +77,7 @@ test("a failed per-bottle build shows the end of its log", async () => {
   const dir = mkdtempSync(join(tmpdir(), "summary-"));
   const log = join(dir, "build.log");
   writeFileSync(log, `${Array.from({ length: 50 }, (_, i) => `step ${i}`).join("\n")}\nThe command '/bin/sh -c make' returned a non-zero code: 2\n`);
-  await writeSummary(core, { ...result, outcome: "build-failed", exitCode: null, buildLog: log }, { cacheKey: null, artifactId: null }, plan(null));
+  await writeSummary(core, { ...result, outcome: "build-failed", exitCode: null, buildLog: log }, { cacheKey: null, artifactId: null }, plan(null), "./");
   const text = written.join("");
   expect(text).toContain("The per-bottle Dockerfile did not build");
   expect(text).toContain("returned a non-zero code: 2");
