@@ -70,6 +70,17 @@ export function stateCacheKey(identity: string, ctx: JobContext): string {
   return `${stateCachePrefix(identity)}${ctx.runId}-${ctx.attempt}`.toLowerCase();
 }
 
+/**
+ * What a restore asks the cache for. A resume job wants the newest state of the
+ * bottle: its primary key is one no save ever writes (saved keys end in
+ * `<run>-<attempt>`), so the newest entry under the prefix answers. A re-run wants
+ * the attempt before it first, then any earlier attempt of the run.
+ */
+export function stateRestoreKeys(identity: string, ctx?: JobContext): { primary: string; prefix: string } {
+  if (!ctx) return { primary: `${stateCachePrefix(identity)}newest`, prefix: stateCachePrefix(identity) };
+  return { primary: stateCacheKey(identity, { ...ctx, attempt: ctx.attempt - 1 }), prefix: stateCachePrefix(identity, ctx.runId) };
+}
+
 /** Every saved state of a bottle (a resume job), or only this run's attempts (a re-run). */
 export function stateCachePrefix(identity: string, runId?: string): string {
   return `bottle-state-${identity}-${runId ? `${runId}-` : ""}`.toLowerCase();

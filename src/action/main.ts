@@ -14,11 +14,11 @@ const controller = new AbortController();
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
 
 core.info(`claude-bottle: starting (node ${process.version})`);
-const [{ runMain }, cache, { DockerodeClient }] = await Promise.all([import("./run.js"), import("@actions/cache"), import("../docker/dockerode.js")]);
+const [{ runMain }, cache, { connectDocker }] = await Promise.all([import("./run.js"), import("@actions/cache"), import("../docker/dockerode.js")]);
 
 await runMain({
   core,
-  docker: async () => new DockerodeClient(),
+  docker: connectDocker,
   cache,
   artifact: async () => {
     const { DefaultArtifactClient } = await import("@actions/artifact");

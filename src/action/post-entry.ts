@@ -5,7 +5,7 @@
 import "../dirname-shim.js";
 import * as cache from "@actions/cache";
 import * as core from "@actions/core";
-import { DockerodeClient } from "../docker/dockerode.js";
+import { connectDocker } from "../docker/dockerode.js";
 import { runPost } from "./post.js";
 
-await runPost({ core, docker: async () => new DockerodeClient(), cache, env: process.env, cwd: process.cwd() });
+await runPost({ core, docker: connectDocker, cache, env: process.env, cwd: process.cwd() });

@@ -12,16 +12,16 @@ import { join } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { type RunResult, runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
-import { planResume, planStart } from "../bottle/prepare.js";
+import { loadStartManifest, planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
 import type { DockerClient } from "../docker/client.js";
 import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";
-import { type CacheClient, CacheStore } from "../store/cache-store.js";
+import { CACHE_UNAVAILABLE, type CacheClient, CacheStore } from "../store/cache-store.js";
 import { UnsafeArchiveError } from "../store/state-archive.js";
 import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
-import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix } from "./context.js";
+import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix, stateRestoreKeys } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
 import { actionLog, safeToolkit } from "./log.js";
 import { type SavedState, setIdentityOutput, setOutputs } from "./outputs.js";
@@ -69,8 +69,10 @@ export async function runMain(given: ActionDeps): Promise<void> {
 
   try {
     const pauseAt = pauseFromEnv(deps.env, (line) => core.info(line));
-    const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
+    // What can be checked without the cache comes first: a bad manifest or a missing engine restores nothing.
+    if (inputs.mode === "start") loadStartManifest({ agent: inputs.agent, manifest: inputs.manifest ?? undefined, cwd: deps.cwd });
     const docker = await deps.docker();
+    const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
     const request = {
       cwd: deps.cwd,
       workspace: inputs.workspace,
@@ -150,7 +152,10 @@ async function restoreState(
 ): Promise<boolean> {
   if (inputs.mode === "resume") {
     const prefix = stateCachePrefix(identity);
-    const restored = await store.restore(prefix, state.dir(identity));
+    if (!store.available) {
+      throw new Error(`bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`);
+    }
+    const restored = await store.restore(stateRestoreKeys(identity), state.dir(identity));
     if (!restored) {
       throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
     }
@@ -158,8 +163,12 @@ async function restoreState(
     return true;
   }
   if (ctx.attempt <= 1) return false;
+  if (!store.available) {
+    core.info(`attempt ${ctx.attempt}: ${CACHE_UNAVAILABLE}, so no earlier attempt's state can be restored; starting fresh`);
+    return false;
+  }
   // A re-run: the same inputs, so the task is already in the session; pick up what the failed attempt kept.
-  const restored = await store.restore(stateCachePrefix(identity, ctx.runId), state.dir(identity));
+  const restored = await store.restore(stateRestoreKeys(identity, ctx), state.dir(identity));
   if (!restored) {
     core.info(`attempt ${ctx.attempt}: no preserved state for ${identity} from an earlier attempt; starting fresh`);
     return false;

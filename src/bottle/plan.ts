@@ -14,6 +14,7 @@ import { IDENTITY_LABEL, RUNNER_LABEL } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, secretEnvName } from "../gate/config.js";
 import type { LoadedManifest } from "../manifest/load.js";
+import type { Manifest } from "../manifest/schema.js";
 import {
   type CapabilityPolicy,
   MAX_DOCKERFILE_BYTES,
@@ -144,17 +145,16 @@ export interface PlanRequest {
   maxRebuilds?: number | undefined;
 }
 
+/** The manifest's agent of that name, or an InputError listing the agents there are. */
+export function agentOf(loaded: LoadedManifest, name: string): Manifest["agents"][string] {
+  const agent = loaded.manifest.agents[name];
+  if (!agent) throw new InputError("agent", name, `is not an agent in ${loaded.path}`, `use one of: ${Object.keys(loaded.manifest.agents).join(", ")}`);
+  return agent;
+}
+
 export function resolvePlan(request: PlanRequest): BottlePlan {
   const { manifest } = request.loaded;
-  const agent = manifest.agents[request.agent];
-  if (!agent) {
-    throw new InputError(
-      "agent",
-      request.agent,
-      `is not an agent in ${request.loaded.path}`,
-      `use one of: ${Object.keys(manifest.agents).join(", ")}`,
-    );
-  }
+  const agent = agentOf(request.loaded, request.agent);
   const bottle = manifest.bottles[agent.bottle];
   if (!bottle) throw new Error(`manifest validation let agent ${request.agent} name a missing bottle`);
   const bottlePath = `bottles.${agent.bottle}`;

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { DockerClient } from "../docker/client.js";
 import { InputError } from "../errors.js";
-import { loadManifest } from "../manifest/load.js";
+import { type LoadedManifest, loadManifest } from "../manifest/load.js";
 import type { StateStore } from "../state/store.js";
 import { readFile } from "node:fs/promises";
 import type { Metadata } from "../state/metadata.js";
@@ -16,7 +16,7 @@ import { type CapabilityPolicy } from "../supervise/config.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
 import { mintIdentity, parseIdentity } from "./identity.js";
-import { type BottlePlan, resolvePlan } from "./plan.js";
+import { type BottlePlan, agentOf, resolvePlan } from "./plan.js";
 
 export interface StartRequest {
   agent: string;
@@ -51,8 +51,18 @@ export function runnerId(): string {
   return `${hostname()}/${process.pid}`;
 }
 
-export async function planStart(request: StartRequest, deps: PrepareDeps): Promise<BottlePlan> {
+/**
+ * The manifest of a start and its agent, checked. Creates nothing and needs no engine,
+ * so the action runs it before it restores anything from the cache.
+ */
+export function loadStartManifest(request: Pick<StartRequest, "agent" | "manifest" | "cwd">): LoadedManifest {
   const loaded = loadManifest({ ...(request.manifest ? { path: request.manifest } : {}), cwd: request.cwd });
+  agentOf(loaded, request.agent);
+  return loaded;
+}
+
+export async function planStart(request: StartRequest, deps: PrepareDeps): Promise<BottlePlan> {
+  const loaded = loadStartManifest(request);
   const identity = request.identity ? parseIdentity(request.identity, "identity") : mintIdentity(request.agent.slice(0, 40));
   return resolvePlan({
     loaded,

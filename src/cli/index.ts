@@ -24,13 +24,6 @@ process.exitCode = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  docker: async () => {
-    const { DockerodeClient } = await import("../docker/dockerode.js");
-    const client = new DockerodeClient();
-    await client.ping().catch((error: unknown) => {
-      throw new Error(`cannot reach the Docker engine (${error instanceof Error ? error.message : String(error)}); start dockerd or set DOCKER_HOST`);
-    });
-    return client;
-  },
+  docker: async () => (await import("../docker/dockerode.js")).connectDocker(),
   signal: controller.signal,
 });

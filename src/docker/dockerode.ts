@@ -17,6 +17,7 @@ import type {
   NetworkRequest,
   ResourceSummary,
 } from "./client.js";
+import { errorMessage } from "../errors.js";
 import { lineSplitter } from "../stream/lines.js";
 import { isNotFound } from "./client.js";
 
@@ -26,6 +27,18 @@ function envList(env: Record<string, string> | undefined): string[] {
 
 function labelFilters(labels: string[]): string {
   return JSON.stringify({ label: labels });
+}
+
+/**
+ * A client for the engine DOCKER_HOST (or the local socket) names, checked to answer:
+ * the CLI and the action say the same thing when there is none.
+ */
+export async function connectDocker(): Promise<DockerodeClient> {
+  const client = new DockerodeClient();
+  await client.ping().catch((error: unknown) => {
+    throw new Error(`cannot reach the Docker engine (${errorMessage(error)}); start dockerd or set DOCKER_HOST`);
+  });
+  return client;
 }
 
 export class DockerodeClient implements DockerClient {

@@ -21,6 +21,8 @@ export interface CacheClient {
 export const CACHE_ARCHIVE_DIR = ".claude-bottle-cache";
 const ARCHIVE_NAME = "state.tar";
 
+export const CACHE_UNAVAILABLE = "the Actions cache service is not available in this job (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set)";
+
 export interface SaveResult {
   key: string;
   saved: boolean;
@@ -40,8 +42,13 @@ export class CacheStore {
     return join(this.workspace, CACHE_ARCHIVE_DIR);
   }
 
+  /** False when the job has no cache service (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL). */
+  get available(): boolean {
+    return this.cache.isFeatureAvailable();
+  }
+
   async save(stateDir: string, key: string): Promise<SaveResult> {
-    if (!this.cache.isFeatureAvailable()) return { key, saved: false, reason: "the Actions cache is not available in this job" };
+    if (!this.available) return { key, saved: false, reason: CACHE_UNAVAILABLE };
     try {
       await packState(stateDir, join(this.dir, ARCHIVE_NAME));
       // GitHub's keys are immutable: saving an existing key returns -1 rather than throwing.
@@ -55,14 +62,15 @@ export class CacheStore {
   }
 
   /**
-   * Restores the newest state under `prefix` into `stateDir`. Null when there is none;
-   * an UnsafeArchiveError when what came back breaks the archive rules (nothing is written then).
+   * Restores `keys.primary` when it exists, else the newest state under `keys.prefix`,
+   * into `stateDir`. Null when there is none; an UnsafeArchiveError when what came back
+   * breaks the archive rules (nothing is written then). Check `available` first.
    */
-  async restore(prefix: string, stateDir: string): Promise<{ key: string } | null> {
-    if (!this.cache.isFeatureAvailable()) return null;
+  async restore(keys: { primary: string; prefix: string }, stateDir: string): Promise<{ key: string } | null> {
+    if (!this.available) throw new Error(CACHE_UNAVAILABLE);
     await mkdir(this.dir, { recursive: true });
     try {
-      const key = await this.cache.restoreCache([`${CACHE_ARCHIVE_DIR}/${ARCHIVE_NAME}`], prefix, [prefix]);
+      const key = await this.cache.restoreCache([`${CACHE_ARCHIVE_DIR}/${ARCHIVE_NAME}`], keys.primary, [keys.prefix]);
       if (!key) return null;
       await unpackState(join(this.dir, ARCHIVE_NAME), stateDir, this.limits);
       return { key };

@@ -54,6 +54,7 @@ describe.each([
     expect(first.outputs).toMatchObject({ outcome: "crashed", preserved: "true", "exit-code": "137" });
     const identity = first.outputs.identity as string;
     expect(first.outputs["cache-key"]).toBe(`bottle-state-${identity}-501-1`);
+    expect(first.outputs["resume-command"]).toContain("- uses: ./\n");
     expect(server.entries().map((e) => e.key)).toContain(`bottle-state-${identity}-501-1`);
     expect(first.summary).toContain("### claude-bottle: crashed");
     expect(first.summary).toContain(`| identity | \`${identity}\` |`);
@@ -78,11 +79,15 @@ describe.each([
 
   test("crash → a separate resume job by identity continues the session", async () => {
     const workspace = checkout();
-    const first = await runStep(newJob({ workspace, runId: "601", attempt: 1, cacheEnv: server.env }), "main", {
+    const used = { GITHUB_ACTION_REPOSITORY: "octo/bottle-action", GITHUB_ACTION_REF: "v1.4.0" };
+    const first = await runStep(newJob({ workspace, runId: "601", attempt: 1, cacheEnv: server.env, env: used }), "main", {
       agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache",
     });
     const identity = first.outputs.identity as string;
     expect(first.outputs.preserved).toBe("true");
+    // The snippet names the action the way the workflow used it.
+    expect(first.outputs["resume-command"]).toBe(`- uses: octo/bottle-action@v1.4.0\n  with:\n    mode: resume\n    identity: ${identity}`);
+    expect(first.summary).toContain("- uses: octo/bottle-action@v1.4.0");
     const resume = await runStep(newJob({ workspace: checkout(), runId: "602", attempt: 1, cacheEnv: server.env }), "main", {
       mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }),
     });
