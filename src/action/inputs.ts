@@ -11,7 +11,7 @@ import { parseIdentity } from "../bottle/identity.js";
 import { OUTCOMES, type Outcome } from "../bottle/outcome.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
-import { parseMaxRebuilds, parsePolicy } from "../bottle/policy.js";
+import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
 
 export const SAVE_STATE = ["cache", "cache-and-artifact", "none"] as const;
@@ -38,6 +38,8 @@ export interface ActionInputs {
   /** Over the manifest's `capabilityBlock` for this run; null keeps the manifest's. */
   capabilityBlock: CapabilityPolicy | null;
   maxRebuilds: number | null;
+  /** Crashes resumed at once in this job (0 to MAX_RESUMES_LIMIT). */
+  maxResumes: number;
 }
 
 /** Reads an input by its action.yml name ("" when unset), like core.getInput. */
@@ -125,6 +127,7 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
     const value = read("max-rebuilds").trim();
     return value ? parseMaxRebuilds("max-rebuilds", value) : null;
   },
+  maxResumes: (read) => parseMaxResumes("max-resumes", read("max-resumes").trim() || "0"),
   failOn: (read) => {
     const value = read("fail-on").trim();
     if (!value) return OUTCOMES.filter((o) => o !== "success");

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
-import { type RunResult, runBottle } from "../bottle/lifecycle.js";
+import { runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { loadStartManifest, planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
@@ -18,14 +18,16 @@ import type { DockerClient } from "../docker/client.js";
 import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";
-import { CACHE_UNAVAILABLE, type CacheClient, CacheStore } from "../store/cache-store.js";
+import { type Metadata, describeOrigin } from "../state/metadata.js";
+import { type CacheClient, CacheStore } from "../store/cache-store.js";
 import { UnsafeArchiveError } from "../store/state-archive.js";
 import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
-import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix, stateRestoreKeys } from "./context.js";
+import { deriveIdentity, jobContext } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
 import { actionLog, safeToolkit } from "./log.js";
-import { type SavedState, setIdentityOutput, setOutputs } from "./outputs.js";
-import { resumeSnippet, writeSummary } from "./summary.js";
+import { setIdentityOutput, setOutputs, setSettledOutputs } from "./outputs.js";
+import { type Restored, restoreState, saveState } from "./state-cache.js";
+import { resumeSnippet, writeSettledSummary, writeSummary } from "./summary.js";
 import type { Toolkit } from "./toolkit.js";
 
 export interface ActionDeps {
@@ -72,12 +74,21 @@ export async function runMain(given: ActionDeps): Promise<void> {
     // What can be checked without the cache comes first: a bad manifest or a missing engine restores nothing.
     if (inputs.mode === "start") loadStartManifest({ agent: inputs.agent, manifest: inputs.manifest ?? undefined, cwd: deps.cwd });
     const docker = await deps.docker();
-    const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
+    const cacheDeps = { core, state, store, artifact: deps.artifact };
+    const restored = await core.group("restore", () => restoreState(inputs, ctx, identity, cacheDeps));
+    if (restored.kind === "settled") {
+      await reportSettled(core, inputs, restored, ctx.uses);
+      await state.remove(identity);
+      return;
+    }
+    const resumeFrom = restored.kind === "resume";
     const request = {
       cwd: deps.cwd,
       workspace: inputs.workspace,
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
+      maxResumes: inputs.maxResumes,
+      resumePrompt: inputs.resumePrompt ?? undefined,
     };
     const prepareDeps = { docker, state, env };
     const plan: BottlePlan = resumeFrom
@@ -90,18 +101,19 @@ export async function runMain(given: ActionDeps): Promise<void> {
     core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
     await pauseAt?.("plan");
     let successArtifact: number | null = null;
+    let finished: Metadata | null = null;
     const result = await core.group("claude", () =>
       runBottle(plan, {
-        // A clean success keeps nothing, but on GitHub its transcript can still be read as an artifact.
-        ...(inputs.saveState === "cache-and-artifact"
-          ? {
-              beforeCleanup: async (stateDir: string) => {
-                successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? `bottle-${identity}-attempt-${ctx.attempt}`);
-              },
-            }
-          : {}),
+        beforeCleanup: async (stateDir: string) => {
+          // What the tombstone records; on GitHub the transcript of a success can still be read as an artifact.
+          finished = await state.readMetadata(identity);
+          if (inputs.saveState === "cache-and-artifact") {
+            successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? `bottle-${identity}-attempt-${ctx.attempt}`);
+          }
+        },
         docker,
         state,
+        origin: { run: ctx.runId, attempt: ctx.attempt },
         clock: { now: () => new Date() },
         env,
         log: actionLog(core),
@@ -111,7 +123,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
       }),
     );
     await pauseAt?.("cache-save");
-    const saved = await core.group("save state", () => saveState(result, inputs, ctx, state, store, deps));
+    const saved = await core.group("save state", () => saveState(result, inputs, ctx, finished, cacheDeps));
     saved.artifactId ??= successArtifact;
     const resumeCommand = resumeSnippet(result.identity, ctx.uses);
     setOutputs(core, result, saved, resumeCommand);
@@ -141,68 +153,11 @@ function gateEnv(inputs: ActionInputs, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
   };
 }
 
-/** True when the bottle continues a saved session; a missing state is an error only in resume mode. */
-async function restoreState(
-  inputs: ActionInputs,
-  ctx: JobContext,
-  identity: string,
-  state: StateStore,
-  store: CacheStore,
-  core: Toolkit,
-): Promise<boolean> {
-  if (inputs.mode === "resume") {
-    const prefix = stateCachePrefix(identity);
-    if (!store.available) {
-      throw new Error(`bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`);
-    }
-    const restored = await store.restore(stateRestoreKeys(identity), state.dir(identity));
-    if (!restored) {
-      throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
-    }
-    core.info(`restored ${identity} from cache key ${restored.key}`);
-    return true;
-  }
-  if (ctx.attempt <= 1) return false;
-  if (!store.available) {
-    core.info(`attempt ${ctx.attempt}: ${CACHE_UNAVAILABLE}, so no earlier attempt's state can be restored; starting fresh`);
-    return false;
-  }
-  // A re-run: the same inputs, so the task is already in the session; pick up what the failed attempt kept.
-  const restored = await store.restore(stateRestoreKeys(identity, ctx), state.dir(identity));
-  if (!restored) {
-    core.info(`attempt ${ctx.attempt}: no preserved state for ${identity} from an earlier attempt; starting fresh`);
-    return false;
-  }
-  const metadata = await state.readMetadata(identity);
-  if (!metadata?.sessionId) {
-    core.info(`attempt ${ctx.attempt}: the saved state of ${identity} has no claude session; starting fresh`);
-    await state.remove(identity);
-    return false;
-  }
-  core.info(`attempt ${ctx.attempt}: resuming ${identity} (session ${metadata.sessionId}) from cache key ${restored.key} instead of starting fresh`);
-  return true;
-}
-
-async function saveState(
-  result: RunResult,
-  inputs: ActionInputs,
-  ctx: JobContext,
-  state: StateStore,
-  store: CacheStore,
-  deps: ActionDeps,
-): Promise<SavedState> {
-  const saved: SavedState = { cacheKey: null, artifactId: null };
-  if (!result.preserved || inputs.saveState === "none") return saved;
-  const key = stateCacheKey(result.identity, ctx);
-  const cached = await store.save(state.dir(result.identity), key);
-  if (cached.saved) {
-    saved.cacheKey = key;
-    deps.core.info(`saved the bottle's state to the cache as ${key}`);
-  } else {
-    deps.core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
-  }
-  if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? `bottle-${result.identity}-attempt-${ctx.attempt}`);
-  }
-  return saved;
+/** A resume job found that the bottle already finished: say so, and pass or fail as `fail-on` says of that outcome. */
+async function reportSettled(core: Toolkit, inputs: ActionInputs, found: Extract<Restored, { kind: "settled" }>, uses: string): Promise<void> {
+  const { settled, metadata } = found;
+  core.info(`bottle ${metadata.identity} finished (${settled.outcome}) in ${describeOrigin(settled.origin)}; nothing to resume`);
+  setSettledOutputs(core, metadata, settled);
+  await writeSettledSummary(core, metadata, settled, uses);
+  if (inputs.failOn.includes(settled.outcome)) core.setFailed(`bottle ${metadata.identity} had already ended with outcome ${settled.outcome}; nothing was resumed`);
 }

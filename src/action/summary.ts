@@ -9,6 +9,7 @@ import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
 import type { RunResult } from "../bottle/lifecycle.js";
 import type { BottlePlan } from "../bottle/plan.js";
+import { type LaunchRecord, type Metadata, type Settled, describeOrigin, launchHistory } from "../state/metadata.js";
 import type { SavedState } from "./outputs.js";
 import type { Toolkit } from "./toolkit.js";
 
@@ -28,6 +29,34 @@ function codeBlock(lang: string, text: string): string[] {
   const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longest + 1);
   return [`${fence}${lang}`, text, fence];
+}
+
+/** Every launch of the bottle the state knows: where it ran and how it ended. */
+function historyTable(history: LaunchRecord[]): string[] {
+  if (history.length < 2) return [];
+  const rows = history.map((h) => {
+    return `| ${h.launch} | ${describeOrigin(h.origin)} | \`${h.outcome}\` | ${h.numTurns ?? "-"} | ${h.costUsd === null ? "-" : `$${h.costUsd.toFixed(4)}`} |`;
+  });
+  return ["", "#### This bottle's launches", "", "| launch | where | outcome | turns | cost |", "|---|---|---|---|---|", ...rows];
+}
+
+/** A resume job that found the bottle already finished. */
+export async function writeSettledSummary(core: Toolkit, metadata: Metadata, settled: Settled, uses: string): Promise<void> {
+  const lines = [
+    `### claude-bottle: already finished (${settled.outcome})`,
+    "",
+    `Bottle \`${metadata.identity}\` finished in ${describeOrigin(settled.origin)}; there is nothing to resume. Start it again with \`mode: start\` (${uses}).`,
+    ...historyTable(launchHistory({ ...metadata, outcome: settled.outcome })),
+  ];
+  await writeLines(core, lines);
+}
+
+async function writeLines(core: Toolkit, lines: string[]): Promise<void> {
+  try {
+    await core.summary.addRaw(`${lines.join("\n")}\n`).write();
+  } catch (error) {
+    core.info(`no job summary written (${error instanceof Error ? error.message : String(error)})`);
+  }
 }
 
 export async function writeSummary(core: Toolkit, result: RunResult, saved: SavedState, plan: BottlePlan, uses: string): Promise<void> {
@@ -67,13 +96,10 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     const diff = createTwoFilesPatch("Dockerfile (before)", "Dockerfile (per-bottle)", plan.image.replaces, plan.image.dockerfile, "", "", { context: 3 });
     lines.push("", "<details><summary>This bottle runs on its own Dockerfile</summary>", "", ...codeBlock("diff", diff.trimEnd()), "", "</details>");
   }
+  lines.push(...historyTable(result.history));
   if (result.preserved) {
     const why = result.outcome === "capability-block" ? "Approve the new image by resuming this bottle in a later job (it builds from the proposed Dockerfile):" : "Resume this bottle in a later job (or re-run this job):";
     lines.push("", why, "", "```yaml", resumeSnippet(result.identity, uses), "```");
   }
-  try {
-    await core.summary.addRaw(`${lines.join("\n")}\n`).write();
-  } catch (error) {
-    core.info(`no job summary written (${error instanceof Error ? error.message : String(error)})`);
-  }
+  await writeLines(core, lines);
 }

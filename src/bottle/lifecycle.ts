@@ -31,14 +31,14 @@ import {
   SuperviseConfigSchema,
 } from "../supervise/config.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
-import type { Metadata } from "../state/metadata.js";
+import { type LaunchRecord, type Metadata, type Origin, historyAfter, launchHistory } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
 import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
-import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
+import { type BottlePlan, currentDockerfile, rebuiltPlan, resumedPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
 
 export interface Clock {
@@ -61,6 +61,8 @@ export interface LifecycleDeps {
   superviseProgram?: () => Promise<Buffer>;
   /** Runs after a clean success, just before the state directory is removed (the action uploads its transcript). */
   beforeCleanup?: (stateDir: string) => Promise<void>;
+  /** The CI run and attempt this launch belongs to, recorded in the bottle's history; none from the CLI. */
+  origin?: Origin;
   /** Awaited as each phase begins; the fault-injection tests hold the runner there and kill it. */
   pauseAt?: (phase: Phase) => Promise<void>;
 }
@@ -106,6 +108,8 @@ export interface RunResult {
   /** The log of a per-bottle build that failed (outcome `build-failed`), else null. */
   buildLog: string | null;
   timings: Timings;
+  /** Every launch of this identity the state knows, oldest first, this one last. */
+  history: LaunchRecord[];
 }
 
 /** A launch that failed before claude ran: no outcome, a clear reason, nothing left behind. */
@@ -140,6 +144,12 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
   let current = plan;
   for (;;) {
     const result = await launchOnce(current, deps, history);
+    if (result.outcome === "crashed" && result.preserved && result.sessionId && current.autoResume.left > 0) {
+      const n = plan.autoResume.left - current.autoResume.left + 1;
+      deps.log.info(`claude crashed; resuming session ${result.sessionId} at once (resume ${n} of ${plan.autoResume.left} in this run)`);
+      current = resumedPlan(current, result.sessionId);
+      continue;
+    }
     const last = history.at(-1);
     if (result.outcome !== "capability-block" || last?.policy !== "rebuild" || !result.sessionId || current.supervise === null) {
       return result;
@@ -173,6 +183,8 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     numTurns: null,
     costUsd: null,
     image: null,
+    origin: deps.origin ?? null,
+    history: historyAfter(previous),
   };
   /**
    * The state is begun when the bottle's first Docker resource exists, not before:
@@ -296,6 +308,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     capabilityBlocks: history,
     buildLog: null,
     timings: timer.timings,
+    history: launchHistory(metadata),
   };
 }
 
@@ -379,6 +392,7 @@ async function settleLaunchFailure(
     capabilityBlocks: history,
     buildLog: null,
     timings,
+    history: launchHistory({ ...metadata, outcome: "interrupted" }),
   };
 }
 
@@ -425,6 +439,7 @@ async function settleBuildFailure(
     capabilityBlocks: history,
     buildLog: state.buildLogPath(plan.identity),
     timings,
+    history: launchHistory({ ...metadata, outcome: "build-failed" }),
   };
 }
 

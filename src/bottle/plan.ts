@@ -24,7 +24,7 @@ import {
   type SuperviseConfig,
 } from "../supervise/config.js";
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
-import { AGENT_HOME, type ClaudeOptions, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
+import { AGENT_HOME, type ClaudeOptions, DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
@@ -122,6 +122,8 @@ export interface BottlePlan {
   labels: Record<string, string>;
   timeoutMs: number;
   snapshotIntervalMs: number;
+  /** After a crash, resume the same session at once, up to `left` more times, with `prompt`. */
+  autoResume: { left: number; prompt: string };
 }
 
 export interface PlanRequest {
@@ -139,6 +141,9 @@ export interface PlanRequest {
   runnerId: string;
   gateImage?: string | undefined;
   snapshotIntervalMs?: number | undefined;
+  /** How many times a crashed session is resumed at once (default 0), and with what prompt. */
+  maxResumes?: number | undefined;
+  resumePrompt?: string | undefined;
   /** The CLI flag or action input, over the manifest's `capabilityBlock`. */
   capabilityBlock?: CapabilityPolicy | undefined;
   /** The CLI flag or action input, over the manifest's `maxRebuilds`. */
@@ -326,6 +331,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
     timeoutMs: limits.timeoutMs,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
+    autoResume: { left: request.maxResumes ?? 0, prompt: request.resumePrompt ?? DEFAULT_RESUME_PROMPT },
   };
 }
 
@@ -433,6 +439,20 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
     image,
     claude,
     supervise,
+    agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
+  };
+}
+
+/** The same bottle resumed at once after a crash: same identity, image and session, the resume prompt. */
+export function resumedPlan(plan: BottlePlan, sessionId: string): BottlePlan {
+  const claude: ClaudeOptions = { ...plan.claude, prompt: plan.autoResume.prompt, resumeSession: sessionId };
+  return {
+    ...plan,
+    mode: "resume",
+    prompt: claude.prompt,
+    resumeSession: sessionId,
+    claude,
+    autoResume: { ...plan.autoResume, left: plan.autoResume.left - 1 },
     agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
   };
 }

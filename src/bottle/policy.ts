@@ -21,3 +21,15 @@ export function parseMaxRebuilds(field: string, value: string): number {
   return n;
 }
 
+/** The most crash resumes one run may make (input max-resumes, flag --max-resumes). */
+export const MAX_RESUMES_LIMIT = 10;
+
+/** How many times a crashed session is resumed at once in one run: 0 to MAX_RESUMES_LIMIT. */
+export function parseMaxResumes(field: string, value: string): number {
+  const trimmed = value.trim();
+  const n = /^\d{1,2}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!(n >= 0 && n <= MAX_RESUMES_LIMIT)) {
+    throw new InputError(field, value, "is not a number of resumes", `give a whole number from 0 to ${MAX_RESUMES_LIMIT} (0: a crash ends the run and preserves the bottle)`);
+  }
+  return n;
+}

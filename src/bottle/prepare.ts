@@ -29,6 +29,10 @@ export interface StartRequest {
   snapshotIntervalMs?: number | undefined;
   capabilityBlock?: CapabilityPolicy | undefined;
   maxRebuilds?: number | undefined;
+  /** Resume a crashed session at once, up to this many times (default 0). */
+  maxResumes?: number | undefined;
+  /** What claude is told on those resumes (default: continue where you left off). */
+  resumePrompt?: string | undefined;
 }
 
 export interface ResumeRequest {
@@ -39,6 +43,10 @@ export interface ResumeRequest {
   snapshotIntervalMs?: number | undefined;
   capabilityBlock?: CapabilityPolicy | undefined;
   maxRebuilds?: number | undefined;
+  /** Resume a crashed session at once, up to this many times (default 0). */
+  maxResumes?: number | undefined;
+  /** What claude is told on those resumes (default: continue where you left off). */
+  resumePrompt?: string | undefined;
 }
 
 export interface PrepareDeps {
@@ -79,6 +87,8 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,
+    maxResumes: request.maxResumes,
+    resumePrompt: request.resumePrompt,
   });
 }
 
@@ -120,6 +130,8 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,
+    maxResumes: request.maxResumes,
+    resumePrompt: request.resumePrompt,
   });
 }
 

@@ -9,7 +9,7 @@ import { parseIdentity } from "../bottle/identity.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
-import { parseMaxRebuilds, parsePolicy } from "../bottle/policy.js";
+import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 
 export const USAGE = `usage: node runner <command> [options]
 
@@ -17,10 +17,10 @@ commands:
   start <agent> --prompt TEXT   launch a bottle for <agent> and run the task headlessly
         [--manifest PATH] [--workspace DIR] [--format text|json] [--dry-run]
         [--snapshot-interval 30s] [--capability-block preserve|rebuild|deny]
-        [--max-rebuilds N]
+        [--max-rebuilds N] [--max-resumes N]
   resume <identity>             continue a preserved bottle's claude session
         [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
-        [--capability-block preserve|rebuild|deny] [--max-rebuilds N]
+        [--capability-block preserve|rebuild|deny] [--max-rebuilds N] [--max-resumes N]
   list [--format text|json]     running bottles and saved states
   cleanup [--format text|json]  remove labelled containers and networks no live runner owns
   demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
@@ -35,6 +35,7 @@ export type Format = z.infer<typeof Format>;
 interface PolicyFlags {
   capabilityBlock?: CapabilityPolicy;
   maxRebuilds?: number;
+  maxResumes?: number;
 }
 
 export type Command =
@@ -54,13 +55,14 @@ const FLAGS = {
   "snapshot-interval": { type: "string" },
   "capability-block": { type: "string" },
   "max-rebuilds": { type: "string" },
+  "max-resumes": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Which flags each command takes; anything else is an error naming the flag. */
 const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[]> = {
-  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
-  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
+  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
+  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
   list: ["format"],
   cleanup: ["format"],
   demo: ["format"],
@@ -114,6 +116,7 @@ export function parseCommand(argv: string[]): Command {
   const policy: PolicyFlags = {
     ...(values["capability-block"] !== undefined ? { capabilityBlock: parsePolicy("--capability-block", values["capability-block"]) } : {}),
     ...(values["max-rebuilds"] !== undefined ? { maxRebuilds: parseMaxRebuilds("--max-rebuilds", values["max-rebuilds"]) } : {}),
+    ...(values["max-resumes"] !== undefined ? { maxResumes: parseMaxResumes("--max-resumes", values["max-resumes"]) } : {}),
   };
   const expectPositionals = (count: number, what: string) => {
     if (positionals.length !== count) {

@@ -140,6 +140,7 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
     labels: plan.labels,
     timeoutMs: plan.timeoutMs,
     snapshotIntervalMs: plan.snapshotIntervalMs,
+    maxResumes: plan.autoResume.left,
   };
 }
 
@@ -160,6 +161,7 @@ function planText(plan: BottlePlan): string {
     `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
   ];
   if (plan.resumeSession) lines.push(`  resumes:   claude session ${plan.resumeSession}`);
+  if (plan.autoResume.left > 0) lines.push(`  crashes:   resumed at once, up to ${plan.autoResume.left} times in this run`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -7,6 +7,27 @@ import { z } from "zod";
 import { IDENTITY_PATTERN } from "../bottle/identity.js";
 import { OUTCOMES } from "../bottle/outcome.js";
 
+/** Where a launch ran: a CI run and its attempt, or null for a launch from the CLI. */
+export const OriginSchema = z.object({ run: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), attempt: z.number().int().min(1).max(10_000) }).strict();
+export type Origin = z.infer<typeof OriginSchema>;
+
+/** One finished launch of the identity, as the history keeps it. */
+export const LaunchRecordSchema = z
+  .object({
+    launch: z.number().int().min(1),
+    origin: OriginSchema.nullable(),
+    outcome: z.enum([...OUTCOMES, "running"]),
+    startedAt: z.iso.datetime(),
+    endedAt: z.iso.datetime().nullable(),
+    numTurns: z.number().int().nonnegative().nullable(),
+    costUsd: z.number().nonnegative().nullable(),
+  })
+  .strict();
+export type LaunchRecord = z.infer<typeof LaunchRecordSchema>;
+
+/** The history keeps the newest launches only, so a bottle resumed forever stays small. */
+export const HISTORY_LIMIT = 100;
+
 export const MetadataSchema = z
   .object({
     version: z.literal(1),
@@ -27,7 +48,46 @@ export const MetadataSchema = z
     numTurns: z.number().int().nonnegative().nullable(),
     costUsd: z.number().nonnegative().nullable(),
     image: z.string().max(512).nullable(),
+    /** Where this launch runs (see Origin). */
+    origin: OriginSchema.nullable().default(null),
+    /** The launches before this one, oldest first. */
+    history: z.array(LaunchRecordSchema).max(HISTORY_LIMIT).default([]),
   })
   .strict();
 
-export type Metadata = z.infer<typeof MetadataSchema>;
+export type Metadata = z.output<typeof MetadataSchema>;
+
+/**
+ * `settled.json`: the mark of a bottle whose state was settled (a success cleans it
+ * up). A state holding it is a tombstone: its metadata and nothing to resume. It
+ * tells a later restore that the newest word on this bottle is that it finished.
+ */
+export const SettledSchema = z
+  .object({
+    outcome: z.enum(OUTCOMES),
+    origin: OriginSchema.nullable(),
+    at: z.iso.datetime(),
+  })
+  .strict();
+export type Settled = z.infer<typeof SettledSchema>;
+
+/** "run 501 attempt 2", or "a local run" for a launch from the CLI. */
+export function describeOrigin(origin: Origin | null): string {
+  return origin ? `run ${origin.run} attempt ${origin.attempt}` : "a local run";
+}
+
+/** This launch as a history entry. */
+export function launchRecord(metadata: Metadata): LaunchRecord {
+  const { launches: launch, origin, outcome, startedAt, endedAt, numTurns, costUsd } = metadata;
+  return { launch, origin, outcome, startedAt, endedAt, numTurns, costUsd };
+}
+
+/** Every launch the state knows, oldest first, this one last. */
+export function launchHistory(metadata: Metadata): LaunchRecord[] {
+  return [...metadata.history, launchRecord(metadata)];
+}
+
+/** The history a new launch starts with: the previous launches and the one that just ended. */
+export function historyAfter(previous: Metadata | null): LaunchRecord[] {
+  return previous ? launchHistory(previous).slice(-HISTORY_LIMIT) : [];
+}

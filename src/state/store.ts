@@ -25,7 +25,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseIdentity } from "../bottle/identity.js";
 import { InputError } from "../errors.js";
-import { type Metadata, MetadataSchema } from "./metadata.js";
+import { type Metadata, MetadataSchema, type Settled, SettledSchema } from "./metadata.js";
 
 export const SNAPSHOT_DIRS = ["transcript", "workspace"] as const;
 export type SnapshotDir = (typeof SNAPSHOT_DIRS)[number];
@@ -69,6 +69,9 @@ export class StateStore {
   }
   egressPath(identity: string): string {
     return join(this.dir(identity), "egress.jsonl");
+  }
+  settledPath(identity: string): string {
+    return join(this.dir(identity), "settled.json");
   }
   private markerPath(identity: string): string {
     return join(this.dir(identity), ".preserve");
@@ -147,6 +150,35 @@ export class StateStore {
   async writeDockerfile(identity: string, content: string): Promise<void> {
     await this.ensure(identity);
     await writeAtomic(this.dockerfilePath(identity), content);
+  }
+
+  /** Makes this store's state of the bottle a tombstone: the metadata and the settled mark, nothing else. */
+  async writeTombstone(metadata: Metadata, settled: Settled): Promise<void> {
+    await this.remove(metadata.identity);
+    await this.writeMetadata(metadata);
+    await writeAtomic(this.settledPath(metadata.identity), `${JSON.stringify(settled, null, 2)}\n`);
+  }
+
+  /** The settled mark, when the state is a tombstone; checked, since it may come from a restored cache entry. */
+  async readSettled(identity: string): Promise<Settled | null> {
+    let text: string;
+    try {
+      text = await readFile(this.settledPath(identity), "utf8");
+    } catch {
+      return null;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    const parsed = SettledSchema.safeParse(json, { reportInput: true });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InputError(this.settledPath(identity), text.slice(0, 80), `is not a valid settled mark (${issue?.message ?? "unknown problem"})`, "remove this state directory");
+    }
+    return parsed.data;
   }
 
   async markPreserved(identity: string): Promise<void> {

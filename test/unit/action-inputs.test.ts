@@ -16,7 +16,7 @@ describe("action inputs", () => {
     expect(parseInputs(reader({ prompt: "go" }), cwd)).toEqual({
       agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: cwd,
       timeoutMs: null, anthropicApiKey: null, claudeCodeOauthToken: null, gateImage: null, saveState: "cache-and-artifact",
-      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null,
+      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null, maxResumes: 0,
     });
   });
 
@@ -29,6 +29,7 @@ describe("action inputs", () => {
     [{ prompt: "x", "save-state": "none" }, { saveState: "none" }],
     [{ prompt: "x", "capability-block": "rebuild", "max-rebuilds": "1" }, { capabilityBlock: "rebuild", maxRebuilds: 1 }],
     [{ prompt: "x", "fail-on": "error,build-failed" }, { failOn: ["error", "build-failed"] }],
+    [{ prompt: "x", "max-resumes": "2" }, { maxResumes: 2 }],
   ])("%j", (given, expected) => {
     expect(parseInputs(reader(given), cwd)).toMatchObject(expected);
   });
@@ -48,6 +49,8 @@ describe("action inputs", () => {
     [{ prompt: "x", "fail-on": "crashed,explode" }, /^fail-on: "explode" is not an outcome/],
     [{ prompt: "x", "artifact-name": "a/b" }, /^artifact-name: "a\/b" is not a valid artifact name/],
     [{ prompt: "x", "capability-block": "ask" }, /^capability-block: "ask" is not a capability-block policy; use one of: preserve, rebuild, deny/],
+    [{ prompt: "x", "max-resumes": "11" }, /^max-resumes: "11" is not a number of resumes; give a whole number from 0 to 10/],
+    [{ prompt: "x", "max-resumes": "-1" }, /^max-resumes: "-1" is not a number of resumes/],
     [{ prompt: "x", "max-rebuilds": "many" }, /^max-rebuilds: "many" is not a number of rebuilds; give a whole number from 0 to 10/],
     [{ prompt: "x", "anthropic-api-key": "k", "claude-code-oauth-token": "t" }, /^claude-code-oauth-token: .* is given together with anthropic-api-key/],
   ])("%j is refused", (given, message) => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { writeSummary } from "../../src/action/summary.js";
+import { writeSettledSummary, writeSummary } from "../../src/action/summary.js";
 import type { Toolkit } from "../../src/action/toolkit.js";
 import type { RunResult } from "../../src/bottle/lifecycle.js";
 import { resolvePlan } from "../../src/bottle/plan.js";
@@ -21,6 +21,10 @@ const result: RunResult = {
   identity: "fixer-abc12", outcome: "crashed", exitCode: 137, sessionId: "s-1", stateDir: "/s", preserved: true,
   numTurns: 4, costUsd: 0.0123, egress: { reached: { "registry.npmjs.org:443": 2 }, refused: { "evil.test:443": 1 } },
   capabilityBlocks: [], buildLog: null, timings: {},
+  history: [
+    { launch: 1, origin: { run: "9", attempt: 1 }, outcome: "crashed", startedAt: "2026-11-22T10:00:00.000Z", endedAt: "2026-11-22T10:01:00.000Z", numTurns: 2, costUsd: 0.01 },
+    { launch: 2, origin: { run: "9", attempt: 2 }, outcome: "crashed", startedAt: "2026-11-22T10:02:00.000Z", endedAt: "2026-11-22T10:03:00.000Z", numTurns: 4, costUsd: 0.0123 },
+  ],
 };
 
 function plan(perBottle: string | null) {
@@ -39,6 +43,9 @@ test("the job summary: outcome, identity, session, turns, cost, egress and the r
     expect(text).toContain(part);
   }
   expect(text).not.toContain("```diff");
+  // The bottle's whole life: every launch the state knows.
+  expect(text).toContain("| 1 | run 9 attempt 1 | `crashed` | 2 | $0.0100 |");
+  expect(text).toContain("| 2 | run 9 attempt 2 | `crashed` | 4 | $0.0123 |");
 });
 
 test("a bottle on its own Dockerfile shows the diff against what it replaced", async () => {
@@ -83,4 +90,20 @@ test("a failed per-bottle build shows the end of its log", async () => {
   expect(text).toContain("returned a non-zero code: 2");
   expect(text).toContain("step 49");
   expect(text).not.toContain("step 5\n");
+});
+
+test("a resume job that found the bottle finished says so, with the bottle's launches", async () => {
+  const { core, written } = toolkit();
+  const metadata = {
+    version: 1 as const, identity: "fixer-abc12", agent: "fixer", manifestPath: "/m.json", workspace: "/w", sessionId: "s-1", outcome: "success" as const,
+    exitCode: 0, startedAt: "2026-11-22T10:02:00.000Z", endedAt: "2026-11-22T10:03:00.000Z", launches: 2, numTurns: 3, costUsd: 0.02, image: null,
+    origin: { run: "9", attempt: 2 },
+    history: [{ launch: 1, origin: { run: "9", attempt: 1 }, outcome: "crashed" as const, startedAt: "2026-11-22T10:00:00.000Z", endedAt: null, numTurns: 1, costUsd: null }],
+  };
+  await writeSettledSummary(core, metadata, { outcome: "success", origin: { run: "9", attempt: 2 }, at: "2026-11-22T10:03:01.000Z" }, "./");
+  const text = written.join("");
+  expect(text).toContain("### claude-bottle: already finished (success)");
+  expect(text).toContain("finished in run 9 attempt 2; there is nothing to resume");
+  expect(text).toContain("| 1 | run 9 attempt 1 | `crashed` | 1 | - |");
+  expect(text).toContain("| 2 | run 9 attempt 2 | `success` | 3 | $0.0200 |");
 });
