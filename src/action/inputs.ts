@@ -40,6 +40,8 @@ export interface ActionInputs {
   maxRebuilds: number | null;
   /** Crashes resumed at once in this job (0 to MAX_RESUMES_LIMIT). */
   maxResumes: number;
+  /** Keep a built agent image in the Actions cache for the next job. */
+  cacheImage: boolean;
 }
 
 /** Reads an input by its action.yml name ("" when unset), like core.getInput. */
@@ -127,6 +129,7 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
     const value = read("max-rebuilds").trim();
     return value ? parseMaxRebuilds("max-rebuilds", value) : null;
   },
+  cacheImage: (read) => choice("cache-image", ["true", "false"] as const, "true")(read, "") === "true",
   maxResumes: (read) => parseMaxResumes("max-resumes", read("max-resumes").trim() || "0"),
   failOn: (read) => {
     const value = read("fail-on").trim();

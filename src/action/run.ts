@@ -24,6 +24,7 @@ import { UnsafeArchiveError } from "../store/state-archive.js";
 import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
 import { deriveIdentity, jobContext } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
+import { ImageCache } from "./image-cache.js";
 import { actionLog, safeToolkit } from "./log.js";
 import { setIdentityOutput, setOutputs, setSettledOutputs } from "./outputs.js";
 import { type Restored, restoreState, saveState } from "./state-cache.js";
@@ -100,6 +101,9 @@ export async function runMain(given: ActionDeps): Promise<void> {
     }
     core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
     await pauseAt?.("plan");
+    const tag = inputs.cacheImage && plan.image.kind === "build" && plan.image.reuse ? plan.image.tag : null;
+    const images = tag ? new ImageCache(deps.cache, workspace, docker, actionLog(core)) : null;
+    const image = images && tag ? await core.group("agent image", () => images.restore(tag)) : null;
     let successArtifact: number | null = null;
     let finished: Metadata | null = null;
     const result = await core.group("claude", () =>
@@ -124,6 +128,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
     );
     await pauseAt?.("cache-save");
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, finished, cacheDeps));
+    if (images && tag && image?.state === "missing") await core.group("save agent image", () => images.save(tag, result.timings.image ?? null));
     saved.artifactId ??= successArtifact;
     const resumeCommand = resumeSnippet(result.identity, ctx.uses);
     setOutputs(core, result, saved, resumeCommand);

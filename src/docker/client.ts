@@ -88,6 +88,10 @@ export interface DockerClient {
   /** Pulls an image from its registry (the engine's credentials, if any, apply). */
   pullImage(ref: string): Promise<void>;
   removeImage(ref: string): Promise<void>;
+  /** The image as the engine's export (`docker save`): a tar stream. */
+  exportImage(ref: string): Promise<Readable>;
+  /** Loads an engine export (`docker load`); the caller checks what the tar names first. */
+  importImage(tar: Readable): Promise<void>;
 
   createNetwork(request: NetworkRequest): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;

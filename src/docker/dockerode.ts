@@ -104,6 +104,29 @@ export class DockerodeClient implements DockerClient {
     }
   }
 
+  async exportImage(ref: string): Promise<Readable> {
+    return (await this.docker.getImage(ref).get()) as Readable;
+  }
+
+  async importImage(tar: Readable): Promise<void> {
+    const response = (await this.docker.loadImage(tar, { quiet: true })) as Readable;
+    // The engine answers with JSON lines; an error is one of them, not an HTTP status.
+    const lines: string[] = [];
+    const split = lineSplitter((line) => lines.push(line));
+    for await (const chunk of response) split.push(chunk as Buffer);
+    split.flush();
+    for (const line of lines) {
+      const message = (() => {
+        try {
+          return (JSON.parse(line) as { error?: string }).error;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (message) throw new Error(`loading the image failed: ${message}`);
+    }
+  }
+
   async createNetwork(request: NetworkRequest): Promise<string> {
     const network = await this.docker.createNetwork({
       Name: request.name,
