@@ -8,7 +8,7 @@
  * Its dependencies (toolkit, Docker client, cache and artifact clients,
  * environment) come in as arguments; `main.ts` wires the real ones.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { type Log, type RunResult, runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
@@ -23,6 +23,7 @@ import { UnsafeArchiveError } from "../store/state-archive.js";
 import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
 import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
+import { manifestInThisJob } from "./relocate.js";
 import { type SavedState, resumeSnippet, writeSummary } from "./summary.js";
 import type { Toolkit } from "./toolkit.js";
 
@@ -70,13 +71,14 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     const docker = await deps.docker();
     const request = {
       cwd: deps.cwd,
-      workspace: inputs.workspace ?? undefined,
+      // This job's checkout, in a resume too: the one the state names was an earlier job's.
+      workspace: resolve(deps.cwd, inputs.workspace ?? "."),
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
     };
     const prepareDeps = { docker, state, env };
     const plan: BottlePlan = resumeFrom
-      ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined }, prepareDeps)
+      ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest: await resumeManifest(inputs, state, identity, request.workspace) }, prepareDeps)
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
@@ -133,6 +135,13 @@ function gateEnv(inputs: ActionInputs, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
     ...(inputs.claudeCodeOauthToken ? { CLAUDE_CODE_OAUTH_TOKEN: inputs.claudeCodeOauthToken } : {}),
     ...(inputs.gateImage ? { CLAUDE_BOTTLE_GATE_IMAGE: inputs.gateImage } : {}),
   };
+}
+
+/** The `manifest` input, else the manifest the state recorded, moved into this job's workspace. */
+async function resumeManifest(inputs: ActionInputs, state: StateStore, identity: string, workspace: string): Promise<string | undefined> {
+  if (inputs.manifest) return inputs.manifest;
+  const metadata = await state.readMetadata(identity);
+  return metadata ? manifestInThisJob(metadata, workspace) : undefined;
 }
 
 /** True when the bottle continues a saved session; a missing state is an error only in resume mode. */
