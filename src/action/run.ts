@@ -8,7 +8,7 @@
  * Its dependencies (toolkit, Docker client, cache and artifact clients,
  * environment) come in as arguments; `main.ts` wires the real ones.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
@@ -27,6 +27,7 @@ import { type ActionInputs, parseInputs } from "./inputs.js";
 import { ImageCache } from "./image-cache.js";
 import { actionLog, safeToolkit } from "./log.js";
 import { setIdentityOutput, setOutputs, setSettledOutputs } from "./outputs.js";
+import { manifestInThisJob } from "./relocate.js";
 import { type Restored, restoreState, saveState } from "./state-cache.js";
 import { resumeSnippet, writeSettledSummary, writeSummary } from "./summary.js";
 import type { Toolkit } from "./toolkit.js";
@@ -85,7 +86,8 @@ export async function runMain(given: ActionDeps): Promise<void> {
     const resumeFrom = restored.kind === "resume";
     const request = {
       cwd: deps.cwd,
-      workspace: inputs.workspace,
+      // This job's checkout, in a resume too: the one the state names was an earlier job's.
+      workspace: resolve(deps.cwd, inputs.workspace),
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
       maxResumes: inputs.maxResumes,
@@ -93,7 +95,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
     };
     const prepareDeps = { docker, state, env };
     const plan: BottlePlan = resumeFrom
-      ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined }, prepareDeps)
+      ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest: await resumeManifest(inputs, state, identity, request.workspace) }, prepareDeps)
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
@@ -156,6 +158,13 @@ function gateEnv(inputs: ActionInputs, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
     ...(inputs.claudeCodeOauthToken ? { CLAUDE_CODE_OAUTH_TOKEN: inputs.claudeCodeOauthToken } : {}),
     ...(inputs.gateImage ? { CLAUDE_BOTTLE_GATE_IMAGE: inputs.gateImage } : {}),
   };
+}
+
+/** The `manifest` input, else the manifest the state recorded, moved into this job's workspace. */
+async function resumeManifest(inputs: ActionInputs, state: StateStore, identity: string, workspace: string): Promise<string | undefined> {
+  if (inputs.manifest) return inputs.manifest;
+  const metadata = await state.readMetadata(identity);
+  return metadata ? manifestInThisJob(metadata, workspace) : undefined;
 }
 
 /** A resume job found that the bottle already finished: say so, and pass or fail as `fail-on` says of that outcome. */

@@ -38,6 +38,8 @@ export interface StartRequest {
 export interface ResumeRequest {
   identity: string;
   prompt?: string | undefined;
+  /** Instead of the manifest the state recorded (the action's, whose earlier job had other paths). */
+  manifest?: string | undefined;
   workspace?: string | undefined;
   cwd: string;
   snapshotIntervalMs?: number | undefined;
@@ -112,7 +114,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     );
   }
   // The manifest the bottle was started from (the embedded default reloads as itself).
-  const loaded = loadManifest({ path: metadata.manifestPath, cwd: request.cwd });
+  const loaded = loadManifest({ path: request.manifest ?? metadata.manifestPath, cwd: request.cwd });
   return resolvePlan({
     loaded,
     agent: metadata.agent,

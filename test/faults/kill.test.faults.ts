@@ -269,7 +269,8 @@ describe("the action killed at cache-save", () => {
       f.check(stackTrace(post.stdout) === null, `post prints no stack trace (${stackTrace(post.stdout)})`);
       noResources(f, identity, "after post");
 
-      const resume = await runStep(newJob({ workspace: checkout(), runId: "1202", attempt: 1, cacheEnv: server.env }), "main", {
+      const resumeJob = newJob({ workspace: checkout(), runId: "1202", attempt: 1, cacheEnv: server.env });
+      const resume = await runStep(resumeJob, "main", {
         mode: "resume",
         identity,
         "anthropic-api-key": KEY,
@@ -277,10 +278,10 @@ describe("the action killed at cache-save", () => {
       });
       f.check(resume.code === 0 && resume.outputs.outcome === "success", `the resume job ends success (exit ${resume.code}, outcome ${resume.outputs.outcome}; ${tail(resume.stdout)})`);
       f.check(resume.outputs["session-id"] === sessionId, `the resume job continues session ${sessionId} (it ran ${resume.outputs["session-id"]})`);
-      // A resumed bottle works in the directory its metadata names: the first job's checkout (the same path on a real runner).
-      const seen = existsSync(join(job.workspace, "seen.txt")) ? readFileSync(join(job.workspace, "seen.txt"), "utf8") : "";
+      // A resumed bottle's work lands in the resume job's own checkout, not in the directory the first job had.
+      const seen = existsSync(join(resumeJob.workspace, "seen.txt")) ? readFileSync(join(resumeJob.workspace, "seen.txt"), "utf8") : "";
       for (const turn of ["turn one", "turn two"]) f.check(seen.includes(turn), `the resumed session sees "${turn}" (it saw: ${seen.trim() || "nothing"})`);
-      f.check(existsSync(join(job.workspace, "half.txt")), "the work tree from before the kill came back");
+      f.check(existsSync(join(resumeJob.workspace, "half.txt")), "the work tree from before the kill came back into the resume job's checkout");
       noResources(f, identity, "after the resume job");
       f.note(`post saved ${key}; the resume job sees turn one, turn two`);
     },

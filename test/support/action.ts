@@ -3,6 +3,8 @@
  * `dist/post/index.js`) with `INPUT_*` variables, the GITHUB_OUTPUT, GITHUB_STATE and
  * GITHUB_STEP_SUMMARY files, the job's environment and the cache server's, and each
  * job on a fresh runner (its own RUNNER_TEMP), as a re-run or a later job would be.
+ * Steps run on this host, or inside a job container as act-based runners run them
+ * (a `JobHost` from job-container.ts); the job's paths are then the container's.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,12 +12,40 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GATE_IMAGE, NODE, ROOT } from "./runner.js";
 
+/** Where a job's steps run and its runner files live. */
+export interface JobHost {
+  /** The action's directory (action.yml, dist/) as the steps see it. */
+  actionDir: string;
+  /** PATH in a step's environment. */
+  path: string;
+  /** A fresh directory holding an empty `temp/` (RUNNER_TEMP) and the named empty files. */
+  newRunnerDir(files: string[]): string;
+  readFile(path: string): string;
+  /** Starts `node <args>` (a step: `[script]`), with exactly `env`. Killing the child kills the step only on this host. */
+  spawnNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess;
+}
+
+/** The test's own machine, with the node running the tests. */
+export const THIS_HOST: JobHost = {
+  actionDir: ROOT,
+  path: process.env.PATH ?? "",
+  newRunnerDir(files) {
+    const dir = mkdtempSync(join(tmpdir(), "bottle-job-"));
+    mkdirSync(join(dir, "temp"));
+    for (const f of files) writeFileSync(join(dir, f), "");
+    return dir;
+  },
+  readFile: (path) => readFileSync(path, "utf8"),
+  spawnNode: (args, { cwd, env }) => spawn(NODE, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] }),
+};
+
 export interface Job {
   /** The checkout: GITHUB_WORKSPACE and the step's working directory. */
   workspace: string;
   runnerTemp: string;
   files: { output: string; state: string; summary: string };
   env: NodeJS.ProcessEnv;
+  host: JobHost;
 }
 
 export interface StepRun {
@@ -27,18 +57,25 @@ export interface StepRun {
 }
 
 /** A fresh runner for one job of workflow run `runId`, attempt `attempt`. */
-export function newJob(options: { workspace: string; runId: string; attempt: number; cacheEnv: Record<string, string>; env?: NodeJS.ProcessEnv }): Job {
-  const dir = mkdtempSync(join(tmpdir(), "bottle-job-"));
+export function newJob(options: {
+  workspace: string;
+  runId: string;
+  attempt: number;
+  cacheEnv: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  host?: JobHost;
+}): Job {
+  const host = options.host ?? THIS_HOST;
+  const dir = host.newRunnerDir(["output", "state", "summary"]);
   const runnerTemp = join(dir, "temp");
-  mkdirSync(runnerTemp);
   const files = { output: join(dir, "output"), state: join(dir, "state"), summary: join(dir, "summary") };
-  for (const f of Object.values(files)) writeFileSync(f, "");
   return {
     workspace: options.workspace,
     runnerTemp,
     files,
+    host,
     env: {
-      PATH: process.env.PATH,
+      PATH: host.path,
       HOME: dir,
       RUNNER_TEMP: runnerTemp,
       GITHUB_WORKSPACE: options.workspace,
@@ -66,11 +103,11 @@ function inputEnv(inputs: Record<string, string>): NodeJS.ProcessEnv {
 export function startStep(job: Job, step: "main" | "post", inputs: Record<string, string> = {}): { child: ChildProcess; done: Promise<StepRun> } {
   const extra: NodeJS.ProcessEnv = {};
   // The runner hands what main saved with saveState to post as STATE_<name>.
-  if (step === "post") for (const [k, v] of Object.entries(readCommandFile(job.files.state))) extra[`STATE_${k}`] = v;
-  const child = spawn(NODE, [join(ROOT, "dist", step, "index.js")], {
+  const read = (path: string) => parseCommandFile(job.host.readFile(path));
+  if (step === "post") for (const [k, v] of Object.entries(read(job.files.state))) extra[`STATE_${k}`] = v;
+  const child = job.host.spawnNode([join(job.host.actionDir, "dist", step, "index.js")], {
     cwd: job.workspace,
     env: { ...job.env, ...inputEnv(inputs), ...extra },
-    stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
   child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -80,9 +117,9 @@ export function startStep(job: Job, step: "main" | "post", inputs: Record<string
       resolve({
         code,
         stdout,
-        outputs: readCommandFile(job.files.output),
-        state: readCommandFile(job.files.state),
-        summary: readFileSync(job.files.summary, "utf8"),
+        outputs: read(job.files.output),
+        state: read(job.files.state),
+        summary: job.host.readFile(job.files.summary),
       }),
     ),
   );
@@ -94,8 +131,7 @@ export function runStep(job: Job, step: "main" | "post", inputs: Record<string, 
 }
 
 /** Parses `name<<delimiter\nvalue\ndelimiter` records; the last value of a name wins. */
-export function readCommandFile(path: string): Record<string, string> {
-  const text = readFileSync(path, "utf8");
+export function parseCommandFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const re = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
   for (const m of text.matchAll(re)) out[m[1] as string] = m[3] as string;

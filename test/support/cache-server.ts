@@ -29,6 +29,11 @@ export interface CacheServerOptions {
   flavour?: "github" | "gitea";
   /** The most bytes held at once, stored archives and uploads in progress together. */
   maxBytes?: number;
+  /**
+   * The address to listen on and to name in every URL (default 127.0.0.1). A job
+   * container reaches the host at an address of the host's Docker bridge.
+   */
+  host?: string;
 }
 
 export interface CacheServer {
@@ -309,10 +314,11 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     res.writeHead(201, azureHeaders()).end();
   }
 
-  const base = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = options.host ?? "127.0.0.1";
+  const base = () => `http://${host}:${(server.address() as AddressInfo).port}`;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.listen(0, host, resolve);
   });
   const url = base();
   const env: Record<string, string> =

@@ -124,6 +124,13 @@ export function labelled(identity?: string): { containers: string[]; networks: s
   return { containers: names(all.containers), networks: names(all.networks) };
 }
 
+/** Images carrying one bottle's identity label (an agent image built for it). */
+export function labelledImages(identity: string): string[] {
+  return execFileSync("docker", ["images", "--filter", `label=claude-bottle.identity=${identity}`, "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
+}
+
 export function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
   return new Promise((resolveWait, reject) => {
