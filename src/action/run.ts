@@ -20,7 +20,8 @@ import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";
 import { type CacheClient, CacheStore } from "../store/cache-store.js";
 import { UnsafeArchiveError } from "../store/state-archive.js";
-import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
+import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
+import { type ArtifactDownloader, restoreFromArtifact } from "./artifact-restore.js";
 import { type JobContext, deriveIdentity, jobContext, stateCacheKey, stateCachePrefix } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
 import { type SavedState, resumeSnippet, writeSummary } from "./summary.js";
@@ -30,7 +31,7 @@ export interface ActionDeps {
   core: Toolkit;
   docker: () => Promise<DockerClient>;
   cache: CacheClient;
-  artifact: () => Promise<ArtifactUploader>;
+  artifact: () => Promise<ArtifactUploader & ArtifactDownloader>;
   env: NodeJS.ProcessEnv;
   cwd: string;
   signal: AbortSignal;
@@ -53,7 +54,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     core.setFailed(errorMessage(error));
     return;
   }
-  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken]) if (secret) core.setSecret(secret);
+  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken, inputs.githubToken]) if (secret) core.setSecret(secret);
   const ctx = jobContext(deps.env);
   const workspace = deps.env.GITHUB_WORKSPACE || deps.cwd;
   const env = gateEnv(inputs, deps.env);
@@ -66,7 +67,9 @@ export async function runMain(deps: ActionDeps): Promise<void> {
 
   try {
     const pauseAt = pauseFromEnv(deps.env, (line) => core.info(line));
-    const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core));
+    const fromArtifact = () =>
+      restoreFromArtifact({ identity, artifactName: inputs.artifactName, stateDir: state.dir(identity), ctx, token: inputs.githubToken, env: deps.env, log: actionLog(core), client: deps.artifact });
+    const resumeFrom = await core.group("restore", () => restoreState(inputs, ctx, identity, state, store, core, fromArtifact));
     const docker = await deps.docker();
     const request = {
       cwd: deps.cwd,
@@ -91,7 +94,7 @@ export async function runMain(deps: ActionDeps): Promise<void> {
         ...(inputs.saveState === "cache-and-artifact"
           ? {
               beforeCleanup: async (stateDir: string) => {
-                successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? `bottle-${identity}-attempt-${ctx.attempt}`);
+                successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
               },
             }
           : {}),
@@ -143,11 +146,18 @@ async function restoreState(
   state: StateStore,
   store: CacheStore,
   core: Toolkit,
+  fromArtifact: () => Promise<{ source: string } | null>,
 ): Promise<boolean> {
   if (inputs.mode === "resume") {
     const prefix = stateCachePrefix(identity);
     const restored = await store.restore(prefix, state.dir(identity));
     if (!restored) {
+      // The cache may have evicted the entry; the state artifact outlives it.
+      const artifact = await fromArtifact();
+      if (artifact) {
+        core.info(`restored ${identity} from ${artifact.source} (the cache has no entry under ${prefix})`);
+        return true;
+      }
       throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
     }
     core.info(`restored ${identity} from cache key ${restored.key}`);
@@ -189,7 +199,7 @@ async function saveState(
     deps.core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
   }
   if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? `bottle-${result.identity}-attempt-${ctx.attempt}`);
+    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
   }
   return saved;
 }

@@ -2,9 +2,10 @@
  * An in-process Actions artifact service the tests own, spoken to by the real
  * `@actions/artifact` client. Node built-ins only, everything in memory.
  * - Upload, as github.com serves it (and Gitea 1.23+ and Forgejo, flavour "gitea"): the
- *   Twirp `ArtifactService` on ACTIONS_RESULTS_URL (CreateArtifact, FinalizeArtifact) and
- *   the Azure Blob endpoint its signed upload URL names (Put Block, Put Block List, Put Blob).
- *   An artifact's name is unique within its workflow run, attempts included.
+ *   Twirp `ArtifactService` on ACTIONS_RESULTS_URL (CreateArtifact, FinalizeArtifact, and
+ *   ListArtifacts for the job's own run) and the endpoint its signed upload URL names: Azure
+ *   Blob on github.com (Put Block, Put Block List, Put Blob), Gitea's own UploadArtifact
+ *   (the same block calls). An artifact's name is unique within its run, attempts included.
  * - Reading another run's artifacts (flavour "github"): the REST API on GITHUB_API_URL, with
  *   a token — a repository's artifacts by name, a run's artifacts, one artifact, and its
  *   download (a 302 to a signed blob URL, served zipped or raw as it was uploaded).
@@ -108,7 +109,11 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
   let lastJob = 0;
 
   const sign = (id: number, permission: string) => createHmac("sha256", secret).update(`${id}:${permission}`).digest("base64url");
-  const signedUrl = (a: Artifact, permission: "r" | "cw") => `${base()}${BLOBS}${a.id}?sv=2025-01-05&sr=b&sp=${permission}&sig=${sign(a.id, permission)}`;
+  // github.com signs Azure Blob URLs; Gitea points back at its own ArtifactService with the ids in the query.
+  const signedUrl = (a: Artifact, permission: "r" | "cw") =>
+    gitea
+      ? `${base()}${TWIRP}${permission === "r" ? "DownloadArtifact" : "UploadArtifact"}?sig=${sign(a.id, permission)}&expires=${encodeURIComponent(a.expiresAt.toISOString())}&artifactName=${encodeURIComponent(a.name)}&taskID=${a.job.jobBackendId}&artifactID=${a.id}`
+      : `${base()}${BLOBS}${a.id}?sv=2025-01-05&sr=b&sp=${permission}&sig=${sign(a.id, permission)}`;
   const finalized = () => store.filter((a) => a.data !== null);
 
   const server = createServer((req, res) => {
@@ -124,8 +129,9 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://artifacts.invalid");
+    if (gitea && v4 && /^(Upload|Download)Artifact$/.test(url.pathname.slice(TWIRP.length))) return blob(req, res, url);
     if (url.pathname.startsWith(TWIRP) && v4) return twirp(req, res, url);
-    if (url.pathname.startsWith(BLOBS) && v4) return blob(req, res, url);
+    if (url.pathname.startsWith(BLOBS) && v4 && !gitea) return blob(req, res, url);
     if (url.pathname.startsWith("/repos/") && !gitea) return rest(req, res, url);
     await drain(req);
     res.writeHead(404, { "content-type": "text/plain" }).end("404 page not found\n");
@@ -148,10 +154,17 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     if (body.workflow_run_backend_id !== job.runBackendId || body.workflow_job_run_backend_id !== job.jobBackendId) {
       return twirpError(res, 403, "permission_denied", "the backend ids are not the ones of the job this token was issued to");
     }
+    const method = url.pathname.slice(TWIRP.length);
+    if (method === "ListArtifacts") {
+      const listed = finalized().filter((a) => a.job.runBackendId === job.runBackendId && (body.name_filter === undefined || a.name === body.name_filter));
+      return json(res, 200, {
+        artifacts: listed.map((a) => ({ workflow_run_backend_id: a.job.runBackendId, workflow_job_run_backend_id: a.job.jobBackendId, database_id: String(a.id), name: a.name, size: String(a.data?.length ?? 0), created_at: a.createdAt.toISOString(), digest: a.digest })),
+      });
+    }
     const name = typeof body.name === "string" ? body.name : "";
     if (!name) return twirpError(res, 400, "invalid_argument", "name is required");
     const sameRun = store.filter((a) => a.job.runBackendId === job.runBackendId && a.name === name);
-    switch (url.pathname.slice(TWIRP.length)) {
+    switch (method) {
       case "CreateArtifact": {
         if (sameRun.length > 0) return twirpError(res, 409, "already_exists", "an artifact with this name already exists on the workflow run");
         const now = new Date();
@@ -183,8 +196,9 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
 
   /** The signed URLs: Put Block, Put Block List and Put Blob to upload, a whole or ranged read to download. */
   async function blob(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const artifact = store.find((a) => String(a.id) === url.pathname.slice(BLOBS.length));
-    const permission = url.searchParams.get("sp") ?? "";
+    const id = gitea ? url.searchParams.get("artifactID") : url.pathname.slice(BLOBS.length);
+    const artifact = store.find((a) => String(a.id) === id);
+    const permission = gitea ? (url.pathname.endsWith("UploadArtifact") ? "cw" : "r") : (url.searchParams.get("sp") ?? "");
     const writing = req.method === "PUT";
     if (!writing && req.method !== "GET" && req.method !== "HEAD") {
       await drain(req);
@@ -211,13 +225,15 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
       return azureError(res, 409, "BlobImmutableDueToPolicy", "This operation is not permitted as the blob is immutable due to a policy.");
     }
     const comp = url.searchParams.get("comp");
+    // Gitea answers its upload calls with a JSON string.
+    const done = () => (gitea ? json(res, 201, comp === "blocklist" ? "created" : "appended") : void res.writeHead(201, azureHeaders()).end());
     if (comp === "blocklist") {
       const body = await readBody(req, 1024 * 1024);
       const ids = [...(body?.toString() ?? "").matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map((m) => m[2] ?? "");
       const blocks = ids.map((id) => artifact.blocks.get(id));
       if (blocks.some((b) => b === undefined)) return azureError(res, 400, "InvalidBlockList", "The specified block list is invalid.");
       artifact.blob = Buffer.concat(blocks as Buffer[]);
-      return void res.writeHead(201, azureHeaders()).end();
+      return done();
     }
     const body = await readBody(req, MAX_BYTES);
     if (body === null) return azureError(res, 413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.");
@@ -225,7 +241,7 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
       const blockId = url.searchParams.get("blockid");
       if (!blockId) return azureError(res, 400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.");
       artifact.blocks.set(blockId, body);
-      return void res.writeHead(201, azureHeaders()).end();
+      return done();
     }
     if (req.headers["x-ms-blob-type"] !== "BlockBlob") return azureError(res, 400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.");
     artifact.blob = body;
