@@ -60,7 +60,10 @@ export async function restoreFromArtifact(request: ArtifactRestoreRequest): Prom
     return null;
   }
   const [owner, repo] = ctx.repository.split("/");
-  if (!owner || !repo) return null;
+  if (!owner || !repo) {
+    log.info(`artifacts: GITHUB_REPOSITORY (${JSON.stringify(ctx.repository)}) names no repository, so ${identity}'s state artifact cannot be looked for`);
+    return null;
+  }
   let search: Awaited<ReturnType<typeof findStateArtifact>>;
   try {
     const listByName = await artifactLister(token, owner, repo, request.env);
