@@ -1,46 +1,82 @@
 /**
- * The preserved state as an artifact, for people to read (transcript, per-bottle
- * Dockerfile, metadata). A GitHub-side extra: Gitea and Forgejo do not serve the
- * artifact protocol @actions/artifact speaks, so there it is skipped with one note
- * and the cache remains the store.
+ * The preserved state as artifacts: the readable pieces (transcript, per-bottle
+ * Dockerfile, metadata) zipped for people, and the whole state as our own tar
+ * (uploaded as it is, unzipped), which a resume job restores when the cache has
+ * evicted the bottle's entry (artifact-restore.ts).
+ *
+ * On GitHub through @actions/artifact. Gitea 1.23 and later, and Forgejo, serve the
+ * same v4 protocol, but the client refuses any server that is not github.com before it
+ * sends a byte; there the upload is made anyway when the server answers the protocol
+ * (artifact-service.ts), and when it does not that is said once, plainly: the cache
+ * remains the store.
  */
-import { mkdtemp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import { packState } from "../store/state-archive.js";
+import { artifactServiceAbsence } from "./artifact-service.js";
 import type { JobContext } from "./context.js";
 import type { Toolkit } from "./toolkit.js";
 
 export interface ArtifactUploader {
-  uploadArtifact(name: string, files: string[], rootDirectory: string): Promise<{ id?: number | undefined }>;
+  uploadArtifact(name: string, files: string[], rootDirectory: string, options?: { skipArchive?: boolean }): Promise<{ id?: number | undefined }>;
+}
+
+/** The artifact name of a bottle's state saved by attempt `attempt` when `artifact-name` is not given. */
+export function defaultArtifactName(identity: string, attempt: number): string {
+  return `bottle-${identity}-attempt-${attempt}`;
+}
+
+/** The whole state's artifact beside the readable one named `name`: a raw upload is named after its file. */
+export function stateArchiveArtifactName(name: string): string {
+  return `${name}-state.tar`;
 }
 
 export async function uploadStateArtifact(
-  deps: { core: Toolkit; artifact: () => Promise<ArtifactUploader> },
+  deps: { core: Toolkit; artifact: () => Promise<ArtifactUploader>; env: NodeJS.ProcessEnv },
   ctx: JobContext,
   stateDir: string,
   name: string,
 ): Promise<number | null> {
-  if (ctx.platform !== "github") {
-    deps.core.info(`artifacts are not available on ${ctx.platform}; the state is kept in the cache only`);
+  const github = ctx.platform === "github";
+  const absent = github ? null : await artifactServiceAbsence(deps.env);
+  if (absent) {
+    deps.core.info(`artifacts: the ${ctx.platform} server does not serve artifacts to this job (${absent}; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`);
     return null;
   }
   const dir = await mkdtemp(join(tmpdir(), "claude-bottle-artifact-"));
   try {
     // Readable pieces as files, the whole state as one archive.
     const files = ["metadata.json", "Dockerfile", "Dockerfile.proposed", "capability-block.json", "build.log", "events.jsonl", "egress.jsonl"].map((f) => join(stateDir, f)).filter((f) => existsSync(f));
-    const archive = join(dir, "state.tar");
+    const archive = join(dir, stateArchiveArtifactName(name));
     await packState(stateDir, archive);
     const uploader = await deps.artifact();
-    const direct = await uploader.uploadArtifact(name, files, stateDir);
-    const whole = await uploader.uploadArtifact(`${name}-state`, [archive], dir);
+    const upload = (...args: Parameters<ArtifactUploader["uploadArtifact"]>) => (github ? uploader.uploadArtifact(...args) : pastServerCheck(() => uploader.uploadArtifact(...args)));
+    const direct = await upload(name, files, stateDir);
+    const whole = await upload(stateArchiveArtifactName(name), [archive], dir, { skipArchive: true });
+    if (!github) deps.core.info(`artifacts: ${ctx.platform} took the state as artifacts ${name} and ${stateArchiveArtifactName(name)}`);
     return direct.id ?? whole.id ?? null;
   } catch (error) {
     deps.core.warning(`the state artifact was not uploaded: ${errorMessage(error)}`);
     return null;
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `call` while GITHUB_SERVER_URL names github.com. @actions/artifact reads it for its
+ * server check synchronously, as the call starts, and nowhere else; restored at once.
+ */
+function pastServerCheck<T>(call: () => Promise<T>): Promise<T> {
+  const saved = process.env.GITHUB_SERVER_URL;
+  process.env.GITHUB_SERVER_URL = "https://github.com";
+  try {
+    return call();
+  } finally {
+    if (saved === undefined) delete process.env.GITHUB_SERVER_URL;
+    else process.env.GITHUB_SERVER_URL = saved;
   }
 }

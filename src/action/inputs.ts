@@ -34,6 +34,8 @@ export interface ActionInputs {
   gateImage: string | null;
   saveState: (typeof SAVE_STATE)[number];
   artifactName: string | null;
+  /** Reads another run's state artifact when the cache has lost the bottle's entry; action.yml defaults it to the job's token. */
+  githubToken: string | null;
   failOn: Outcome[];
   /** Over the manifest's `capabilityBlock` for this run; null keeps the manifest's. */
   capabilityBlock: CapabilityPolicy | null;
@@ -121,6 +123,7 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
     }
     return value || null;
   },
+  githubToken: optional("github-token"),
   capabilityBlock: (read) => {
     const value = read("capability-block").trim();
     return value ? parsePolicy("capability-block", value) : null;

@@ -21,7 +21,8 @@ import { StateStore } from "../state/store.js";
 import { type Metadata, describeOrigin } from "../state/metadata.js";
 import { type CacheClient, CacheStore } from "../store/cache-store.js";
 import { UnsafeArchiveError } from "../store/state-archive.js";
-import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
+import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
+import { type ArtifactDownloader, restoreFromArtifact } from "./artifact-restore.js";
 import { deriveIdentity, jobContext } from "./context.js";
 import { type ActionInputs, parseInputs } from "./inputs.js";
 import { ImageCache } from "./image-cache.js";
@@ -36,7 +37,7 @@ export interface ActionDeps {
   core: Toolkit;
   docker: () => Promise<DockerClient>;
   cache: CacheClient;
-  artifact: () => Promise<ArtifactUploader>;
+  artifact: () => Promise<ArtifactUploader & ArtifactDownloader>;
   env: NodeJS.ProcessEnv;
   cwd: string;
   signal: AbortSignal;
@@ -60,7 +61,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
     core.setFailed(errorMessage(error));
     return;
   }
-  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken]) if (secret) core.setSecret(secret);
+  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken, inputs.githubToken]) if (secret) core.setSecret(secret);
   const ctx = jobContext(deps.env);
   const workspace = deps.env.GITHUB_WORKSPACE || deps.cwd;
   const env = gateEnv(inputs, deps.env);
@@ -76,7 +77,9 @@ export async function runMain(given: ActionDeps): Promise<void> {
     // What can be checked without the cache comes first: a bad manifest or a missing engine restores nothing.
     if (inputs.mode === "start") loadStartManifest({ agent: inputs.agent, manifest: inputs.manifest ?? undefined, cwd: deps.cwd });
     const docker = await deps.docker();
-    const cacheDeps = { core, state, store, artifact: deps.artifact };
+    const fromArtifact = () =>
+      restoreFromArtifact({ identity, artifactName: inputs.artifactName, stateDir: state.dir(identity), ctx, token: inputs.githubToken, env: deps.env, log: actionLog(core), client: deps.artifact });
+    const cacheDeps = { core, state, store, artifact: deps.artifact, env: deps.env, fromArtifact };
     const restored = await core.group("restore", () => restoreState(inputs, ctx, identity, cacheDeps));
     if (restored.kind === "settled") {
       await reportSettled(core, inputs, restored, ctx.uses);
@@ -114,7 +117,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
           // What the tombstone records; on GitHub the transcript of a success can still be read as an artifact.
           finished = await state.readMetadata(identity);
           if (inputs.saveState === "cache-and-artifact") {
-            successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? `bottle-${identity}-attempt-${ctx.attempt}`);
+            successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
           }
         },
         docker,

@@ -12,7 +12,7 @@ import { InputError } from "../errors.js";
 import { type Metadata, type Settled, describeOrigin } from "../state/metadata.js";
 import { StateStore } from "../state/store.js";
 import { CACHE_UNAVAILABLE, type CacheStore } from "../store/cache-store.js";
-import { type ArtifactUploader, uploadStateArtifact } from "./artifact.js";
+import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
 import { type JobContext, stateCacheKey, stateCachePrefix, stateRestoreKeys } from "./context.js";
 import type { ActionInputs } from "./inputs.js";
 import type { SavedState } from "./outputs.js";
@@ -29,21 +29,30 @@ export interface StateCacheDeps {
   state: StateStore;
   store: CacheStore;
   artifact: () => Promise<ArtifactUploader>;
+  env: NodeJS.ProcessEnv;
+  /** Looks for the bottle's state artifact when the cache has none (a resume job); null when there is none. */
+  fromArtifact: () => Promise<{ source: string } | null>;
 }
 
 export async function restoreState(inputs: ActionInputs, ctx: JobContext, identity: string, deps: StateCacheDeps): Promise<Restored> {
   const { core, state, store } = deps;
   if (inputs.mode === "resume") {
     const prefix = stateCachePrefix(identity);
+    const restored = store.available ? await store.restore(stateRestoreKeys(identity), state.dir(identity)) : null;
+    if (restored) {
+      core.info(`restored ${identity} from cache key ${restored.key}`);
+      return classify(identity, restored.key, state);
+    }
+    // The cache may have evicted the entry (or the job has none); the state artifact outlives it.
+    const artifact = await deps.fromArtifact();
+    if (artifact) {
+      core.info(`restored ${identity} from ${artifact.source} (${store.available ? `the cache has no entry under ${prefix}` : CACHE_UNAVAILABLE})`);
+      return classify(identity, artifact.source, state);
+    }
     if (!store.available) {
       throw new Error(`bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`);
     }
-    const restored = await store.restore(stateRestoreKeys(identity), state.dir(identity));
-    if (!restored) {
-      throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
-    }
-    core.info(`restored ${identity} from cache key ${restored.key}`);
-    return classify(identity, restored.key, state);
+    throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
   }
   if (ctx.attempt <= 1) return { kind: "fresh" };
   if (!store.available) {
@@ -72,12 +81,18 @@ export async function restoreState(inputs: ActionInputs, ctx: JobContext, identi
   return found;
 }
 
+/** A tombstone, or a state whose metadata says it succeeded (a success's artifact), is settled: nothing to resume. */
 async function classify(identity: string, key: string, state: StateStore): Promise<Restored> {
   const settled = await state.readSettled(identity);
-  if (!settled) return { kind: "resume", key };
   const metadata = await state.readMetadata(identity);
-  if (!metadata) throw new InputError("identity", identity, `has a settled mark but no metadata in cache key ${key}`, "the cache entry is damaged; start the agent again");
-  return { kind: "settled", key, settled, metadata };
+  if (settled) {
+    if (!metadata) throw new InputError("identity", identity, `has a settled mark but no metadata in ${key}`, "the saved state is damaged; start the agent again");
+    return { kind: "settled", key, settled, metadata };
+  }
+  if (metadata?.outcome === "success") {
+    return { kind: "settled", key, settled: { outcome: "success", origin: metadata.origin, at: metadata.endedAt ?? metadata.startedAt }, metadata };
+  }
+  return { kind: "resume", key };
 }
 
 /**
@@ -108,7 +123,7 @@ export async function saveState(
     core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
   }
   if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? `bottle-${result.identity}-attempt-${ctx.attempt}`);
+    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
   }
   return saved;
 }

@@ -41,6 +41,8 @@ export interface CacheServer {
   /** Exactly what a runner sets so that the client speaks this protocol to this server. */
   env: Record<string, string>;
   entries(): CacheEntry[];
+  /** Drops every stored entry whose key starts with `prefix`, as GitHub evicts entries unused for 7 days; returns how many. */
+  evict(prefix: string): number;
   /** Every request in arrival order; `path` is the request target, query included. */
   requests: { method: string; path: string }[];
   close(): Promise<void>;
@@ -331,6 +333,11 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     env,
     requests,
     entries: () => store.filter((e) => e.data !== null).map((e) => ({ key: e.key, version: e.version, size: e.data?.length ?? 0, createdAt: e.createdAt })),
+    evict: (prefix) => {
+      const gone = store.filter((e) => e.data !== null && e.key.startsWith(normal(prefix)));
+      for (const entry of gone) store.splice(store.indexOf(entry), 1);
+      return gone.length;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -384,7 +391,7 @@ function sum(buffers: Iterable<Buffer>): number {
   return n;
 }
 
-function serveBytes(req: IncomingMessage, res: ServerResponse, data: Buffer, headers: Record<string, string>): void {
+export function serveBytes(req: IncomingMessage, res: ServerResponse, data: Buffer, headers: Record<string, string>): void {
   // The Azure SDK asks with x-ms-range, plain HTTP clients with Range.
   const asked = req.headers["x-ms-range"] ?? req.headers.range;
   const range = /^bytes=(\d+)-(\d*)$/.exec(typeof asked === "string" ? asked : "");
@@ -395,8 +402,8 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, data: Buffer, hea
   }
   const body = data.subarray(start, end + 1);
   res.writeHead(range ? 206 : 200, {
-    ...headers,
     "content-type": "application/octet-stream",
+    ...headers,
     "content-length": String(body.length),
     "accept-ranges": "bytes",
     ...(range ? { "content-range": `bytes ${start}-${end}/${data.length}` } : {}),
@@ -408,7 +415,7 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, data: Buffer, hea
  * The body, or null when it is longer than `limit`. An oversized body is still read to
  * the end so the client gets the answer instead of a reset connection, which it would retry.
  */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -419,11 +426,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | n
   return size > limit ? null : Buffer.concat(chunks);
 }
 
-async function drain(req: IncomingMessage): Promise<void> {
+export async function drain(req: IncomingMessage): Promise<void> {
   await readBody(req, 0);
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
   const body = await readBody(req, MAX_JSON_BYTES);
   try {
     const value: unknown = JSON.parse(body?.toString() || "{}");
@@ -433,20 +440,20 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+export function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) }).end(text);
 }
 
-function twirpError(res: ServerResponse, status: number, code: string, msg: string): void {
+export function twirpError(res: ServerResponse, status: number, code: string, msg: string): void {
   json(res, status, { code, msg });
 }
 
-function azureHeaders(): Record<string, string> {
+export function azureHeaders(): Record<string, string> {
   return { "x-ms-request-id": randomUUID(), "x-ms-version": "2025-01-05", date: new Date().toUTCString(), etag: `"0x${randomBytes(8).toString("hex").toUpperCase()}"`, "last-modified": new Date().toUTCString() };
 }
 
-function azureError(res: ServerResponse, status: number, code: string, message: string): void {
+export function azureError(res: ServerResponse, status: number, code: string, message: string): void {
   const requestId = randomUUID();
   const text = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}</Message></Error>`;
   res.writeHead(status, { "content-type": "application/xml", "content-length": String(Buffer.byteLength(text)), "x-ms-error-code": code, "x-ms-request-id": requestId, "x-ms-version": "2025-01-05" }).end(text);
