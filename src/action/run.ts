@@ -70,11 +70,12 @@ export async function runMain(deps: ActionDeps): Promise<void> {
     const docker = await deps.docker();
     const request = {
       cwd: deps.cwd,
-      workspace: inputs.workspace ?? undefined,
+      // The job's own workspace: never a path a restored state names.
+      workspace: inputs.workspace ?? workspace,
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
     };
-    const prepareDeps = { docker, state, env };
+    const prepareDeps = { docker, state, env, warn: (line: string) => core.info(line) };
     const plan: BottlePlan = resumeFrom
       ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined }, prepareDeps)
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);

@@ -5,6 +5,7 @@
 #   bottle-test/node:24             + the Node 24 binary from node_modules (the gate image in tests)
 #   bottle-test/agent-base:latest   + user node (1000) + the real claude binary (base of the bundled Dockerfile)
 #   bottle-test/fake-agent:latest   + user node + the scriptable fake claude
+#   bottle-test/git-agent:latest    + git (for attacks and work that go through the bottle's repository)
 # Idempotent: an image is kept while what it was built from is unchanged (its
 # parent image, the node or claude version, the fake's source); FORCE=1 rebuilds all.
 set -euo pipefail
@@ -93,5 +94,16 @@ RUN chmod 755 /usr/local/bin/claude
 $agent_user
 DOCKERFILE
   build bottle-test/fake-agent:latest "$inputs"
+fi
+inputs="$(image_id bottle-test/fake-agent:latest) git"
+if ! fresh bottle-test/git-agent:latest "$inputs"; then
+  mkdir -p "$work/ctx"
+  cat >"$work/ctx/Dockerfile" <<'DOCKERFILE'
+FROM bottle-test/fake-agent:latest
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/*
+DOCKERFILE
+  build bottle-test/git-agent:latest "$inputs"
 fi
 echo "test images ready"
