@@ -27,9 +27,10 @@ function gitEnv(): NodeJS.ProcessEnv {
   return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_OPTIONAL_LOCKS: "0" };
 }
 
-export function git(args: string[], cwd?: string): Promise<GitRun> {
+/** `asConfigured`: without the settings above, to read what the repository itself configures. */
+export function git(args: string[], cwd?: string, asConfigured = false): Promise<GitRun> {
   return new Promise((resolve) => {
-    execFile("git", [...QUIET, ...args], { cwd, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: "utf8" }, (error, stdout, stderr) => {
+    execFile("git", [...(asConfigured ? [] : QUIET), ...args], { cwd, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: "utf8" }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 127) : 0;
       resolve({ code, stdout, stderr: stderr || (error && typeof error.code !== "number" ? error.message : "") });
     });

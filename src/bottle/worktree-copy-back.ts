@@ -41,7 +41,7 @@ async function programPaths(workspace: string): Promise<string[]> {
   if (!existsSync(join(workspace, ".git")) || !(await hostHasGit())) return [];
   const paths: string[] = [];
   for (const key of ["core.hooksPath", "core.fsmonitor"]) {
-    const value = (await git(["config", "--get", key], workspace)).stdout.trim();
+    const value = (await git(["config", "--get", key], workspace, true)).stdout.trim();
     if (!value || value === "true" || value === "false") continue;
     const first = value.split(/\s+/)[0] as string;
     const path = resolve(workspace, first.replace(/^~(?=\/)/, process.env.HOME ?? "~"));

@@ -56,6 +56,20 @@ export async function extractSnapshot(tar: Readable, dir: string, strip = 0): Pr
   const root = resolve(dir);
   await mkdir(root, { recursive: true });
   const leftOut: LeftOut[] = [];
+  const plainDirs = new Set([root]);
+  /** True when every existing directory from `path` up to the top is a real one (tar-fs fails the archive otherwise). */
+  const noLinkAbove = (path: string): boolean => {
+    if (plainDirs.has(path) || !inside(root, path)) return plainDirs.has(path);
+    let st: ReturnType<typeof lstatSync> | null = null;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return noLinkAbove(dirname(path));
+    }
+    if (!st.isDirectory() || !noLinkAbove(dirname(path))) return false;
+    plainDirs.add(path);
+    return true;
+  };
   const extract = tarFs.extract(root, {
     chown: false,
     strict: true,
@@ -67,10 +81,14 @@ export async function extractSnapshot(tar: Readable, dir: string, strip = 0): Pr
       if (h.type === "link" && h.linkname) h.linkname = h.linkname.split("/").slice(strip).join("/");
       return h;
     },
-    ignore(name: string, header?: { type?: string | null; linkname?: string | null }) {
+    ignore(entry: string, header?: { type?: string | null; linkname?: string | null }) {
       if (!header) return false;
+      // tar-fs gives the top as `root/`.
+      const name = resolve(entry);
       const type = header.type ?? "file";
-      const why = !KEPT_TYPES.has(type)
+      const why = name !== root && !noLinkAbove(dirname(name))
+        ? "an entry below a link or a file"
+        : !KEPT_TYPES.has(type)
         ? `a ${type}`
         : type === "symlink"
           ? linkProblem(root, name, header.linkname ?? "")
