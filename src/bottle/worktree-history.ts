@@ -18,9 +18,8 @@
  * The host's `.git/config`, hooks and `info/` are never written.
  */
 import { existsSync, lstatSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { git, gitOk, hostHasGit } from "./host-git.js";
 import { type Head, planRefs } from "./worktree-refs.js";
 
@@ -86,7 +85,7 @@ async function readAgentHead(gitDir: string, refs: ReadonlyMap<string, string>):
   return { symref: null, oid: OID.test(text) ? text : null };
 }
 
-/** Copies the object files (by name only) into the scratch repository. */
+/** Links (or, across file systems, copies) the object files, picked by name only, into the scratch repository. */
 async function copyObjects(from: string, to: string): Promise<void> {
   if (!isDir(from)) return;
   for (const entry of await readdir(from, { withFileTypes: true })) {
@@ -97,7 +96,10 @@ async function copyObjects(from: string, to: string): Promise<void> {
     const files = (await readdir(dir, { withFileTypes: true })).filter((f) => f.isFile() && pattern.test(f.name));
     if (!files.length) continue;
     await mkdir(join(to, entry.name), { recursive: true });
-    for (const f of files) await copyFile(join(dir, f.name), join(to, entry.name, f.name));
+    for (const f of files) {
+      const [src, dst] = [join(dir, f.name), join(to, entry.name, f.name)];
+      await link(src, dst).catch(() => copyFile(src, dst));
+    }
   }
 }
 
@@ -123,7 +125,8 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
     return [`the bottle's repository (.git) was not copied back: ${workspace} has none of its own; its files were`];
   }
   if (!(await hostHasGit())) return ["git is not installed on this runner: the agent's commits were not brought back (its changed files were)"];
-  const scratch = await mkdtemp(join(tmpdir(), "claude-bottle-history-"));
+  // Beside the snapshot (in the state directory), so the objects can be linked rather than copied.
+  const scratch = await mkdtemp(join(dirname(dirname(agentGitDir)), ".history-"));
   try {
     const format = (await git(["rev-parse", "--show-object-format"], workspace)).stdout.trim() || "sha1";
     await gitOk(["init", "--bare", "--quiet", "--template=", `--object-format=${format}`, scratch]);
