@@ -10,9 +10,8 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
-import * as tarFs from "tar-fs";
 import type { DockerClient } from "../docker/client.js";
-import { type FileEntry, type Owner, packFiles } from "./archive.js";
+import { type FileEntry, type Owner, packDirectory, packFiles } from "./archive.js";
 import { gitOk, hostHasGit } from "./host-git.js";
 import { parseConfigList, serializeConfig, stripCredentials } from "./worktree-git-config.js";
 
@@ -37,20 +36,11 @@ export interface WorkTreeCopy {
 /** Packs `dir` with its entries under `prefix/`, owned by `owner`. */
 export function packWorkTree(dir: string, owner: Owner, prefix: string): WorkTreeCopy {
   const held: string[] = [];
-  const tar = tarFs.pack(dir, {
-    ignore(path: string) {
-      if (!CONFIG_NAMES.has(basename(path)) || !isGitDir(dirname(path))) return false;
-      held.push(path);
-      return true;
-    },
-    map(header) {
-      header.uid = owner.uid;
-      header.gid = owner.gid;
-      const name = header.name === "." || header.name === "" ? "" : header.name.replace(/^\.\//, "");
-      header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
-      return header;
-    },
-  }) as unknown as Readable;
+  const tar = packDirectory(dir, owner, prefix, (path) => {
+    if (!CONFIG_NAMES.has(basename(path)) || !isGitDir(dirname(path))) return false;
+    held.push(path);
+    return true;
+  });
   return {
     tar,
     async configs() {
