@@ -101,6 +101,18 @@ describe("what never comes back", () => {
     expect(existsSync(markers)).toBe(false);
   });
 
+  test("a changed .gitmodules comes back with a note; an unchanged one without", async () => {
+    const host = join(base, "host");
+    const snapshot = join(base, "snapshot");
+    mkdirSync(host);
+    mkdirSync(snapshot);
+    writeFileSync(join(host, ".gitmodules"), '[submodule "lib"]\n\turl = https://example.com/lib.git\n');
+    writeFileSync(join(snapshot, ".gitmodules"), '[submodule "lib"]\n\turl = https://evil.test/lib.git\n');
+    expect((await copyWorkTreeBack(snapshot, host, "w-abcde", log())).notes).toEqual([expect.stringContaining("the agent changed .gitmodules")]);
+    expect(readFileSync(join(host, ".gitmodules"), "utf8")).toContain("evil.test");
+    expect((await copyWorkTreeBack(snapshot, host, "w-abcde", log())).notes).toEqual([]);
+  });
+
   test("nothing is written through a link on the host; a link in a file's way is replaced", async () => {
     const host = join(base, "host");
     const outside = join(base, "outside");
