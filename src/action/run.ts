@@ -89,14 +89,14 @@ export async function runMain(given: ActionDeps): Promise<void> {
     const resumeFrom = restored.kind === "resume";
     const request = {
       cwd: deps.cwd,
-      // This job's checkout, in a resume too: the one the state names was an earlier job's.
+      // The job's own workspace, in a resume too: never a path a restored state names.
       workspace: resolve(deps.cwd, inputs.workspace),
       capabilityBlock: inputs.capabilityBlock ?? undefined,
       maxRebuilds: inputs.maxRebuilds ?? undefined,
       maxResumes: inputs.maxResumes,
       resumePrompt: inputs.resumePrompt ?? undefined,
     };
-    const prepareDeps = { docker, state, env };
+    const prepareDeps = { docker, state, env, warn: (line: string) => core.info(line) };
     const plan: BottlePlan = resumeFrom
       ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest: await resumeManifest(inputs, state, identity, request.workspace) }, prepareDeps)
       : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);

@@ -83,6 +83,7 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     const diff = createTwoFilesPatch(`Dockerfile (${c.before.source})`, "Dockerfile (proposed)", c.before.text, c.proposed, "", "", { context: 3 });
     lines.push(...codeBlock("diff", diff.trimEnd()));
   }
+  if (result.workTreeNotes?.length) lines.push("", "#### The work tree", "", ...result.workTreeNotes.map((n) => `- ${clip(n, 500)}`));
   if (result.buildLog) {
     let tail = "";
     try {

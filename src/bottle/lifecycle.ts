@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { cp, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
 import type { Log } from "../log/log.js";
@@ -33,13 +33,16 @@ import {
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { type LaunchRecord, type Metadata, type Origin, historyAfter, launchHistory } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
-import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
+import { AGENT_OWNER, ROOT_OWNER, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan, resumedPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
+import { copyWorkTreeBack } from "./worktree-copy-back.js";
+import { copyWorkTreeIn } from "./worktree-copy-in.js";
+import { describeLeftOut, extractSnapshot } from "./worktree-snapshot.js";
 
 export interface Clock {
   now(): Date;
@@ -107,6 +110,8 @@ export interface RunResult {
   capabilityBlocks: CapabilityBlockRecord[];
   /** The log of a per-bottle build that failed (outcome `build-failed`), else null. */
   buildLog: string | null;
+  /** After a success: what a person should know about what came back to the work tree (and what did not). */
+  workTreeNotes?: string[];
   timings: Timings;
   /** Every launch of this identity the state knows, oldest first, this one last. */
   history: LaunchRecord[];
@@ -267,8 +272,12 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     const record = await keepProposal(plan, deps, proposal);
     history.push(record);
   }
-  const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
+  const decided = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
+  // The work tree comes back only from a final snapshot: without one, a success keeps the state instead.
+  const outcome = launchFailure && decided === "success" ? "error" : decided;
+  if (outcome !== decided) log.warn("claude succeeded, but without a final snapshot the work tree cannot be copied back: outcome error, the state is kept");
   const keep = preserves(outcome);
+  let workTreeNotes: string[] = [];
   try {
     metadata = await state.updateMetadata(plan.identity, {
       sessionId: session.sessionId ?? metadata.sessionId,
@@ -290,7 +299,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
     if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block") log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {
-    await copyWorkspaceBack(plan, deps);
+    workTreeNotes = await copyWorkspaceBack(plan, deps);
     await deps.beforeCleanup?.(state.dir(plan.identity)).catch((e: unknown) => log.warn(`before cleaning up: ${errorMessage(e)}`));
     await state.remove(plan.identity);
     log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
@@ -309,6 +318,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     buildLog: null,
     timings: timer.timings,
     history: launchHistory(metadata),
+    workTreeNotes,
   };
 }
 
@@ -817,9 +827,7 @@ async function startAgent(
   await pause("copy-in");
   await timer.time("copyIn", async () => {
     await docker.putArchive(id, "/", await packFiles([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER));
-    if (existsSync(workspaceSource)) {
-      await docker.putArchive(id, AGENT_HOME, packDirectory(workspaceSource, AGENT_OWNER, "workspace"));
-    }
+    if (existsSync(workspaceSource)) await copyWorkTreeIn(docker, id, workspaceSource, AGENT_HOME, AGENT_OWNER, deps.log);
     const transcript = state.snapshotPath(plan.identity, "transcript");
     if (plan.mode === "resume" && existsSync(transcript)) {
       await docker.putArchive(id, AGENT_HOME, packDirectory(transcript, AGENT_OWNER, ""));
@@ -971,18 +979,24 @@ async function snapshotTranscript(
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
   await destroyedOnFailure(claudeDir, () =>
     state.replaceSnapshot(identity, "transcript", async (dir) => {
-      await extractInto(claudeDir, dir);
+      await extractSnapshot(claudeDir, dir);
       const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-      if (settings) await destroyedOnFailure(settings, () => extractInto(settings, dir));
+      if (settings) await destroyedOnFailure(settings, () => extractSnapshot(settings, dir));
       await beforeSwap?.();
     }),
   );
 }
 
-async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
+/** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
+async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string, log: Pick<Log, "warn">): Promise<void> {
   const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
   if (!tar) return;
-  await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
+  await destroyedOnFailure(tar, () =>
+    state.replaceSnapshot(identity, "workspace", async (dir) => {
+      const leftOut = await extractSnapshot(tar, dir, 1);
+      if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
+    }),
+  );
 }
 
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
@@ -999,15 +1013,15 @@ async function destroyedOnFailure<T>(stream: Readable, use: () => Promise<T>): P
 async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<void> {
   const failures: string[] = [];
   await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errorMessage(e)}`));
-  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
+  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity, deps.log).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
   if (failures.length) throw new Error(failures.join("; "));
 }
 
-/** After a clean success the agent's work lands in the directory it came from (new and changed files). */
-async function copyWorkspaceBack(plan: BottlePlan, deps: LifecycleDeps): Promise<void> {
+/** After a clean success the agent's work lands in the directory it came from (worktree-copy-back.ts says what does and what never does). */
+async function copyWorkspaceBack(plan: BottlePlan, deps: LifecycleDeps): Promise<string[]> {
   const snapshot = deps.state.snapshotPath(plan.identity, "workspace");
-  if (!existsSync(snapshot)) return;
-  await cp(snapshot, plan.workspace, { recursive: true, force: true, verbatimSymlinks: true });
+  if (!existsSync(snapshot)) return [];
+  return (await copyWorkTreeBack(snapshot, plan.workspace, plan.identity, deps.log)).notes;
 }
 
 /** The session id of the newest transcript in a snapshot (`.claude/projects/<dir>/<session>.jsonl`), if any. */
@@ -1071,7 +1085,7 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   }
   if (agent) {
     await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
-    await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    await snapshotWorkspace(docker, state, agent.id, identity, log).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
   }
   const recorded = await state.readMetadata(identity).catch(() => null);
   if (recorded && recorded.sessionId === null) {

@@ -55,6 +55,8 @@ export interface PrepareDeps {
   docker: DockerClient | null;
   state: StateStore;
   env: NodeJS.ProcessEnv;
+  /** Told when the state records a different work tree than the one this resume uses. */
+  warn?: (line: string) => void;
 }
 
 export function runnerId(): string {
@@ -122,9 +124,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     identity,
     prompt: request.prompt ?? (await resumePrompt(metadata, deps.state)),
     resumeSession: metadata.sessionId,
-    workspace: request.workspace
-      ? checkWorkspace(request.workspace, request.cwd)
-      : checkWorkspace(metadata.workspace, request.cwd, `${deps.state.metadataPath(identity)}: workspace`, "pass --workspace DIR to resume in another directory"),
+    workspace: resumeWorkspace(request, metadata, deps),
     perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
@@ -174,6 +174,22 @@ async function resumePrompt(metadata: Metadata, state: StateStore): Promise<stri
       .join("\n");
   }
   return DEFAULT_RESUME_PROMPT;
+}
+
+/**
+ * The work tree of a resume is the one asked for (or the current directory), never the
+ * path the state records: a state can come from a cache anyone with write access to it
+ * filled, and the work tree is where a success writes.
+ */
+function resumeWorkspace(request: ResumeRequest, metadata: Metadata, deps: PrepareDeps): string {
+  const workspace = checkWorkspace(request.workspace ?? request.cwd, request.cwd);
+  if (resolve(request.cwd, metadata.workspace) !== workspace) {
+    deps.warn?.(
+      `the state of ${metadata.identity} records the work tree ${JSON.stringify(metadata.workspace)}; this resume uses ${workspace} ` +
+        `(${request.workspace ? "as given" : "the current directory"}), which is where a success copies the work back`,
+    );
+  }
+  return workspace;
 }
 
 function checkWorkspace(dir: string, cwd: string, field = "--workspace", fix = "give the directory the agent should work in (default: the current directory)"): string {

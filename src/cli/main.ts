@@ -47,7 +47,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
       const pauseAt = pauseFromEnv(io.env, (line) => io.stderr(`claude-bottle: ${line}\n`));
       // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
       const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
-      const deps = { docker, state, env: io.env };
+      const deps = { docker, state, env: io.env, warn: (line: string) => io.stderr(`claude-bottle: warning: ${line}\n`) };
       const plan =
         command.command === "start"
           ? await planStart({ ...command, cwd: io.cwd }, deps)

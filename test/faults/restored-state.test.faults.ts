@@ -388,12 +388,6 @@ const METADATA: StateCase[] = [
   { name: "an extra field", metadata: meta({ command: "rm -rf /" }), field: "metadata.json", shows: '"command"' },
   { name: "a __proto__ field", metadata: (id, d) => meta({})(id, d).replace(/^\{/, '{"__proto__":{"polluted":true},'), field: "metadata.json", shows: "__proto__" },
   { name: "a 10 MiB session id", metadata: meta({ sessionId: "a".repeat(10 * 1024 * 1024) }), field: "metadata.json: sessionId", shows: '"aaaaaaaa' },
-  {
-    name: "a workspace that is a file",
-    metadata: (id, d) => meta({ workspace: d.manifest })(id, d),
-    field: "metadata.json: workspace",
-    shows: "is not a directory",
-  },
 ];
 
 const DOCKERFILES: StateCase[] = [

