@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
+import { buildStep } from "../docker/build-steps.js";
 import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
@@ -470,6 +471,8 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
         labels: { ...plan.labels, "claude-bottle.role": "image" },
       },
       (line) => {
+        const step = buildStep(line);
+        if (step) deps.log.progress(step);
         tail.push(line);
         if (tail.length > 20) tail.shift();
         if (fullBytes < BUILD_LOG_LIMIT) {
@@ -515,7 +518,7 @@ async function ensureImage(docker: DockerClient, ref: string, log: Log): Promise
   if (await docker.imageExists(ref)) return;
   log.info(`pulling ${ref}`);
   try {
-    await docker.pullImage(ref);
+    await docker.pullImage(ref, (line) => log.progress(line));
   } catch (error) {
     throw new LaunchError(`image ${ref} is not on this engine and pulling it failed (${errorMessage(error)}); build or load it first`);
   }
