@@ -21,7 +21,7 @@ options:
   -V, --version                 the runner's version
 
 run \`node runner help <command>\` for its flags and an example.
-exit codes: 0 success, 1 any other outcome or a failed launch, 2 bad input`;
+exit codes: 0 success, 1 any other outcome, a failed launch or no engine, 2 bad input`;
 
 interface CommandHelp {
   usage: string;
@@ -83,9 +83,11 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   },
   demo: {
     usage: "node runner demo [--format text|json]",
-    summary: "Crash -> preserve -> resume on the embedded default agent with a stub model: no API key needed.",
+    summary:
+      "Crash -> preserve -> resume on the embedded default agent with a stub model: no API key needed.\n" +
+      "With no image registry, point CLAUDE_BOTTLE_BASE_IMAGE and CLAUDE_BOTTLE_GATE_IMAGE at local Node images.",
     flags: [FORMAT],
-    example: "CLAUDE_BOTTLE_BASE_IMAGE=my/node:24 node runner demo",
+    example: "node runner demo",
   },
 };
 
