@@ -18,10 +18,10 @@ import { join } from "node:path";
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
-import { buildStep } from "../docker/build-steps.js";
 import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
+import { buildStep } from "../docker/build-steps.js";
 import {
   PROPOSALS_DIR,
   type Proposal,
