@@ -22,6 +22,7 @@ import type { Log } from "../log/log.js";
 import { lineSplitter } from "../stream/lines.js";
 import { errorMessage } from "../errors.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
+import { buildStep } from "../docker/build-steps.js";
 import {
   PROPOSALS_DIR,
   type Proposal,
@@ -490,6 +491,8 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
         labels: { ...plan.labels, "claude-bottle.role": "image" },
       },
       (line) => {
+        const step = buildStep(line);
+        if (step) deps.log.progress(step);
         tail.push(line);
         if (tail.length > 20) tail.shift();
         if (fullBytes < BUILD_LOG_LIMIT) {
@@ -535,7 +538,7 @@ async function ensureImage(docker: DockerClient, ref: string, log: Log): Promise
   if (await docker.imageExists(ref)) return;
   log.info(`pulling ${ref}`);
   try {
-    await docker.pullImage(ref);
+    await docker.pullImage(ref, (line) => log.progress(line));
   } catch (error) {
     throw new LaunchError(`image ${ref} is not on this engine and pulling it failed (${errorMessage(error)}); build or load it first`);
   }

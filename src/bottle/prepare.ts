@@ -96,14 +96,17 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
   });
 }
 
-export async function planResume(request: ResumeRequest, deps: PrepareDeps): Promise<BottlePlan> {
-  const identity = parseIdentity(request.identity, "identity");
-  const metadata = await deps.state.readMetadata(identity);
+/**
+ * The metadata of a state a resume can continue, or an InputError saying why not.
+ * Reads only the state directory, so a caller can check it before it asks the engine.
+ */
+export async function savedSession(identity: string, state: StateStore): Promise<Metadata & { sessionId: string }> {
+  const metadata = await state.readMetadata(identity);
   if (!metadata) {
     throw new InputError(
       "identity",
       identity,
-      `has no saved state in ${deps.state.root}`,
+      `has no saved state in ${state.root}`,
       "check the identity with `node runner list`, or set CLAUDE_BOTTLE_HOME to where the state was kept",
     );
   }
@@ -115,6 +118,12 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
       `start the agent again with \`node runner start ${metadata.agent} --prompt ...\``,
     );
   }
+  return { ...metadata, sessionId: metadata.sessionId };
+}
+
+export async function planResume(request: ResumeRequest, deps: PrepareDeps): Promise<BottlePlan> {
+  const identity = parseIdentity(request.identity, "identity");
+  const metadata = await savedSession(identity, deps.state);
   // The manifest the bottle was started from (the embedded default reloads as itself).
   const loaded = loadManifest({ path: request.manifest ?? metadata.manifestPath, cwd: request.cwd });
   return resolvePlan({

@@ -10,23 +10,7 @@ import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
-
-export const USAGE = `usage: node runner <command> [options]
-
-commands:
-  start <agent> --prompt TEXT   launch a bottle for <agent> and run the task headlessly
-        [--manifest PATH] [--workspace DIR] [--format text|json] [--dry-run]
-        [--snapshot-interval 30s] [--capability-block preserve|rebuild|deny]
-        [--max-rebuilds N] [--max-resumes N]
-  resume <identity>             continue a preserved bottle's claude session
-        [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
-        [--capability-block preserve|rebuild|deny] [--max-rebuilds N] [--max-resumes N]
-  list [--format text|json]     running bottles and saved states
-  cleanup [--format text|json]  remove labelled containers and networks no live runner owns
-  demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
-  help                          this text
-
-exit codes: 0 success, 1 any other outcome or a failed launch, 2 bad input`;
+import { nearCommand, nearFlags } from "./near-miss.js";
 
 const Format = z.enum(["text", "json"]);
 export type Format = z.infer<typeof Format>;
@@ -44,7 +28,8 @@ export type Command =
   | { command: "list"; format: Format }
   | { command: "cleanup"; format: Format }
   | { command: "demo"; format: Format }
-  | { command: "help" };
+  | { command: "help"; topic?: CommandName }
+  | { command: "version" };
 
 const FLAGS = {
   prompt: { type: "string" },
@@ -59,8 +44,11 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The commands that do something (help and version only print). */
+export type CommandName = "start" | "resume" | "list" | "cleanup" | "demo";
+
 /** Which flags each command takes; anything else is an error naming the flag. */
-const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[]> = {
+export const ALLOWED: Record<CommandName, (keyof typeof FLAGS)[]> = {
   start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
   resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
   list: ["format"],
@@ -69,7 +57,7 @@ const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[
 };
 
 /** parseArgs's refusal as an InputError: which flag, what was wrong with it, and how to write it. */
-function flagError(error: unknown, args: string[], command: string): InputError {
+function flagError(error: unknown, args: string[], command: CommandName): InputError {
   const message = error instanceof Error ? error.message : String(error);
   const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? args.join(" ");
   if (/argument missing/.test(message)) {
@@ -88,16 +76,31 @@ function flagError(error: unknown, args: string[], command: string): InputError 
     const given = args.find((a) => a.startsWith(`${flag}=`));
     return new InputError(flag, given?.slice(flag.length + 1), "takes no value", `write ${flag} alone to turn it on, or leave it out`);
   }
-  return new InputError(flag, flag, `is not understood by \`${command}\``, `see \`node runner help\` for the flags of ${command}`);
+  const meant = nearFlags(flag, [...ALLOWED[command], "help"]).map((f) => `--${f}`);
+  const see = `see \`node runner help ${command}\` for the flags of ${command}`;
+  return new InputError(flag, flag, `is not understood by \`${command}\``, meant.length ? `did you mean ${meant.length > 1 ? `${meant.slice(0, -1).join(", ")} or ${meant.at(-1)}` : meant[0]}? (${see})` : see);
+}
+
+/** `name` as a command that does something, or an InputError suggesting the one meant. */
+function commandName(name: string, field: string): CommandName {
+  if (Object.hasOwn(ALLOWED, name)) return name as CommandName;
+  const names = Object.keys(ALLOWED);
+  const meant = nearCommand(name, [...names, "help"]);
+  throw new InputError(field, name, "is not a command", `${meant ? `did you mean ${meant}? ` : ""}use one of: ${names.join(", ")} (see \`node runner help\`)`);
 }
 
 export function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") return { command: "help" };
-  if (!(name in ALLOWED)) {
-    throw new InputError("command", name, "is not a command", `use one of: ${Object.keys(ALLOWED).join(", ")} (see \`node runner help\`)`);
+  if (name === undefined || name === "--help" || name === "-h") return { command: "help" };
+  if (name === "--version" || name === "-V") return { command: "version" };
+  if (name === "help") {
+    if (rest.length > 1) throw new InputError("help", rest.join(" "), "takes at most one command", "write node runner help <command>");
+    return rest[0] === undefined || rest[0] === "help" ? { command: "help" } : { command: "help", topic: commandName(rest[0], "help") };
   }
-  const command = name as keyof typeof ALLOWED;
+  const command = commandName(name, "command");
+  // Asking for help wins over any mistake elsewhere on the line, as in most Unix tools.
+  const end = rest.indexOf("--");
+  if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === "--help" || arg === "-h")) return { command: "help", topic: command };
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true; args: string[] }>>;
   try {
     parsed = parseArgs({ args: rest, options: FLAGS, allowPositionals: true, strict: true });
@@ -105,7 +108,6 @@ export function parseCommand(argv: string[]): Command {
     throw flagError(error, rest, command);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { command: "help" };
   for (const key of Object.keys(values) as (keyof typeof FLAGS)[]) {
     if (key !== "help" && !ALLOWED[command].includes(key)) {
       throw new InputError(`--${key}`, values[key], `is not a flag of \`${command}\``, `${command} takes: ${ALLOWED[command].map((f) => `--${f}`).join(" ") || "no flags"}`);

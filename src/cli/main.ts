@@ -4,18 +4,20 @@
  * the final summary (or, with `--format json`, one JSON object), so scripts can
  * parse it. Exit codes: 0 success, 1 any other outcome or failed launch, 2 bad input.
  */
-import type { BottlePlan } from "../bottle/plan.js";
 import { cleanupOrphans, runningBottles, savedStates } from "../bottle/inventory.js";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { rescueBottle, runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
-import { planResume, planStart } from "../bottle/prepare.js";
+import { planResume, planStart, savedSession } from "../bottle/prepare.js";
 import { runDemo } from "../demo/demo.js";
 import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";
-import { type Command, type Format, USAGE, parseCommand } from "./args.js";
+import { type Command, type Format, parseCommand } from "./args.js";
+import { helpText } from "./help.js";
 import { type CliIo, jsonText, printResult, safeIo, stderrLog } from "./output.js";
+import { describePlan, planText } from "./plan-text.js";
+import { versionText } from "./version.js";
 
 export type { CliIo } from "./output.js";
 
@@ -40,13 +42,19 @@ async function run(command: Command, io: CliIo): Promise<number> {
   const state = StateStore.fromEnv(io.env);
   switch (command.command) {
     case "help":
-      io.stdout(`${USAGE}\n`);
+      io.stdout(helpText(command.topic));
+      return 0;
+    case "version":
+      io.stdout(versionText());
       return 0;
     case "start":
     case "resume": {
       const pauseAt = pauseFromEnv(io.env, (line) => io.stderr(`claude-bottle: ${line}\n`));
+      // A resume of a state that is not there is bad input, whatever the engine's condition.
+      if (command.command === "resume") await savedSession(command.identity, state);
       // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
       const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
+      if (!docker) io.stderr("claude-bottle: no Docker engine answered; the plan assumes the engine's default runtime\n");
       const deps = { docker, state, env: io.env, warn: (line: string) => io.stderr(`claude-bottle: warning: ${line}\n`) };
       const plan =
         command.command === "start"
@@ -96,75 +104,11 @@ async function run(command: Command, io: CliIo): Promise<number> {
   }
 }
 
-/** The plan as printed by --dry-run: everything but values that could be secrets. */
-export function describePlan(plan: BottlePlan): Record<string, unknown> {
-  return {
-    identity: plan.identity,
-    mode: plan.mode,
-    agent: plan.agent,
-    bottle: plan.bottle,
-    manifest: plan.manifestPath,
-    workspace: plan.workspace,
-    resumeSession: plan.resumeSession,
-    image:
-      plan.image.kind === "prebuilt"
-        ? { ref: plan.image.ref }
-        : { build: plan.image.tag, dockerfile: plan.image.dockerfilePath ?? `(${plan.image.source})`, buildArgs: plan.image.buildArgs },
-    agentContainer: {
-      name: plan.agentContainer.name,
-      user: plan.agentContainer.user,
-      env: Object.keys(plan.agentContainer.env).sort(),
-      anthropicBaseUrl: plan.agentContainer.env.ANTHROPIC_BASE_URL ?? null,
-      memoryBytes: plan.agentContainer.memoryBytes,
-      cpus: plan.agentContainer.nanoCpus / 1e9,
-      pids: plan.agentContainer.pidsLimit,
-      runtime: plan.agentContainer.runtime ?? "default",
-      command: plan.agentContainer.command.slice(4),
-    },
-    gate: {
-      name: plan.gate.name,
-      image: plan.gate.image,
-      routes: plan.gate.config.routes.map((r) => ({ name: r.name, upstream: r.upstream, injects: r.inject?.header ?? null })),
-      credentials: plan.gate.credentials,
-    },
-    egress: {
-      mode: plan.egress.mode,
-      allow: plan.egress.allow.map((a) => `${a.host}:${a.port}`),
-      addedForClaudeCode: plan.egress.defaults,
-      proxy: plan.agentContainer.env.HTTPS_PROXY ?? null,
-    },
-    supervise: plan.supervise
-      ? { name: plan.supervise.name, policy: plan.supervise.policy, rebuildsLeft: plan.supervise.rebuildsLeft, currentDockerfile: plan.supervise.config.currentDockerfile.source }
-      : null,
-    networks: plan.networks,
-    labels: plan.labels,
-    timeoutMs: plan.timeoutMs,
-    snapshotIntervalMs: plan.snapshotIntervalMs,
-    maxResumes: plan.autoResume.left,
-  };
-}
-
-function planText(plan: BottlePlan): string {
-  const d = describePlan(plan) as { image: Record<string, unknown>; gate: { routes: { name: string; upstream: string; injects: string | null }[] } };
-  const lines = [
-    `plan for ${plan.identity} (${plan.mode}, dry run: nothing created)`,
-    `  agent:     ${plan.agent} (bottle ${plan.bottle}, manifest ${plan.manifestPath})`,
-    `  workspace: ${plan.workspace}`,
-    `  image:     ${JSON.stringify(d.image)}`,
-    `  gate:      ${plan.gate.name} on ${plan.gate.image}`,
-    ...d.gate.routes.map((r) => `    route ${r.name} -> ${r.upstream}${r.injects ? ` (injects ${r.injects})` : ""}`),
-    ...plan.gate.credentials.map((c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`),
-    `  egress:    ${plan.egress.mode}; allow ${plan.egress.allow.length ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ") : "nothing but the routes"}${plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""}`,
-    `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
-    `  limits:    ${plan.agentContainer.memoryBytes} bytes, ${plan.agentContainer.nanoCpus / 1e9} cpus, ${plan.agentContainer.pidsLimit} pids, timeout ${plan.timeoutMs / 1000}s`,
-    `  runtime:   ${plan.agentContainer.runtime ?? "engine default"}`,
-    `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
-  ];
-  if (plan.resumeSession) lines.push(`  resumes:   claude session ${plan.resumeSession}`);
-  if (plan.autoResume.left > 0) lines.push(`  crashes:   resumed at once, up to ${plan.autoResume.left} times in this run`);
-  return `${lines.join("\n")}\n`;
-}
-
+/**
+ * Saved states are read from disk either way; running bottles need the engine. When it
+ * cannot be asked, `list` says so (running: unknown, `null` in JSON) and exits 1, so a
+ * script never reads "nothing running" from a look that did not happen.
+ */
 async function list(format: Format, state: StateStore, io: CliIo): Promise<number> {
   const states = await savedStates(state);
   const running = await io
@@ -172,17 +116,17 @@ async function list(format: Format, state: StateStore, io: CliIo): Promise<numbe
     .then((d) => runningBottles(d))
     .catch((error: unknown) => {
       io.stderr(`claude-bottle: could not list running bottles: ${errorMessage(error)}\n`);
-      return [];
+      return null;
     });
   if (format === "json") {
     io.stdout(jsonText({ running, states }));
-    return 0;
+    return running ? 0 : 1;
   }
-  io.stdout(running.length ? "running:\n" : "running: none\n");
-  for (const b of running) io.stdout(`  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : " (gone: `node runner cleanup`)"}\n`);
+  io.stdout(running === null ? "running: unknown (could not reach the Docker engine)\n" : running.length ? "running:\n" : "running: none\n");
+  for (const b of running ?? []) io.stdout(`  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : " (gone: `node runner cleanup`)"}\n`);
   io.stdout(states.length ? `states in ${state.root}:\n` : `states: none in ${state.root}\n`);
   for (const s of states) {
     io.stdout(`  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`);
   }
-  return 0;
+  return running ? 0 : 1;
 }

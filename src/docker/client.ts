@@ -85,8 +85,8 @@ export interface DockerClient {
   imageExists(ref: string): Promise<boolean>;
   /** Builds an image; build output lines go to `onLog`. Rejects with the build's own error text. */
   buildImage(request: BuildRequest, onLog: (line: string) => void): Promise<void>;
-  /** Pulls an image from its registry (the engine's credentials, if any, apply). */
-  pullImage(ref: string): Promise<void>;
+  /** Pulls an image from its registry (the engine's credentials, if any, apply); a few progress lines go to `onProgress`. */
+  pullImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
   removeImage(ref: string): Promise<void>;
   /** The image as the engine's export (`docker save`): a tar stream. */
   exportImage(ref: string): Promise<Readable>;

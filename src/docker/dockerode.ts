@@ -20,6 +20,7 @@ import type {
 import { errorMessage } from "../errors.js";
 import { lineSplitter } from "../stream/lines.js";
 import { isNotFound } from "./client.js";
+import { type PullEvent, PullProgress } from "./pull-progress.js";
 
 function envList(env: Record<string, string> | undefined): string[] {
   return Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -89,11 +90,17 @@ export class DockerodeClient implements DockerClient {
     });
   }
 
-  async pullImage(ref: string): Promise<void> {
+  async pullImage(ref: string, onProgress?: (line: string) => void): Promise<void> {
     const stream = await this.docker.pull(ref);
+    const progress = onProgress ? new PullProgress(ref, onProgress) : null;
     await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+      this.docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: PullEvent) => progress?.event(event),
+      );
     });
+    progress?.end();
   }
 
   async removeImage(ref: string): Promise<void> {

@@ -11,16 +11,14 @@
 import { z } from "zod";
 import { GateConfigSchema, ROUTE_NAME_PATTERN } from "../gate/config.js";
 import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
+import { closest } from "../closest.js";
 import { formatDuration, parseDuration } from "./duration.js";
+import { parseMemory } from "./memory.js";
 
 /** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const NAME_RULE = "1-40 lowercase letters, digits and hyphens, starting with a letter or digit";
 const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)([bkmg]?)$/i;
-const MEMORY_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-// Docker refuses a memory limit below 6 MiB.
-const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
 // Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
 const MAX_TIMEOUT_MS = 24 * 86_400_000;
 const MAX_HOST_LENGTH = 253;
@@ -40,46 +38,8 @@ function showValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** The candidate `word` was most likely a typo of, if any is close enough to suggest. */
-function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance <= 2 && distance <= candidate.length / 2 && distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Bytes in a Docker-style memory size: `512m`, `4g`, `1.5g`, `1048576`. */
-export function parseMemory(text: string): number {
-  const match = MEMORY_PATTERN.exec(text);
-  if (match === null) {
-    throw new Error(`${showValue(text)} is not a memory size; use a number with an optional unit b, k, m or g, like 512m or 4g`);
-  }
-  const bytes = Math.floor(Number(match[1]) * MEMORY_UNITS[match[2]!.toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${showValue(text)} is too large a memory size; use something like 4g or 16g`);
-  if (bytes < MIN_MEMORY_BYTES) throw new Error(`${showValue(text)} is below Docker's minimum of 6m; use at least 6m, like 512m or 4g`);
-  return bytes;
 }
 
 function parseTimeout(text: string): number {

@@ -70,7 +70,9 @@ test("the action: only its own commands run; state, outputs and masks are its ow
 
   const commands = workflowCommands(run.stdout);
   expect(commands.filter((c) => c.name === "add-mask").map((c) => c.data)).toEqual([KEY]);
-  expect(commands.map((c) => c.name).filter((n) => !["add-mask", "group", "endgroup"].includes(n))).toEqual([]);
+  // The action's own: the mask of its key, its log groups, and @actions/cache's debug lines.
+  expect(commands.map((c) => c.name).filter((n) => !["add-mask", "group", "endgroup", "debug"].includes(n))).toEqual([]);
+  expect(commands.filter((c) => /maskword|pwned|errorword|agenttoken/.test(c.line))).toEqual([]);
 
   expect(Object.keys(run.state)).toEqual(["main"]);
   expect(JSON.parse(run.state.main as string)).toMatchObject({ identity: run.outputs.identity, phase: "done" });
@@ -88,7 +90,7 @@ test("the action: only its own commands run; state, outputs and masks are its ow
   // The post step reads the state main saved: it is the action's, not the agent's.
   const post = await runStep(job, "post");
   expect(post.code, post.stdout).toBe(0);
-  expect(workflowCommands(post.stdout).map((c) => c.name).filter((n) => n !== "group" && n !== "endgroup")).toEqual([]);
+  expect(workflowCommands(post.stdout).map((c) => c.name).filter((n) => !["group", "endgroup", "debug"].includes(n))).toEqual([]);
 });
 
 test("the CLI: no raw CR or ESC reaches the terminal and no line starts a command", async () => {

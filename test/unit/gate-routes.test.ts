@@ -496,8 +496,10 @@ function selfSignedCertificate(): { key: string; cert: string } {
 
 
 // Trusting a test CA needs tls.setDefaultCACertificates (Node 22.19+); the gate
-// itself only ever uses the default CAs.
-describe.skipIf(!hasOpenssl() || typeof tls.setDefaultCACertificates !== "function")("gate routes over https", () => {
+// itself only ever uses the default CAs. @types/node follows the oldest Node the
+// bundles run on (20), which lacks both calls.
+const testCa = tls as typeof tls & { setDefaultCACertificates?: (certs: string[]) => void; getCACertificates: (type: "default") => string[] };
+describe.skipIf(!hasOpenssl() || typeof testCa.setDefaultCACertificates !== "function")("gate routes over https", () => {
   const tlsSeen: Seen[] = [];
   const tlsEvents: GateEvent[] = [];
   const servers: Server[] = [];
@@ -526,7 +528,7 @@ describe.skipIf(!hasOpenssl() || typeof tls.setDefaultCACertificates !== "functi
   beforeAll(async () => {
     const trusted = selfSignedCertificate();
     const untrusted = selfSignedCertificate();
-    tls.setDefaultCACertificates([...tls.getCACertificates("default"), trusted.cert]);
+    testCa.setDefaultCACertificates?.([...testCa.getCACertificates("default"), trusted.cert]);
     const trustedPort = await httpsUpstream(trusted);
     const untrustedPort = await httpsUpstream(untrusted);
     tlsGate = await startRoutes(
