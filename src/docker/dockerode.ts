@@ -76,6 +76,7 @@ export class DockerodeClient implements DockerClient {
       labels: request.labels,
       rm: true,
       forcerm: true,
+      ...(request.networkMode ? { networkmode: request.networkMode } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
@@ -107,6 +108,11 @@ export class DockerodeClient implements DockerClient {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+  }
+
+  async listImages(labels: string[]): Promise<ResourceSummary[]> {
+    const images = await this.docker.listImages({ filters: labelFilters(labels) });
+    return images.map((i) => ({ id: i.Id, name: i.RepoTags?.find((t) => t !== "<none>:<none>") ?? i.Id, labels: i.Labels ?? {} }));
   }
 
   async createNetwork(request: NetworkRequest): Promise<string> {
