@@ -395,7 +395,7 @@ export function currentDockerfile(image: ImagePlan): SuperviseConfig["currentDoc
   if (image.kind === "prebuilt") {
     return { source: "prebuilt", text: `# This bottle runs the prebuilt image ${image.ref}; a proposal can start FROM it.\nFROM ${image.ref}\n` };
   }
-  return { source: image.source, text: image.dockerfile };
+  return { source: image.source, text: image.dockerfile, image: image.tag };
 }
 
 /**

@@ -26,7 +26,8 @@ const REFERENCE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?/)?${COMPO
 
 const ADD_FIX =
   "download with RUN curl or wget instead (a per-bottle build goes out through the bottle's gate, to what its egress allows), or COPY --from=<an earlier stage>";
-const COPY_FIX = "write the file with RUN, or COPY --from=<an earlier stage, or an image on this engine>";
+const COPY_FIX =
+  "start FROM the image this bottle runs on (current-dockerfile names it) rather than copying its files again, write the file with RUN, or COPY --from=<an earlier stage, or an image on this engine>";
 
 /** What in `instructions` reaches outside a per-bottle build, in one sentence; null when nothing does. */
 export function buildSourcesProblem(instructions: Instruction[]): string | null {

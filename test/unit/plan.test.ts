@@ -246,7 +246,7 @@ describe("a supervised bottle", () => {
     expect(command[command.indexOf("-p") + 1]).toBe(REBUILT_RESUME_PROMPT);
     expect(command).toContain("--mcp-config");
     expect(next.supervise).toMatchObject({ policy: "rebuild", rebuildsLeft: 1 });
-    expect(next.supervise?.config.currentDockerfile).toEqual({ source: "per-bottle", text: proposal });
+    expect(next.supervise?.config.currentDockerfile).toEqual({ source: "per-bottle", text: proposal, image: "claude-bottle-bottle:fixer-abcde" });
     // The last allowed rebuild: a further proposal is preserved.
     const last = rebuiltPlan(next, { dockerfile: proposal, imageTag: "claude-bottle-bottle:fixer-abcde" }, "session-1");
     expect(last.supervise).toMatchObject({ policy: "preserve", rebuildsLeft: 0 });
