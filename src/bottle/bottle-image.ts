@@ -26,6 +26,8 @@ import { CONTEXT_DOCKERFILE, buildContext } from "./images.js";
 export const BOTTLE_IMAGE_ROLE = "bottle-image";
 /** The build args a per-bottle build keeps from the manifest (and CLAUDE_BOTTLE_BASE_IMAGE). */
 export const KEPT_BUILD_ARGS = ["BASE_IMAGE"] as const;
+/** How a per-bottle build differs from the manifest's, in the words the log uses. */
+export const BOTTLE_BUILD_TERMS = `an empty context, only ${KEPT_BUILD_ARGS.join(", ")} of the build args, no way out but the bottle's gate`;
 /** The agent's proxy variables, which the engine passes to RUN steps without recording them in the image. */
 const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"] as const;
 

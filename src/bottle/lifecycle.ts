@@ -35,7 +35,7 @@ import { GATE_HOST_ALIAS } from "../gate/config.js";
 import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
-import { bottleBuildRequest, bottleImageTag, removeBottleState } from "./bottle-image.js";
+import { BOTTLE_BUILD_TERMS, bottleBuildRequest, bottleImageTag, removeBottleState } from "./bottle-image.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
@@ -465,7 +465,7 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
     return image.ref;
   }
   if (image.reuse && (await deps.docker.imageExists(image.tag))) return image.tag;
-  deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
+  deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile${image.source === "per-bottle" ? ` (${BOTTLE_BUILD_TERMS})` : ""}`);
   const tail: string[] = [];
   const full: string[] = [];
   let fullBytes = 0;
