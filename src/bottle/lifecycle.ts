@@ -37,6 +37,7 @@ import { GATE_HOST_ALIAS } from "../gate/config.js";
 import { AGENT_OWNER, ROOT_OWNER, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
+import { BOTTLE_BUILD_TERMS, bottleBuildRequest, bottleImageTag, removeBottleState } from "./bottle-image.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan, resumedPlan } from "./plan.js";
@@ -162,7 +163,7 @@ export async function runBottle(plan: BottlePlan, deps: LifecycleDeps): Promise<
     }
     const done = plan.supervise ? plan.supervise.rebuildsLeft - current.supervise.rebuildsLeft + 1 : 1;
     deps.log.info(`rebuild ${done} of ${plan.supervise?.rebuildsLeft ?? 1}: building ${current.identity} from the proposed Dockerfile and resuming session ${result.sessionId}`);
-    current = rebuiltPlan(current, { dockerfile: last.proposed, imageTag: `claude-bottle-bottle:${current.identity}` }, result.sessionId);
+    current = rebuiltPlan(current, { dockerfile: last.proposed, imageTag: bottleImageTag(current.identity) }, result.sessionId);
   }
 }
 
@@ -221,19 +222,27 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   const proposals = new ProposalWatch(docker, log);
   try {
     await pause("image-build");
-    const imageRef = await timer.time("image", () => ensureAgentImage(plan, deps));
-    const pending = history.at(-1);
-    if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
+    // The agent's own Dockerfile is built behind the bottle's gate, once that is up (bottle-image.ts).
+    const perBottleTag = plan.image.kind === "build" && plan.image.source === "per-bottle" ? plan.image.tag : null;
+    const perBottle = perBottleTag !== null;
+    const imageRef = perBottleTag ?? (await timer.time("image", () => ensureAgentImage(plan, deps)));
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
     checkInterrupt(deps.signal);
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
-    const egressLog = await beginState(imageRef);
-    egress = egressLog;
+    // Until a per-bottle image has built, the state stays as the last run left it.
+    if (!perBottle) egress = await beginState(imageRef);
     checkInterrupt(deps.signal);
     await pause("gate-start");
     const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
+    if (perBottle) {
+      await timer.time("image", () => ensureAgentImage(plan, deps));
+      const pending = history.at(-1);
+      if (pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
+    }
+    const egressLog = (egress ??= await beginState(imageRef));
+    // The gate's log from its start, so what a per-bottle build asked of it is in it too.
     stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
     checkInterrupt(deps.signal);
     if (plan.supervise) {
@@ -302,7 +311,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   } else {
     workTreeNotes = await copyWorkspaceBack(plan, deps);
     await deps.beforeCleanup?.(state.dir(plan.identity)).catch((e: unknown) => log.warn(`before cleaning up: ${errorMessage(e)}`));
-    await state.remove(plan.identity);
+    await removeBottleState(plan.identity, deps);
     log.info(`outcome ${outcome}: work tree copied to ${plan.workspace}; state removed`);
   }
   return {
@@ -386,7 +395,7 @@ async function settleLaunchFailure(
     await state.updateMetadata(plan.identity, { outcome: interrupted ? "interrupted" : "error", endedAt: deps.clock.now().toISOString() });
     await state.markPreserved(plan.identity);
   } else {
-    await state.remove(plan.identity);
+    await removeBottleState(plan.identity, deps);
   }
   if (!interrupted) throw failure instanceof Error ? failure : new LaunchError(String(failure));
   deps.log.info(hadSession ? `interrupted before claude started; state kept: node runner resume ${plan.identity}` : "interrupted before claude started; nothing to keep");
@@ -477,19 +486,26 @@ async function ensureAgentImage(plan: BottlePlan, deps: LifecycleDeps): Promise<
     return image.ref;
   }
   if (image.reuse && (await deps.docker.imageExists(image.tag))) return image.tag;
-  deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile`);
+  deps.log.info(`building agent image ${image.tag} from the ${image.source} Dockerfile${image.source === "per-bottle" ? ` (${BOTTLE_BUILD_TERMS})` : ""}`);
   const tail: string[] = [];
   const full: string[] = [];
   let fullBytes = 0;
   try {
+    const request =
+      image.source === "per-bottle"
+        ? await bottleBuildRequest(
+            { ...image, labels: plan.labels, network: plan.networks.internal, agentEnv: plan.agentContainer.env },
+            deps.docker,
+          )
+        : {
+            context: await buildContext(image.contextDir, image.dockerfile),
+            dockerfile: ".claude-bottle.Dockerfile",
+            tag: image.tag,
+            buildArgs: image.buildArgs,
+            labels: { ...plan.labels, "claude-bottle.role": "image" },
+          };
     await deps.docker.buildImage(
-      {
-        context: await buildContext(image.contextDir, image.dockerfile),
-        dockerfile: ".claude-bottle.Dockerfile",
-        tag: image.tag,
-        buildArgs: image.buildArgs,
-        labels: { ...plan.labels, "claude-bottle.role": "image" },
-      },
+      request,
       (line) => {
         const step = buildStep(line);
         if (step) deps.log.progress(step);
@@ -1098,7 +1114,7 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
       await state.updateMetadata(identity, { sessionId });
     } else {
       // claude never started in a fresh bottle: there is no session to keep, and the work tree is still where it came from.
-      await state.remove(identity);
+      await removeBottleState(identity, deps);
       log.info(`removed the state of ${identity}: its runner stopped before claude started, so there was nothing to keep`);
       return false;
     }

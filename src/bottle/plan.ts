@@ -24,6 +24,7 @@ import {
   type SuperviseConfig,
 } from "../supervise/config.js";
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
+import { bottleImageTag, keptBuildArgs } from "./bottle-image.js";
 import { AGENT_HOME, type ClaudeOptions, DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
@@ -350,15 +351,16 @@ function resolveImage(
       : manifestDockerfile
         ? readDockerfile(manifestDockerfile, `${bottlePath}.dockerfile`, bottle.dockerfile ?? "")
         : AGENT_DOCKERFILE;
+    // The agent's text: it gets no context and no build arg that could hold a secret (bottle-image.ts).
     return {
       kind: "build",
-      tag: `claude-bottle-bottle:${identity}`,
+      tag: bottleImageTag(identity),
       source: "per-bottle",
       replaces,
       dockerfile: request.perBottleDockerfile,
       dockerfilePath: "state/<identity>/Dockerfile",
-      contextDir: manifestDockerfile ? dirname(manifestDockerfile) : null,
-      buildArgs: withBaseImage(buildArgs, request.env),
+      contextDir: null,
+      buildArgs: keptBuildArgs(withBaseImage(buildArgs, request.env)),
       reuse: false,
     };
   }
@@ -399,7 +401,7 @@ export function currentDockerfile(image: ImagePlan): SuperviseConfig["currentDoc
   if (image.kind === "prebuilt") {
     return { source: "prebuilt", text: `# This bottle runs the prebuilt image ${image.ref}; a proposal can start FROM it.\nFROM ${image.ref}\n` };
   }
-  return { source: image.source, text: image.dockerfile };
+  return { source: image.source, text: image.dockerfile, image: image.tag };
 }
 
 /**
@@ -415,8 +417,8 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
     replaces: previous,
     dockerfile: proposal.dockerfile,
     dockerfilePath: "state/<identity>/Dockerfile",
-    contextDir: plan.image.kind === "build" ? plan.image.contextDir : null,
-    buildArgs: plan.image.kind === "build" ? plan.image.buildArgs : {},
+    contextDir: null,
+    buildArgs: keptBuildArgs(plan.image.kind === "build" ? plan.image.buildArgs : {}),
     // Built by the launch that follows; until it has built, the state keeps it as Dockerfile.proposed.
     reuse: false,
   };

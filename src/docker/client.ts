@@ -13,7 +13,7 @@ import type { Readable } from "node:stream";
 export const IDENTITY_LABEL = "claude-bottle.identity";
 /** Who created the resource (`<hostname>/<pid>`), so `cleanup` can spare live runners. */
 export const RUNNER_LABEL = "claude-bottle.runner";
-/** What the resource is for: `agent`, `gate`, `internal`, `egress`, `image`. */
+/** What the resource is for: `agent`, `gate`, `supervise`, `internal`, `egress`, `image`, `bottle-image`. */
 export const ROLE_LABEL = "claude-bottle.role";
 
 export interface BuildRequest {
@@ -24,6 +24,8 @@ export interface BuildRequest {
   tag: string;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
+  /** The network the build's RUN steps join (else the engine's default bridge). */
+  networkMode?: string;
 }
 
 export interface NetworkRequest {
@@ -87,7 +89,10 @@ export interface DockerClient {
   buildImage(request: BuildRequest, onLog: (line: string) => void): Promise<void>;
   /** Pulls an image from its registry (the engine's credentials, if any, apply); a few progress lines go to `onProgress`. */
   pullImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
+  /** Force-removes an image (an untag when it has other tags); one that is already gone is not an error. */
   removeImage(ref: string): Promise<void>;
+  /** Images carrying every label in the filter, untagged ones included. */
+  listImages(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** The image as the engine's export (`docker save`): a tar stream. */
   exportImage(ref: string): Promise<Readable>;
   /** Loads an engine export (`docker load`); the caller checks what the tar names first. */

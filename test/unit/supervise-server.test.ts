@@ -104,6 +104,13 @@ describe("the supervise server's tools", () => {
     expect(r.events).toContainEqual({ event: "tool", name: "current-dockerfile" });
   });
 
+  test("current-dockerfile names the image the bottle runs on, for a proposal to start FROM", async () => {
+    const r = await start("preserve", { currentDockerfile: { source: "manifest", text: "FROM node:24\nCOPY . /app\n", image: "claude-bottle-agent:fixer-0123456789ab" } });
+    expect((await call(r, "current-dockerfile")).text).toBe(
+      "# source: manifest\n# image: claude-bottle-agent:fixer-0123456789ab (this bottle runs on it; a proposal can start FROM it)\nFROM node:24\nCOPY . /app\n",
+    );
+  });
+
   test("current-dockerfile names a prebuilt image's source too", async () => {
     const r = await start("preserve", { currentDockerfile: { source: "prebuilt", text: "# image ghcr.io/x/y:1\n" } });
     expect((await call(r, "current-dockerfile")).text).toBe("# source: prebuilt\n# image ghcr.io/x/y:1\n");
