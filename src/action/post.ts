@@ -33,7 +33,7 @@ export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Pr
     let rescued = false;
     // Main is gone either way, so nothing labelled with this identity has a live owner.
     const report = await cleanupOrphans(docker, {
-      only: main.identity,
+      identities: [main.identity],
       isLive: () => false,
       ...(interrupted
         ? { rescue: async (identity: string) => (rescued = await rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log })) }

@@ -86,11 +86,11 @@ export interface CleanupReport {
   failures: string[];
 }
 
-/** Removes every labelled container and network whose runner is gone; `only` narrows it to one identity. */
+/** Removes every labelled container and network whose runner is gone; `identities` narrows it to those bottles. */
 export async function cleanupOrphans(
   docker: DockerClient,
   options: {
-    only?: string;
+    identities?: readonly string[];
     isLive?: (runner: string) => boolean;
     /** Runs before a dead runner's containers go, to save what they hold. */
     rescue?: (identity: string) => Promise<unknown>;
@@ -99,7 +99,7 @@ export async function cleanupOrphans(
   const isLive = options.isLive ?? runnerIsLive;
   const report: CleanupReport = { removed: [], spared: [], failures: [] };
   for (const bottle of await runningBottles(docker)) {
-    if (options.only && bottle.identity !== options.only) continue;
+    if (options.identities && !options.identities.includes(bottle.identity)) continue;
     if (isLive(bottle.runner)) {
       report.spared.push({ identity: bottle.identity, runner: bottle.runner });
       continue;

@@ -22,7 +22,8 @@ commands:
         [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
         [--capability-block preserve|rebuild|deny] [--max-rebuilds N]
   list [--format text|json]     running bottles and saved states
-  cleanup [--format text|json]  remove labelled containers and networks no live runner owns
+  cleanup [<identity>...]       remove labelled containers and networks no live runner owns
+        [--format text|json]    (only those of the named bottles, when identities are given)
   demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
   help                          this text
 
@@ -41,7 +42,7 @@ export type Command =
   | ({ command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | ({ command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | { command: "list"; format: Format }
-  | { command: "cleanup"; format: Format }
+  | { command: "cleanup"; identities: string[]; format: Format }
   | { command: "demo"; format: Format }
   | { command: "help" };
 
@@ -160,8 +161,9 @@ export function parseCommand(argv: string[]): Command {
         ...policy,
       };
     }
-    case "list":
     case "cleanup":
+      return { command, identities: [...new Set(positionals.map((p) => parseIdentity(p, "identity")))], format };
+    case "list":
     case "demo":
       expectPositionals(0, "");
       return { command, format };

@@ -79,6 +79,7 @@ async function run(command: Command, io: CliIo): Promise<number> {
       const docker = await io.docker();
       const log = stderrLog(io, "cleanup");
       const report = await cleanupOrphans(docker, {
+        ...(command.identities.length ? { identities: command.identities } : {}),
         rescue: (identity) => rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log }),
       });
       if (command.format === "json") io.stdout(`${JSON.stringify(report)}\n`);
@@ -86,7 +87,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
         for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")}\n`);
         for (const s of report.spared) io.stdout(`left ${s.identity}: its runner ${s.runner} is still running\n`);
         for (const f of report.failures) io.stderr(`claude-bottle: cleanup failed for ${f}\n`);
-        if (report.removed.length === 0 && report.spared.length === 0) io.stdout("nothing to clean up\n");
+        if (report.removed.length === 0 && report.spared.length === 0) {
+          io.stdout(command.identities.length ? `no Docker resources of ${command.identities.join(", ")} on this engine\n` : "nothing to clean up\n");
+        }
       }
       return report.failures.length > 0 ? 1 : 0;
     }

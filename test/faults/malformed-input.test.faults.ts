@@ -452,7 +452,7 @@ for (const command of COMMANDS) {
 }
 cliCase("a flag without its value", "start --manifest followed by another flag", ["start", AGENT, "--manifest", "--prompt", "x"], "--manifest:", "needs a value", {
 });
-for (const positional of [["start"], ["resume"], ["start", "a", "b"], ["resume", "a-1", "b-2"], ["list", "x"], ["cleanup", "all"]]) {
+for (const positional of [["start"], ["resume"], ["start", "a", "b"], ["resume", "a-1", "b-2"], ["list", "x"]]) {
   const [command] = positional as [string];
   cliCase("missing or extra arguments", positional.join(" "), [...positional, ...(command === "start" ? ["--prompt", "x"] : [])], `${command}:`, positional.length === 1 ? "(missing)" : JSON.stringify(positional.slice(2).join(" ") || positional[1]));
 }
@@ -483,6 +483,9 @@ for (const identity of [...BAD_IDENTITIES, ""]) {
   // An argument starting with - is an option to any parser; the user learns which.
   const [field, shows] = identity.startsWith("-") ? [`${identity.slice(0, 2)}:`, "is not understood by `resume`"] : ["identity:", JSON.stringify(identity)];
   cliCase("a bad identity for resume", JSON.stringify(identity), ["resume", identity], field, shows);
+}
+for (const identity of BAD_IDENTITIES.filter((i) => !i.startsWith("-") && i !== "")) {
+  cliCase("a bad identity for cleanup", JSON.stringify(identity), ["cleanup", identity], "identity:", JSON.stringify(identity));
 }
 cliCase("a bad identity for resume", "an identity with no state", ["resume", "faulty-zzzzz"], "identity:", '"faulty-zzzzz" has no saved state', { identity: "faulty-zzzzz" });
 for (const agent of ["Claude", "my agent", "-lead", "a".repeat(41), "under_score", ""]) {
