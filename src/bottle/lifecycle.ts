@@ -39,6 +39,7 @@ import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
+import { learnHostAddresses } from "./host-addresses.js";
 
 export interface Clock {
   now(): Date;
@@ -601,6 +602,13 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     const route = plan.gate.config.routes.find((r) => r.name === credential.route);
     if (route?.inject) gateEnv[route.inject.secretEnv] = value;
   }
+  // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
+  const probe = { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image, networks: [plan.networks.egress, plan.networks.internal] };
+  const alongside = Promise.allSettled([learnHostAddresses(docker, probe, (r) => resources.createContainer(r))] as const);
+  const afterAlongside = async (error: unknown): Promise<never> => {
+    await alongside;
+    throw error;
+  };
   const id = await resources.createContainer({
     name: plan.gate.name,
     image: plan.gate.image,
@@ -614,10 +622,16 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     memoryBytes: 256 * 1024 * 1024,
     pidsLimit: 128,
     ...(plan.gate.dns.length ? { dns: plan.gate.dns } : {}),
-  });
-  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]);
+  }).catch(afterAlongside);
+  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
+  const [hostAddresses] = await alongside;
+  if (hostAddresses.status === "rejected") throw new LaunchError(`${errorMessage(hostAddresses.reason)}; the agent was not started`);
+  if (hostAddresses.value.length) deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
   const proxy = plan.gate.config.proxy ?? {};
-  const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())] } };
+  const config = {
+    ...plan.gate.config,
+    proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())], hostAddresses: hostAddresses.value },
+  };
   await docker.putArchive(
     id,
     "/",
