@@ -34,7 +34,7 @@ export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Pr
     // Main is gone either way, so nothing labelled with this identity has a live owner.
     const report = await cleanupOrphans(docker, {
       identities: [main.identity],
-      isLive: () => false,
+      force: true,
       ...(interrupted
         ? { rescue: async (identity: string) => (rescued = await rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log })) }
         : {}),

@@ -17,7 +17,7 @@ import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
+import { IDENTITY_LABEL, RUNNER_LABEL, type DockerClient } from "../docker/client.js";
 import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
@@ -40,6 +40,7 @@ import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
 import { learnHostAddresses } from "./host-addresses.js";
+import { BottleLease } from "./lease.js";
 
 export interface Clock {
   now(): Date;
@@ -201,6 +202,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await deps.pauseAt?.(phase);
   };
   const resources = new BottleResources(docker, plan, log);
+  const lease = new BottleLease(docker, plan.labels[RUNNER_LABEL] ?? "", (line) => log.warn(line));
   let egress: EgressLog | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
@@ -221,7 +223,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     egress = egressLog;
     checkInterrupt(deps.signal);
     await pause("gate-start");
-    const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
+    const gateId = await timer.time("gate", () => startGate(plan, deps, resources, lease));
     stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
     checkInterrupt(deps.signal);
     if (plan.supervise) {
@@ -245,6 +247,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
     await egress?.close();
+    await lease.stop();
     await pause("teardown");
     await timer.time("teardown", () => resources.teardown());
   }
@@ -589,7 +592,7 @@ class BottleResources {
   }
 }
 
-async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<string> {
+async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources, lease: BottleLease): Promise<string> {
   const { docker } = deps;
   const gateEnv: Record<string, string> = {};
   for (const credential of plan.gate.credentials) {
@@ -604,7 +607,7 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   }
   // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
   const probe = { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image, networks: [plan.networks.egress, plan.networks.internal] };
-  const alongside = Promise.allSettled([learnHostAddresses(docker, probe, (r) => resources.createContainer(r))] as const);
+  const alongside = Promise.allSettled([learnHostAddresses(docker, probe, (r) => resources.createContainer(r)), lease.begin()] as const);
   const afterAlongside = async (error: unknown): Promise<never> => {
     await alongside;
     throw error;
@@ -624,8 +627,9 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     ...(plan.gate.dns.length ? { dns: plan.gate.dns } : {}),
   }).catch(afterAlongside);
   await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
-  const [hostAddresses] = await alongside;
+  const [hostAddresses, leaseFile] = await alongside;
   if (hostAddresses.status === "rejected") throw new LaunchError(`${errorMessage(hostAddresses.reason)}; the agent was not started`);
+  if (leaseFile.status === "rejected") throw new LaunchError(`reading the engine's clock for the bottle's lease failed: ${errorMessage(leaseFile.reason)}; the agent was not started`);
   if (hostAddresses.value.length) deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
   const proxy = plan.gate.config.proxy ?? {};
   const config = {
@@ -639,11 +643,13 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
       [
         { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
         { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(config), mode: 0o444 },
+        leaseFile.value,
       ],
       ROOT_OWNER,
     ),
   );
   await startAndWaitReady(docker, id, "the gate", plan.gate.image, "CLAUDE_BOTTLE_GATE_IMAGE");
+  lease.keep(id);
   return id;
 }
 

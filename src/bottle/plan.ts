@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { IDENTITY_LABEL, RUNNER_LABEL } from "../docker/client.js";
+import { IDENTITY_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, secretEnvName } from "../gate/config.js";
 import type { LoadedManifest } from "../manifest/load.js";
@@ -136,6 +136,8 @@ export interface PlanRequest {
   env: NodeJS.ProcessEnv;
   runtimes: string[];
   runnerId: string;
+  /** Where the runner's process lives (runner-process.ts), when it can tell. */
+  runnerProcess?: string | undefined;
   gateImage?: string | undefined;
   snapshotIntervalMs?: number | undefined;
   /** The CLI flag or action input, over the manifest's `capabilityBlock`. */
@@ -323,7 +325,12 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       egressExternal: Boolean(egressNetwork),
     },
     egress: { mode: bottle.egress.mode, allow, defaults },
-    labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
+    labels: {
+      [IDENTITY_LABEL]: identity,
+      [RUNNER_LABEL]: request.runnerId,
+      ...(request.runnerProcess ? { [RUNNER_PROCESS_LABEL]: request.runnerProcess } : {}),
+      "claude-bottle.agent": request.agent,
+    },
     timeoutMs: limits.timeoutMs,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
   };

@@ -17,6 +17,7 @@ import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
 import { mintIdentity, parseIdentity } from "./identity.js";
 import { type BottlePlan, resolvePlan } from "./plan.js";
+import { currentProcess, formatRunnerProcess } from "./runner-process.js";
 
 export interface StartRequest {
   agent: string;
@@ -51,6 +52,12 @@ export function runnerId(): string {
   return `${hostname()}/${process.pid}`;
 }
 
+/** The runner-process label of this process, when /proc can tell (runner-process.ts). */
+function runnerProcess(): string | undefined {
+  const self = currentProcess();
+  return self ? formatRunnerProcess(self) : undefined;
+}
+
 export async function planStart(request: StartRequest, deps: PrepareDeps): Promise<BottlePlan> {
   const loaded = loadManifest({ ...(request.manifest ? { path: request.manifest } : {}), cwd: request.cwd });
   const identity = request.identity ? parseIdentity(request.identity, "identity") : mintIdentity(request.agent.slice(0, 40));
@@ -66,6 +73,7 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
+    runnerProcess: runnerProcess(),
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,
@@ -107,6 +115,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
+    runnerProcess: runnerProcess(),
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,

@@ -22,8 +22,9 @@ commands:
         [--prompt TEXT] [--workspace DIR] [--format text|json] [--dry-run]
         [--capability-block preserve|rebuild|deny] [--max-rebuilds N]
   list [--format text|json]     running bottles and saved states
-  cleanup [<identity>...]       remove labelled containers and networks no live runner owns
-        [--format text|json]    (only those of the named bottles, when identities are given)
+  cleanup [<identity>...]       remove the containers and networks of bottles whose runner is gone
+        [--force] [--format text|json]   (provably gone on this host, or silent past its lease);
+                                identities narrow it to those bottles, --force removes them anyway
   demo [--format text|json]     crash -> preserve -> resume with a stub model, no API key
   help                          this text
 
@@ -42,7 +43,7 @@ export type Command =
   | ({ command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | ({ command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | { command: "list"; format: Format }
-  | { command: "cleanup"; identities: string[]; format: Format }
+  | { command: "cleanup"; identities: string[]; force: boolean; format: Format }
   | { command: "demo"; format: Format }
   | { command: "help" };
 
@@ -55,6 +56,7 @@ const FLAGS = {
   "snapshot-interval": { type: "string" },
   "capability-block": { type: "string" },
   "max-rebuilds": { type: "string" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -63,7 +65,7 @@ const ALLOWED: Record<Exclude<Command["command"], "help">, (keyof typeof FLAGS)[
   start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   list: ["format"],
-  cleanup: ["format"],
+  cleanup: ["format", "force"],
   demo: ["format"],
 };
 
@@ -161,8 +163,14 @@ export function parseCommand(argv: string[]): Command {
         ...policy,
       };
     }
-    case "cleanup":
-      return { command, identities: [...new Set(positionals.map((p) => parseIdentity(p, "identity")))], format };
+    case "cleanup": {
+      const identities = [...new Set(positionals.map((p) => parseIdentity(p, "identity")))];
+      const force = values.force ?? false;
+      if (force && identities.length === 0) {
+        throw new InputError("--force", undefined, "needs the bottles it removes", "name them: node runner cleanup --force <identity> (see `node runner list`)");
+      }
+      return { command, identities, force, format };
+    }
     case "list":
     case "demo":
       expectPositionals(0, "");

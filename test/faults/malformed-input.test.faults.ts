@@ -404,12 +404,13 @@ const FLAGS: Record<string, string | null> = {
   "snapshot-interval": "30s",
   "capability-block": "preserve",
   "max-rebuilds": "1",
+  force: null,
 };
 const TAKES: Record<(typeof COMMANDS)[number], string[]> = {
   start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   list: ["format"],
-  cleanup: ["format"],
+  cleanup: ["format", "force"],
   demo: ["format"],
 };
 /** The rest of a command line that is fine, so the injected mistake is the only one. */
@@ -487,6 +488,7 @@ for (const identity of [...BAD_IDENTITIES, ""]) {
 for (const identity of BAD_IDENTITIES.filter((i) => !i.startsWith("-") && i !== "")) {
   cliCase("a bad identity for cleanup", JSON.stringify(identity), ["cleanup", identity], "identity:", JSON.stringify(identity));
 }
+cliCase("a bad identity for cleanup", "--force with no identity", ["cleanup", "--force"], "--force:", "needs the bottles it removes");
 cliCase("a bad identity for resume", "an identity with no state", ["resume", "faulty-zzzzz"], "identity:", '"faulty-zzzzz" has no saved state', { identity: "faulty-zzzzz" });
 for (const agent of ["Claude", "my agent", "-lead", "a".repeat(41), "under_score", ""]) {
   const [field, shows] = agent.startsWith("-") ? [`${agent.slice(0, 2)}:`, "is not understood by `start`"] : ["agent:", JSON.stringify(agent)];
