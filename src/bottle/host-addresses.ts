@@ -92,12 +92,15 @@ export async function learnHostAddresses(
   probe: HostProbe,
   create: (request: ContainerRequest) => Promise<string>,
 ): Promise<string[]> {
-  const [interfaces, gateways] = await Promise.all([
+  // Both settle before either failure is thrown: the probe container is never still being made after it.
+  const [interfaces, gateways] = await Promise.allSettled([
     probeHost(docker, probe, create),
     Promise.all(probe.networks.map((network) => docker.networkGateways(network))),
   ]);
+  if (interfaces.status === "rejected") throw interfaces.reason;
+  if (gateways.status === "rejected") throw new Error(`could not read the gateways of the gate's networks: ${errorMessage(gateways.reason)}`);
   const runner = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
-  return addressesToRefuse([...interfaces, ...gateways.flat(), ...runner]);
+  return addressesToRefuse([...interfaces.value, ...gateways.value.flat(), ...runner]);
 }
 
 class ProbeFailed extends Error {}
@@ -105,8 +108,8 @@ class ProbeFailed extends Error {}
 async function probeHost(docker: DockerClient, probe: HostProbe, create: (request: ContainerRequest) => Promise<string>): Promise<string[]> {
   const fail = (why: string) =>
     new ProbeFailed(
-      `could not learn the Docker host's addresses, which the gate must refuse: ${why}. ` +
-        `The runner reads them with a short container on the host network (image ${probe.image}); the engine must allow that`,
+      `could not learn the Docker host's addresses, which the gate must refuse: ${why.trim()}; ` +
+        `the runner reads them with a short container on the host network (image ${probe.image}), which the engine must allow`,
     );
   let addresses: string[] | null = null;
   try {

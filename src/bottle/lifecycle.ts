@@ -628,7 +628,10 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   }).catch(afterAlongside);
   await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
   const [hostAddresses, leaseFile] = await alongside;
-  if (hostAddresses.status === "rejected") throw new LaunchError(`${errorMessage(hostAddresses.reason)}; the agent was not started`);
+  if (hostAddresses.status === "rejected") {
+    const hint = nodeHint(hostAddresses.reason, plan.gate.image, "CLAUDE_BOTTLE_GATE_IMAGE");
+    throw new LaunchError(`the gate did not come up (${errorMessage(hostAddresses.reason)})${hint}; the agent was not started`);
+  }
   if (leaseFile.status === "rejected") throw new LaunchError(`reading the engine's clock for the bottle's lease failed: ${errorMessage(leaseFile.reason)}; the agent was not started`);
   if (hostAddresses.value.length) deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
   const proxy = plan.gate.config.proxy ?? {};
@@ -653,6 +656,11 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
   return id;
 }
 
+/** What to check when a container of a Node image would not start. */
+function nodeHint(error: unknown, image: string, imageSetting: string): string {
+  return /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the image ${image} (${imageSetting}) has Node >= 20` : "";
+}
+
 /**
  * Starts a sidecar and waits for its `ready` line. Fail closed: anything else (an
  * exit, a `fatal` line, silence) is a LaunchError, and no agent is ever started.
@@ -661,7 +669,7 @@ async function startAndWaitReady(docker: DockerClient, id: string, what: string,
   try {
     await docker.startContainer(id);
   } catch (error) {
-    const hint = /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the image ${image} (${imageSetting}) has Node >= 20` : "";
+    const hint = nodeHint(error, image, imageSetting);
     throw new LaunchError(`${what} did not come up (${errorMessage(error)}); the agent was not started${hint}`);
   }
   let reason = "";
