@@ -78,29 +78,47 @@ export interface HostProbe {
   labels: Record<string, string>;
   /** An image with Node: the gate's. */
   image: string;
-  /** The networks the gate is on. */
-  networks: string[];
 }
 
 /**
- * The host's addresses the gate must refuse. `create` makes the probe container
- * (the caller tracks it for teardown); its removal, once it has answered, is not
- * waited for: teardown removes it again if it is still there.
+ * The host's addresses the gate must refuse, for one launch. The probe starts as
+ * soon as its image is there (`start`), so it runs alongside the creation of the
+ * bottle's networks and gate; `addresses` adds the gateways of the gate's networks
+ * once they exist. `create` makes the probe container (the caller tracks it for
+ * teardown, which must await `settled` first so the container is never still being
+ * made after it); its removal, once it has answered, is not waited for.
  */
-export async function learnHostAddresses(
-  docker: DockerClient,
-  probe: HostProbe,
-  create: (request: ContainerRequest) => Promise<string>,
-): Promise<string[]> {
-  // Both settle before either failure is thrown: the probe container is never still being made after it.
-  const [interfaces, gateways] = await Promise.allSettled([
-    probeHost(docker, probe, create),
-    Promise.all(probe.networks.map((network) => docker.networkGateways(network))),
-  ]);
-  if (interfaces.status === "rejected") throw interfaces.reason;
-  if (gateways.status === "rejected") throw new Error(`could not read the gateways of the gate's networks: ${errorMessage(gateways.reason)}`);
-  const runner = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
-  return addressesToRefuse([...interfaces.value, ...gateways.value.flat(), ...runner]);
+export class HostAddressProbe {
+  private probed: Promise<PromiseSettledResult<string[]>> | null = null;
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly probe: HostProbe,
+    private readonly create: (request: ContainerRequest) => Promise<string>,
+  ) {}
+
+  start(): void {
+    this.probed ??= Promise.allSettled([probeHost(this.docker, this.probe, this.create)]).then(([result]) => result);
+  }
+
+  /** Resolves once the probe has finished, if it ever started; never rejects. */
+  async settled(): Promise<void> {
+    await this.probed;
+  }
+
+  /** The addresses, with the gateways of `networks` and the runner's own; a failed probe is an error naming the cause. */
+  async addresses(networks: string[]): Promise<string[]> {
+    this.start();
+    // Both settle before either failure is thrown.
+    const [interfaces, gateways] = await Promise.all([
+      this.probed!,
+      Promise.allSettled([Promise.all(networks.map((network) => this.docker.networkGateways(network)))]).then(([result]) => result),
+    ]);
+    if (interfaces.status === "rejected") throw interfaces.reason;
+    if (gateways.status === "rejected") throw new Error(`could not read the gateways of the gate's networks: ${errorMessage(gateways.reason)}`);
+    const runner = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+    return addressesToRefuse([...interfaces.value, ...gateways.value.flat(), ...runner]);
+  }
 }
 
 class ProbeFailed extends Error {}

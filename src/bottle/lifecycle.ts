@@ -39,7 +39,7 @@ import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
-import { learnHostAddresses } from "./host-addresses.js";
+import { HostAddressProbe } from "./host-addresses.js";
 import { BottleLease } from "./lease.js";
 
 export interface Clock {
@@ -203,6 +203,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   };
   const resources = new BottleResources(docker, plan, log);
   const lease = new BottleLease(docker, plan.labels[RUNNER_LABEL] ?? "", (line) => log.warn(line));
+  const hostProbe = new HostAddressProbe(docker, { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image }, (r) => resources.createContainer(r));
   let egress: EgressLog | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
@@ -216,6 +217,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     if (plan.image.kind === "build" && plan.image.source === "per-bottle" && pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
+    hostProbe.start();
     checkInterrupt(deps.signal);
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
@@ -223,7 +225,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     egress = egressLog;
     checkInterrupt(deps.signal);
     await pause("gate-start");
-    const gateId = await timer.time("gate", () => startGate(plan, deps, resources, lease));
+    const gateId = await timer.time("gate", () => startGate(plan, deps, resources, lease, hostProbe));
     stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
     checkInterrupt(deps.signal);
     if (plan.supervise) {
@@ -248,6 +250,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
     await egress?.close();
     await lease.stop();
+    await hostProbe.settled();
     await pause("teardown");
     await timer.time("teardown", () => resources.teardown());
   }
@@ -592,7 +595,7 @@ class BottleResources {
   }
 }
 
-async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources, lease: BottleLease): Promise<string> {
+async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources, lease: BottleLease, hostProbe: HostAddressProbe): Promise<string> {
   const { docker } = deps;
   const gateEnv: Record<string, string> = {};
   for (const credential of plan.gate.credentials) {
@@ -606,8 +609,7 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     if (route?.inject) gateEnv[route.inject.secretEnv] = value;
   }
   // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
-  const probe = { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image, networks: [plan.networks.egress, plan.networks.internal] };
-  const alongside = Promise.allSettled([learnHostAddresses(docker, probe, (r) => resources.createContainer(r)), lease.begin()] as const);
+  const alongside = Promise.allSettled([hostProbe.addresses([plan.networks.egress, plan.networks.internal]), lease.begin()] as const);
   const afterAlongside = async (error: unknown): Promise<never> => {
     await alongside;
     throw error;

@@ -3,7 +3,7 @@
 // probe's program as it runs in the probe container.
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { HOST_PROBE_PROGRAM, addressesToRefuse, learnHostAddresses, localAddresses } from "../../src/bottle/host-addresses.js";
+import { HOST_PROBE_PROGRAM, HostAddressProbe, addressesToRefuse, localAddresses } from "../../src/bottle/host-addresses.js";
 import type { ContainerRequest, DockerClient } from "../../src/docker/client.js";
 
 // Shaped as /proc/net/fib_trie prints it: leaves (`|--`) followed by their routes.
@@ -97,8 +97,8 @@ function fakeEngine(output: string[], createError?: Error) {
     if (createError) throw createError;
     return "probe-id";
   };
-  const probe = { name: "b-gate-host-probe", labels: { "claude-bottle.identity": "b" }, image: "node:24", networks: ["egress", "internal"] };
-  return { learn: () => learnHostAddresses(docker, probe, create), made, removed };
+  const probe = new HostAddressProbe(docker, { name: "b-gate-host-probe", labels: { "claude-bottle.identity": "b" }, image: "node:24" }, create);
+  return { probe, learn: () => probe.addresses(["egress", "internal"]), made, removed };
 }
 
 describe("learning the host's addresses", () => {
@@ -111,6 +111,16 @@ describe("learning the host's addresses", () => {
     expect(engine.made[0]?.labels).toEqual({ "claude-bottle.identity": "b", "claude-bottle.role": "host-probe" });
     await new Promise((r) => setImmediate(r));
     expect(engine.removed).toEqual(["b-gate-host-probe"]);
+  });
+
+  test("started early, it runs once; settled never rejects", async () => {
+    const engine = fakeEngine(["node: not found"]);
+    engine.probe.start();
+    engine.probe.start();
+    await engine.probe.settled();
+    expect(engine.made).toHaveLength(1);
+    await expect(engine.learn()).rejects.toThrow(/could not learn/);
+    expect(engine.made).toHaveLength(1);
   });
 
   test("a probe that ends without an answer fails the launch, saying what it printed", async () => {
