@@ -34,8 +34,8 @@ export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Pr
     let rescued = false;
     // Main is gone either way, so nothing labelled with this identity has a live owner.
     const report = await cleanupOrphans(docker, {
-      only: main.identity,
-      isLive: () => false,
+      identities: [main.identity],
+      force: true,
       ...(interrupted
         ? { rescue: async (identity: string) => (rescued = await rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log })) }
         : {}),

@@ -1,17 +1,23 @@
 /**
  * What exists: running bottles found by label on the engine, saved states found in
- * the state store, and the cleanup of labelled resources that no live runner owns
- * (a runner that was killed, a job that was cancelled).
+ * the state store, and the cleanup of labelled resources whose runner is gone (a
+ * runner that was killed, a job that was cancelled, a host that went away). Which
+ * bottles may go is reaping.ts's rule; this file gathers the facts it needs.
  */
-import { hostname } from "node:os";
-import { IDENTITY_LABEL, RUNNER_LABEL, type DockerClient } from "../docker/client.js";
+import { IDENTITY_LABEL, ROLE_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL, type DockerClient } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import type { StateStore } from "../state/store.js";
+import { readLease } from "./lease.js";
+import { type BottleFacts, judgeBottle } from "./reaping.js";
+import { currentProcess, parseRunnerProcess, runnerState } from "./runner-process.js";
 
 export interface RunningBottle {
   identity: string;
   runner: string;
+  /** False when `cleanup` would remove it. */
   live: boolean;
+  /** Why it is kept or would be removed. */
+  reason: string;
   containers: { name: string; role: string; running: boolean }[];
   networks: string[];
 }
@@ -27,36 +33,57 @@ export interface SavedState {
   problem?: string;
 }
 
-/** A runner is live when it is a process on this host that still exists. */
-export function runnerIsLive(runner: string | undefined): boolean {
-  if (!runner) return false;
-  const [host, pidText] = runner.split("/");
-  const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+interface Found {
+  bottle: RunningBottle;
+  facts: BottleFacts;
+  gate: string | null;
+}
+
+/** Every labelled bottle (or those of `identities`), judged: what `cleanup` would do with it, and why. */
+async function findBottles(docker: DockerClient, identities?: readonly string[]): Promise<Found[]> {
+  const [containers, networks] = await Promise.all([docker.listContainers([IDENTITY_LABEL]), docker.listNetworks([IDENTITY_LABEL])]);
+  const self = currentProcess();
+  const byIdentity = new Map<string, Found>();
+  const entry = (labels: Record<string, string>, created: Date | undefined): Found | null => {
+    const identity = labels[IDENTITY_LABEL] ?? "?";
+    if (identities && !identities.includes(identity)) return null;
+    let found = byIdentity.get(identity);
+    if (!found) {
+      const runner = labels[RUNNER_LABEL] ?? "";
+      const state = runnerState(parseRunnerProcess(labels[RUNNER_PROCESS_LABEL]), self);
+      found = {
+        bottle: { identity, runner, live: true, reason: "", containers: [], networks: [] },
+        facts: { identity, runner, state, lease: null, newest: null },
+        gate: null,
+      };
+      byIdentity.set(identity, found);
+    }
+    if (created && (found.facts.newest === null || created > found.facts.newest)) found.facts.newest = created;
+    return found;
+  };
+  for (const c of containers) {
+    const found = entry(c.labels, c.created);
+    if (!found) continue;
+    const role = c.labels[ROLE_LABEL] ?? "?";
+    found.bottle.containers.push({ name: c.name, role, running: c.running ?? false });
+    if (role === "gate") found.gate = c.id;
   }
+  for (const n of networks) entry(n.labels, n.created)?.bottle.networks.push(n.name);
+  const all = [...byIdentity.values()].sort((a, b) => a.bottle.identity.localeCompare(b.bottle.identity));
+  // Runners this host cannot see are judged by their lease, in the engine's time.
+  const elsewhere = all.filter((f) => f.facts.state === "elsewhere");
+  await Promise.all(elsewhere.map(async (f) => (f.facts.lease = f.gate ? await readLease(docker, f.gate) : null)));
+  const engineNow = elsewhere.length ? await docker.engineTime() : null;
+  for (const f of all) {
+    const verdict = judgeBottle(f.facts, engineNow);
+    f.bottle.live = !verdict.reap;
+    f.bottle.reason = verdict.reason;
+  }
+  return all;
 }
 
 export async function runningBottles(docker: DockerClient): Promise<RunningBottle[]> {
-  const [containers, networks] = await Promise.all([docker.listContainers([IDENTITY_LABEL]), docker.listNetworks([IDENTITY_LABEL])]);
-  const byIdentity = new Map<string, RunningBottle>();
-  const entry = (labels: Record<string, string>) => {
-    const identity = labels[IDENTITY_LABEL] ?? "?";
-    let bottle = byIdentity.get(identity);
-    if (!bottle) {
-      const runner = labels[RUNNER_LABEL] ?? "";
-      bottle = { identity, runner, live: runnerIsLive(runner), containers: [], networks: [] };
-      byIdentity.set(identity, bottle);
-    }
-    return bottle;
-  };
-  for (const c of containers) entry(c.labels).containers.push({ name: c.name, role: c.labels["claude-bottle.role"] ?? "?", running: c.running ?? false });
-  for (const n of networks) entry(n.labels).networks.push(n.name);
-  return [...byIdentity.values()].sort((a, b) => a.identity.localeCompare(b.identity));
+  return (await findBottles(docker)).map((f) => f.bottle);
 }
 
 export async function savedStates(state: StateStore): Promise<SavedState[]> {
@@ -81,33 +108,38 @@ export async function savedStates(state: StateStore): Promise<SavedState[]> {
 }
 
 export interface CleanupReport {
-  removed: { identity: string; containers: string[]; networks: string[] }[];
-  spared: { identity: string; runner: string }[];
+  removed: { identity: string; containers: string[]; networks: string[]; reason: string }[];
+  spared: { identity: string; runner: string; reason: string }[];
   failures: string[];
 }
 
-/** Removes every labelled container and network whose runner is gone; `only` narrows it to one identity. */
+/**
+ * Removes the containers and networks of every bottle `cleanup` may remove (see
+ * reaping.ts); `identities` narrows it to those bottles, and `force` removes those
+ * named whatever their runner.
+ */
 export async function cleanupOrphans(
   docker: DockerClient,
   options: {
-    only?: string;
-    isLive?: (runner: string) => boolean;
+    identities?: readonly string[];
+    /** Removes the bottles of `identities` even when their runner may still be there. */
+    force?: boolean;
     /** Runs before a dead runner's containers go, to save what they hold. */
     rescue?: (identity: string) => Promise<unknown>;
   } = {},
 ): Promise<CleanupReport> {
-  const isLive = options.isLive ?? runnerIsLive;
+  if (options.force && !options.identities?.length) throw new Error("cleanupOrphans: force needs the identities it removes");
   const report: CleanupReport = { removed: [], spared: [], failures: [] };
-  for (const bottle of await runningBottles(docker)) {
-    if (options.only && bottle.identity !== options.only) continue;
-    if (isLive(bottle.runner)) {
-      report.spared.push({ identity: bottle.identity, runner: bottle.runner });
+  for (const { bottle } of await findBottles(docker, options.identities)) {
+    const reason = options.force ? "named with --force" : bottle.reason;
+    if (!options.force && bottle.live) {
+      report.spared.push({ identity: bottle.identity, runner: bottle.runner, reason });
       continue;
     }
     if (options.rescue) {
       await options.rescue(bottle.identity).catch((error: unknown) => report.failures.push(`rescuing ${bottle.identity}: ${errorMessage(error)}`));
     }
-    const removed = { identity: bottle.identity, containers: [] as string[], networks: [] as string[] };
+    const removed = { identity: bottle.identity, containers: [] as string[], networks: [] as string[], reason };
     await Promise.all(
       bottle.containers.map(async (c) => {
         try {

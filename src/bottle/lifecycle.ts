@@ -17,7 +17,7 @@ import { createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readFile, rename, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
+import { IDENTITY_LABEL, RUNNER_LABEL, type DockerClient } from "../docker/client.js";
 import type { Log } from "../log/log.js";
 import { lineSplitter } from "../stream/lines.js";
 import { errorMessage } from "../errors.js";
@@ -45,6 +45,8 @@ import { programLoader } from "./gate-program.js";
 import { copyWorkTreeBack } from "./worktree-copy-back.js";
 import { copyWorkTreeIn } from "./worktree-copy-in.js";
 import { describeLeftOut, extractSnapshot } from "./worktree-snapshot.js";
+import { HostAddressProbe } from "./host-addresses.js";
+import { BottleLease } from "./lease.js";
 
 export interface Clock {
   now(): Date;
@@ -214,6 +216,8 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await deps.pauseAt?.(phase);
   };
   const resources = new BottleResources(docker, plan, log);
+  const lease = new BottleLease(docker, plan.labels[RUNNER_LABEL] ?? "", (line) => log.warn(line));
+  const hostProbe = new HostAddressProbe(docker, { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image }, (r) => resources.createContainer(r));
   let egress: EgressLog | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
@@ -228,6 +232,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     const imageRef = perBottleTag ?? (await timer.time("image", () => ensureAgentImage(plan, deps)));
     checkInterrupt(deps.signal);
     await ensureImage(docker, plan.gate.image, log);
+    hostProbe.start();
     checkInterrupt(deps.signal);
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
@@ -235,7 +240,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     if (!perBottle) egress = await beginState(imageRef);
     checkInterrupt(deps.signal);
     await pause("gate-start");
-    const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
+    const gateId = await timer.time("gate", () => startGate(plan, deps, resources, lease, hostProbe));
     if (perBottle) {
       await timer.time("image", () => ensureAgentImage(plan, deps));
       const pending = history.at(-1);
@@ -266,6 +271,8 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await stopSuperviseLog?.().catch((e) => log.warn(`reading the supervise log failed: ${errorMessage(e)}`));
     await stopGateLog?.().catch((e) => log.warn(`reading the gate's log failed: ${errorMessage(e)}`));
     await egress?.close();
+    await lease.stop();
+    await hostProbe.settled();
     await pause("teardown");
     await timer.time("teardown", () => resources.teardown());
   }
@@ -627,7 +634,7 @@ class BottleResources {
   }
 }
 
-async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources): Promise<string> {
+async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: BottleResources, lease: BottleLease, hostProbe: HostAddressProbe): Promise<string> {
   const { docker } = deps;
   const gateEnv: Record<string, string> = {};
   for (const credential of plan.gate.credentials) {
@@ -640,6 +647,12 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     const route = plan.gate.config.routes.find((r) => r.name === credential.route);
     if (route?.inject) gateEnv[route.inject.secretEnv] = value;
   }
+  // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
+  const alongside = Promise.allSettled([hostProbe.addresses([plan.networks.egress, plan.networks.internal]), lease.begin()] as const);
+  const afterAlongside = async (error: unknown): Promise<never> => {
+    await alongside;
+    throw error;
+  };
   const id = await resources.createContainer({
     name: plan.gate.name,
     image: plan.gate.image,
@@ -653,10 +666,20 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
     memoryBytes: 256 * 1024 * 1024,
     pidsLimit: 128,
     ...(plan.gate.dns.length ? { dns: plan.gate.dns } : {}),
-  });
-  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]);
+  }).catch(afterAlongside);
+  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
+  const [hostAddresses, leaseFile] = await alongside;
+  if (hostAddresses.status === "rejected") {
+    const hint = nodeHint(hostAddresses.reason, plan.gate.image, "CLAUDE_BOTTLE_GATE_IMAGE");
+    throw new LaunchError(`the gate did not come up (${errorMessage(hostAddresses.reason)})${hint}; the agent was not started`);
+  }
+  if (leaseFile.status === "rejected") throw new LaunchError(`reading the engine's clock for the bottle's lease failed: ${errorMessage(leaseFile.reason)}; the agent was not started`);
+  if (hostAddresses.value.length) deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
   const proxy = plan.gate.config.proxy ?? {};
-  const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())] } };
+  const config = {
+    ...plan.gate.config,
+    proxy: { ...proxy, deniedCidrs: [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())], hostAddresses: hostAddresses.value },
+  };
   await docker.putArchive(
     id,
     "/",
@@ -664,12 +687,19 @@ async function startGate(plan: BottlePlan, deps: LifecycleDeps, resources: Bottl
       [
         { name: "opt/claude-bottle-gate/gate.mjs", content: await deps.gateProgram(), mode: 0o444 },
         { name: "opt/claude-bottle-gate/config.json", content: JSON.stringify(config), mode: 0o444 },
+        leaseFile.value,
       ],
       ROOT_OWNER,
     ),
   );
   await startAndWaitReady(docker, id, "the gate", plan.gate.image, "CLAUDE_BOTTLE_GATE_IMAGE");
+  lease.keep(id);
   return id;
+}
+
+/** What to check when a container of a Node image would not start. */
+function nodeHint(error: unknown, image: string, imageSetting: string): string {
+  return /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the image ${image} (${imageSetting}) has Node >= 20` : "";
 }
 
 /**
@@ -680,7 +710,7 @@ async function startAndWaitReady(docker: DockerClient, id: string, what: string,
   try {
     await docker.startContainer(id);
   } catch (error) {
-    const hint = /executable file not found|no such file/i.test(errorMessage(error)) ? `; check that the image ${image} (${imageSetting}) has Node >= 20` : "";
+    const hint = nodeHint(error, image, imageSetting);
     throw new LaunchError(`${what} did not come up (${errorMessage(error)}); the agent was not started${hint}`);
   }
   let reason = "";

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { IDENTITY_LABEL, RUNNER_LABEL } from "../docker/client.js";
+import { IDENTITY_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, secretEnvName } from "../gate/config.js";
 import type { LoadedManifest } from "../manifest/load.js";
@@ -140,6 +140,8 @@ export interface PlanRequest {
   env: NodeJS.ProcessEnv;
   runtimes: string[];
   runnerId: string;
+  /** Where the runner's process lives (runner-process.ts), when it can tell. */
+  runnerProcess?: string | undefined;
   gateImage?: string | undefined;
   snapshotIntervalMs?: number | undefined;
   /** How many times a crashed session is resumed at once (default 0), and with what prompt. */
@@ -329,7 +331,12 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       egressExternal: Boolean(egressNetwork),
     },
     egress: { mode: bottle.egress.mode, allow, defaults },
-    labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
+    labels: {
+      [IDENTITY_LABEL]: identity,
+      [RUNNER_LABEL]: request.runnerId,
+      ...(request.runnerProcess ? { [RUNNER_PROCESS_LABEL]: request.runnerProcess } : {}),
+      "claude-bottle.agent": request.agent,
+    },
     timeoutMs: limits.timeoutMs,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
     autoResume: { left: request.maxResumes ?? 0, prompt: request.resumePrompt ?? DEFAULT_RESUME_PROMPT },

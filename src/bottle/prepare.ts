@@ -17,6 +17,7 @@ import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
 import { mintIdentity, parseIdentity } from "./identity.js";
 import { type BottlePlan, agentOf, resolvePlan } from "./plan.js";
+import { currentProcess, formatRunnerProcess } from "./runner-process.js";
 
 export interface StartRequest {
   agent: string;
@@ -63,6 +64,12 @@ export function runnerId(): string {
   return `${hostname()}/${process.pid}`;
 }
 
+/** The runner-process label of this process, when /proc can tell (runner-process.ts). */
+function runnerProcess(): string | undefined {
+  const self = currentProcess();
+  return self ? formatRunnerProcess(self) : undefined;
+}
+
 /**
  * The manifest of a start and its agent, checked. Creates nothing and needs no engine,
  * so the action runs it before it restores anything from the cache.
@@ -88,6 +95,7 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
+    runnerProcess: runnerProcess(),
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,
@@ -138,6 +146,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     env: deps.env,
     runtimes: deps.docker ? await deps.docker.runtimes() : [],
     runnerId: runnerId(),
+    runnerProcess: runnerProcess(),
     snapshotIntervalMs: request.snapshotIntervalMs,
     capabilityBlock: request.capabilityBlock,
     maxRebuilds: request.maxRebuilds,

@@ -26,7 +26,7 @@ export type Command =
   | ({ command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | ({ command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
   | { command: "list"; format: Format }
-  | { command: "cleanup"; format: Format }
+  | { command: "cleanup"; identities: string[]; force: boolean; format: Format }
   | { command: "demo"; format: Format }
   | { command: "help"; topic?: CommandName }
   | { command: "version" };
@@ -41,6 +41,7 @@ const FLAGS = {
   "capability-block": { type: "string" },
   "max-rebuilds": { type: "string" },
   "max-resumes": { type: "string" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -52,7 +53,7 @@ export const ALLOWED: Record<CommandName, (keyof typeof FLAGS)[]> = {
   start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
   resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
   list: ["format"],
-  cleanup: ["format"],
+  cleanup: ["format", "force"],
   demo: ["format"],
 };
 
@@ -165,8 +166,15 @@ export function parseCommand(argv: string[]): Command {
         ...policy,
       };
     }
+    case "cleanup": {
+      const identities = [...new Set(positionals.map((p) => parseIdentity(p, "identity")))];
+      const force = values.force ?? false;
+      if (force && identities.length === 0) {
+        throw new InputError("--force", undefined, "needs the bottles it removes", "name them: node runner cleanup --force <identity> (see `node runner list`)");
+      }
+      return { command, identities, force, format };
+    }
     case "list":
-    case "cleanup":
     case "demo":
       expectPositionals(0, "");
       return { command, format };

@@ -12,7 +12,7 @@ commands:
   start <agent> --prompt TEXT   launch a bottle for <agent> and run the task headlessly
   resume <identity>             continue a preserved bottle's claude session
   list                          running bottles and saved states
-  cleanup                       remove labelled containers and networks no live runner owns
+  cleanup [<identity>...]       remove the bottles whose runner is gone (--force: the named ones)
   demo                          crash -> preserve -> resume with a stub model, no API key
   help [<command>]              this text, or a command's flags and an example
 
@@ -77,10 +77,12 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
     example: "node runner list --format json",
   },
   cleanup: {
-    usage: "node runner cleanup [--format text|json]",
-    summary: "Remove every labelled container and network whose runner is gone, keeping what their state needs to resume.",
-    flags: [FORMAT],
-    example: "node runner cleanup",
+    usage: "node runner cleanup [<identity>...] [--force] [--format text|json]",
+    summary:
+      "Remove the containers and networks of bottles whose runner is provably gone (no such process on this host,\n" +
+      "or silent past its lease), keeping what their state needs to resume. Identities narrow it to those bottles.",
+    flags: [["--force", "remove the named bottles even if their runner may still be alive"], FORMAT],
+    example: "node runner cleanup claude-k3x9a",
   },
   demo: {
     usage: "node runner demo [--format text|json]",

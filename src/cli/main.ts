@@ -88,14 +88,17 @@ async function run(command: Command, io: CliIo): Promise<number> {
       const docker = await io.docker();
       const log = stderrLog(io, "cleanup");
       const report = await cleanupOrphans(docker, {
+        ...(command.identities.length ? { identities: command.identities, force: command.force } : {}),
         rescue: (identity) => rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log }),
       });
       if (command.format === "json") io.stdout(jsonText(report));
       else {
-        for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")}\n`);
-        for (const s of report.spared) io.stdout(`left ${s.identity}: its runner ${s.runner} is still running\n`);
+        for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")} (${r.reason})\n`);
+        for (const s of report.spared) io.stdout(`left ${s.identity}: ${s.reason}\n`);
         for (const f of report.failures) io.stderr(`claude-bottle: cleanup failed for ${f}\n`);
-        if (report.removed.length === 0 && report.spared.length === 0) io.stdout("nothing to clean up\n");
+        if (report.removed.length === 0 && report.spared.length === 0) {
+          io.stdout(command.identities.length ? `no Docker resources of ${command.identities.join(", ")} on this engine\n` : "nothing to clean up\n");
+        }
       }
       return report.failures.length > 0 ? 1 : 0;
     }
@@ -123,7 +126,7 @@ async function list(format: Format, state: StateStore, io: CliIo): Promise<numbe
     return running ? 0 : 1;
   }
   io.stdout(running === null ? "running: unknown (could not reach the Docker engine)\n" : running.length ? "running:\n" : "running: none\n");
-  for (const b of running ?? []) io.stdout(`  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : " (gone: `node runner cleanup`)"}\n`);
+  for (const b of running ?? []) io.stdout(`  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : ` (${b.reason}: \`node runner cleanup\`)`}\n`);
   io.stdout(states.length ? `states in ${state.root}:\n` : `states: none in ${state.root}\n`);
   for (const s of states) {
     io.stdout(`  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`);

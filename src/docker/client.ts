@@ -11,8 +11,13 @@ import type { Readable } from "node:stream";
 
 /** The label every resource carries; list, clean up and detect orphans by it. */
 export const IDENTITY_LABEL = "claude-bottle.identity";
-/** Who created the resource (`<hostname>/<pid>`), so `cleanup` can spare live runners. */
+/** Who created the resource (`<hostname>/<pid>`), for people and for finding a runner's bottles. */
 export const RUNNER_LABEL = "claude-bottle.runner";
+/**
+ * Where that runner's process lives (`<boot id>/<pid namespace>/<pid>/<start time>`),
+ * so `cleanup` can tell a runner that is gone from one it cannot see (src/bottle/runner-process.ts).
+ */
+export const RUNNER_PROCESS_LABEL = "claude-bottle.runner-process";
 /** What the resource is for: `agent`, `gate`, `supervise`, `internal`, `egress`, `image`, `bottle-image`. */
 export const ROLE_LABEL = "claude-bottle.role";
 
@@ -77,10 +82,14 @@ export interface ResourceSummary {
   labels: Record<string, string>;
   /** Containers only: whether it is running. */
   running?: boolean;
+  /** When the engine created it, by the engine's clock. */
+  created?: Date;
 }
 
 export interface DockerClient {
   ping(): Promise<void>;
+  /** The engine's clock: what leases between runners on different hosts are measured by. */
+  engineTime(): Promise<Date>;
   /** Names of the OCI runtimes the engine has registered (e.g. `runc`, `runsc`). */
   runtimes(): Promise<string[]>;
 
@@ -103,6 +112,8 @@ export interface DockerClient {
   listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** The subnets (CIDR) of a network. */
   networkSubnets(nameOrId: string): Promise<string[]>;
+  /** The gateway addresses of a network: the Docker host's own addresses on it. */
+  networkGateways(nameOrId: string): Promise<string[]>;
 
   createContainer(request: ContainerRequest): Promise<string>;
   connectNetwork(container: string, network: string, aliases: string[]): Promise<void>;

@@ -49,6 +49,13 @@ export class DockerodeClient implements DockerClient {
     await this.docker.ping();
   }
 
+  async engineTime(): Promise<Date> {
+    const info = (await this.docker.info()) as { SystemTime?: string };
+    const time = new Date(info.SystemTime ?? "");
+    if (Number.isNaN(time.getTime())) throw new Error(`the engine's info has no readable SystemTime (${JSON.stringify(info.SystemTime)})`);
+    return time;
+  }
+
   async runtimes(): Promise<string[]> {
     const info = (await this.docker.info()) as { Runtimes?: Record<string, unknown> };
     return Object.keys(info.Runtimes ?? {});
@@ -163,12 +170,20 @@ export class DockerodeClient implements DockerClient {
 
   async listNetworks(labels: string[]): Promise<ResourceSummary[]> {
     const networks = await this.docker.listNetworks({ filters: labelFilters(labels) });
-    return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+    return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {}, ...createdAt(n.Created) }));
   }
 
   async networkSubnets(nameOrId: string): Promise<string[]> {
-    const info = (await this.docker.getNetwork(nameOrId).inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } };
-    return (info.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => Boolean(s));
+    return (await this.ipamConfig(nameOrId)).map((c) => c.Subnet).filter((s): s is string => Boolean(s));
+  }
+
+  async networkGateways(nameOrId: string): Promise<string[]> {
+    return (await this.ipamConfig(nameOrId)).map((c) => c.Gateway).filter((s): s is string => Boolean(s));
+  }
+
+  private async ipamConfig(nameOrId: string): Promise<{ Subnet?: string; Gateway?: string }[]> {
+    const info = (await this.docker.getNetwork(nameOrId).inspect()) as { IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] } };
+    return info.IPAM?.Config ?? [];
   }
 
   async createContainer(request: ContainerRequest): Promise<string> {
@@ -224,6 +239,7 @@ export class DockerodeClient implements DockerClient {
       name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
       labels: c.Labels ?? {},
       running: c.State === "running",
+      ...createdAt(c.Created),
     }));
   }
 
@@ -351,6 +367,13 @@ export class DockerodeClient implements DockerClient {
     }
     return -1;
   }
+}
+
+/** `created` from the engine's timestamp (seconds for containers, RFC 3339 for networks), when it is readable. */
+function createdAt(value: number | string | undefined): { created?: Date } {
+  if (value === undefined) return {};
+  const time = new Date(typeof value === "number" ? value * 1000 : value);
+  return Number.isNaN(time.getTime()) ? {} : { created: time };
 }
 
 /** Decodes Docker's multiplexed log framing (8-byte headers) from a whole buffer. */

@@ -3,7 +3,9 @@
  *
  * An allowed name can still resolve to the inside: loopback, the Docker
  * networks the bottle lives on, a cloud metadata service on link-local, or any
- * private network the gate's host can reach. The proxy resolves a name once,
+ * private network the gate's host can reach, or the Docker host itself at an
+ * address no range gives away (a public interface, the gateway of a network with
+ * a public-looking subnet). The proxy resolves a name once,
  * asks this module about every address it got, and connects only to an address
  * that passed, so a name that rebinds between lookups cannot steer it inward.
  * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are judged as the IPv4 address
@@ -145,6 +147,16 @@ export interface AddressPolicyOptions {
    * would loop through the proxy or reach its listener from outside the policy.
    */
   ownAddresses?: () => Iterable<string>;
+  /**
+   * The Docker host's own addresses, as the runner learned them: a connection to
+   * one reaches the host's services from the bottle's side, whatever range it is in.
+   */
+  hostAddresses?: readonly string[];
+}
+
+function sameAddress(ip: Ip, text: string): boolean {
+  const other = parseIp(text.replace(/%.*$/, ""));
+  return other !== undefined && other.family === ip.family && other.value === ip.value;
 }
 
 /** Why `address` is refused under `options`, or undefined when it may be connected to. */
@@ -163,16 +175,16 @@ export function refusedAddressReason(address: string, options: AddressPolicyOpti
   for (const cidr of options.denied) {
     if (contains(cidr, judged) || contains(cidr, ip)) return `${address} is inside the denied network ${cidr.text}`;
   }
+  for (const host of options.hostAddresses ?? []) {
+    if (sameAddress(judged, host)) return `${address} is one of the Docker host's own addresses`;
+  }
   for (const own of options.ownAddresses?.() ?? []) {
-    const other = parseIp(own.replace(/%.*$/, ""));
-    if (other !== undefined && other.family === judged.family && other.value === judged.value) {
-      return `${address} is one of the gate's own addresses`;
-    }
+    if (sameAddress(judged, own)) return `${address} is one of the gate's own addresses`;
   }
   return undefined;
 }
 
-/** The policy the proxy uses: the built-in refused ranges, `denied`, and the gate's own addresses. */
+/** The policy the proxy uses: the built-in refused ranges, `denied`, the host's and the gate's own addresses. */
 export function createAddressPolicy(options: AddressPolicyOptions): AddressPolicy {
   return (address) => refusedAddressReason(address, options);
 }

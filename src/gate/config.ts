@@ -9,7 +9,8 @@
  *
  * The `proxy` section is the bottle's egress policy for everything that is not a
  * route: which `host:port` pairs the forward proxy may reach, which networks it
- * must never connect to, and how long a tunnel may live. Every field has a
+ * must never connect to (networks, and the Docker host's own addresses), and how
+ * long a tunnel may live. Every field has a
  * default, so a config without it parses to "refuse everything". Allowlist
  * hosts are put in the same canonical form the proxy matches against.
  *
@@ -17,7 +18,7 @@
  * and zod.
  */
 import { z } from "zod";
-import { parseCidr } from "./address.js";
+import { parseCidr, parseIp } from "./address.js";
 import { normaliseAllowHost } from "./hosts.js";
 
 /** The port the gate listens on inside its container. */
@@ -130,11 +131,17 @@ const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, 
     `deniedCidrs entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
 });
 
+const HostAddressSchema = z.string().refine((value) => parseIp(value) !== undefined, {
+  error: (issue) => `hostAddresses entry ${JSON.stringify(issue.input)} is not an IP address; write it like 192.0.2.1 or 2001:db8::1`,
+});
+
 const ProxySchema = z.strictObject({
   /** `audit` lets through what the allowlist and SNI checks would refuse, and logs it. */
   mode: z.enum(["enforce", "audit"]).default("enforce"),
   allow: z.array(AllowEntrySchema).default([]),
   deniedCidrs: z.array(CidrSchema).default([]),
+  /** The Docker host's own addresses (its interfaces, its gateways on the gate's networks), refused like the gate's own. */
+  hostAddresses: z.array(HostAddressSchema).default([]),
   tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),
   tunnelIdleMs: durationSchema("tunnelIdleMs", 5 * 60_000),
   connectTimeoutMs: durationSchema("connectTimeoutMs", 10_000),

@@ -298,6 +298,7 @@ export function createForwardProxy(
   const lookup = options.lookup ?? systemLookup;
   const configured = createAddressPolicy({
     denied: config.deniedCidrs.map((text) => parseCidr(text)!),
+    hostAddresses: config.hostAddresses,
     ownAddresses: memoized(localAddresses, 1_000),
   });
   const refusedAddress = options.addressPolicy?.(configured) ?? configured;

@@ -404,12 +404,13 @@ const FLAGS: Record<string, string | null> = {
   "snapshot-interval": "30s",
   "capability-block": "preserve",
   "max-rebuilds": "1",
+  force: null,
 };
 const TAKES: Record<(typeof COMMANDS)[number], string[]> = {
   start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds"],
   list: ["format"],
-  cleanup: ["format"],
+  cleanup: ["format", "force"],
   demo: ["format"],
 };
 /** The rest of a command line that is fine, so the injected mistake is the only one. */
@@ -452,7 +453,7 @@ for (const command of COMMANDS) {
 }
 cliCase("a flag without its value", "start --manifest followed by another flag", ["start", AGENT, "--manifest", "--prompt", "x"], "--manifest:", "needs a value", {
 });
-for (const positional of [["start"], ["resume"], ["start", "a", "b"], ["resume", "a-1", "b-2"], ["list", "x"], ["cleanup", "all"]]) {
+for (const positional of [["start"], ["resume"], ["start", "a", "b"], ["resume", "a-1", "b-2"], ["list", "x"]]) {
   const [command] = positional as [string];
   cliCase("missing or extra arguments", positional.join(" "), [...positional, ...(command === "start" ? ["--prompt", "x"] : [])], `${command}:`, positional.length === 1 ? "(missing)" : JSON.stringify(positional.slice(2).join(" ") || positional[1]));
 }
@@ -484,6 +485,10 @@ for (const identity of [...BAD_IDENTITIES, ""]) {
   const [field, shows] = identity.startsWith("-") ? [`${identity.slice(0, 2)}:`, "is not understood by `resume`"] : ["identity:", JSON.stringify(identity)];
   cliCase("a bad identity for resume", JSON.stringify(identity), ["resume", identity], field, shows);
 }
+for (const identity of BAD_IDENTITIES.filter((i) => !i.startsWith("-") && i !== "")) {
+  cliCase("a bad identity for cleanup", JSON.stringify(identity), ["cleanup", identity], "identity:", JSON.stringify(identity));
+}
+cliCase("a bad identity for cleanup", "--force with no identity", ["cleanup", "--force"], "--force:", "needs the bottles it removes");
 cliCase("a bad identity for resume", "an identity with no state", ["resume", "faulty-zzzzz"], "identity:", '"faulty-zzzzz" has no saved state', { identity: "faulty-zzzzz" });
 for (const agent of ["Claude", "my agent", "-lead", "a".repeat(41), "under_score", ""]) {
   const [field, shows] = agent.startsWith("-") ? [`${agent.slice(0, 2)}:`, "is not understood by `start`"] : ["agent:", JSON.stringify(agent)];

@@ -328,6 +328,7 @@ describe("proxy config", () => {
       mode: "enforce",
       allow: [],
       deniedCidrs: [],
+      hostAddresses: [],
       tunnelMaxLifetimeMs: 1_800_000,
       tunnelIdleMs: 300_000,
       connectTimeoutMs: 10_000,

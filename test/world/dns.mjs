@@ -7,6 +7,8 @@
  *   rebind.test   → rotates: the origin, 127.0.0.1, the asker's own address,
  *                   169.254.169.254, and the origin together with 127.0.0.1
  *   mapped.test   → the origin (A) and ::ffff:127.0.0.1 (AAAA)
+ *   <anything>.a-b-c-d.ip.test → a.b.c.d (A), for a name that leads wherever a test
+ *                   needs, such as the Docker host's own addresses
  *   anything else → NXDOMAIN
  *
  * The asker's own address stands for "the gate's own IP": the gate's lookups
@@ -38,6 +40,8 @@ function answer(name, type, asker) {
   const under = (zone) => name === zone || name.endsWith(`.${zone}`);
   if (under("allowed.test") || under("evil.test")) return type === TYPE.A ? [origin] : [];
   if (name === "rebind.test") return type === TYPE.A ? rebindAnswer(asker) : [];
+  const spelled = /(?:^|\.)(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.ip\.test$/.exec(name);
+  if (spelled) return type === TYPE.A ? [spelled.slice(1, 5).join(".")] : [];
   if (name === "mapped.test") return type === TYPE.A ? [origin] : type === TYPE.AAAA ? ["::ffff:127.0.0.1"] : [];
   return null;
 }
