@@ -33,12 +33,13 @@ import { dockerfileProblem } from "../supervise/dockerfile.js";
 import type { Metadata } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
 import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
-import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
+import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { buildContext } from "./images.js";
 import { type Outcome, decideOutcome, preserves } from "./outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
+import { stopClaude } from "./stop.js";
 
 export interface Clock {
   now(): Date;
@@ -127,7 +128,6 @@ class Interrupted extends Error {}
 class BuildFailed extends Error {}
 
 const GATE_READY_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 5_000;
 /** After a proposal, claude gets this long to take in the tool's answer and write its transcript before it is stopped. */
 const CAPABILITY_SETTLE_MS = 3_000;
 /** A proposal file is at most a Dockerfile's limit plus its reason: anything far larger is refused. */
@@ -842,28 +842,29 @@ async function runSession(
   let interrupted = false;
   let finished = false;
   let recordedSession: string | null = null;
+  let claudeEnded = () => {};
+  const ended = new Promise<void>((resolve) => (claudeEnded = resolve));
+  let stopping: Promise<unknown> | null = null;
 
-  const stop = async (why: string) => {
-    if (finished) return;
+  const stop = (why: string) => {
+    if (finished || stopping) return;
     log.info(`${why}: stopping claude`);
-    await docker.exec(agentId, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
-    await new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
-    if (!finished) await docker.exec(agentId, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+    stopping = stopClaude(docker, agentId, log, ended);
   };
   const timer = setTimeout(() => {
     timedOut = true;
-    void stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
+    stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
   }, plan.timeoutMs);
   const onAbort = () => {
     interrupted = true;
-    void stop("interrupted");
+    stop("interrupted");
   };
   deps.signal.addEventListener("abort", onAbort, { once: true });
   let settle: NodeJS.Timeout | null = null;
   const onProposal = () => {
     log.info("capability-block accepted: the session ends once claude has the answer");
     // Give claude a moment to take in the tool's answer and write it to its transcript.
-    settle = setTimeout(() => void stop("capability-block"), CAPABILITY_SETTLE_MS);
+    settle = setTimeout(() => stop("capability-block"), CAPABILITY_SETTLE_MS);
   };
   proposal.addEventListener("abort", onProposal, { once: true });
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
@@ -893,6 +894,9 @@ async function runSession(
     );
   } finally {
     finished = true;
+    claudeEnded();
+    // A container the stop killed is stopped before the final snapshot reads it.
+    await stopping;
     clearTimeout(timer);
     if (settle) clearTimeout(settle);
     clearInterval(interval);
@@ -1054,11 +1058,7 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   const supervise = containers.find((c) => c.labels["claude-bottle.role"] === "supervise");
   if (!state.exists(identity)) return false;
   await state.recover(identity);
-  if (agent?.running) {
-    await docker.exec(agent.id, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
-    await new Promise((r) => setTimeout(r, 1_000));
-    await docker.exec(agent.id, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
-  }
+  if (agent?.running) await stopClaude(docker, agent.id, log);
   if (agent) {
     await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
     await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));

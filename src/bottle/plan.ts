@@ -23,7 +23,7 @@ import {
   type SuperviseConfig,
 } from "../supervise/config.js";
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
-import { AGENT_HOME, type ClaudeOptions, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
+import { AGENT_HOME, type ClaudeOptions, REBUILT_RESUME_PROMPT, claudeArgs } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
@@ -291,7 +291,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       name: `${prefix}-agent`,
       user: "node",
       env,
-      command: claudeCommand(claude),
+      command: claudeArgs(claude),
       memoryBytes: limits.memoryBytes,
       nanoCpus: Math.round(limits.cpus * 1e9),
       pidsLimit: limits.pids,
@@ -433,7 +433,7 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
     image,
     claude,
     supervise,
-    agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
+    agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) },
   };
 }
 

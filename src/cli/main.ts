@@ -118,7 +118,7 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
       cpus: plan.agentContainer.nanoCpus / 1e9,
       pids: plan.agentContainer.pidsLimit,
       runtime: plan.agentContainer.runtime ?? "default",
-      command: plan.agentContainer.command.slice(4),
+      command: plan.agentContainer.command,
     },
     gate: {
       name: plan.gate.name,
