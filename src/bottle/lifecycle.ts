@@ -20,6 +20,7 @@ import type { Readable } from "node:stream";
 import { IDENTITY_LABEL, type DockerClient } from "../docker/client.js";
 import { lineSplitter } from "../docker/dockerode.js";
 import { errorMessage } from "../errors.js";
+import { StateBudget, StateLimitExceeded } from "../state/budget.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
 import {
   PROPOSALS_DIR,
@@ -32,6 +33,8 @@ import {
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import type { Metadata } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
+import { DEFAULT_STATE_LIMIT, parseStateLimit } from "../manifest/schema.js";
+import { formatSize } from "../manifest/size.js";
 import { AGENT_OWNER, ROOT_OWNER, extractInto, packDirectory, packFiles, readTarFiles } from "./archive.js";
 import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
@@ -178,6 +181,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     numTurns: null,
     costUsd: null,
     image: null,
+    stateLimitBytes: plan.stateLimitBytes,
   };
   /**
    * The state is begun when the bottle's first Docker resource exists, not before:
@@ -185,14 +189,15 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
    * the last run left it (a resume), and `cleanup`, which finds bottles by their
    * resources, never meets a state without them.
    */
-  const beginState = async (image: string): Promise<EgressLog> => {
+  const beginState = async (image: string): Promise<{ egress: EgressLog; budget: StateBudget }> => {
     await state.ensure(plan.identity);
     await state.recover(plan.identity);
     // A marker from an earlier run must not keep this run's state alive after a clean end.
     await state.clearPreserved(plan.identity);
     metadata = { ...metadata, image };
     await state.writeMetadata(metadata);
-    return new EgressLog(state.egressPath(plan.identity));
+    const budget = await StateBudget.open(state, plan.identity, plan.stateLimitBytes);
+    return { egress: new EgressLog(state.egressPath(plan.identity), (bytes) => budget.admitLog(bytes)), budget };
   };
 
   const timer = new PhaseTimer();
@@ -201,6 +206,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   };
   const resources = new BottleResources(docker, plan, log);
   let egress: EgressLog | null = null;
+  let budget: StateBudget | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
   let session: SessionResult | null = null;
@@ -216,8 +222,9 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     checkInterrupt(deps.signal);
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
-    const egressLog = await beginState(imageRef);
+    const { egress: egressLog, budget: stateBudget } = await beginState(imageRef);
     egress = egressLog;
+    budget = stateBudget;
     checkInterrupt(deps.signal);
     await pause("gate-start");
     const gateId = await timer.time("gate", () => startGate(plan, deps, resources));
@@ -234,8 +241,8 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     checkInterrupt(deps.signal);
     await pause("session");
     timer.mark("execStart");
-    session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause));
-    await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId));
+    session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause, stateBudget));
+    await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId, stateBudget));
     // The answer can reach claude before the runner hears of it: look for a proposal the log did not bring yet.
     if (plan.supervise) await proposals.finish();
   } catch (error) {
@@ -254,13 +261,16 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     return settleLaunchFailure(plan, deps, launchFailure, metadata, egressSummary, history, timer.timings);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
+  const dropped = budget?.droppedLogs();
+  if (dropped) log.warn(dropped);
+  const stateLimit = launchFailure instanceof StateLimitExceeded;
 
   const proposal = proposals.proposal;
   if (proposal && plan.supervise) {
     const record = await keepProposal(plan, deps, proposal);
     history.push(record);
   }
-  const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
+  const outcome = decideOutcome({ ...session.end, capabilityBlock: proposal !== null, stateLimit });
   const keep = preserves(outcome);
   try {
     metadata = await state.updateMetadata(plan.identity, {
@@ -281,6 +291,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   }
   if (keep) {
     log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
+    if (outcome === "state-limit") log.warn(stateLimitAdvice(plan));
     if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block") log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {
     await copyWorkspaceBack(plan, deps);
@@ -833,11 +844,12 @@ async function runSession(
   agentId: string,
   proposal: AbortSignal,
   pause: (phase: Phase) => Promise<void>,
+  budget: StateBudget,
 ): Promise<SessionResult> {
   const { docker, state, log } = deps;
   const stream = new ClaudeStream();
   const events = createWriteStream(state.eventsPath(plan.identity), { flags: "a" });
-  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, () => pause("snapshot")), log);
+  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, budget, () => pause("snapshot")), log);
   let timedOut = false;
   let interrupted = false;
   let finished = false;
@@ -870,7 +882,7 @@ async function runSession(
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
 
   const stdout = lineSplitter((line) => {
-    events.write(`${line}\n`);
+    if (budget.admitLog(Buffer.byteLength(line) + 1)) events.write(`${line}\n`);
     const effects = stream.accept(line);
     if (effects.progress) for (const l of effects.progress.split("\n")) log.progress(l);
     if (stream.sessionId && stream.sessionId !== recordedSession) {
@@ -959,24 +971,29 @@ async function snapshotTranscript(
   state: StateStore,
   container: string,
   identity: string,
+  budget: StateBudget,
   beforeSwap?: () => Promise<void>,
 ): Promise<void> {
   const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
+  const meter = await budget.meter("transcript", "the transcript (~/.claude)");
   await destroyedOnFailure(claudeDir, () =>
     state.replaceSnapshot(identity, "transcript", async (dir) => {
-      await extractInto(claudeDir, dir);
+      await extractInto(meter.through(claudeDir), dir);
       const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-      if (settings) await destroyedOnFailure(settings, () => extractInto(settings, dir));
+      if (settings) await destroyedOnFailure(settings, () => extractInto(meter.through(settings), dir));
       await beforeSwap?.();
     }),
   );
+  meter.kept();
 }
 
-async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string): Promise<void> {
+async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string, budget: StateBudget): Promise<void> {
   const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
   if (!tar) return;
-  await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(tar, dir, 1)));
+  const meter = await budget.meter("workspace", "the work tree");
+  await destroyedOnFailure(tar, () => state.replaceSnapshot(identity, "workspace", (dir) => extractInto(meter.through(tar), dir, 1)));
+  meter.kept();
 }
 
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
@@ -989,12 +1006,29 @@ async function destroyedOnFailure<T>(stream: Readable, use: () => Promise<T>): P
   }
 }
 
-/** Both snapshots are tried, whatever the first one does: a transcript that cannot be written must not cost the work tree. */
-async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<void> {
+/**
+ * Both snapshots are tried, whatever the first one does: a transcript that cannot be
+ * written must not cost the work tree. Either one past limits.state makes the whole a
+ * StateLimitExceeded, which decides the outcome.
+ */
+async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string, budget: StateBudget): Promise<void> {
   const failures: string[] = [];
-  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errorMessage(e)}`));
-  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
-  if (failures.length) throw new Error(failures.join("; "));
+  let overLimit = false;
+  const failed = (what: string) => (error: unknown) => {
+    overLimit ||= error instanceof StateLimitExceeded;
+    failures.push(`${what}: ${errorMessage(error)}`);
+  };
+  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity, budget).catch(failed("transcript"));
+  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity, budget).catch(failed("workspace"));
+  if (failures.length) throw overLimit ? new StateLimitExceeded(failures.join("; ")) : new Error(failures.join("; "));
+}
+
+/** What to do about a state that did not fit in limits.state. */
+function stateLimitAdvice(plan: BottlePlan): string {
+  return (
+    `the bottle's state did not fit in limits.state (${formatSize(plan.stateLimitBytes)}): it keeps the last snapshot that fitted, and nothing was copied back; ` +
+    `raise bottles.${plan.bottle}.limits.state in ${plan.manifestPath}, or have the agent keep less in its work tree and ~/.claude, then resume`
+  );
 }
 
 /** After a clean success the agent's work lands in the directory it came from (new and changed files). */
@@ -1059,11 +1093,12 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   if (!state.exists(identity)) return false;
   await state.recover(identity);
   if (agent?.running) await stopClaude(docker, agent.id, log);
-  if (agent) {
-    await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
-    await snapshotWorkspace(docker, state, agent.id, identity).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
-  }
   const recorded = await state.readMetadata(identity).catch(() => null);
+  if (agent) {
+    const budget = await StateBudget.open(state, identity, recorded?.stateLimitBytes ?? parseStateLimit(DEFAULT_STATE_LIMIT));
+    await snapshotTranscript(docker, state, agent.id, identity, budget).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    await snapshotWorkspace(docker, state, agent.id, identity, budget).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+  }
   if (recorded && recorded.sessionId === null) {
     // The runner may have died between claude's first event and recording its session: the transcript knows it.
     const sessionId = transcriptSession(state.snapshotPath(identity, "transcript"));

@@ -120,6 +120,8 @@ export interface BottlePlan {
   };
   labels: Record<string, string>;
   timeoutMs: number;
+  /** `limits.state`: the most the state directory may hold; a snapshot past it is not kept. */
+  stateLimitBytes: number;
   snapshotIntervalMs: number;
 }
 
@@ -325,6 +327,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     egress: { mode: bottle.egress.mode, allow, defaults },
     labels: { [IDENTITY_LABEL]: identity, [RUNNER_LABEL]: request.runnerId, "claude-bottle.agent": request.agent },
     timeoutMs: limits.timeoutMs,
+    stateLimitBytes: limits.stateBytes,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
   };
 }

@@ -13,6 +13,7 @@ import { planResume, planStart } from "../bottle/prepare.js";
 import { runDemo } from "../demo/demo.js";
 import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
+import { formatSize } from "../manifest/size.js";
 import { StateStore } from "../state/store.js";
 import { type Command, type Format, USAGE, parseCommand } from "./args.js";
 import { type CliIo, printResult, stderrLog } from "./output.js";
@@ -138,6 +139,7 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
     networks: plan.networks,
     labels: plan.labels,
     timeoutMs: plan.timeoutMs,
+    stateLimitBytes: plan.stateLimitBytes,
     snapshotIntervalMs: plan.snapshotIntervalMs,
   };
 }
@@ -154,7 +156,7 @@ function planText(plan: BottlePlan): string {
     ...plan.gate.credentials.map((c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`),
     `  egress:    ${plan.egress.mode}; allow ${plan.egress.allow.length ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ") : "nothing but the routes"}${plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""}`,
     `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
-    `  limits:    ${plan.agentContainer.memoryBytes} bytes, ${plan.agentContainer.nanoCpus / 1e9} cpus, ${plan.agentContainer.pidsLimit} pids, timeout ${plan.timeoutMs / 1000}s`,
+    `  limits:    ${plan.agentContainer.memoryBytes} bytes, ${plan.agentContainer.nanoCpus / 1e9} cpus, ${plan.agentContainer.pidsLimit} pids, timeout ${plan.timeoutMs / 1000}s, state ${formatSize(plan.stateLimitBytes)}`,
     `  runtime:   ${plan.agentContainer.runtime ?? "engine default"}`,
     `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
   ];

@@ -12,15 +12,18 @@ import { z } from "zod";
 import { GateConfigSchema, ROUTE_NAME_PATTERN } from "../gate/config.js";
 import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
 import { formatDuration, parseDuration } from "./duration.js";
+import { parseSize } from "./size.js";
 
 /** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const NAME_RULE = "1-40 lowercase letters, digits and hyphens, starting with a letter or digit";
 const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)([bkmg]?)$/i;
-const MEMORY_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 // Docker refuses a memory limit below 6 MiB.
 const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+// A transcript and a small work tree need some room; below this, nothing useful fits.
+const MIN_STATE_BYTES = 1024 ** 2;
+/** `limits.state` when the manifest does not say, and for a state whose metadata does not record it. */
+export const DEFAULT_STATE_LIMIT = "2g";
 // Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
 const MAX_TIMEOUT_MS = 24 * 86_400_000;
 const MAX_HOST_LENGTH = 253;
@@ -72,13 +75,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Bytes in a Docker-style memory size: `512m`, `4g`, `1.5g`, `1048576`. */
 export function parseMemory(text: string): number {
-  const match = MEMORY_PATTERN.exec(text);
-  if (match === null) {
-    throw new Error(`${showValue(text)} is not a memory size; use a number with an optional unit b, k, m or g, like 512m or 4g`);
-  }
-  const bytes = Math.floor(Number(match[1]) * MEMORY_UNITS[match[2]!.toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${showValue(text)} is too large a memory size; use something like 4g or 16g`);
+  const bytes = parseSize(text, "memory size", "512m or 4g");
   if (bytes < MIN_MEMORY_BYTES) throw new Error(`${showValue(text)} is below Docker's minimum of 6m; use at least 6m, like 512m or 4g`);
+  return bytes;
+}
+
+/** Bytes the state directory may hold (`limits.state`). */
+export function parseStateLimit(text: string): number {
+  const bytes = parseSize(text, "size", "500m or 2g");
+  if (bytes < MIN_STATE_BYTES) throw new Error(`${showValue(text)} is below the smallest state limit, 1m; use something like 500m or 2g`);
   return bytes;
 }
 
@@ -322,11 +327,17 @@ const LimitsSchema = z
     )
       .default("30m")
       .describe("How long the agent may run, like 90s, 30m or 1h30m."),
+    state: parsedString(parseStateLimit, (input) =>
+      `${showValue(input)} is not a size; write it as a string like "500m" or "2g"`,
+    )
+      .default(DEFAULT_STATE_LIMIT)
+      .describe("The most the bottle's saved state (its work tree, its ~/.claude, its logs) may take on the runner's disk, like 500m or 2g (at least 1m). A snapshot that would go past it is not kept."),
   })
   .transform((limits) => ({
     ...limits,
     memoryBytes: parseMemory(limits.memory),
     timeoutMs: parseTimeout(limits.timeout),
+    stateBytes: parseStateLimit(limits.state),
   }));
 
 /** Rebuilds a bottle with capabilityBlock "rebuild" may do in one run unless maxRebuilds says otherwise. */

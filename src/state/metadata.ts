@@ -27,6 +27,8 @@ export const MetadataSchema = z
     numTurns: z.number().int().nonnegative().nullable(),
     costUsd: z.number().nonnegative().nullable(),
     image: z.string().max(512).nullable(),
+    /** The bottle's `limits.state`, so a rescue of its state by `cleanup` keeps to it too. */
+    stateLimitBytes: z.number().int().positive().optional(),
   })
   .strict();
 

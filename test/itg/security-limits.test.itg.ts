@@ -159,6 +159,16 @@ function bytesIn(dir: string): number {
 }
 
 describe("limits.state bounds what a bottle writes into the state directory", () => {
+  test("--dry-run shows the limit, in bytes and as the manifest says it", async () => {
+    const b = box();
+    const json = await startRunner(["start", "hostile", "--manifest", manifest(b, { state: "8m" }), "--prompt", "x", "--dry-run", "--format", "json"], b).done;
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ stateLimitBytes: 8 * 1024 * 1024, agentContainer: { command: ["claude", "-p", "x", "--output-format", "stream-json", "--verbose", "--append-system-prompt-file", "/opt/claude-bottle/system-prompt.md", "--dangerously-skip-permissions"] } });
+    const text = await startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", "x", "--dry-run"], b).done;
+    expect(text.stdout).toMatch(/limits: .*, timeout 1800s, state 2g\n/);
+    expect(existsSync(join(b.home, "state"))).toBe(false);
+  });
+
   test("tens of megabytes into the work tree, ~/.claude and claude's stdout, then a crash: the state stays within the limit", async () => {
     const b = box();
     const flood = [

@@ -16,7 +16,7 @@ describe("action inputs", () => {
     expect(parseInputs(reader({ prompt: "go" }), cwd)).toEqual({
       agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: null,
       timeoutMs: null, anthropicApiKey: null, claudeCodeOauthToken: null, gateImage: null, saveState: "cache-and-artifact",
-      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null,
+      artifactName: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed", "state-limit"], capabilityBlock: null, maxRebuilds: null,
     });
   });
 
