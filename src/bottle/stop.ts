@@ -21,6 +21,7 @@ import { AGENT_USER } from "./claude.js";
 /** How long claude has to end after SIGTERM before the engine kills its container. */
 export const STOP_GRACE_MS = 5_000;
 const EXEC_POLL_MS = 200;
+const RETRY_MS = 250;
 
 /**
  * SIGTERM to every exec'd process of the container but this script's own shell.
@@ -55,7 +56,7 @@ export async function stopClaude(
   const watching = new AbortController();
   const claudeEnded = ended ?? noExecRunning(docker, container, watching.signal);
   // Never awaited: an exec that cannot start or hangs must not hold the stop up.
-  void docker.exec(container, { cmd: ["sh", "-c", TERM_EXECS_SCRIPT], user: AGENT_USER }).catch(() => -1);
+  void askToStop(docker, container, watching.signal);
   let timer: NodeJS.Timeout | undefined;
   const graceOver = new Promise<"grace">((resolve) => (timer = setTimeout(() => resolve("grace"), graceMs)));
   try {
@@ -68,6 +69,18 @@ export async function stopClaude(
   log.warn(`claude did not stop within ${graceMs / 1000}s of SIGTERM: the agent container was killed`);
   await docker.killContainer(container).catch((error: unknown) => log.warn(`killing the agent container failed: ${errorMessage(error)}`));
   return "killed";
+}
+
+/**
+ * Sends SIGTERM through an exec, again while the exec cannot start (at the pid limit
+ * the engine's exec fails now and then), until it runs or `stop` is aborted.
+ */
+async function askToStop(docker: DockerClient, container: string, stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
+    const code = await docker.exec(container, { cmd: ["sh", "-c", TERM_EXECS_SCRIPT], user: AGENT_USER }).catch(() => -1);
+    if (code === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  }
 }
 
 /** Settles once the engine lists no running exec in the container (or `stop` is aborted). */

@@ -15,7 +15,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { FAKE_AGENT_IMAGE, type RunnerRun, type Sandbox, fake, jsonResult, labelled, sandbox, startRunner, walk, writeManifest } from "../support/runner.js";
+import { cleanupOrphans } from "../../src/bottle/inventory.js";
+import { rescueBottle } from "../../src/bottle/lifecycle.js";
+import { DockerodeClient } from "../../src/docker/dockerode.js";
+import { StateStore } from "../../src/state/store.js";
+import { FAKE_AGENT_IMAGE, type RunnerRun, type Sandbox, fake, jsonResult, labelled, sandbox, startRunner, waitFor, walk, writeManifest } from "../support/runner.js";
 
 const TIMEOUT_S = 10;
 /** How long the runner waits for claude to stop on its own before the engine kills the agent container. */
@@ -148,6 +152,36 @@ describe("limits.timeout is enforced from outside the bottle", () => {
     const b = box();
     const t = await timedRun(b, [{ run: `CLAUDE=$PPID ${FORK_BOMB}` }]);
     expectTimedOut(t, true);
+  });
+});
+
+describe("a dead runner's bottle", () => {
+  test("cleanup's rescue stops claude without the runner: the engine says when its exec has ended", async () => {
+    const b = box();
+    const prompt = fake({ steps: [{ say: "hostile agent at work" }, { write: { path: "evidence.txt", content: "written before the runner died\n" } }, { say: "still going" }], end: "hang" });
+    const { child, done } = startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", prompt], b);
+    let stderr = "";
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    await waitFor(() => stderr.includes("claude: still going"), 120_000, "claude to work");
+    child.kill("SIGKILL");
+    await done;
+    const identity = identityOf(b);
+    // What `node runner cleanup` does, for this bottle only: the engine is shared.
+    const docker = new DockerodeClient();
+    const state = new StateStore(b.home);
+    const lines: string[] = [];
+    const log = { info: (l: string) => lines.push(l), warn: (l: string) => lines.push(`warning: ${l}`), progress: () => {} };
+    const started = Date.now();
+    const report = await cleanupOrphans(docker, { only: identity, rescue: (id) => rescueBottle(id, { docker, state, clock: { now: () => new Date() }, log }) });
+    const seconds = (Date.now() - started) / 1000;
+    expect(report.failures).toEqual([]);
+    // claude ended on SIGTERM, so the rescue did not wait out the grace.
+    expect(seconds, lines.join("\n")).toBeLessThan(GRACE_S);
+    expect(lines.join("\n")).not.toContain("the agent container was killed");
+    const metadata = JSON.parse(readFileSync(join(state.dir(identity), "metadata.json"), "utf8")) as Record<string, unknown>;
+    expect(metadata.outcome).toBe("interrupted");
+    expect(readFileSync(join(state.dir(identity), "workspace/evidence.txt"), "utf8")).toBe("written before the runner died\n");
+    expect(labelled(identity)).toEqual({ containers: [], networks: [] });
   });
 });
 
