@@ -72,8 +72,6 @@ export interface ExecHandlers {
 /** An exec that is still running, as the engine reports it. */
 export interface RunningExec {
   id: string;
-  /** Its process id in the engine's (the host's) pid namespace. */
-  pid: number;
   command: string[];
 }
 

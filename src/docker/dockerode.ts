@@ -350,7 +350,7 @@ export class DockerodeClient implements DockerClient {
       ),
     );
     const running: RunningExec[] = [];
-    for (const e of execs) if (e?.Running) running.push({ id: e.ID, pid: e.Pid, command: [e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments] });
+    for (const e of execs) if (e?.Running) running.push({ id: e.ID, command: [e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments] });
     return running;
   }
 }

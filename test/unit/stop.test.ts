@@ -23,8 +23,8 @@ function engine(options: { execResult?: Promise<number>; running?: () => Running
 const warnings: string[] = [];
 const log = { warn: (line: string) => warnings.push(line) };
 const never = new Promise<void>(() => {});
-const claudeExec: RunningExec = { id: "e1", pid: 4242, command: ["claude", "-p", "task"] };
-const stopScript: RunningExec = { id: "e2", pid: 4243, command: ["sh", "-c", TERM_EXECS_SCRIPT] };
+const claudeExec: RunningExec = { id: "e1", command: ["claude", "-p", "task"] };
+const stopScript: RunningExec = { id: "e2", command: ["sh", "-c", TERM_EXECS_SCRIPT] };
 
 describe("stopping claude", () => {
   test("claude ends within the grace after SIGTERM: the container is left alone", async () => {
