@@ -10,8 +10,6 @@ export const AGENT_WORKSPACE = "/home/node/workspace";
 export const AGENT_USER = "node";
 /** The appended system prompt lives outside the workspace, read-only for the agent. */
 export const SYSTEM_PROMPT_PATH = "/opt/claude-bottle/system-prompt.md";
-/** The wrapper records claude's pid here so the runner can stop it on timeout or interrupt. */
-export const CLAUDE_PID_FILE = "/tmp/claude-bottle.pid";
 export const DEFAULT_RESUME_PROMPT =
   "Your previous session in this bottle was interrupted. Continue where you left off and finish the task.";
 
@@ -28,6 +26,11 @@ export interface ClaudeOptions {
   mcpConfig?: string | undefined;
 }
 
+/**
+ * claude's command line, exec'd as it is: claude is the exec's own process, which
+ * the runner stops from outside (see stop.ts), never through anything in the
+ * container the agent could rewrite.
+ */
 export function claudeArgs(options: ClaudeOptions): string[] {
   const args = [
     "claude",
@@ -46,16 +49,6 @@ export function claudeArgs(options: ClaudeOptions): string[] {
   // Strict: a .mcp.json in the workspace must not add servers next to the runner's own.
   if (options.mcpConfig) args.push("--mcp-config", options.mcpConfig, "--strict-mcp-config");
   return args;
-}
-
-/** `sh -c` wrapper: record the pid, then become claude so signals reach it directly. */
-export function claudeCommand(options: ClaudeOptions): string[] {
-  return ["sh", "-c", `echo $$ > ${CLAUDE_PID_FILE}; exec "$@"`, "claude-bottle", ...claudeArgs(options)];
-}
-
-/** Sends `signal` to claude inside the container (runs as the agent user, needs no capability). */
-export function signalCommand(signal: "TERM" | "KILL"): string[] {
-  return ["sh", "-c", `[ -f ${CLAUDE_PID_FILE} ] && kill -${signal} "$(cat ${CLAUDE_PID_FILE})" 2>/dev/null; true`];
 }
 
 type Json = Record<string, unknown>;

@@ -17,7 +17,11 @@ export class EgressLog {
   private readonly file: WriteStream;
   readonly summary: EgressSummary = { reached: {}, refused: {} };
 
-  constructor(path: string) {
+  /** `keep` says whether a line still fits in the state (limits.state); a line it refuses is only counted. */
+  constructor(
+    path: string,
+    private readonly keep: (bytes: number) => boolean = () => true,
+  ) {
     this.file = createWriteStream(path, { flags: "a", mode: 0o600 });
   }
 
@@ -30,7 +34,7 @@ export class EgressLog {
       return;
     }
     if (event.event !== "egress") return;
-    this.file.write(`${line}\n`);
+    if (this.keep(Buffer.byteLength(line) + 1)) this.file.write(`${line}\n`);
     const target = `${String(event.host)}${event.port === null || event.port === undefined ? "" : `:${String(event.port)}`}`;
     const bucket = event.decision === "allow" ? this.summary.reached : this.summary.refused;
     if (event.decision === "audit") this.summary.reached[target] = (this.summary.reached[target] ?? 0) + 1;

@@ -21,6 +21,7 @@ import { IDENTITY_LABEL, RUNNER_LABEL, type DockerClient } from "../docker/clien
 import type { Log } from "../log/log.js";
 import { lineSplitter } from "../stream/lines.js";
 import { errorMessage } from "../errors.js";
+import { StateBudget, StateLimitExceeded } from "../state/budget.js";
 import { type StateStore, writeAtomic } from "../state/store.js";
 import { buildStep } from "../docker/build-steps.js";
 import {
@@ -34,8 +35,10 @@ import {
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { type LaunchRecord, type Metadata, type Origin, historyAfter, launchHistory } from "../state/metadata.js";
 import { GATE_HOST_ALIAS } from "../gate/config.js";
+import { DEFAULT_STATE_LIMIT, parseStateLimit } from "../manifest/schema.js";
+import { formatSize } from "../manifest/size.js";
 import { AGENT_OWNER, ROOT_OWNER, packDirectory, packFiles, readTarFiles } from "./archive.js";
-import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH, signalCommand } from "./claude.js";
+import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PATH } from "./claude.js";
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { BOTTLE_BUILD_TERMS, bottleBuildRequest, bottleImageTag, removeBottleState } from "./bottle-image.js";
 import { buildContext } from "./images.js";
@@ -47,6 +50,7 @@ import { copyWorkTreeIn } from "./worktree-copy-in.js";
 import { describeLeftOut, extractSnapshot } from "./worktree-snapshot.js";
 import { HostAddressProbe } from "./host-addresses.js";
 import { BottleLease } from "./lease.js";
+import { stopClaude } from "./stop.js";
 
 export interface Clock {
   now(): Date;
@@ -135,7 +139,6 @@ class Interrupted extends Error {}
 class BuildFailed extends Error {}
 
 const GATE_READY_TIMEOUT_MS = 20_000;
-const STOP_GRACE_MS = 5_000;
 /** After a proposal, claude gets this long to take in the tool's answer and write its transcript before it is stopped. */
 const CAPABILITY_SETTLE_MS = 3_000;
 /** A proposal file is at most a Dockerfile's limit plus its reason: anything far larger is refused. */
@@ -194,6 +197,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     image: null,
     origin: deps.origin ?? null,
     history: historyAfter(previous),
+    stateLimitBytes: plan.stateLimitBytes,
   };
   /**
    * The state is begun when the bottle's first Docker resource exists, not before:
@@ -201,14 +205,15 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
    * the last run left it (a resume), and `cleanup`, which finds bottles by their
    * resources, never meets a state without them.
    */
-  const beginState = async (image: string): Promise<EgressLog> => {
+  const beginState = async (image: string): Promise<{ egress: EgressLog; budget: StateBudget }> => {
     await state.ensure(plan.identity);
     await state.recover(plan.identity);
     // A marker from an earlier run must not keep this run's state alive after a clean end.
     await state.clearPreserved(plan.identity);
     metadata = { ...metadata, image };
     await state.writeMetadata(metadata);
-    return new EgressLog(state.egressPath(plan.identity));
+    const budget = await StateBudget.open(state, plan.identity, plan.stateLimitBytes);
+    return { egress: new EgressLog(state.egressPath(plan.identity), (bytes) => budget.admitLog(bytes)), budget };
   };
 
   const timer = new PhaseTimer();
@@ -219,6 +224,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   const lease = new BottleLease(docker, plan.labels[RUNNER_LABEL] ?? "", (line) => log.warn(line));
   const hostProbe = new HostAddressProbe(docker, { name: `${plan.gate.name}-host-probe`, labels: plan.labels, image: plan.gate.image }, (r) => resources.createContainer(r));
   let egress: EgressLog | null = null;
+  let budget: StateBudget | null = null;
   let stopGateLog: (() => Promise<void>) | null = null;
   let stopSuperviseLog: (() => Promise<void>) | null = null;
   let session: SessionResult | null = null;
@@ -237,7 +243,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     await pause("networks");
     await timer.time("networks", () => resources.createNetworks());
     // Until a per-bottle image has built, the state stays as the last run left it.
-    if (!perBottle) egress = await beginState(imageRef);
+    if (!perBottle) ({ egress, budget } = await beginState(imageRef));
     checkInterrupt(deps.signal);
     await pause("gate-start");
     const gateId = await timer.time("gate", () => startGate(plan, deps, resources, lease, hostProbe));
@@ -246,7 +252,8 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
       const pending = history.at(-1);
       if (pending?.policy === "rebuild" && pending.result === undefined) pending.result = "rebuilt";
     }
-    const egressLog = (egress ??= await beginState(imageRef));
+    if (!egress) ({ egress, budget } = await beginState(imageRef));
+    const egressLog = egress;
     // The gate's log from its start, so what a per-bottle build asked of it is in it too.
     stopGateLog = (await docker.followLogs(gateId, (line) => egressLog.accept(line))).stop;
     checkInterrupt(deps.signal);
@@ -260,9 +267,11 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     const agentId = await startAgent(plan, deps, resources, imageRef, workspaceSource, timer, pause);
     checkInterrupt(deps.signal);
     await pause("session");
+    const stateBudget = budget;
+    if (!stateBudget) throw new Error(`the state of ${plan.identity} was not begun before the session`);
     timer.mark("execStart");
-    session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause));
-    await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId));
+    session = await timer.time("session", () => runSession(plan, deps, agentId, proposals.accepted, pause, stateBudget));
+    await timer.time("finalSnapshot", () => finalSnapshot(plan, deps, agentId, stateBudget));
     // The answer can reach claude before the runner hears of it: look for a proposal the log did not bring yet.
     if (plan.supervise) await proposals.finish();
   } catch (error) {
@@ -283,13 +292,16 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
     return settleLaunchFailure(plan, deps, launchFailure, metadata, egressSummary, history, timer.timings);
   }
   if (launchFailure) log.warn(`final snapshot failed: ${errorMessage(launchFailure)}; the last periodic snapshot is kept`);
+  const dropped = budget?.droppedLogs();
+  if (dropped) log.warn(dropped);
+  const stateLimit = launchFailure instanceof StateLimitExceeded;
 
   const proposal = proposals.proposal;
   if (proposal && plan.supervise) {
     const record = await keepProposal(plan, deps, proposal);
     history.push(record);
   }
-  const decided = decideOutcome({ ...session.end, capabilityBlock: proposal !== null });
+  const decided = decideOutcome({ ...session.end, capabilityBlock: proposal !== null, stateLimit });
   // The work tree comes back only from a final snapshot: without one, a success keeps the state instead.
   const outcome = launchFailure && decided === "success" ? "error" : decided;
   if (outcome !== decided) log.warn("claude succeeded, but without a final snapshot the work tree cannot be copied back: outcome error, the state is kept");
@@ -314,6 +326,7 @@ async function launchOnce(plan: BottlePlan, deps: LifecycleDeps, history: Capabi
   }
   if (keep) {
     log.info(`outcome ${outcome}: state preserved in ${state.dir(plan.identity)}`);
+    if (outcome === "state-limit") log.warn(stateLimitAdvice(plan));
     if (history.at(-1)?.policy !== "rebuild" || outcome !== "capability-block") log.info(`to resume this bottle: node runner resume ${plan.identity}`);
   } else {
     workTreeNotes = await copyWorkspaceBack(plan, deps);
@@ -900,43 +913,45 @@ async function runSession(
   agentId: string,
   proposal: AbortSignal,
   pause: (phase: Phase) => Promise<void>,
+  budget: StateBudget,
 ): Promise<SessionResult> {
   const { docker, state, log } = deps;
   const stream = new ClaudeStream();
   const events = createWriteStream(state.eventsPath(plan.identity), { flags: "a" });
-  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, () => pause("snapshot")), log);
+  const snapshots = new Snapshotter(() => snapshotTranscript(docker, state, agentId, plan.identity, budget, () => pause("snapshot")), log);
   let timedOut = false;
   let interrupted = false;
   let finished = false;
   let recordedSession: string | null = null;
+  let claudeEnded = () => {};
+  const ended = new Promise<void>((resolve) => (claudeEnded = resolve));
+  let stopping: Promise<unknown> | null = null;
 
-  const stop = async (why: string) => {
-    if (finished) return;
+  const stop = (why: string) => {
+    if (finished || stopping) return;
     log.info(`${why}: stopping claude`);
-    await docker.exec(agentId, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
-    await new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
-    if (!finished) await docker.exec(agentId, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
+    stopping = stopClaude(docker, agentId, log, ended);
   };
   const timer = setTimeout(() => {
     timedOut = true;
-    void stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
+    stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
   }, plan.timeoutMs);
   const onAbort = () => {
     interrupted = true;
-    void stop("interrupted");
+    stop("interrupted");
   };
   deps.signal.addEventListener("abort", onAbort, { once: true });
   let settle: NodeJS.Timeout | null = null;
   const onProposal = () => {
     log.info("capability-block accepted: the session ends once claude has the answer");
     // Give claude a moment to take in the tool's answer and write it to its transcript.
-    settle = setTimeout(() => void stop("capability-block"), CAPABILITY_SETTLE_MS);
+    settle = setTimeout(() => stop("capability-block"), CAPABILITY_SETTLE_MS);
   };
   proposal.addEventListener("abort", onProposal, { once: true });
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
 
   const stdout = lineSplitter((line) => {
-    events.write(`${line}\n`);
+    if (budget.admitLog(Buffer.byteLength(line) + 1)) events.write(`${line}\n`);
     const effects = stream.accept(line);
     if (effects.progress) for (const l of effects.progress.split("\n")) log.progress(l);
     if (stream.sessionId && stream.sessionId !== recordedSession) {
@@ -960,6 +975,9 @@ async function runSession(
     );
   } finally {
     finished = true;
+    claudeEnded();
+    // A container the stop killed is stopped before the final snapshot reads it.
+    await stopping;
     clearTimeout(timer);
     if (settle) clearTimeout(settle);
     clearInterval(interval);
@@ -1022,30 +1040,35 @@ async function snapshotTranscript(
   state: StateStore,
   container: string,
   identity: string,
+  budget: StateBudget,
   beforeSwap?: () => Promise<void>,
 ): Promise<void> {
   const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
   if (!claudeDir) return; // claude has not written anything yet; keep what we have
+  const meter = await budget.meter("transcript", "the transcript (~/.claude)");
   await destroyedOnFailure(claudeDir, () =>
     state.replaceSnapshot(identity, "transcript", async (dir) => {
-      await extractSnapshot(claudeDir, dir);
+      await extractSnapshot(meter.through(claudeDir), dir);
       const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
-      if (settings) await destroyedOnFailure(settings, () => extractSnapshot(settings, dir));
+      if (settings) await destroyedOnFailure(settings, () => extractSnapshot(meter.through(settings), dir));
       await beforeSwap?.();
     }),
   );
+  meter.kept();
 }
 
 /** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
-async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string, log: Pick<Log, "warn">): Promise<void> {
+async function snapshotWorkspace(docker: DockerClient, state: StateStore, container: string, identity: string, budget: StateBudget, log: Pick<Log, "warn">): Promise<void> {
   const tar: Readable | null = await docker.getArchive(container, AGENT_WORKSPACE);
   if (!tar) return;
+  const meter = await budget.meter("workspace", "the work tree");
   await destroyedOnFailure(tar, () =>
     state.replaceSnapshot(identity, "workspace", async (dir) => {
-      const leftOut = await extractSnapshot(tar, dir, 1);
+      const leftOut = await extractSnapshot(meter.through(tar), dir, 1);
       if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
     }),
   );
+  meter.kept();
 }
 
 /** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
@@ -1058,12 +1081,29 @@ async function destroyedOnFailure<T>(stream: Readable, use: () => Promise<T>): P
   }
 }
 
-/** Both snapshots are tried, whatever the first one does: a transcript that cannot be written must not cost the work tree. */
-async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string): Promise<void> {
+/**
+ * Both snapshots are tried, whatever the first one does: a transcript that cannot be
+ * written must not cost the work tree. Either one past limits.state makes the whole a
+ * StateLimitExceeded, which decides the outcome.
+ */
+async function finalSnapshot(plan: BottlePlan, deps: LifecycleDeps, agentId: string, budget: StateBudget): Promise<void> {
   const failures: string[] = [];
-  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity).catch((e) => failures.push(`transcript: ${errorMessage(e)}`));
-  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity, deps.log).catch((e) => failures.push(`workspace: ${errorMessage(e)}`));
-  if (failures.length) throw new Error(failures.join("; "));
+  let overLimit = false;
+  const failed = (what: string) => (error: unknown) => {
+    overLimit ||= error instanceof StateLimitExceeded;
+    failures.push(`${what}: ${errorMessage(error)}`);
+  };
+  await snapshotTranscript(deps.docker, deps.state, agentId, plan.identity, budget).catch(failed("transcript"));
+  await snapshotWorkspace(deps.docker, deps.state, agentId, plan.identity, budget, deps.log).catch(failed("workspace"));
+  if (failures.length) throw overLimit ? new StateLimitExceeded(failures.join("; ")) : new Error(failures.join("; "));
+}
+
+/** What to do about a state that did not fit in limits.state. */
+function stateLimitAdvice(plan: BottlePlan): string {
+  return (
+    `the bottle's state did not fit in limits.state (${formatSize(plan.stateLimitBytes)}): it keeps the last snapshot that fitted, and nothing was copied back; ` +
+    `raise bottles.${plan.bottle}.limits.state in ${plan.manifestPath}, or have the agent keep less in its work tree and ~/.claude, then resume`
+  );
 }
 
 /** After a clean success the agent's work lands in the directory it came from (worktree-copy-back.ts says what does and what never does). */
@@ -1127,16 +1167,13 @@ export async function rescueBottle(identity: string, deps: Pick<LifecycleDeps, "
   const supervise = containers.find((c) => c.labels["claude-bottle.role"] === "supervise");
   if (!state.exists(identity)) return false;
   await state.recover(identity);
-  if (agent?.running) {
-    await docker.exec(agent.id, { cmd: signalCommand("TERM"), user: AGENT_USER }).catch(() => 0);
-    await new Promise((r) => setTimeout(r, 1_000));
-    await docker.exec(agent.id, { cmd: signalCommand("KILL"), user: AGENT_USER }).catch(() => 0);
-  }
-  if (agent) {
-    await snapshotTranscript(docker, state, agent.id, identity).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
-    await snapshotWorkspace(docker, state, agent.id, identity, log).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
-  }
+  if (agent?.running) await stopClaude(docker, agent.id, log);
   const recorded = await state.readMetadata(identity).catch(() => null);
+  if (agent) {
+    const budget = await StateBudget.open(state, identity, recorded?.stateLimitBytes ?? parseStateLimit(DEFAULT_STATE_LIMIT));
+    await snapshotTranscript(docker, state, agent.id, identity, budget).catch((e) => log.warn(`final transcript snapshot failed, the last one is kept: ${errorMessage(e)}`));
+    await snapshotWorkspace(docker, state, agent.id, identity, budget, log).catch((e) => log.warn(`workspace snapshot failed, the last one is kept: ${errorMessage(e)}`));
+  }
   if (recorded && recorded.sessionId === null) {
     // The runner may have died between claude's first event and recording its session: the transcript knows it.
     const sessionId = transcriptSession(state.snapshotPath(identity, "transcript"));

@@ -6,11 +6,13 @@
  * event at all. So the outcome is decided from the exit code, the final `result`
  * event and what the runner itself did (a timeout, an interrupt) together.
  *
- * Two outcomes come from the bottle rather than from claude: `capability-block`
+ * Three outcomes come from the bottle rather than from claude: `capability-block`
  * (the agent asked for a different image and the runner ended the session to give
- * it one) and `build-failed` (the per-bottle Dockerfile did not build).
+ * it one), `build-failed` (the per-bottle Dockerfile did not build) and
+ * `state-limit` (the final snapshot did not fit in `limits.state`, so the state
+ * holds an older one and nothing may be copied back).
  */
-export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"] as const;
+export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted", "capability-block", "build-failed", "state-limit"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The fields of claude's final stream-json `result` event that matter here. */
@@ -32,6 +34,8 @@ export interface SessionEnd {
   interrupted: boolean;
   /** The agent's capability-block proposal was accepted and the runner ended the session for it. */
   capabilityBlock?: boolean;
+  /** The final snapshot did not fit in `limits.state`; the state keeps an older one. */
+  stateLimit?: boolean;
 }
 
 export function decideOutcome(end: SessionEnd): Outcome {
@@ -40,6 +44,8 @@ export function decideOutcome(end: SessionEnd): Outcome {
   // What the runner did wins: claude's exit after being stopped says nothing new.
   if (end.interrupted) return "interrupted";
   if (end.timedOut) return "timeout";
+  // claude's own ending (even a success) is not what the state holds: an older snapshot is.
+  if (end.stateLimit) return "state-limit";
   if (end.result === null) return end.exitCode === 0 ? "error" : "crashed";
   if (end.result.is_error) return "error";
   return end.exitCode === 0 ? "success" : "error";

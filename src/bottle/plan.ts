@@ -25,7 +25,7 @@ import {
 } from "../supervise/config.js";
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
 import { bottleImageTag, keptBuildArgs } from "./bottle-image.js";
-import { AGENT_HOME, type ClaudeOptions, DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT, claudeCommand } from "./claude.js";
+import { AGENT_HOME, type ClaudeOptions, DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT, claudeArgs } from "./claude.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
@@ -122,6 +122,8 @@ export interface BottlePlan {
   };
   labels: Record<string, string>;
   timeoutMs: number;
+  /** `limits.state`: the most the state directory may hold; a snapshot past it is not kept. */
+  stateLimitBytes: number;
   snapshotIntervalMs: number;
   /** After a crash, resume the same session at once, up to `left` more times, with `prompt`. */
   autoResume: { left: number; prompt: string };
@@ -299,7 +301,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       name: `${prefix}-agent`,
       user: "node",
       env,
-      command: claudeCommand(claude),
+      command: claudeArgs(claude),
       memoryBytes: limits.memoryBytes,
       nanoCpus: Math.round(limits.cpus * 1e9),
       pidsLimit: limits.pids,
@@ -338,6 +340,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       "claude-bottle.agent": request.agent,
     },
     timeoutMs: limits.timeoutMs,
+    stateLimitBytes: limits.stateBytes,
     snapshotIntervalMs: request.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
     autoResume: { left: request.maxResumes ?? 0, prompt: request.resumePrompt ?? DEFAULT_RESUME_PROMPT },
   };
@@ -448,7 +451,7 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
     image,
     claude,
     supervise,
-    agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
+    agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) },
   };
 }
 
@@ -462,7 +465,7 @@ export function resumedPlan(plan: BottlePlan, sessionId: string): BottlePlan {
     resumeSession: sessionId,
     claude,
     autoResume: { ...plan.autoResume, left: plan.autoResume.left - 1 },
-    agentContainer: { ...plan.agentContainer, command: claudeCommand(claude) },
+    agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) },
   };
 }
 

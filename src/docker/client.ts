@@ -76,6 +76,12 @@ export interface ExecHandlers {
   stderr?: (chunk: Buffer) => void;
 }
 
+/** An exec that is still running, as the engine reports it. */
+export interface RunningExec {
+  id: string;
+  command: string[];
+}
+
 export interface ResourceSummary {
   id: string;
   name: string;
@@ -118,6 +124,8 @@ export interface DockerClient {
   createContainer(request: ContainerRequest): Promise<string>;
   connectNetwork(container: string, network: string, aliases: string[]): Promise<void>;
   startContainer(container: string): Promise<void>;
+  /** SIGKILLs a container from outside (every process in it dies); one that is not running or is gone is not an error. */
+  killContainer(container: string): Promise<void>;
   /** Force-removes a container; a container that is already gone is not an error. */
   removeContainer(container: string): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ResourceSummary[]>;
@@ -136,6 +144,8 @@ export interface DockerClient {
 
   /** Runs a command in a running container, streaming its output; resolves with the exit code. */
   exec(container: string, request: ExecRequest, handlers?: ExecHandlers): Promise<number>;
+  /** The execs still running in a container (none when it is stopped or gone). */
+  runningExecs(container: string): Promise<RunningExec[]>;
 }
 
 /** Docker's own message for a missing object, so callers can treat "already gone" as success. */

@@ -16,6 +16,7 @@ import type {
   ExecRequest,
   NetworkRequest,
   ResourceSummary,
+  RunningExec,
 } from "./client.js";
 import { errorMessage } from "../errors.js";
 import { lineSplitter } from "../stream/lines.js";
@@ -222,6 +223,16 @@ export class DockerodeClient implements DockerClient {
     await this.docker.getContainer(container).start();
   }
 
+  async killContainer(container: string): Promise<void> {
+    try {
+      await this.docker.getContainer(container).kill({ signal: "SIGKILL" });
+    } catch (error) {
+      // 409: the container is not running, which is what a kill is for.
+      const code = (error as { statusCode?: number }).statusCode;
+      if (!isNotFound(error) && code !== 409) throw error;
+    }
+  }
+
   async removeContainer(container: string): Promise<void> {
     try {
       await this.docker.getContainer(container).remove({ force: true, v: true });
@@ -366,6 +377,28 @@ export class DockerodeClient implements DockerClient {
       await new Promise((r) => setTimeout(r, 50));
     }
     return -1;
+  }
+
+  async runningExecs(container: string): Promise<RunningExec[]> {
+    let ids: string[];
+    try {
+      ids = (await this.docker.getContainer(container).inspect()).ExecIDs ?? [];
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    const execs = await Promise.all(
+      ids.map((id) =>
+        this.docker
+          .getExec(id)
+          .inspect()
+          // An exec the engine has already forgotten is not running.
+          .catch((error: unknown) => (isNotFound(error) ? null : Promise.reject(error))),
+      ),
+    );
+    const running: RunningExec[] = [];
+    for (const e of execs) if (e?.Running) running.push({ id: e.ID, command: [e.ProcessConfig.entrypoint, ...e.ProcessConfig.arguments] });
+    return running;
   }
 }
 

@@ -14,11 +14,16 @@ import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.
 import { closest } from "../closest.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { parseMemory } from "./memory.js";
+import { parseSize } from "./size.js";
 
 /** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const NAME_RULE = "1-40 lowercase letters, digits and hyphens, starting with a letter or digit";
 const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// A transcript and a small work tree need some room; below this, nothing useful fits.
+const MIN_STATE_BYTES = 1024 ** 2;
+/** `limits.state` when the manifest does not say, and for a state whose metadata does not record it. */
+export const DEFAULT_STATE_LIMIT = "2g";
 // Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
 const MAX_TIMEOUT_MS = 24 * 86_400_000;
 const MAX_HOST_LENGTH = 253;
@@ -40,6 +45,13 @@ function showValue(value: unknown): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Bytes the state directory may hold (`limits.state`). */
+export function parseStateLimit(text: string): number {
+  const bytes = parseSize(text, "size", "500m or 2g");
+  if (bytes < MIN_STATE_BYTES) throw new Error(`${showValue(text)} is below the smallest state limit, 1m; use something like 500m or 2g`);
+  return bytes;
 }
 
 function parseTimeout(text: string): number {
@@ -282,11 +294,17 @@ const LimitsSchema = z
     )
       .default("30m")
       .describe("How long the agent may run, like 90s, 30m or 1h30m."),
+    state: parsedString(parseStateLimit, (input) =>
+      `${showValue(input)} is not a size; write it as a string like "500m" or "2g"`,
+    )
+      .default(DEFAULT_STATE_LIMIT)
+      .describe("The most the bottle's saved state (its work tree, its ~/.claude, its logs) may take on the runner's disk, like 500m or 2g (at least 1m). A snapshot that would go past it is not kept."),
   })
   .transform((limits) => ({
     ...limits,
     memoryBytes: parseMemory(limits.memory),
     timeoutMs: parseTimeout(limits.timeout),
+    stateBytes: parseStateLimit(limits.state),
   }));
 
 /** Rebuilds a bottle with capabilityBlock "rebuild" may do in one run unless maxRebuilds says otherwise. */

@@ -52,6 +52,8 @@ export const MetadataSchema = z
     origin: OriginSchema.nullable().default(null),
     /** The launches before this one, oldest first. */
     history: z.array(LaunchRecordSchema).max(HISTORY_LIMIT).default([]),
+    /** The bottle's `limits.state`, so a rescue of its state by `cleanup` keeps to it too. */
+    stateLimitBytes: z.number().int().positive().optional(),
   })
   .strict();
 

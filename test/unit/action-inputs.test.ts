@@ -16,7 +16,7 @@ describe("action inputs", () => {
     expect(parseInputs(reader({ prompt: "go" }), cwd)).toEqual({
       agent: "claude", prompt: "go", manifest: null, mode: "start", identity: null, id: "", resumePrompt: null, workspace: cwd,
       timeoutMs: null, anthropicApiKey: null, claudeCodeOauthToken: null, gateImage: null, saveState: "cache-and-artifact",
-      artifactName: null, githubToken: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed"], capabilityBlock: null, maxRebuilds: null, maxResumes: 0, cacheImage: true,
+      artifactName: null, githubToken: null, failOn: ["error", "crashed", "timeout", "interrupted", "capability-block", "build-failed", "state-limit"], capabilityBlock: null, maxRebuilds: null, maxResumes: 0, cacheImage: true,
     });
   });
 

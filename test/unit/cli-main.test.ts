@@ -155,7 +155,7 @@ describe("--dry-run speaks the manifest's units", () => {
   test("the embedded default: 4g, 30m, 30s, and the bundled Dockerfile with its base in words", async () => {
     const run = await runCli(["start", "claude", "--prompt", "x", "--dry-run"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("  limits:    memory 4g, 2 cpus, 512 pids, timeout 30m\n");
+    expect(run.stdout).toContain("  limits:    memory 4g, 2 cpus, 512 pids, timeout 30m, state 2g\n");
     expect(run.stdout).toContain("  snapshots: every 30s and after each turn\n");
     expect(run.stdout).toMatch(/ {2}image: {5}build from bundled Dockerfile \(base node:24-bookworm-slim\) as claude-bottle-agent:[0-9a-f]+ \(reused when already built\)\n/);
     expect(run.stdout).not.toMatch(/bytes|4294967296|1800s|[{}]/);

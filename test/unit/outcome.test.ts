@@ -23,6 +23,9 @@ describe("how claude ended decides the outcome", () => {
     ["a capability-block proposal was accepted, claude then finished cleanly", end({ capabilityBlock: true }), "capability-block", true],
     ["a capability-block proposal, then the runner stopped claude (143)", end({ exitCode: 143, result: null, capabilityBlock: true }), "capability-block", true],
     ["a capability-block proposal wins over an interrupt that followed", end({ interrupted: true, capabilityBlock: true }), "capability-block", true],
+    ["a clean success whose final snapshot did not fit in limits.state", end({ stateLimit: true }), "state-limit", true],
+    ["a crash whose final snapshot did not fit in limits.state", end({ exitCode: 137, result: null, stateLimit: true }), "state-limit", true],
+    ["the timeout passed and the final snapshot did not fit: the runner's stop wins", end({ exitCode: 137, result: null, timedOut: true, stateLimit: true }), "timeout", true],
   ] as const)("%s → %s", (_name, input, outcome, preserved) => {
     expect(decideOutcome(input)).toBe(outcome);
     expect(preserves(decideOutcome(input))).toBe(preserved);

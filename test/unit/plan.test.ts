@@ -43,6 +43,7 @@ describe("resolving a launch plan", () => {
     expect(plan.labels).toEqual({ "claude-bottle.identity": "fixer-abcde", "claude-bottle.runner": "host/1", "claude-bottle.agent": "fixer" });
     expect(plan.agentContainer).toMatchObject({ memoryBytes: 4 * 1024 ** 3, nanoCpus: 2e9, pidsLimit: 512, runtime: null, user: "node" });
     expect(plan.timeoutMs).toBe(30 * 60_000);
+    expect(plan.stateLimitBytes).toBe(2 * 1024 ** 3);
     expect(plan.snapshotIntervalMs).toBe(30_000);
     expect(plan.systemPrompt).toBe("be good");
   });
@@ -180,6 +181,12 @@ describe("resolving a launch plan", () => {
     expect(cmd.slice(cmd.indexOf("-p"), cmd.indexOf("-p") + 2)).toEqual(["-p", "continue"]);
     expect(cmd.slice(-2)).toEqual(["--resume", "0b6c-session"]);
     expect(cmd).not.toContain("fix the tests");
+  });
+
+  test("claude is exec'd as itself, with no wrapper that records its pid inside the bottle", () => {
+    const command = resolvePlan(request()).agentContainer.command;
+    expect(command.slice(0, 3)).toEqual(["claude", "-p", "fix the tests"]);
+    expect(command.join(" ")).not.toContain("/tmp/");
   });
 
   test("the agent's model and max turns reach claude", () => {
