@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep } from "../support/action.js";
-import { FAKE_AGENT_IMAGE, fake, labelled, writeManifest } from "../support/runner.js";
+import { fake, FAKE_AGENT_IMAGE, FAKE_ROUTE, labelled, writeManifest } from "../support/runner.js";
 
 const KEY = `sk-ant-artifact-${Math.random().toString(36).slice(2)}`;
 
@@ -26,7 +26,7 @@ function checkout(): string {
     bottles: {
       fake: {
         image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
+        egress: { routes: [FAKE_ROUTE] },
       },
     },
     agents: { fixer: { bottle: "fake" } },

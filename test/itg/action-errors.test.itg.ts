@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { newJob, runStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
-import { FAKE_AGENT_IMAGE, fake, labelled, writeManifest } from "../support/runner.js";
+import { fake, FAKE_AGENT_IMAGE, FAKE_ROUTE, labelled, writeManifest } from "../support/runner.js";
 import { workflowCommands } from "../support/workflow-commands.js";
 
 function checkout(): string {
@@ -47,7 +47,7 @@ test("no cache service: a resume job says the cache is missing, not that there i
 test("no cache service: a re-run says it and starts fresh rather than failing", async () => {
   const workspace = checkout();
   writeManifest(workspace, {
-    bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] } } },
+    bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [FAKE_ROUTE] } } },
     agents: { fixer: { bottle: "fake" } },
   });
   const run = await runStep(newJob({ workspace, runId: "1303", attempt: 2, cacheEnv: {} }), "main", { agent: "fixer", prompt: fake({ end: "success" }), "anthropic-api-key": "k" });

@@ -5,31 +5,14 @@
  * later resume job finds nothing to resume and a further re-run starts fresh; the
  * work tree is never rolled back. And a crash can heal inside the job (max-resumes).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { newJob, runStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
-import { FAKE_AGENT_IMAGE, fake, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
+import { FAKE_MANIFEST, fake, fakeCheckout, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
 
 const KEY = `sk-ant-history-${Math.random().toString(36).slice(2)}`;
-const MANIFEST = {
-  bottles: {
-    fake: {
-      image: FAKE_AGENT_IMAGE,
-      egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
-    },
-  },
-  agents: { fixer: { bottle: "fake" } },
-};
-
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), "bottle-history-"));
-  writeManifest(dir, MANIFEST);
-  writeFileSync(join(dir, "README.md"), "a project\n");
-  return dir;
-}
 
 /** Counts its launches in the work tree and kills claude until the count reaches `succeedAt`. */
 function crashesUntil(succeedAt: number): string {
@@ -52,7 +35,7 @@ describe.each([
   });
 
   test("crash → re-run succeeds → a resume job finds it finished → attempt 3 starts fresh; the work tree never rolls back", async () => {
-    const workspace = checkout();
+    const workspace = fakeCheckout();
     const base = { agent: "fixer", "anthropic-api-key": KEY, "save-state": "cache" };
     const crash = fake({ steps: [{ write: { path: "work.txt", content: "half\n" } }, { sleep: 1500 }], end: "crash" });
     const first = await runStep(newJob({ workspace, runId: "3001", attempt: 1, cacheEnv: server.env }), "main", { ...base, prompt: crash });
@@ -91,7 +74,7 @@ describe.each([
   });
 
   test("max-resumes 2: a session that crashes twice heals in the same job, same session, three launches", async () => {
-    const run = await runStep(newJob({ workspace: checkout(), runId: "3101", attempt: 1, cacheEnv: server.env }), "main", {
+    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "3101", attempt: 1, cacheEnv: server.env }), "main", {
       agent: "fixer", "anthropic-api-key": KEY, prompt: crashesUntil(3), "resume-prompt": crashesUntil(3), "max-resumes": "2",
     });
     expect(run.code, run.stdout).toBe(0);
@@ -106,7 +89,7 @@ describe.each([
   });
 
   test("max-resumes 1 with two crashes: preserved after two launches, saved once", async () => {
-    const run = await runStep(newJob({ workspace: checkout(), runId: "3201", attempt: 1, cacheEnv: server.env }), "main", {
+    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "3201", attempt: 1, cacheEnv: server.env }), "main", {
       agent: "fixer", "anthropic-api-key": KEY, prompt: crashesUntil(3), "resume-prompt": crashesUntil(3), "max-resumes": "1", "save-state": "cache",
     });
     expect(run.code).toBe(1);
@@ -118,7 +101,7 @@ describe.each([
 
 test("the CLI: --max-resumes heals a crash in the same run", async () => {
   const box = sandbox({ ANTHROPIC_API_KEY: KEY });
-  writeManifest(box.workspace, MANIFEST);
+  writeManifest(box.workspace, FAKE_MANIFEST);
   const run = await runRunner(["start", "fixer", "--prompt", crashesUntil(2), "--max-resumes", "1", "--format", "json"], box);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stderr).toContain("claude crashed; resuming session");

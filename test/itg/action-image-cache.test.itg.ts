@@ -5,13 +5,13 @@
  * is refused before the engine sees it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tarStream from "tar-stream";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { imageCacheKey } from "../../src/action/image-cache.js";
 import { newJob, runStep } from "../support/action.js";
+import { saveFiles, tarOf } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { FAKE_AGENT_IMAGE, GATE_IMAGE, fake, labelled, writeManifest } from "../support/runner.js";
 
@@ -80,34 +80,14 @@ test("a cached export that would tag the gate's image is refused; the job builds
   const gateBefore = imageId(GATE_IMAGE);
 
   const workspace = checkout(nonce);
-  await savePoison(server, workspace, imageCacheKey(tag), [{ Config: "x.json", RepoTags: [GATE_IMAGE, tag], Layers: [] }]);
+  const poison = await tarOf([
+    { name: "manifest.json", body: JSON.stringify([{ Config: "x.json", RepoTags: [GATE_IMAGE, tag], Layers: [] }]) },
+    { name: "x.json", body: "{}" },
+  ]);
+  await saveFiles(server, workspace, imageCacheKey(tag), { "image.tar": poison, "image.json": JSON.stringify({ buildMs: 1 }) });
   const run = await runStep(newJob({ workspace, runId: "4102", attempt: 1, cacheEnv: server.env }), "main", task);
   expect(run.code, run.stdout).toBe(0);
   expect(run.stdout).toContain(`agent image ${tag}: the cached copy was not used (the cached image export names ${JSON.stringify([GATE_IMAGE, tag])}, not only ${tag}; refusing to load it); building it instead`);
   expect(run.stdout).toContain(`building agent image ${tag}`);
   expect(imageId(GATE_IMAGE)).toBe(gateBefore);
 });
-
-/** An export of our own making under `key`, saved with the real client as a poisoned cache would hold it. */
-async function savePoison(server: CacheServer, workspace: string, key: string, manifest: unknown): Promise<void> {
-  const pack = tarStream.pack();
-  pack.entry({ name: "manifest.json" }, JSON.stringify(manifest));
-  pack.entry({ name: "x.json" }, "{}");
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
-  mkdirSync(join(workspace, ".claude-bottle-cache"), { recursive: true });
-  writeFileSync(join(workspace, ".claude-bottle-cache", "image.tar"), Buffer.concat(chunks));
-  writeFileSync(join(workspace, ".claude-bottle-cache", "image.json"), JSON.stringify({ buildMs: 1 }));
-  const saved = { ...process.env };
-  Object.assign(process.env, server.env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: mkdtempSync(join(tmpdir(), "raw-")) });
-  const cwd = process.cwd();
-  process.chdir(workspace);
-  try {
-    const cache = await import("@actions/cache");
-    expect(await cache.saveCache([".claude-bottle-cache/image.tar", ".claude-bottle-cache/image.json"], key)).not.toBe(-1);
-  } finally {
-    process.chdir(cwd);
-    process.env = saved;
-  }
-}

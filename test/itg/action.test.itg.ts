@@ -6,31 +6,17 @@
  * identity; success caches nothing; a SIGKILLed main is rescued by post; a poisoned
  * archive is refused; and the CLI and the action leave the same state behind.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import * as tarStream from "tar-stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep, startStep } from "../support/action.js";
-import { FAKE_AGENT_IMAGE, fake, jsonResult, labelled, runRunner, sandbox, waitFor, walk, writeManifest } from "../support/runner.js";
+import { fake, fakeCheckout, jsonResult, labelled, runRunner, sandbox, waitFor, walk } from "../support/runner.js";
 
 const KEY = `sk-ant-action-${Math.random().toString(36).slice(2)}`;
 
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), "bottle-checkout-"));
-  writeManifest(dir, {
-    bottles: {
-      fake: {
-        image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
-      },
-    },
-    agents: { fixer: { bottle: "fake" } },
-  });
-  writeFileSync(join(dir, "README.md"), "a project\n");
-  return dir;
-}
 
 const crashTask = fake({ steps: [{ say: "first half" }, { write: { path: "half.txt", content: "half\n" } }], end: "crash" });
 
@@ -47,7 +33,7 @@ describe.each([
   });
 
   test("crash in attempt 1 → a re-run (attempt 2) resumes the same bottle and session", async () => {
-    const workspace = checkout();
+    const workspace = fakeCheckout();
     const inputs = { agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache" };
     const first = await runStep(newJob({ workspace, runId: "501", attempt: 1, cacheEnv: server.env }), "main", inputs);
     expect(first.code, first.stdout).toBe(1);
@@ -78,7 +64,7 @@ describe.each([
   });
 
   test("crash → a separate resume job by identity continues the session", async () => {
-    const workspace = checkout();
+    const workspace = fakeCheckout();
     const used = { GITHUB_ACTION_REPOSITORY: "octo/bottle-action", GITHUB_ACTION_REF: "v1.4.0" };
     const first = await runStep(newJob({ workspace, runId: "601", attempt: 1, cacheEnv: server.env, env: used }), "main", {
       agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache",
@@ -88,7 +74,7 @@ describe.each([
     // The snippet names the action the way the workflow used it.
     expect(first.outputs["resume-command"]).toBe(`- uses: octo/bottle-action@v1.4.0\n  with:\n    mode: resume\n    identity: ${identity}`);
     expect(first.summary).toContain("- uses: octo/bottle-action@v1.4.0");
-    const resume = await runStep(newJob({ workspace: checkout(), runId: "602", attempt: 1, cacheEnv: server.env }), "main", {
+    const resume = await runStep(newJob({ workspace: fakeCheckout(), runId: "602", attempt: 1, cacheEnv: server.env }), "main", {
       mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }),
     });
     expect(resume.code, resume.stdout).toBe(0);
@@ -96,7 +82,7 @@ describe.each([
   });
 
   test("a resume job for an identity with no saved state fails naming the identity and the keys tried", async () => {
-    const run = await runStep(newJob({ workspace: checkout(), runId: "701", attempt: 1, cacheEnv: server.env }), "main", {
+    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "701", attempt: 1, cacheEnv: server.env }), "main", {
       mode: "resume", identity: "fixer-nope0", "anthropic-api-key": KEY,
     });
     expect(run.code).toBe(1);
@@ -106,7 +92,7 @@ describe.each([
 
   test("clean success caches nothing", async () => {
     const before = server.entries().length;
-    const run = await runStep(newJob({ workspace: checkout(), runId: "801", attempt: 1, cacheEnv: server.env }), "main", {
+    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "801", attempt: 1, cacheEnv: server.env }), "main", {
       agent: "fixer", prompt: fake({ end: "success" }), "anthropic-api-key": KEY,
     });
     expect(run.code, run.stdout).toBe(0);
@@ -115,7 +101,7 @@ describe.each([
   });
 
   test("main killed with SIGKILL → post preserves, saves to the cache, leaves no containers", async () => {
-    const workspace = checkout();
+    const workspace = fakeCheckout();
     const job = newJob({ workspace, runId: "901", attempt: 1, cacheEnv: server.env });
     const { child, done } = startStep(job, "main", { agent: "fixer", prompt: fake({ steps: [{ say: "long job" }], end: "hang" }), "anthropic-api-key": KEY });
     let out = "";
@@ -130,7 +116,7 @@ describe.each([
     expect(post.stdout).toContain(`bottle's state is saved to the cache as bottle-state-${identity}-901-1`);
     expect(labelled()).toEqual({ containers: [], networks: [] });
     // The rescued state resumes in a later job.
-    const resume = await runStep(newJob({ workspace: checkout(), runId: "902", attempt: 1, cacheEnv: server.env }), "main", {
+    const resume = await runStep(newJob({ workspace: fakeCheckout(), runId: "902", attempt: 1, cacheEnv: server.env }), "main", {
       mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }),
     });
     expect(resume.outputs).toMatchObject({ outcome: "success", identity });
@@ -138,7 +124,7 @@ describe.each([
   });
 
   test("a cancelled job (SIGINT to main): interrupted, state saved by main, post has nothing left to do", async () => {
-    const job = newJob({ workspace: checkout(), runId: "951", attempt: 1, cacheEnv: server.env });
+    const job = newJob({ workspace: fakeCheckout(), runId: "951", attempt: 1, cacheEnv: server.env });
     const { child, done } = startStep(job, "main", { agent: "fixer", prompt: fake({ steps: [{ say: "working" }], end: "hang" }), "anthropic-api-key": KEY });
     let out = "";
     child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
@@ -158,8 +144,8 @@ describe.each([
     ["a symlink out", { name: "workspace/link", type: "symlink" as const, linkname: "/etc" }],
   ])("a poisoned cache archive (%s) is refused; nothing is written outside the state dir", async (_kind, poison) => {
     const identity = `fixer-p${options.protocol}${_kind === "traversal" ? "t" : "s"}x`.slice(0, 12);
-    const workspace = checkout();
-    await saveRaw(server, workspace, `bottle-state-${identity}-1-1`, [{ name: "metadata.json", body: "{}" }, poison]);
+    const workspace = fakeCheckout();
+    await saveRawState(server, workspace, `bottle-state-${identity}-1-1`, [{ name: "metadata.json", body: "{}" }, poison]);
     const job = newJob({ workspace, runId: "1001", attempt: 1, cacheEnv: server.env });
     const run = await runStep(job, "main", { mode: "resume", identity, "anthropic-api-key": KEY });
     expect(run.code).toBe(1);
@@ -174,7 +160,7 @@ describe("parity", () => {
   test("the same crash through `node runner` and through the action leaves the same state layout and outcome", async () => {
     const server = await startCacheServer({ protocol: "v1", flavour: "gitea" });
     try {
-      const workspace = checkout();
+      const workspace = fakeCheckout();
       const job = newJob({ workspace, runId: "1101", attempt: 1, cacheEnv: server.env, env: { CLAUDE_BOTTLE_HOME: mkdtempSync(join(tmpdir(), "parity-")) } });
       const action = await runStep(job, "main", { agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache" });
       const box = sandbox({ ANTHROPIC_API_KEY: KEY });
@@ -191,24 +177,3 @@ describe("parity", () => {
   });
 });
 
-/** Puts an archive of our own making into the cache under `key`, with the real client, as a poisoned cache would hold it. */
-async function saveRaw(server: CacheServer, workspace: string, key: string, entries: (Partial<tarStream.Header> & { name: string; body?: string })[]): Promise<void> {
-  const pack = tarStream.pack();
-  for (const { body, ...header } of entries) pack.entry(header, body ?? "");
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
-  mkdirSync(join(workspace, ".claude-bottle-cache"), { recursive: true });
-  writeFileSync(join(workspace, ".claude-bottle-cache", "state.tar"), Buffer.concat(chunks));
-  const saved = { ...process.env };
-  Object.assign(process.env, server.env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: mkdtempSync(join(tmpdir(), "raw-")) });
-  const cwd = process.cwd();
-  process.chdir(workspace);
-  try {
-    const cache = await import("@actions/cache");
-    expect(await cache.saveCache([".claude-bottle-cache/state.tar"], key)).not.toBe(-1);
-  } finally {
-    process.chdir(cwd);
-    process.env = saved;
-  }
-}

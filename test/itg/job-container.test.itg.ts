@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { newJob, runStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { JOB_IMAGES, type JobContainer, startJobContainer } from "../support/job-container.js";
-import { FAKE_AGENT_IMAGE, fake, hostAddressForContainers, labelled, labelledImages } from "../support/runner.js";
+import { fake, FAKE_AGENT_IMAGE, FAKE_ROUTE, hostAddressForContainers, labelled, labelledImages } from "../support/runner.js";
 
 const KEY = `sk-ant-job-${Math.random().toString(36).slice(2)}`;
 const TOKEN = Math.random().toString(36).slice(2, 10);
@@ -24,7 +24,7 @@ const MANIFEST = {
   bottles: {
     fake: {
       image: FAKE_AGENT_IMAGE,
-      egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
+      egress: { routes: [FAKE_ROUTE] },
     },
   },
   agents: { fixer: { bottle: "fake" } },

@@ -15,15 +15,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as tarStream from "tar-stream";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { checkStateArchive, packState } from "../../src/store/state-archive.js";
+import { restoreRawState, saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep } from "../support/action.js";
-import { type Sandbox, fake, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";
+import { fake, FAKE_ROUTE, jsonResult, labelled, runRunner, sandbox, type Sandbox, walk, writeManifest } from "../support/runner.js";
 
 const GIT_AGENT_IMAGE = "bottle-test/git-agent:latest";
 const KEY = `sk-ant-worktree-${randomBytes(6).toString("hex")}`;
@@ -52,7 +51,7 @@ function gitBottle(dir: string): string {
     bottles: {
       git: {
         image: GIT_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
+        egress: { routes: [FAKE_ROUTE] },
       },
     },
     agents: { [AGENT]: { bottle: "git" } },
@@ -284,7 +283,7 @@ describe("the checkout's job token", () => {
       expectNoToken("the agent's tool output", outputs, token);
       expectNoToken("the job log", run.stdout + run.summary, token);
       for (const file of walk(stateDir)) expectNoToken(file, readFileSync(file, "latin1"), token);
-      const archive = await restoreRaw(server, run.outputs["cache-key"] as string);
+      const archive = await restoreRawState(server, run.outputs["cache-key"] as string);
       expect(archive.length).toBeGreaterThan(0);
       expectNoToken("the cache archive", archive.toString("latin1"), token);
     });
@@ -330,7 +329,7 @@ describe("a poisoned metadata.workspace", () => {
     const victim = victimHome(b.dir);
     const manifest = gitBottle(b.workspace);
     const identity = `${AGENT}-pwsp1`;
-    await saveRaw(server, b.workspace, `bottle-state-${identity}-1-1`, poisonedState(identity, victim, manifest));
+    await saveRawState(server, b.workspace, `bottle-state-${identity}-1-1`, poisonedState(identity, victim, manifest));
     const job = newJob({ workspace: b.workspace, runId: "3201", attempt: 1, cacheEnv: server.env });
     const run = await runStep(job, "main", { mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }) });
     expect(run.outputs, run.stdout).toMatchObject({ outcome: "success", identity });
@@ -359,43 +358,5 @@ describe("a poisoned metadata.workspace", () => {
   });
 });
 
-/** Puts an archive of our own making into the cache under `key` with the real client, as a poisoned cache would hold it. */
-async function saveRaw(server: CacheServer, workspace: string, key: string, entries: (Partial<tarStream.Header> & { name: string; body?: string })[]): Promise<void> {
-  const pack = tarStream.pack();
-  for (const { body, ...header } of entries) pack.entry(header, body ?? "");
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
-  mkdirSync(join(workspace, ".claude-bottle-cache"), { recursive: true });
-  writeFileSync(join(workspace, ".claude-bottle-cache", "state.tar"), Buffer.concat(chunks));
-  await withCacheClient(server, workspace, async (cache) => {
-    expect(await cache.saveCache([".claude-bottle-cache/state.tar"], key)).not.toBe(-1);
-  });
-  rmSync(join(workspace, ".claude-bottle-cache"), { recursive: true, force: true });
-}
 
-/** The state archive saved under `key`, as a later job would restore it. */
-async function restoreRaw(server: CacheServer, key: string): Promise<Buffer> {
-  const dir = mkdtempSync(join(tmpdir(), "restore-raw-"));
-  try {
-    await withCacheClient(server, dir, async (cache) => {
-      expect(await cache.restoreCache([".claude-bottle-cache/state.tar"], key)).toBe(key);
-    });
-    return readFileSync(join(dir, ".claude-bottle-cache", "state.tar"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
-async function withCacheClient(server: CacheServer, workspace: string, use: (cache: typeof import("@actions/cache")) => Promise<void>): Promise<void> {
-  const saved = { ...process.env };
-  Object.assign(process.env, server.env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: mkdtempSync(join(tmpdir(), "raw-")) });
-  const cwd = process.cwd();
-  process.chdir(workspace);
-  try {
-    await use(await import("@actions/cache"));
-  } finally {
-    process.chdir(cwd);
-    process.env = saved;
-  }
-}

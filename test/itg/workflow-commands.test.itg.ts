@@ -6,14 +6,11 @@
  * action's own, the step's saved state and outputs are exactly what the action wrote,
  * and the agent's lines appear in the log as text.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ACTION_OUTPUTS } from "../../src/action/outputs.js";
 import { newJob, runStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
-import { FAKE_AGENT_IMAGE, fake, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
+import { FAKE_MANIFEST, fake, fakeCheckout, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
 import { runnerLines, workflowCommands } from "../support/workflow-commands.js";
 
 const KEY = `sk-ant-cmd-${Math.random().toString(36).slice(2)}`;
@@ -40,20 +37,6 @@ const hostile = fake({
   end: "success",
 });
 
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), "bottle-cmd-"));
-  writeManifest(dir, {
-    bottles: {
-      fake: {
-        image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
-      },
-    },
-    agents: { fixer: { bottle: "fake" } },
-  });
-  writeFileSync(join(dir, "README.md"), "a project\n");
-  return dir;
-}
 
 let server: CacheServer;
 beforeAll(async () => {
@@ -64,7 +47,7 @@ afterAll(async () => {
 });
 
 test("the action: only its own commands run; state, outputs and masks are its own; the agent's lines are text", async () => {
-  const job = newJob({ workspace: checkout(), runId: "1201", attempt: 1, cacheEnv: server.env });
+  const job = newJob({ workspace: fakeCheckout(), runId: "1201", attempt: 1, cacheEnv: server.env });
   const run = await runStep(job, "main", { agent: "fixer", prompt: hostile, "anthropic-api-key": KEY });
   expect(run.code, run.stdout).toBe(0);
 
@@ -95,10 +78,7 @@ test("the action: only its own commands run; state, outputs and masks are its ow
 
 test("the CLI: no raw CR or ESC reaches the terminal and no line starts a command", async () => {
   const box = sandbox({ ANTHROPIC_API_KEY: KEY });
-  writeManifest(box.workspace, {
-    bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] } } },
-    agents: { fixer: { bottle: "fake" } },
-  });
+  writeManifest(box.workspace, FAKE_MANIFEST);
   const run = await runRunner(["start", "fixer", "--prompt", hostile], box);
   expect(run.code, run.stderr).toBe(0);
   const printed = run.stdout + run.stderr;

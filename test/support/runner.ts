@@ -51,6 +51,20 @@ export function sandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
   };
 }
 
+/** The anthropic route of the fake agent's bottles: the fake never calls it, so nothing listens upstream. */
+export const FAKE_ROUTE = { name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" };
+
+/** A manifest whose agent `fixer` runs the scriptable fake claude. */
+export const FAKE_MANIFEST = { bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [FAKE_ROUTE] } } }, agents: { fixer: { bottle: "fake" } } };
+
+/** A job's checkout: a fresh directory with the fake manifest (or `manifest`) and a README. */
+export function fakeCheckout(manifest: unknown = FAKE_MANIFEST): string {
+  const dir = mkdtempSync(join(tmpdir(), "bottle-checkout-"));
+  writeManifest(dir, manifest);
+  writeFileSync(join(dir, "README.md"), "a project\n");
+  return dir;
+}
+
 export function writeManifest(dir: string, manifest: unknown): string {
   const path = join(dir, "claude-bottle.json");
   writeFileSync(path, JSON.stringify(manifest, null, 2));
