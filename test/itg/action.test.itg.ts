@@ -9,8 +9,9 @@
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import * as tarStream from "tar-stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { saveRawState } from "../support/cache-entries.js";
+import { restoreRawState, saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep, startStep } from "../support/action.js";
 import { fake, fakeCheckout, jsonResult, labelled, runRunner, sandbox, waitFor, walk } from "../support/runner.js";
@@ -90,14 +91,25 @@ describe.each([
     expect(labelled()).toEqual({ containers: [], networks: [] });
   });
 
-  test("clean success caches nothing", async () => {
-    const before = server.entries().length;
+  test("clean success caches only a tombstone: the metadata and the settled mark, no transcript or work tree", async () => {
+    const before = server.entries().map((e) => e.key);
     const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "801", attempt: 1, cacheEnv: server.env }), "main", {
-      agent: "fixer", prompt: fake({ end: "success" }), "anthropic-api-key": KEY,
+      agent: "fixer", prompt: fake({ steps: [{ write: { path: "done.txt", content: "done\n" } }], end: "success" }), "anthropic-api-key": KEY,
     });
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ outcome: "success", preserved: "false", "cache-key": "" });
-    expect(server.entries().length).toBe(before);
+    const key = `bottle-state-${run.outputs.identity}-801-1`;
+    expect(server.entries().map((e) => e.key).filter((k) => !before.includes(k))).toEqual([key]);
+    const names: string[] = [];
+    const extract = tarStream.extract();
+    extract.on("entry", (header, stream, next) => {
+      names.push(header.name);
+      stream.on("end", next);
+      stream.resume();
+    });
+    extract.end(await restoreRawState(server, key));
+    await new Promise<void>((done) => extract.on("finish", () => done()));
+    expect(names.filter((n) => !n.endsWith("/")).sort()).toEqual(["metadata.json", "settled.json"]);
   });
 
   test("main killed with SIGKILL → post preserves, saves to the cache, leaves no containers", async () => {

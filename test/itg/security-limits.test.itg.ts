@@ -199,7 +199,7 @@ describe("limits.state bounds what a bottle writes into the state directory", ()
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ stateLimitBytes: 8 * 1024 * 1024, agentContainer: { command: ["claude", "-p", "x", "--output-format", "stream-json", "--verbose", "--append-system-prompt-file", "/opt/claude-bottle/system-prompt.md", "--dangerously-skip-permissions"] } });
     const text = await startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", "x", "--dry-run"], b).done;
-    expect(text.stdout).toMatch(/limits: .*, timeout 1800s, state 2g\n/);
+    expect(text.stdout).toMatch(/limits: .*, timeout 30m, state 2g\n/);
     expect(existsSync(join(b.home, "state"))).toBe(false);
   });
 
