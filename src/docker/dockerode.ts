@@ -18,6 +18,7 @@ import type {
   ResourceSummary,
 } from "./client.js";
 import { isNotFound } from "./client.js";
+import { checkEngineHost } from "./engine-host.js";
 
 function envList(env: Record<string, string> | undefined): string[] {
   return Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -47,7 +48,13 @@ export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buff
 }
 
 export class DockerodeClient implements DockerClient {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  private readonly docker: Docker;
+
+  /** Without `docker`, the engine DOCKER_HOST names (an ssh:// one is refused) or the local socket. */
+  constructor(docker?: Docker) {
+    if (!docker) checkEngineHost(process.env);
+    this.docker = docker ?? new Docker();
+  }
 
   async ping(): Promise<void> {
     await this.docker.ping();
