@@ -2,7 +2,6 @@
  * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
  * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
  */
-import "../dirname-shim.js";
 import { main } from "./main.js";
 
 const controller = new AbortController();

@@ -22,6 +22,7 @@ import { errorMessage } from "../errors.js";
 import { lineSplitter } from "../stream/lines.js";
 import { isNotFound } from "./client.js";
 import { type PullEvent, PullProgress } from "./pull-progress.js";
+import { checkEngineHost } from "./engine-host.js";
 
 function envList(env: Record<string, string> | undefined): string[] {
   return Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -44,7 +45,13 @@ export async function connectDocker(): Promise<DockerodeClient> {
 }
 
 export class DockerodeClient implements DockerClient {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  private readonly docker: Docker;
+
+  /** Without `docker`, the engine DOCKER_HOST names (an ssh:// one is refused) or the local socket. */
+  constructor(docker?: Docker) {
+    if (!docker) checkEngineHost(process.env);
+    this.docker = docker ?? new Docker();
+  }
 
   async ping(): Promise<void> {
     await this.docker.ping();
