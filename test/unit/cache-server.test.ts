@@ -3,7 +3,6 @@
  * what the action's integration tests rely on about v1 as Gitea and Forgejo serve it, v1 as
  * github.com served it, and v2 as github.com serves it.
  */
-import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +10,7 @@ import { delimiter, join } from "node:path";
 import * as cache from "@actions/cache";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { type CacheServer, type CacheServerOptions, startCacheServer } from "../support/cache-server.js";
+import { hasTool } from "../support/openssl.js";
 
 // What a runner decides the protocol and the client's behaviour with; none may leak in from the host.
 const RUNNER_VARS = [
@@ -19,7 +19,7 @@ const RUNNER_VARS = [
   "SEGMENT_DOWNLOAD_TIMEOUT_MINS", "RUNNER_DEBUG", "ACTIONS_STEP_DEBUG",
 ];
 const MiB = 1024 * 1024;
-const hostHasZstd = spawnSync("zstd", ["--quiet", "--version"]).status === 0;
+const hostHasZstd = hasTool("zstd", ["--quiet", "--version"]);
 
 const savedEnv = { ...process.env };
 let server: CacheServer | null = null;
