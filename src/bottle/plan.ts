@@ -432,7 +432,6 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
     // Built by the launch that follows; until it has built, the state keeps it as Dockerfile.proposed.
     reuse: false,
   };
-  const claude: ClaudeOptions = { ...plan.claude, prompt: REBUILT_RESUME_PROMPT, resumeSession: sessionId };
   const supervise = plan.supervise && {
     ...plan.supervise,
     policy: plan.supervise.rebuildsLeft > 1 ? plan.supervise.policy : ("preserve" as const),
@@ -443,30 +442,18 @@ export function rebuiltPlan(plan: BottlePlan, proposal: { dockerfile: string; im
       currentDockerfile: currentDockerfile(image),
     },
   };
-  return {
-    ...plan,
-    mode: "resume",
-    prompt: claude.prompt,
-    resumeSession: sessionId,
-    image,
-    claude,
-    supervise,
-    agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) },
-  };
+  return { ...continuing(plan, sessionId, REBUILT_RESUME_PROMPT), image, supervise };
 }
 
 /** The same bottle resumed at once after a crash: same identity, image and session, the resume prompt. */
 export function resumedPlan(plan: BottlePlan, sessionId: string): BottlePlan {
-  const claude: ClaudeOptions = { ...plan.claude, prompt: plan.autoResume.prompt, resumeSession: sessionId };
-  return {
-    ...plan,
-    mode: "resume",
-    prompt: claude.prompt,
-    resumeSession: sessionId,
-    claude,
-    autoResume: { ...plan.autoResume, left: plan.autoResume.left - 1 },
-    agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) },
-  };
+  return { ...continuing(plan, sessionId, plan.autoResume.prompt), autoResume: { ...plan.autoResume, left: plan.autoResume.left - 1 } };
+}
+
+/** The plan resuming `sessionId` with `prompt`: claude's options and the command made from them. */
+function continuing(plan: BottlePlan, sessionId: string, prompt: string): BottlePlan {
+  const claude: ClaudeOptions = { ...plan.claude, prompt, resumeSession: sessionId };
+  return { ...plan, mode: "resume", prompt, resumeSession: sessionId, claude, agentContainer: { ...plan.agentContainer, command: claudeArgs(claude) } };
 }
 
 /** The bundled Dockerfile's base: the manifest's build arg, else CLAUDE_BOTTLE_BASE_IMAGE, else the default. */

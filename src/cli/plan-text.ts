@@ -6,7 +6,6 @@
  */
 import type { BottlePlan, ImagePlan } from "../bottle/plan.js";
 import { formatDuration } from "../manifest/duration.js";
-import { formatMemory } from "../manifest/memory.js";
 import { formatSize } from "../manifest/size.js";
 
 export function describePlan(plan: BottlePlan): Record<string, unknown> {
@@ -85,7 +84,7 @@ export function planText(plan: BottlePlan): string {
     ...plan.gate.credentials.map((c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`),
     `  egress:    ${plan.egress.mode}; allow ${plan.egress.allow.length ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ") : "nothing but the routes"}${plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""}`,
     `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
-    `  limits:    memory ${formatMemory(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pidsLimit} pids, timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
+    `  limits:    memory ${formatSize(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pidsLimit} pids, timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
     `  snapshots: every ${formatDuration(plan.snapshotIntervalMs)} and after each turn`,
     `  runtime:   ${agent.runtime ?? "engine default"}`,
     `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,

@@ -1,7 +1,7 @@
 /**
- * Memory sizes: the manifest's `limits.memory` (Docker's minimum applies) and sizes
- * printed back to people (`4g` in a dry run, `1.3g` of a pull). The unit table is
- * size.ts's.
+ * Memory sizes: the manifest's `limits.memory` (Docker's minimum applies), and
+ * amounts shown to people as they go by (`1.3g` of a pull). The unit table is size.ts's;
+ * a size printed back as the manifest says it is size.ts's `formatSize`.
  */
 import { SIZE_UNITS, parseSize } from "./size.js";
 

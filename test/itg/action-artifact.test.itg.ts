@@ -11,8 +11,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tarStream from "tar-stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type RawEntry, tarOf } from "../support/cache-entries.js";
 import { type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep } from "../support/action.js";
@@ -138,15 +138,10 @@ describe("on Gitea", () => {
 });
 
 /** Uploads `entries` as a raw tar artifact with the real client, as any workflow of the repository could. */
-async function uploadRaw(env: Record<string, string>, name: string, entries: (Partial<tarStream.Header> & { name: string; body?: string })[]): Promise<void> {
-  const pack = tarStream.pack();
-  for (const { body, ...header } of entries) pack.entry(header, body ?? "");
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+async function uploadRaw(env: Record<string, string>, name: string, entries: RawEntry[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "poison-"));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, name), Buffer.concat(chunks));
+  writeFileSync(join(dir, name), await tarOf(entries));
   const saved = { ...process.env };
   Object.assign(process.env, env, { GITHUB_WORKSPACE: dir });
   try {

@@ -10,8 +10,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as tarStream from "tar-stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { type RawEntry, tarOf } from "../support/cache-entries.js";
+import { holdClientOutput } from "../support/client-output.js";
 import { defaultArtifactName, stateArchiveArtifactName, uploadStateArtifact } from "../../src/action/artifact.js";
 import { type ArtifactDownloader, restoreFromArtifact } from "../../src/action/artifact-restore.js";
 import { jobContext } from "../../src/action/context.js";
@@ -82,15 +83,10 @@ async function resume(identity: string, runId: string, options: { token?: string
 }
 
 /** Uploads `entries` as a state archive artifact, as any workflow of the repository could. */
-async function uploadRawTar(job: ArtifactJob, name: string, entries: (Partial<tarStream.Header> & { name: string; body?: string })[]): Promise<void> {
+async function uploadRawTar(job: ArtifactJob, name: string, entries: RawEntry[]): Promise<void> {
   enterJob(server, job);
-  const pack = tarStream.pack();
-  for (const { body, ...header } of entries) pack.entry(header, body ?? "");
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
   const dir = mkdtempSync(join(tmpdir(), "poison-"));
-  writeFileSync(join(dir, name), Buffer.concat(chunks));
+  writeFileSync(join(dir, name), await tarOf(entries));
   await new artifact.DefaultArtifactClient().uploadArtifact(name, [join(dir, name)], dir, { skipArchive: true });
 }
 
@@ -107,14 +103,7 @@ afterAll(async () => {
 
 beforeEach((context) => {
   lines = [];
-  let output = "";
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  }) as typeof process.stdout.write);
-  context.onTestFailed(() => void write(`--- log ---\n${lines.join("\n")}\n--- the clients' output ---\n${output}`));
-  return () => vi.restoreAllMocks();
+  return holdClientOutput(context, () => `--- log ---\n${lines.join("\n")}\n`);
 });
 
 describe("restoring a bottle from its state artifact", () => {

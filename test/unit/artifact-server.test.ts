@@ -10,7 +10,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { holdClientOutput } from "../support/client-output.js";
 import { type ArtifactJob, type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 
@@ -44,17 +45,7 @@ afterAll(async () => {
   await cacheServer.close();
 });
 
-beforeEach((context) => {
-  // The clients narrate on stdout; keep it for the tests that fail.
-  let output = "";
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  }) as typeof process.stdout.write);
-  context.onTestFailed(() => void write(`--- the clients' output ---\n${output}`));
-  return () => vi.restoreAllMocks();
-});
+beforeEach((context) => holdClientOutput(context));
 
 const findBy = (workflowRunId: number, token = server.token) => ({ token, workflowRunId, repositoryOwner: "octo", repositoryName: "widgets" });
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import * as cache from "@actions/cache";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { holdClientOutput } from "../support/client-output.js";
 import { type CacheServer, type CacheServerOptions, startCacheServer } from "../support/cache-server.js";
 import { hasTool } from "../support/openssl.js";
 
@@ -26,14 +27,7 @@ let server: CacheServer | null = null;
 let workspace = "";
 
 beforeEach((context) => {
-  // The client narrates every step on stdout; keep it for the tests that fail.
-  let output = "";
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  }) as typeof process.stdout.write);
-  context.onTestFailed(() => void write(`--- the client's output ---\n${output}`));
+  holdClientOutput(context);
 });
 
 afterEach(async () => {
