@@ -1,0 +1,204 @@
+/**
+ * The launch sequence on a fake engine: the order of its steps, and fail-closed:
+ * claude is never exec'd unless the gate (and the supervise sidecar) said ready.
+ */
+import { describe, expect, test } from "vitest";
+import { LaunchError, runBottle } from "../../src/bottle/lifecycle.js";
+import { IDENTITY_LABEL } from "../../src/docker/client.js";
+import type { FakeDocker } from "../support/fake-docker.js";
+import { IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
+
+const named = (suffix: string) => (args: unknown[]) => {
+  const first = args[0];
+  const name = typeof first === "string" ? first : (first as { name?: string }).name;
+  return name === `claude-bottle-${IDENTITY}-${suffix}`;
+};
+
+/** The index of the first call of `method` whose arguments `when` accepts; -1 when there is none. */
+function at(docker: FakeDocker, method: string, when: (args: unknown[]) => boolean = () => true): number {
+  return docker.calls.findIndex((c) => c.method === method && when(c.args));
+}
+
+function claudeExecs(docker: FakeDocker): unknown[][] {
+  return docker.callsOf("exec").filter((args) => (args[1] as { cmd: string[] }).cmd[0] === "claude");
+}
+
+function ownedResources(docker: FakeDocker) {
+  const { containers, networks } = docker.withLabel(IDENTITY_LABEL, IDENTITY);
+  return [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
+}
+
+describe("the launch sequence", () => {
+  test("networks, then the gate until ready, then the agent, copy-in, claude, the snapshots and teardown", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    const result = await runBottle(testPlan(world), testDeps(world));
+    expect(result.outcome).toBe("success");
+
+    // Containers get ids in the order they are created: the host probe id1, the gate id2, the agent id3.
+    const created = docker.callsOf("createContainer").map((a) => (a[0] as { name: string }).name);
+    expect(created).toEqual([
+      `claude-bottle-${IDENTITY}-gate-host-probe`,
+      `claude-bottle-${IDENTITY}-gate`,
+      `claude-bottle-${IDENTITY}-agent`,
+    ]);
+
+    const steps = [
+      at(docker, "listContainers"),
+      at(docker, "createNetwork", named("internal")),
+      at(docker, "createContainer", named("gate")),
+      at(docker, "connectNetwork", (a) => a[1] === `claude-bottle-${IDENTITY}-internal`),
+      at(docker, "putArchive", (a) => a[0] === "id2"),
+      at(docker, "startContainer", (a) => a[0] === "id2"),
+      at(docker, "waitForLogLine", (a) => a[0] === "id2"),
+      at(docker, "followLogs", (a) => a[0] === "id2"),
+      at(docker, "createContainer", named("agent")),
+      at(docker, "putArchive", (a) => a[0] === "id3" && a[1] === "/"),
+      at(docker, "putArchive", (a) => a[0] === "id3" && a[1] === "/home/node"),
+      at(docker, "startContainer", (a) => a[0] === "id3"),
+      at(docker, "exec", (a) => a[0] === "id3"),
+      at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
+      at(docker, "removeContainer", named("agent")),
+      at(docker, "removeNetwork", named("internal")),
+    ];
+    expect(steps.every((i) => i >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    expect(world.paused).toEqual([
+      "image-build",
+      "networks",
+      "gate-start",
+      "agent-start",
+      "copy-in",
+      "session",
+      "teardown",
+    ]);
+    expect(ownedResources(docker)).toEqual([]);
+  });
+
+  test("the gate is hardened (no capabilities, no new privileges, nobody's uid); the agent is internal only", async () => {
+    const world = launchWorld();
+    await runBottle(testPlan(world), testDeps(world));
+    const requests = world.docker.callsOf("createContainer").map(
+      (a) =>
+        a[0] as {
+          name: string;
+          user: string;
+          capDrop: string[];
+          securityOpt: string[];
+          network: string;
+          labels: Record<string, string>;
+        },
+    );
+    const gate = requests.find((r) => r.name.endsWith("-gate"))!;
+    expect(gate).toMatchObject({
+      user: "65534:65534",
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      network: `claude-bottle-${IDENTITY}-egress`,
+    });
+    expect(gate.labels["claude-bottle.role"]).toBe("gate");
+    const agent = requests.find((r) => r.name.endsWith("-agent"))!;
+    expect(agent).toMatchObject({
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      network: `claude-bottle-${IDENTITY}-internal`,
+    });
+    expect(world.docker.callsOf("connectNetwork").map((a) => a[1])).toEqual([`claude-bottle-${IDENTITY}-internal`]);
+  });
+
+  test("a supervised bottle starts the supervise sidecar after the gate, before the agent, and waits", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    const result = await runBottle(testPlan(world, { supervise: "preserve" }), testDeps(world));
+    expect(result.outcome).toBe("success");
+    const gateReady = at(docker, "waitForLogLine", (a) => a[0] === "id2");
+    const superviseCreate = at(docker, "createContainer", named("supervise"));
+    const superviseReady = at(docker, "waitForLogLine", (a) => a[0] === "id3");
+    const agentCreate = at(docker, "createContainer", named("agent"));
+    expect(gateReady).toBeLessThan(superviseCreate);
+    expect(superviseCreate).toBeLessThan(superviseReady);
+    expect(superviseReady).toBeLessThan(agentCreate);
+  });
+});
+
+describe("fail closed: claude is never exec'd without a ready gate", () => {
+  const cases: { what: string; supervise?: boolean; arrange: (docker: FakeDocker) => void; message: RegExp }[] = [
+    {
+      what: "the gate prints fatal",
+      arrange: (d) =>
+        d.lines.set(`claude-bottle-${IDENTITY}-gate`, [JSON.stringify({ event: "fatal", reason: "bad config" })]),
+      message: /the gate did not come up \(it exited\): bad config/,
+    },
+    {
+      what: "the gate exits silently",
+      arrange: (d) => d.lines.set(`claude-bottle-${IDENTITY}-gate`, ["not json"]),
+      message: /the gate did not come up \(it exited\)/,
+    },
+    {
+      what: "the gate's container is not created",
+      arrange: (d) => d.fail("createContainer", named("gate")),
+      message: /createContainer failed/,
+    },
+    {
+      what: "the gate does not start",
+      arrange: (d) => d.fail("startContainer", (a) => a[0] === "id2"),
+      message: /the gate did not come up/,
+    },
+    {
+      what: "the gate's program cannot be copied in",
+      arrange: (d) => d.fail("putArchive", (a) => a[0] === "id2"),
+      message: /putArchive failed/,
+    },
+    {
+      what: "the host probe fails",
+      arrange: (d) => d.lines.set(`claude-bottle-${IDENTITY}-gate-host-probe`, []),
+      message: /the gate did not come up \(could not learn the Docker host's addresses/,
+    },
+    {
+      what: "the engine's clock cannot be read",
+      arrange: (d) => d.fail("engineTime"),
+      message: /reading the engine's clock .* failed/,
+    },
+    {
+      what: "the supervise sidecar prints fatal",
+      supervise: true,
+      arrange: (d) =>
+        d.lines.set(`claude-bottle-${IDENTITY}-supervise`, [JSON.stringify({ event: "fatal", reason: "no" })]),
+      message: /the supervise server did not come up/,
+    },
+  ];
+  for (const { what, supervise, arrange, message } of cases) {
+    test(`${what}: a launch error, no agent container, nothing left`, async () => {
+      const world = launchWorld();
+      arrange(world.docker);
+      const plan = testPlan(world, supervise ? { supervise: "preserve" } : {});
+      const error = await runBottle(plan, testDeps(world)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(message);
+      expect(claudeExecs(world.docker)).toEqual([]);
+      expect(at(world.docker, "createContainer", named("agent"))).toBe(-1);
+      expect(ownedResources(world.docker)).toEqual([]);
+      expect(world.state.exists(IDENTITY)).toBe(false);
+    });
+  }
+
+  test("a missing credential fails before the gate exists", async () => {
+    const world = launchWorld();
+    const error = await runBottle(testPlan(world), testDeps(world, {})).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LaunchError);
+    expect((error as Error).message).toMatch(/ANTHROPIC_API_KEY, which is not set in the runner's environment/);
+    expect(at(world.docker, "createContainer", named("gate"))).toBe(-1);
+    expect(claudeExecs(world.docker)).toEqual([]);
+    expect(ownedResources(world.docker)).toEqual([]);
+  });
+
+  test("leftovers of the same identity: refused before anything is created", async () => {
+    const world = launchWorld();
+    await world.docker.createNetwork({ name: "left-over", internal: true, labels: { [IDENTITY_LABEL]: IDENTITY } });
+    const error = await runBottle(testPlan(world), testDeps(world)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LaunchError);
+    expect((error as Error).message).toMatch(/already has Docker resources \(left-over\)/);
+    expect(world.docker.callsOf("createContainer")).toEqual([]);
+    expect(world.docker.networks.has("left-over")).toBe(true);
+  });
+});
