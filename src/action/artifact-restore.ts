@@ -14,7 +14,7 @@
 import { lstat, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Log } from "../bottle/lifecycle.js";
+import type { Log } from "../log/log.js";
 import { errorMessage } from "../errors.js";
 import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } from "../store/state-archive.js";
 import type { JobContext } from "./context.js";

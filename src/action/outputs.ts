@@ -2,7 +2,7 @@
  * The action's outputs, in one table: action.yml declares exactly these (a unit test
  * checks both directions), and this is the only code that sets them.
  */
-import type { RunResult } from "../bottle/lifecycle.js";
+import type { RunResult } from "../bottle/launch/types.js";
 import type { Metadata, Settled } from "../state/metadata.js";
 import type { Toolkit } from "./toolkit.js";
 

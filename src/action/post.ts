@@ -6,7 +6,7 @@
  * every container and network with this bottle's identity. It has to finish well
  * inside the runner's cancel grace period, so it does nothing else.
  */
-import { rescueBottle } from "../bottle/lifecycle.js";
+import { rescueBottle } from "../bottle/launch/rescue.js";
 import { cleanupOrphans } from "../bottle/inventory.js";
 import { errorMessage } from "../errors.js";
 import { StateStore } from "../state/store.js";

@@ -10,7 +10,7 @@
  */
 import { join, resolve } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
-import { runBottle } from "../bottle/lifecycle.js";
+import { runBottle } from "../bottle/launch/run-bottle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { loadStartManifest, planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";

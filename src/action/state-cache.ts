@@ -7,7 +7,7 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunResult } from "../bottle/lifecycle.js";
+import type { RunResult } from "../bottle/launch/types.js";
 import { InputError } from "../errors.js";
 import { type Metadata, type Settled, describeOrigin } from "../state/metadata.js";
 import { StateStore } from "../state/store.js";

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
-import type { RunResult } from "../bottle/lifecycle.js";
+import type { RunResult } from "../bottle/launch/types.js";
 import type { BottlePlan } from "../bottle/plan.js";
 import { type LaunchRecord, type Metadata, type Settled, describeOrigin, launchHistory } from "../state/metadata.js";
 import type { SavedState } from "./outputs.js";

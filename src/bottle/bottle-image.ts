@@ -16,14 +16,13 @@
  *
  * The image goes when the bottle's state goes.
  */
-import { type BuildRequest, type DockerClient, IDENTITY_LABEL, ROLE_LABEL } from "../docker/client.js";
+import { type BuildRequest, type DockerClient, IDENTITY_LABEL, ROLE_LABEL, ROLES } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { isPlainReference, namedImages } from "../supervise/build-sources.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { CONTEXT_DOCKERFILE, buildContext } from "./images.js";
 
-export const BOTTLE_IMAGE_ROLE = "bottle-image";
 /** The build args a per-bottle build keeps from the manifest (and CLAUDE_BOTTLE_BASE_IMAGE). */
 export const KEPT_BUILD_ARGS = ["BASE_IMAGE"] as const;
 /** How a per-bottle build differs from the manifest's, in the words the log uses. */
@@ -72,7 +71,7 @@ export async function bottleBuildRequest(build: BottleBuild, docker: DockerClien
     dockerfile: CONTEXT_DOCKERFILE,
     tag: build.tag,
     buildArgs,
-    labels: { ...build.labels, [ROLE_LABEL]: BOTTLE_IMAGE_ROLE },
+    labels: { ...build.labels, [ROLE_LABEL]: ROLES.bottleImage },
     networkMode: build.network,
   };
 }
@@ -84,7 +83,7 @@ export async function removeBottleState(
 ): Promise<void> {
   await deps.state.remove(identity);
   try {
-    const untagged = await deps.docker.listImages([`${IDENTITY_LABEL}=${identity}`, `${ROLE_LABEL}=${BOTTLE_IMAGE_ROLE}`]);
+    const untagged = await deps.docker.listImages([`${IDENTITY_LABEL}=${identity}`, `${ROLE_LABEL}=${ROLES.bottleImage}`]);
     for (const ref of [bottleImageTag(identity), ...untagged.map((i) => i.id)]) await deps.docker.removeImage(ref);
   } catch (error) {
     deps.log.warn(`removing the per-bottle image of ${identity} failed: ${errorMessage(error)}`);

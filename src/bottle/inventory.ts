@@ -4,7 +4,7 @@
  * runner that was killed, a job that was cancelled, a host that went away). Which
  * bottles may go is reaping.ts's rule; this file gathers the facts it needs.
  */
-import { IDENTITY_LABEL, ROLE_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL, type DockerClient } from "../docker/client.js";
+import { IDENTITY_LABEL, ROLE_LABEL, ROLES, RUNNER_LABEL, RUNNER_PROCESS_LABEL, type DockerClient } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { readLease } from "./lease.js";
@@ -66,7 +66,7 @@ async function findBottles(docker: DockerClient, identities?: readonly string[])
     if (!found) continue;
     const role = c.labels[ROLE_LABEL] ?? "?";
     found.bottle.containers.push({ name: c.name, role, running: c.running ?? false });
-    if (role === "gate") found.gate = c.id;
+    if (role === ROLES.gate) found.gate = c.id;
   }
   for (const n of networks) entry(n.labels, n.created)?.bottle.networks.push(n.name);
   const all = [...byIdentity.values()].sort((a, b) => a.bottle.identity.localeCompare(b.bottle.identity));

@@ -5,7 +5,7 @@
  * one line to say where it holds, then waits until the process is killed.
  */
 import { InputError } from "../errors.js";
-import { PHASES, type Phase } from "./lifecycle.js";
+import { PHASES, type Phase } from "./launch/types.js";
 
 /** The launch phases, plus the two the entry points own: planning and saving to the cache. */
 export const PAUSE_POINTS = ["plan", ...PHASES, "cache-save"] as const;

@@ -6,7 +6,8 @@
  */
 import { cleanupOrphans, runningBottles, savedStates } from "../bottle/inventory.js";
 import { gateProgramLoader } from "../bottle/gate-program.js";
-import { rescueBottle, runBottle } from "../bottle/lifecycle.js";
+import { rescueBottle } from "../bottle/launch/rescue.js";
+import { runBottle } from "../bottle/launch/run-bottle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart, savedSession } from "../bottle/prepare.js";
 import { runDemo } from "../demo/demo.js";

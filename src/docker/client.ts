@@ -18,8 +18,20 @@ export const RUNNER_LABEL = "claude-bottle.runner";
  * so `cleanup` can tell a runner that is gone from one it cannot see (src/bottle/runner-process.ts).
  */
 export const RUNNER_PROCESS_LABEL = "claude-bottle.runner-process";
-/** What the resource is for: `agent`, `gate`, `supervise`, `internal`, `egress`, `image`, `bottle-image`. */
+/** What the resource is for: one of ROLES. */
 export const ROLE_LABEL = "claude-bottle.role";
+/** The values of ROLE_LABEL. */
+export const ROLES = {
+  agent: "agent",
+  gate: "gate",
+  supervise: "supervise",
+  hostProbe: "host-probe",
+  internalNetwork: "internal",
+  egressNetwork: "egress",
+  image: "image",
+  bottleImage: "bottle-image",
+} as const;
+export type Role = (typeof ROLES)[keyof typeof ROLES];
 
 export interface BuildRequest {
   /** A tar stream of the build context (the Dockerfile included). */

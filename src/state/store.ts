@@ -19,7 +19,7 @@
  * removed. `recover` puts `.prev` back if a kill fell between the two renames.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, statSync, type WriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -179,6 +179,62 @@ export class StateStore {
       throw new InputError(this.settledPath(identity), text.slice(0, 80), `is not a valid settled mark (${issue?.message ?? "unknown problem"})`, "remove this state directory");
     }
     return parsed.data;
+  }
+
+  hasSnapshot(identity: string, name: SnapshotDir): boolean {
+    return existsSync(this.snapshotPath(identity, name));
+  }
+
+  /** The session id of the newest transcript in the snapshot (`.claude/projects/<dir>/<session>.jsonl`), if any. */
+  transcriptSession(identity: string): string | null {
+    const projects = join(this.snapshotPath(identity, "transcript"), ".claude", "projects");
+    if (!existsSync(projects)) return null;
+    const found = readdirSync(projects, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /^[0-9a-f-]{36}\.jsonl$/.test(e.name))
+      .map((e) => ({ id: e.name.slice(0, -".jsonl".length), at: statSync(join(e.parentPath, e.name)).mtimeMs }))
+      .sort((a, b) => b.at - a.at);
+    return found[0]?.id ?? null;
+  }
+
+  /** claude's raw events, appended to events.jsonl; the caller ends the stream. */
+  appendEvents(identity: string): WriteStream {
+    return createWriteStream(this.eventsPath(identity), { flags: "a" });
+  }
+
+  /** The record of the last accepted capability-block proposal (capability-block.json). */
+  async writeCapabilityBlock(identity: string, record: object): Promise<void> {
+    await writeAtomic(this.capabilityBlockPath(identity), `${JSON.stringify(record, null, 2)}\n`);
+  }
+
+  /** The capability-block record as JSON, or null when there is none or it does not parse. */
+  async readCapabilityBlock(identity: string): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(this.capabilityBlockPath(identity), "utf8")) as unknown;
+    } catch {
+      return null;
+    }
+  }
+
+  async writeProposedDockerfile(identity: string, content: string): Promise<void> {
+    await writeAtomic(this.proposedDockerfilePath(identity), content);
+  }
+
+  async readProposedDockerfile(identity: string): Promise<string | null> {
+    return readFile(this.proposedDockerfilePath(identity), "utf8").catch(() => null);
+  }
+
+  hasProposedDockerfile(identity: string): boolean {
+    return existsSync(this.proposedDockerfilePath(identity));
+  }
+
+  /** The proposal built: Dockerfile.proposed becomes the bottle's Dockerfile, and the log of a failed build goes. */
+  async promoteProposedDockerfile(identity: string): Promise<void> {
+    await rename(this.proposedDockerfilePath(identity), this.dockerfilePath(identity));
+    await rm(this.buildLogPath(identity), { force: true });
+  }
+
+  async writeBuildLog(identity: string, content: string): Promise<void> {
+    await writeAtomic(this.buildLogPath(identity), content);
   }
 
   async markPreserved(identity: string): Promise<void> {

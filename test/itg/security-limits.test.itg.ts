@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { cleanupOrphans } from "../../src/bottle/inventory.js";
-import { rescueBottle } from "../../src/bottle/lifecycle.js";
+import { rescueBottle } from "../../src/bottle/launch/rescue.js";
 import { DockerodeClient } from "../../src/docker/dockerode.js";
 import { StateStore } from "../../src/state/store.js";
 import { FAKE_AGENT_IMAGE, type RunnerRun, type Sandbox, fake, jsonResult, labelled, sandbox, startRunner, waitFor, walk, writeManifest } from "../support/runner.js";

@@ -17,7 +17,7 @@ import type {
   ResourceSummary,
   RunningExec,
 } from "../../src/docker/client.js";
-import { TERM_EXECS_SCRIPT } from "../../src/bottle/stop.js";
+import { TERM_EXECS_SCRIPT } from "../../src/bottle/launch/stop.js";
 
 export type Method = keyof DockerClient;
 

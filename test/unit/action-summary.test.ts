@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { writeSettledSummary, writeSummary } from "../../src/action/summary.js";
 import type { Toolkit } from "../../src/action/toolkit.js";
-import type { RunResult } from "../../src/bottle/lifecycle.js";
+import type { RunResult } from "../../src/bottle/launch/types.js";
 import { resolvePlan } from "../../src/bottle/plan.js";
 import { parseManifest } from "../../src/manifest/load.js";
 

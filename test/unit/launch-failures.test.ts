@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runBottle } from "../../src/bottle/lifecycle.js";
+import { runBottle } from "../../src/bottle/launch/run-bottle.js";
 import { IDENTITY_LABEL } from "../../src/docker/client.js";
 import { type FakeDocker, SESSION_ID } from "../support/fake-docker.js";
 import {

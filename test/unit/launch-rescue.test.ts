@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { rescueBottle } from "../../src/bottle/lifecycle.js";
+import { rescueBottle } from "../../src/bottle/launch/rescue.js";
 import { IDENTITY_LABEL } from "../../src/docker/client.js";
 import { PROPOSALS_DIR } from "../../src/supervise/config.js";
 import { SESSION_ID } from "../support/fake-docker.js";

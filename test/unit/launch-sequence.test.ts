@@ -3,7 +3,8 @@
  * claude is never exec'd unless the gate (and the supervise sidecar) said ready.
  */
 import { describe, expect, test } from "vitest";
-import { LaunchError, runBottle } from "../../src/bottle/lifecycle.js";
+import { runBottle } from "../../src/bottle/launch/run-bottle.js";
+import { LaunchError } from "../../src/bottle/launch/types.js";
 import { IDENTITY_LABEL } from "../../src/docker/client.js";
 import type { FakeDocker } from "../support/fake-docker.js";
 import { IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
@@ -75,7 +76,7 @@ describe("the launch sequence", () => {
     expect(ownedResources(docker)).toEqual([]);
   });
 
-  test("the gate is hardened (no capabilities, no new privileges, nobody's uid); the agent is internal only", async () => {
+  test("a hardened gate (no capabilities, no new privileges, uid nobody); the agent is internal only", async () => {
     const world = launchWorld();
     await runBottle(testPlan(world), testDeps(world));
     const requests = world.docker.callsOf("createContainer").map(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { DockerClient, RunningExec } from "../../src/docker/client.js";
-import { TERM_EXECS_SCRIPT, stopClaude } from "../../src/bottle/stop.js";
+import { TERM_EXECS_SCRIPT, stopClaude } from "../../src/bottle/launch/stop.js";
 
 const GRACE = 300;
 

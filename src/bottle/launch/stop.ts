@@ -14,9 +14,9 @@
  * process in it; the stopped container stays until teardown, so the final snapshot
  * still reads it through the archive API.
  */
-import type { DockerClient } from "../docker/client.js";
-import { errorMessage } from "../errors.js";
-import { AGENT_USER } from "./claude.js";
+import type { DockerClient } from "../../docker/client.js";
+import { errorMessage } from "../../errors.js";
+import { AGENT_USER } from "../claude.js";
 
 /** How long claude has to end after SIGTERM before the engine kills its container. */
 export const STOP_GRACE_MS = 5_000;
@@ -60,14 +60,22 @@ export async function stopClaude(
   let timer: NodeJS.Timeout | undefined;
   const graceOver = new Promise<"grace">((resolve) => (timer = setTimeout(() => resolve("grace"), graceMs)));
   try {
-    const first = await Promise.race([claudeEnded.then(() => "ended" as const, () => "ended" as const), graceOver]);
+    const first = await Promise.race([
+      claudeEnded.then(
+        () => "ended" as const,
+        () => "ended" as const,
+      ),
+      graceOver,
+    ]);
     if (first === "ended") return "ended";
   } finally {
     clearTimeout(timer);
     watching.abort();
   }
   log.warn(`claude did not stop within ${graceMs / 1000}s of SIGTERM: the agent container was killed`);
-  await docker.killContainer(container).catch((error: unknown) => log.warn(`killing the agent container failed: ${errorMessage(error)}`));
+  await docker
+    .killContainer(container)
+    .catch((error: unknown) => log.warn(`killing the agent container failed: ${errorMessage(error)}`));
   return "killed";
 }
 
@@ -77,7 +85,9 @@ export async function stopClaude(
  */
 async function askToStop(docker: DockerClient, container: string, stop: AbortSignal): Promise<void> {
   while (!stop.aborted) {
-    const code = await docker.exec(container, { cmd: ["sh", "-c", TERM_EXECS_SCRIPT], user: AGENT_USER }).catch(() => -1);
+    const code = await docker
+      .exec(container, { cmd: ["sh", "-c", TERM_EXECS_SCRIPT], user: AGENT_USER })
+      .catch(() => -1);
     if (code === 0) return;
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

@@ -1,0 +1,79 @@
+/**
+ * The agent container: created on the internal network only, with no
+ * capabilities and the bottle's limits, sleeping until claude is exec'd in it;
+ * the system prompt, the work tree and (on a resume) the transcript are copied in
+ * before it starts.
+ */
+import { existsSync } from "node:fs";
+import type { ContainerRequest } from "../../docker/client.js";
+import { ROLES } from "../../docker/client.js";
+import { AGENT_OWNER, packDirectory, packFiles, ROOT_OWNER } from "../archive.js";
+import { AGENT_HOME, AGENT_WORKSPACE, SYSTEM_PROMPT_PATH } from "../claude.js";
+import type { BottlePlan } from "../plan.js";
+import { copyWorkTreeIn } from "../worktree-copy-in.js";
+import type { PhaseTimer } from "./phase-timer.js";
+import { type BottleResources, roleLabels } from "./resources.js";
+import type { LaunchDeps, Phase } from "./types.js";
+
+export interface AgentStart {
+  plan: BottlePlan;
+  deps: LaunchDeps;
+  resources: BottleResources;
+  imageRef: string;
+  /** The directory the work tree is copied from: the plan's, or a resumed bottle's snapshot. */
+  workspaceSource: string;
+  timer: PhaseTimer;
+  pause: (phase: Phase) => Promise<void>;
+}
+
+/**
+ * Creates the agent, copies in what it needs and starts it; `agent-start` times
+ * creating and starting, `copy-in` the copy.
+ */
+export async function startAgent(start: AgentStart): Promise<string> {
+  const { plan, deps, timer } = start;
+  const creating = performance.now();
+  const id = await start.resources.createContainer(agentRequest(plan, start.imageRef));
+  const created = performance.now() - creating;
+  await start.pause("copy-in");
+  await timer.time("copy-in", () => copyIn(plan, deps, id, start.workspaceSource));
+  const starting = performance.now();
+  await deps.docker.startContainer(id);
+  timer.record("agent-start", created + (performance.now() - starting));
+  return id;
+}
+
+export function agentRequest(plan: BottlePlan, imageRef: string): ContainerRequest {
+  const c = plan.agentContainer;
+  return {
+    name: c.name,
+    image: imageRef,
+    // claude runs through exec, never as PID 1: a PID 1 ignores SIGKILL from inside its namespace.
+    cmd: ["sleep", "infinity"],
+    user: c.user,
+    workingDir: AGENT_WORKSPACE,
+    env: c.env,
+    labels: roleLabels(plan, ROLES.agent),
+    network: plan.networks.internal,
+    capDrop: ["ALL"],
+    securityOpt: ["no-new-privileges"],
+    memoryBytes: c.memoryBytes,
+    nanoCpus: c.nanoCpus,
+    pidsLimit: c.pidsLimit,
+    ...(c.runtime ? { runtime: c.runtime } : {}),
+  };
+}
+
+async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceSource: string): Promise<void> {
+  const { docker, state } = deps;
+  const prompt = { name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 };
+  await docker.putArchive(id, "/", await packFiles([prompt], ROOT_OWNER));
+  if (existsSync(workspaceSource)) await copyWorkTreeIn(docker, id, workspaceSource, AGENT_HOME, AGENT_OWNER, deps.log);
+  if (plan.mode === "resume" && state.hasSnapshot(plan.identity, "transcript")) {
+    await docker.putArchive(
+      id,
+      AGENT_HOME,
+      packDirectory(state.snapshotPath(plan.identity, "transcript"), AGENT_OWNER, ""),
+    );
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Starting the gate, the bottle's only way out: on the egress network, joined to
+ * the internal one as `gate`, holding the route credentials from the runner's
+ * environment. The Docker host's addresses and the bottle's own subnets are
+ * added to what it refuses, and its lease is written in before it starts.
+ */
+import { ROLES } from "../../docker/client.js";
+import { errorMessage } from "../../errors.js";
+import { GATE_HOST_ALIAS } from "../../gate/config.js";
+import type { HostAddressProbe } from "../host-addresses.js";
+import type { BottleLease } from "../lease.js";
+import type { BottlePlan } from "../plan.js";
+import type { BottleResources } from "./resources.js";
+import { hardenedSidecar, installAndStart, nodeHint, type Sidecar } from "./sidecar.js";
+import { LaunchError, type LaunchDeps } from "./types.js";
+
+export interface GateStart {
+  resources: BottleResources;
+  lease: BottleLease;
+  hostProbe: HostAddressProbe;
+}
+
+/** Creates, configures and starts the gate; returns its container id once it is ready. */
+export async function startGate(
+  plan: BottlePlan,
+  deps: LaunchDeps,
+  { resources, lease, hostProbe }: GateStart,
+): Promise<string> {
+  const { docker } = deps;
+  const sidecar = gateSidecar(plan, gateSecrets(plan, deps.env));
+  // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
+  const alongside = Promise.allSettled([
+    hostProbe.addresses([plan.networks.egress, plan.networks.internal]),
+    lease.begin(),
+  ] as const);
+  const afterAlongside = async (error: unknown): Promise<never> => {
+    await alongside;
+    throw error;
+  };
+  const id = await resources.createContainer(hardenedSidecar(plan, sidecar)).catch(afterAlongside);
+  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
+  const [hostAddresses, leaseFile] = await alongside;
+  if (hostAddresses.status === "rejected") {
+    const hint = nodeHint(hostAddresses.reason, plan.gate.image);
+    throw new LaunchError(
+      `the gate did not come up (${errorMessage(hostAddresses.reason)})${hint}; the agent was not started`,
+    );
+  }
+  if (leaseFile.status === "rejected") {
+    throw new LaunchError(
+      `reading the engine's clock for the bottle's lease failed: ${errorMessage(leaseFile.reason)}; ` +
+        "the agent was not started",
+    );
+  }
+  if (hostAddresses.value.length)
+    deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
+  const proxy = plan.gate.config.proxy ?? {};
+  const deniedCidrs = [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())];
+  const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs, hostAddresses: hostAddresses.value } };
+  await installAndStart(docker, id, sidecar, { program: await deps.gateProgram(), config, extra: [leaseFile.value] });
+  lease.keep(id);
+  return id;
+}
+
+function gateSidecar(plan: BottlePlan, env: Record<string, string>): Sidecar {
+  return {
+    what: "the gate",
+    name: plan.gate.name,
+    image: plan.gate.image,
+    role: ROLES.gate,
+    dir: "/opt/claude-bottle-gate",
+    program: "gate.mjs",
+    network: plan.networks.egress,
+    env,
+    memoryBytes: 256 * 1024 * 1024,
+    pidsLimit: 128,
+    dns: plan.gate.dns,
+  };
+}
+
+/** The gate's environment: each injecting route's credential, read from the runner's environment only now. */
+function gateSecrets(plan: BottlePlan, env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const credential of plan.gate.credentials) {
+    const value = env[credential.fromEnv];
+    if (!value) {
+      throw new LaunchError(
+        `route ${credential.route} injects ${credential.header} from ${credential.fromEnv}, which is not set in the ` +
+          "runner's environment; export it and retry",
+      );
+    }
+    const route = plan.gate.config.routes.find((r) => r.name === credential.route);
+    if (route?.inject) secrets[route.inject.secretEnv] = value;
+  }
+  return secrets;
+}

@@ -1,0 +1,116 @@
+/**
+ * The Docker resources of one launch: its networks and containers, each labelled
+ * with the bottle's labels and its role. What this launch created is tracked so
+ * teardown removes exactly that (and whatever else carries the bottle's identity),
+ * whatever happened.
+ */
+import {
+  type ContainerRequest,
+  type DockerClient,
+  IDENTITY_LABEL,
+  ROLE_LABEL,
+  type Role,
+  ROLES,
+} from "../../docker/client.js";
+import { errorMessage } from "../../errors.js";
+import type { Log } from "../../log/log.js";
+import type { BottlePlan } from "../plan.js";
+import { LaunchError } from "./types.js";
+
+/** The bottle's labels plus the role of one of its resources. */
+export function roleLabels(plan: BottlePlan, role: Role): Record<string, string> {
+  return { ...plan.labels, [ROLE_LABEL]: role };
+}
+
+/** Leftovers with this identity mean another runner owns it, or an earlier one died: never share them. */
+export async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Promise<void> {
+  const label = `${IDENTITY_LABEL}=${plan.identity}`;
+  const [containers, networks] = await Promise.all([docker.listContainers([label]), docker.listNetworks([label])]);
+  const names = [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
+  if (names.length > 0) {
+    throw new LaunchError(
+      `bottle ${plan.identity} already has Docker resources (${names.join(", ")}): another runner owns it or ` +
+        "an earlier one died; run `node runner cleanup` and retry",
+    );
+  }
+}
+
+export class BottleResources {
+  private readonly containers: string[] = [];
+  private readonly networks: string[] = [];
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly plan: BottlePlan,
+    private readonly log: Log,
+  ) {}
+
+  async createNetworks(): Promise<void> {
+    const { internal, egress, egressExternal } = this.plan.networks;
+    const wanted: [Role, string, boolean][] = [[ROLES.internalNetwork, internal, true]];
+    if (!egressExternal) wanted.push([ROLES.egressNetwork, egress, false]);
+    // Both at once: they do not depend on each other, and each is a round trip to the engine.
+    this.networks.push(...wanted.map(([, name]) => name));
+    const created = await Promise.allSettled(
+      wanted.map(([role, name, isInternal]) =>
+        this.docker.createNetwork({
+          name,
+          internal: isInternal,
+          labels: roleLabels(this.plan, role),
+          // Even an --internal bridge gives the host an address on it, which the agent could
+          // reach directly; with no address on the bridge the host is out of its reach.
+          ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
+        }),
+      ),
+    );
+    // Both settled before the first failure is thrown, so teardown never races a creation.
+    const failed = created.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /** The bottle's own subnets, which the gate must never connect to (the host and the gate live there). */
+  async ownSubnets(): Promise<string[]> {
+    const subnets = await Promise.all(this.networks.map((n) => this.docker.networkSubnets(n)));
+    return subnets.flat();
+  }
+
+  async createContainer(request: ContainerRequest): Promise<string> {
+    this.containers.push(request.name);
+    return this.docker.createContainer(request);
+  }
+
+  /** Removes the containers, then the networks; a failure is a log line, never an error. */
+  async teardown(): Promise<void> {
+    const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
+    const { docker } = this;
+    await this.removeAll(
+      "container",
+      this.containers,
+      () => docker.listContainers([label]),
+      (n) => docker.removeContainer(n),
+    );
+    await this.removeAll(
+      "network",
+      this.networks,
+      () => docker.listNetworks([label]),
+      (n) => docker.removeNetwork(n),
+    );
+  }
+
+  private async removeAll(
+    kind: string,
+    known: string[],
+    list: () => Promise<{ name: string }[]>,
+    remove: (name: string) => Promise<void>,
+  ): Promise<void> {
+    let names = known;
+    try {
+      names = [...new Set([...known, ...(await list()).map((r) => r.name)])];
+    } catch (error) {
+      this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
+    }
+    const warn = (name: string) => (error: unknown) =>
+      this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`);
+    await Promise.all(names.map((name) => remove(name).catch(warn(name))));
+  }
+}

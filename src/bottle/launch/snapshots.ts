@@ -1,0 +1,118 @@
+/**
+ * Snapshots of the agent's transcript (~/.claude, ~/.claude.json) and work tree,
+ * read through the archive API into the state, each replacing the last only once
+ * it is complete and within limits.state.
+ */
+import type { Readable } from "node:stream";
+import type { DockerClient } from "../../docker/client.js";
+import { errorMessage } from "../../errors.js";
+import type { Log } from "../../log/log.js";
+import { type StateBudget, StateLimitExceeded } from "../../state/budget.js";
+import type { StateStore } from "../../state/store.js";
+import { AGENT_HOME, AGENT_WORKSPACE } from "../claude.js";
+import { describeLeftOut, extractSnapshot } from "../worktree-snapshot.js";
+
+/** Runs snapshots one at a time; requests made while one runs coalesce into one more. */
+export class Snapshotter {
+  private running: Promise<void> | null = null;
+  private pending = false;
+
+  constructor(
+    private readonly take: () => Promise<void>,
+    private readonly log: Log,
+  ) {}
+
+  request(): void {
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.running = this.loop();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.pending = false;
+        await this.take().catch((e) => this.log.warn(`snapshot failed (the previous one is kept): ${errorMessage(e)}`));
+      } while (this.pending);
+    } finally {
+      this.running = null;
+    }
+  }
+}
+
+/** Where a snapshot is read from and written to. */
+export interface SnapshotSource {
+  docker: DockerClient;
+  state: StateStore;
+  container: string;
+  identity: string;
+  budget: StateBudget;
+}
+
+/**
+ * `beforeSwap` runs with the new snapshot written and the old one still in place (a
+ * fault point). The two archives are read one after the other: the engine does not
+ * serve a second archive of a container while the first one's stream is unread.
+ */
+export async function snapshotTranscript(source: SnapshotSource, beforeSwap?: () => Promise<void>): Promise<void> {
+  const { docker, container } = source;
+  const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
+  if (!claudeDir) return; // claude has not written anything yet; keep what we have
+  const meter = await source.budget.meter("transcript", "the transcript (~/.claude)");
+  await destroyedOnFailure(claudeDir, () =>
+    source.state.replaceSnapshot(source.identity, "transcript", async (dir) => {
+      await extractSnapshot(meter.through(claudeDir), dir);
+      const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
+      if (settings) await destroyedOnFailure(settings, () => extractSnapshot(meter.through(settings), dir));
+      await beforeSwap?.();
+    }),
+  );
+  meter.kept();
+}
+
+/** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
+export async function snapshotWorkspace(source: SnapshotSource, log: Pick<Log, "warn">): Promise<void> {
+  const tar: Readable | null = await source.docker.getArchive(source.container, AGENT_WORKSPACE);
+  if (!tar) return;
+  const meter = await source.budget.meter("workspace", "the work tree");
+  await destroyedOnFailure(tar, () =>
+    source.state.replaceSnapshot(source.identity, "workspace", async (dir) => {
+      const leftOut = await extractSnapshot(meter.through(tar), dir, 1);
+      if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
+    }),
+  );
+  meter.kept();
+}
+
+/**
+ * Both snapshots are tried, whatever the first one does: a transcript that cannot be
+ * written must not cost the work tree. Either one past limits.state makes the whole a
+ * StateLimitExceeded, which decides the outcome.
+ */
+export async function finalSnapshot(source: SnapshotSource, log: Log): Promise<void> {
+  const failures: string[] = [];
+  let overLimit = false;
+  const failed = (what: string) => (error: unknown) => {
+    overLimit ||= error instanceof StateLimitExceeded;
+    failures.push(`${what}: ${errorMessage(error)}`);
+  };
+  await snapshotTranscript(source).catch(failed("transcript"));
+  await snapshotWorkspace(source, log).catch(failed("workspace"));
+  if (failures.length) throw overLimit ? new StateLimitExceeded(failures.join("; ")) : new Error(failures.join("; "));
+}
+
+/** Runs `use`; if it fails, the archive stream is destroyed so its connection does not hold the process open. */
+async function destroyedOnFailure<T>(stream: Readable, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } catch (error) {
+    stream.destroy();
+    throw error;
+  }
+}
