@@ -2,7 +2,8 @@
  * What `node runner` prints: lifecycle lines on stderr, and the final result on
  * stdout as text or as the one JSON object scripts parse.
  */
-import type { Log, RunResult } from "../bottle/launch/types.js";
+import type { RunResult } from "../bottle/launch/types.js";
+import type { Log } from "../log/log.js";
 import type { DockerClient } from "../docker/client.js";
 import { neutralise } from "../log/untrusted.js";
 import type { Format } from "./args.js";

@@ -17,6 +17,7 @@ import type {
   ResourceSummary,
   RunningExec,
 } from "../../src/docker/client.js";
+import { ROLE_LABEL, ROLES } from "../../src/docker/client.js";
 import { TERM_EXECS_SCRIPT } from "../../src/bottle/launch/stop.js";
 
 export type Method = keyof DockerClient;
@@ -310,9 +311,9 @@ export class FakeDocker implements DockerClient {
   private linesOf(c: FakeContainer): string[] {
     const set = this.lines.get(c.name);
     if (set) return set;
-    const role = c.labels["claude-bottle.role"];
-    if (role === "host-probe") return [JSON.stringify({ event: "host-addresses", addresses: ["192.0.2.1"] })];
-    if (role === "gate" || role === "supervise") return [JSON.stringify({ event: "ready" })];
+    const role = c.labels[ROLE_LABEL];
+    if (role === ROLES.hostProbe) return [JSON.stringify({ event: "host-addresses", addresses: ["192.0.2.1"] })];
+    if (role === ROLES.gate || role === ROLES.supervise) return [JSON.stringify({ event: "ready" })];
     return [];
   }
 }

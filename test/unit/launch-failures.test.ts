@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
-import { IDENTITY_LABEL } from "../../src/docker/client.js";
+import { IDENTITY_LABEL, ROLE_LABEL, ROLES } from "../../src/docker/client.js";
 import { type FakeDocker, SESSION_ID } from "../support/fake-docker.js";
 import {
   AGENT_IMAGE,
@@ -53,7 +53,7 @@ const PHASES: Phase[] = [
 
 /** Another bottle's resources on the same engine, which no launch here may touch. */
 async function foreignBottle(docker: FakeDocker): Promise<void> {
-  const labels = { [IDENTITY_LABEL]: "other-zzzzz", "claude-bottle.role": "agent" };
+  const labels = { [IDENTITY_LABEL]: "other-zzzzz", [ROLE_LABEL]: ROLES.agent };
   await docker.createNetwork({ name: "claude-bottle-other-zzzzz-internal", internal: true, labels });
   await docker.createContainer({
     name: "claude-bottle-other-zzzzz-agent",

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { rescueBottle } from "../../src/bottle/launch/rescue.js";
-import { IDENTITY_LABEL } from "../../src/docker/client.js";
+import { IDENTITY_LABEL, ROLE_LABEL } from "../../src/docker/client.js";
 import { PROPOSALS_DIR } from "../../src/supervise/config.js";
 import { SESSION_ID } from "../support/fake-docker.js";
 import { AGENT_IMAGE, archiveOf, IDENTITY, type LaunchWorld, launchWorld, testDeps } from "../support/launch.js";
@@ -36,7 +36,7 @@ async function deadRunnersBottle(world: LaunchWorld, roles: string[]): Promise<v
       cmd: [],
       user: "node",
       env: {},
-      labels: { [IDENTITY_LABEL]: IDENTITY, "claude-bottle.role": role },
+      labels: { [IDENTITY_LABEL]: IDENTITY, [ROLE_LABEL]: role },
       network: "n",
       capDrop: [],
       securityOpt: [],

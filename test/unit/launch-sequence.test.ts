@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
 import { LaunchError } from "../../src/bottle/launch/types.js";
-import { IDENTITY_LABEL } from "../../src/docker/client.js";
+import { IDENTITY_LABEL, ROLE_LABEL } from "../../src/docker/client.js";
 import type { FakeDocker } from "../support/fake-docker.js";
 import { IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
 
@@ -97,7 +97,7 @@ describe("the launch sequence", () => {
       securityOpt: ["no-new-privileges"],
       network: `claude-bottle-${IDENTITY}-egress`,
     });
-    expect(gate.labels["claude-bottle.role"]).toBe("gate");
+    expect(gate.labels[ROLE_LABEL]).toBe("gate");
     const agent = requests.find((r) => r.name.endsWith("-agent"))!;
     expect(agent).toMatchObject({
       capDrop: ["ALL"],

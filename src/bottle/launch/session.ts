@@ -1,15 +1,14 @@
 /**
- * claude's session: exec'd in the agent container, its stream-json events kept in
- * the state and turned into progress lines, its transcript snapshotted at the end
- * of each turn and on an interval. A timeout, an interrupt or an accepted
- * capability-block stops it (stop.ts: SIGTERM, one grace, then the engine's kill).
+ * claude's session: exec'd in the agent container (the one place claude runs), its
+ * output read by ClaudeOutput, its transcript snapshotted at the end of each turn
+ * and on an interval. A timeout, an interrupt or an accepted capability-block
+ * stops it (stop.ts: SIGTERM, one grace, then the engine's kill).
  */
-import { errorMessage } from "../../errors.js";
 import type { StateBudget } from "../../state/budget.js";
-import { lineSplitter } from "../../stream/lines.js";
-import { AGENT_USER, AGENT_WORKSPACE, ClaudeStream } from "../claude.js";
+import { AGENT_USER, AGENT_WORKSPACE } from "../claude.js";
 import type { SessionEnd } from "../outcome.js";
 import type { BottlePlan } from "../plan.js";
+import { ClaudeOutput } from "./claude-output.js";
 import { Snapshotter, snapshotTranscript } from "./snapshots.js";
 import { stopClaude } from "./stop.js";
 import type { LaunchDeps, Phase } from "./types.js";
@@ -42,85 +41,87 @@ export async function runSession({
   budget,
 }: SessionStart): Promise<SessionResult> {
   const { docker, state, log } = deps;
-  const stream = new ClaudeStream();
-  const events = state.appendEvents(plan.identity);
   const source = { docker, state, container: agentId, identity: plan.identity, budget };
   const snapshots = new Snapshotter(() => snapshotTranscript(source, () => pause("snapshot")), log);
-  let timedOut = false;
-  let interrupted = false;
-  let finished = false;
-  let recordedSession: string | null = null;
-  let claudeEnded = () => {};
-  const ended = new Promise<void>((resolve) => (claudeEnded = resolve));
-  let stopping: Promise<unknown> | null = null;
-
-  const stop = (why: string) => {
-    if (finished || stopping) return;
-    log.info(`${why}: stopping claude`);
-    stopping = stopClaude(docker, agentId, log, ended);
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
-  }, plan.timeoutMs);
-  const onAbort = () => {
-    interrupted = true;
-    stop("interrupted");
-  };
-  deps.signal.addEventListener("abort", onAbort, { once: true });
-  let settle: NodeJS.Timeout | null = null;
-  const onProposal = () => {
-    log.info("capability-block accepted: the session ends once claude has the answer");
-    // Give claude a moment to take in the tool's answer and write it to its transcript.
-    settle = setTimeout(() => stop("capability-block"), CAPABILITY_SETTLE_MS);
-  };
-  proposal.addEventListener("abort", onProposal, { once: true });
+  const output = new ClaudeOutput(plan.identity, deps, budget, () => snapshots.request());
+  const stops = new SessionStops(plan, deps, agentId, proposal);
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
-
-  const stdout = lineSplitter((line) => {
-    if (budget.admitLog(Buffer.byteLength(line) + 1)) events.write(`${line}\n`);
-    const effects = stream.accept(line);
-    if (effects.progress) for (const l of effects.progress.split("\n")) log.progress(l);
-    if (stream.sessionId && stream.sessionId !== recordedSession) {
-      recordedSession = stream.sessionId;
-      // Recorded at once: a crash before the first snapshot must still be resumable by id.
-      void state
-        .updateMetadata(plan.identity, { sessionId: stream.sessionId })
-        .catch((e) => log.warn(`recording the session id failed: ${errorMessage(e)}`));
-    }
-    if (effects.turnEnded) snapshots.request();
-  });
-  const stderr = lineSplitter((line) => {
-    if (line.trim()) log.progress(`claude (stderr): ${line}`);
-  });
-
   let exitCode: number;
   try {
-    if (deps.signal.aborted) onAbort();
+    stops.checkAborted();
     exitCode = await docker.exec(
       agentId,
       { cmd: plan.agentContainer.command, user: AGENT_USER, workingDir: AGENT_WORKSPACE },
-      { stdout: (c) => stdout.push(c), stderr: (c) => stderr.push(c) },
+      { stdout: (c) => output.stdout.push(c), stderr: (c) => output.stderr.push(c) },
     );
   } finally {
-    finished = true;
-    claudeEnded();
     // A container the stop killed is stopped before the final snapshot reads it.
-    await stopping;
-    clearTimeout(timer);
-    if (settle) clearTimeout(settle);
+    await stops.claudeEnded();
     clearInterval(interval);
-    deps.signal.removeEventListener("abort", onAbort);
-    proposal.removeEventListener("abort", onProposal);
-    stdout.flush();
-    stderr.flush();
-    await new Promise<void>((r) => events.end(r));
+    await output.close();
     await snapshots.idle();
   }
   log.info(`claude exited with code ${exitCode}`);
-  return {
-    end: { exitCode, result: stream.result, timedOut, interrupted },
-    sessionId: stream.sessionId,
-    turns: stream.turns,
+  const { timedOut, interrupted } = stops;
+  return { end: { exitCode, result: output.stream.result, timedOut, interrupted }, ...output.session() };
+}
+
+/** Why claude is stopped before it ends by itself: the bottle's timeout, an interrupt, an accepted proposal. */
+class SessionStops {
+  timedOut = false;
+  interrupted = false;
+  private finished = false;
+  private stopping: Promise<unknown> | null = null;
+  private readonly ended: Promise<void>;
+  private markEnded = () => {};
+  private readonly timer: NodeJS.Timeout;
+  private settle: NodeJS.Timeout | null = null;
+
+  constructor(
+    plan: BottlePlan,
+    private readonly deps: LaunchDeps,
+    private readonly agentId: string,
+    private readonly proposal: AbortSignal,
+  ) {
+    this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.stop(`timeout after ${Math.round(plan.timeoutMs / 1000)}s`);
+    }, plan.timeoutMs);
+    deps.signal.addEventListener("abort", this.onAbort, { once: true });
+    proposal.addEventListener("abort", this.onProposal, { once: true });
+  }
+
+  /** An interrupt that came before claude was exec'd stops it at once. */
+  checkAborted(): void {
+    if (this.deps.signal.aborted) this.onAbort();
+  }
+
+  /** claude's exec returned: no stop starts now, and one under way has finished once this resolves. */
+  async claudeEnded(): Promise<void> {
+    this.finished = true;
+    this.markEnded();
+    await this.stopping;
+    clearTimeout(this.timer);
+    if (this.settle) clearTimeout(this.settle);
+    this.deps.signal.removeEventListener("abort", this.onAbort);
+    this.proposal.removeEventListener("abort", this.onProposal);
+  }
+
+  private readonly onAbort = () => {
+    this.interrupted = true;
+    this.stop("interrupted");
   };
+
+  private readonly onProposal = () => {
+    this.deps.log.info("capability-block accepted: the session ends once claude has the answer");
+    // Give claude a moment to take in the tool's answer and write it to its transcript.
+    this.settle = setTimeout(() => this.stop("capability-block"), CAPABILITY_SETTLE_MS);
+  };
+
+  private stop(why: string): void {
+    if (this.finished || this.stopping) return;
+    this.deps.log.info(`${why}: stopping claude`);
+    this.stopping = stopClaude(this.deps.docker, this.agentId, this.deps.log, this.ended);
+  }
 }

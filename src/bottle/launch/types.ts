@@ -10,8 +10,6 @@ import type { SuperviseConfig } from "../../supervise/config.js";
 import type { EgressSummary } from "../egress-log.js";
 import type { Outcome } from "../outcome.js";
 
-export type { Log } from "../../log/log.js";
-
 export interface Clock {
   now(): Date;
 }
