@@ -7,8 +7,8 @@ import type { Readable } from "node:stream";
 import type { DockerClient } from "../../docker/client.js";
 import { errorMessage } from "../../errors.js";
 import type { Log } from "../../log/log.js";
-import { type StateBudget, StateLimitExceeded } from "../../state/budget.js";
-import type { StateStore } from "../../state/store.js";
+import { type SnapshotMeter, type StateBudget, StateLimitExceeded } from "../../state/budget.js";
+import type { SnapshotDir, StateStore } from "../../state/store.js";
 import { AGENT_HOME, AGENT_WORKSPACE } from "../claude.js";
 import { describeLeftOut, extractSnapshot } from "../worktree-snapshot.js";
 
@@ -61,31 +61,44 @@ export interface SnapshotSource {
  * serve a second archive of a container while the first one's stream is unread.
  */
 export async function snapshotTranscript(source: SnapshotSource, beforeSwap?: () => Promise<void>): Promise<void> {
-  const { docker, container } = source;
-  const claudeDir = await docker.getArchive(container, `${AGENT_HOME}/.claude`);
-  if (!claudeDir) return; // claude has not written anything yet; keep what we have
-  const meter = await source.budget.meter("transcript", "the transcript (~/.claude)");
-  await destroyedOnFailure(claudeDir, () =>
-    source.state.replaceSnapshot(source.identity, "transcript", async (dir) => {
+  await takeSnapshot(
+    source,
+    "transcript",
+    `${AGENT_HOME}/.claude`,
+    "the transcript (~/.claude)",
+    async (meter, claudeDir, dir) => {
       await extractSnapshot(meter.through(claudeDir), dir);
-      const settings = await docker.getArchive(container, `${AGENT_HOME}/.claude.json`);
+      const settings = await source.docker.getArchive(source.container, `${AGENT_HOME}/.claude.json`);
       if (settings) await destroyedOnFailure(settings, () => extractSnapshot(meter.through(settings), dir));
       await beforeSwap?.();
-    }),
+    },
   );
-  meter.kept();
 }
 
 /** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
 export async function snapshotWorkspace(source: SnapshotSource, log: Pick<Log, "warn">): Promise<void> {
-  const tar: Readable | null = await source.docker.getArchive(source.container, AGENT_WORKSPACE);
+  await takeSnapshot(source, "workspace", AGENT_WORKSPACE, "the work tree", async (meter, tar, dir) => {
+    const leftOut = await extractSnapshot(meter.through(tar), dir, 1);
+    if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
+  });
+}
+
+/**
+ * Reads `path` out of the container and, when it exists (else the last snapshot is
+ * kept as it is), has `fill` unpack it in place of snapshot `name`, within the budget.
+ */
+async function takeSnapshot(
+  source: SnapshotSource,
+  name: SnapshotDir,
+  path: string,
+  what: string,
+  fill: (meter: SnapshotMeter, tar: Readable, dir: string) => Promise<void>,
+): Promise<void> {
+  const tar = await source.docker.getArchive(source.container, path);
   if (!tar) return;
-  const meter = await source.budget.meter("workspace", "the work tree");
+  const meter = await source.budget.meter(name, what);
   await destroyedOnFailure(tar, () =>
-    source.state.replaceSnapshot(source.identity, "workspace", async (dir) => {
-      const leftOut = await extractSnapshot(meter.through(tar), dir, 1);
-      if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
-    }),
+    source.state.replaceSnapshot(source.identity, name, (dir) => fill(meter, tar, dir)),
   );
   meter.kept();
 }
