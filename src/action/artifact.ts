@@ -15,7 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { packState } from "../store/state-archive.js";
+import { packState } from "../state/archive.js";
 import { artifactServiceAbsence } from "./artifact-service.js";
 import type { JobContext } from "./context.js";
 import type { Toolkit } from "./toolkit.js";

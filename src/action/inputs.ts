@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { parseIdentity } from "../bottle/identity.js";
-import { OUTCOMES, type Outcome } from "../bottle/outcome.js";
+import { parseIdentity } from "../state/identity.js";
+import { OUTCOMES, type Outcome } from "../state/outcome.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";

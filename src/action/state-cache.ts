@@ -11,7 +11,7 @@ import type { RunResult } from "../bottle/lifecycle.js";
 import { InputError } from "../errors.js";
 import { type Metadata, type Settled, describeOrigin } from "../state/metadata.js";
 import { StateStore } from "../state/store.js";
-import { CACHE_UNAVAILABLE, type CacheStore } from "../store/cache-store.js";
+import { CACHE_UNAVAILABLE, type CacheStore } from "./cache-store.js";
 import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
 import { type JobContext, stateCacheKey, stateCachePrefix, stateRestoreKeys } from "./context.js";
 import type { ActionInputs } from "./inputs.js";

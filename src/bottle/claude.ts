@@ -3,7 +3,7 @@
  * of its stream-json output into a session id, turn boundaries, the final `result`
  * event and one readable progress line per event.
  */
-import type { ResultEvent } from "./outcome.js";
+import type { ResultEvent } from "../state/outcome.js";
 
 export const AGENT_HOME = "/home/node";
 export const AGENT_WORKSPACE = "/home/node/workspace";

@@ -42,7 +42,7 @@ import { AGENT_HOME, AGENT_USER, AGENT_WORKSPACE, ClaudeStream, SYSTEM_PROMPT_PA
 import { type EgressSummary, EgressLog, describeEgress } from "./egress-log.js";
 import { BOTTLE_BUILD_TERMS, bottleBuildRequest, bottleImageTag, removeBottleState } from "./bottle-image.js";
 import { buildContext } from "./images.js";
-import { type Outcome, decideOutcome, preserves } from "./outcome.js";
+import { type Outcome, decideOutcome, preserves } from "../state/outcome.js";
 import { type BottlePlan, currentDockerfile, rebuiltPlan, resumedPlan } from "./plan.js";
 import { programLoader } from "./gate-program.js";
 import { copyWorkTreeBack } from "./worktree-copy-back.js";

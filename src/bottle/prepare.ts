@@ -15,7 +15,7 @@ import type { Metadata } from "../state/metadata.js";
 import { type CapabilityPolicy } from "../supervise/config.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
-import { mintIdentity, parseIdentity } from "./identity.js";
+import { mintIdentity, parseIdentity } from "../state/identity.js";
 import { type BottlePlan, agentOf, resolvePlan } from "./plan.js";
 import { currentProcess, formatRunnerProcess } from "./runner-process.js";
 

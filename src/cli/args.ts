@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { parseIdentity } from "../bottle/identity.js";
+import { parseIdentity } from "../state/identity.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
 import type { CapabilityPolicy } from "../supervise/config.js";

@@ -9,7 +9,7 @@ import { gateProgramLoader } from "../bottle/gate-program.js";
 import { rescueBottle, runBottle } from "../bottle/lifecycle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart, savedSession } from "../bottle/prepare.js";
-import { runDemo } from "../demo/demo.js";
+import { runDemo } from "./demo/demo.js";
 import { InputError, errorMessage } from "../errors.js";
 import { ManifestError } from "../manifest/load.js";
 import { StateStore } from "../state/store.js";

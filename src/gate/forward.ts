@@ -38,7 +38,8 @@ import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import { type AddressPolicy, createAddressPolicy, parseCidr } from "./address.js";
 import type { GateProxyConfig } from "./config.js";
-import { endToEndHeaders, replyJson } from "./headers.js";
+import { endToEndHeaders } from "./headers.js";
+import { replyJson } from "../sidecar/http.js";
 import { allowlistProblem, type Host, normaliseHost, parseAuthority, type Parsed, type HostPort } from "./hosts.js";
 import { type ClientHelloResult, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "./sni.js";
 

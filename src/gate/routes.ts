@@ -30,7 +30,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { type GateConfig, GateConfigSchema, type GateRoute } from "./config.js";
-import { endToEndHeaders, replyJson } from "./headers.js";
+import { endToEndHeaders } from "./headers.js";
+import { replyJson } from "../sidecar/http.js";
 import { createForwardProxy, type ForwardOptions, type GateEgressEvent, isAbsoluteForm } from "./forward.js";
 
 export interface GateReadyEvent {

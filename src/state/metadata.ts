@@ -4,8 +4,8 @@
  * parsed through zod like any other outside input.
  */
 import { z } from "zod";
-import { IDENTITY_PATTERN } from "../bottle/identity.js";
-import { OUTCOMES } from "../bottle/outcome.js";
+import { IDENTITY_PATTERN } from "./identity.js";
+import { OUTCOMES } from "./outcome.js";
 
 /** Where a launch ran: a CI run and its attempt, or null for a launch from the CLI. */
 export const OriginSchema = z.object({ run: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), attempt: z.number().int().min(1).max(10_000) }).strict();

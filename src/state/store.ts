@@ -23,7 +23,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseIdentity } from "../bottle/identity.js";
+import { parseIdentity } from "./identity.js";
 import { InputError } from "../errors.js";
 import { type Metadata, MetadataSchema, type Settled, SettledSchema } from "./metadata.js";
 

@@ -17,7 +17,7 @@ import { defaultArtifactName, stateArchiveArtifactName, uploadStateArtifact } fr
 import { type ArtifactDownloader, restoreFromArtifact } from "../../src/action/artifact-restore.js";
 import { jobContext } from "../../src/action/context.js";
 import type { Toolkit } from "../../src/action/toolkit.js";
-import { UnsafeArchiveError } from "../../src/store/state-archive.js";
+import { UnsafeArchiveError } from "../../src/state/archive.js";
 import { type ArtifactJob, type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 
 const RUNNER_VARS = ["ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL", "ACTIONS_CACHE_SERVICE_V2", "ACTIONS_RUNTIME_TOKEN", "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITEA_ACTIONS", "FORGEJO_ACTIONS"];
