@@ -113,11 +113,11 @@ export async function runMain(given: ActionDeps): Promise<void> {
     let finished: Metadata | null = null;
     const result = await core.group("claude", () =>
       runBottle(plan, {
-        beforeCleanup: async (stateDir: string) => {
+        beforeCleanup: async () => {
           // What the tombstone records; on GitHub the transcript of a success can still be read as an artifact.
           finished = await state.readMetadata(identity);
           if (inputs.saveState === "cache-and-artifact") {
-            successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
+            successArtifact = await uploadStateArtifact(deps, ctx, state, identity, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
           }
         },
         docker,

@@ -123,7 +123,7 @@ export async function saveState(
     core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
   }
   if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
+    saved.artifactId = await uploadStateArtifact(deps, ctx, state, result.identity, inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
   }
   return saved;
 }

@@ -152,6 +152,32 @@ export class StateStore {
     await writeAtomic(this.dockerfilePath(identity), content);
   }
 
+  /** The proposal a failed immediate rebuild left waiting; null when there is none or it cannot be read. */
+  async readProposedDockerfile(identity: string): Promise<string | null> {
+    return readFile(this.proposedDockerfilePath(identity), "utf8").catch(() => null);
+  }
+  hasProposedDockerfile(identity: string): boolean {
+    return existsSync(this.proposedDockerfilePath(identity));
+  }
+
+  /** The log of a per-bottle build that failed; empty when there is none or it cannot be read. */
+  async readBuildLog(identity: string): Promise<string> {
+    return readFile(this.buildLogPath(identity), "utf8").catch(() => "");
+  }
+
+  /** The files of the state a person reads (metadata, Dockerfiles, logs), those that exist. */
+  readableFiles(identity: string): string[] {
+    return [
+      this.metadataPath(identity),
+      this.dockerfilePath(identity),
+      this.proposedDockerfilePath(identity),
+      this.capabilityBlockPath(identity),
+      this.buildLogPath(identity),
+      this.eventsPath(identity),
+      this.egressPath(identity),
+    ].filter((path) => existsSync(path));
+  }
+
   /** Makes this store's state of the bottle a tombstone: the metadata and the settled mark, nothing else. */
   async writeTombstone(metadata: Metadata, settled: Settled): Promise<void> {
     await this.remove(metadata.identity);
