@@ -26,3 +26,9 @@ export class InputError extends Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Like errorMessage, with a system error's code in front when the message does not name it (`ECONNREFUSED: ...`). */
+export function describeError(error: unknown): string {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && !errorMessage(error).includes(code) ? `${code}: ${errorMessage(error)}` : errorMessage(error);
+}

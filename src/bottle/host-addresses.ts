@@ -21,7 +21,7 @@
  * It fails closed: a launch that cannot learn the host's addresses stops.
  */
 import { networkInterfaces } from "node:os";
-import type { ContainerRequest, DockerClient } from "../docker/client.js";
+import { type ContainerRequest, type DockerClient, ROLE_LABEL } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import { parseIp, refusedAddressReason } from "../gate/address.js";
 
@@ -137,7 +137,7 @@ async function probeHost(docker: DockerClient, probe: HostProbe, create: (reques
       cmd: ["node", "-e", HOST_PROBE_PROGRAM],
       user: "65534:65534",
       env: {},
-      labels: { ...probe.labels, "claude-bottle.role": "host-probe" },
+      labels: { ...probe.labels, [ROLE_LABEL]: "host-probe" },
       network: "host",
       capDrop: ["ALL"],
       securityOpt: ["no-new-privileges"],

@@ -18,7 +18,7 @@ export const RUNNER_LABEL = "claude-bottle.runner";
  * so `cleanup` can tell a runner that is gone from one it cannot see (src/bottle/runner-process.ts).
  */
 export const RUNNER_PROCESS_LABEL = "claude-bottle.runner-process";
-/** What the resource is for: `agent`, `gate`, `supervise`, `internal`, `egress`, `image`, `bottle-image`. */
+/** What the resource is for: `agent`, `gate`, `supervise`, `internal`, `egress`, `image`, `bottle-image`, `host-probe`. */
 export const ROLE_LABEL = "claude-bottle.role";
 
 export interface BuildRequest {

@@ -23,7 +23,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseIdentity } from "./identity.js";
+import { IDENTITY_PATTERN, parseIdentity } from "./identity.js";
 import { InputError } from "../errors.js";
 import { type Metadata, MetadataSchema, type Settled, SettledSchema } from "./metadata.js";
 
@@ -231,7 +231,7 @@ export class StateStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    return names.filter((n) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(n)).sort();
+    return names.filter((n) => IDENTITY_PATTERN.test(n)).sort();
   }
 
   /**
