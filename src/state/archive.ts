@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tarFs from "tar-fs";
 import * as tarStream from "tar-stream";
+import { UserError } from "../errors.js";
 
 export interface ArchiveLimits {
   maxBytes: number;
@@ -22,7 +23,7 @@ export interface ArchiveLimits {
 export const DEFAULT_LIMITS: ArchiveLimits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000 };
 
 /** Why a restored archive was refused; the message names the entry and the rule. */
-export class UnsafeArchiveError extends Error {
+export class UnsafeArchiveError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = "UnsafeArchiveError";
