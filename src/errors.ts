@@ -41,6 +41,7 @@ export function errorMessage(error: unknown): string {
 
 /** Like errorMessage, with a system error's code in front when the message does not name it (`ECONNREFUSED: ...`). */
 export function describeError(error: unknown): string {
+  const message = errorMessage(error);
   const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-  return code !== undefined && !errorMessage(error).includes(code) ? `${code}: ${errorMessage(error)}` : errorMessage(error);
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }

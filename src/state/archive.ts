@@ -104,7 +104,10 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
  */
 export async function extractInto(tar: Readable, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await pipeline(tar, tarFs.extract(dir, { chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream);
+  await pipeline(
+    tar,
+    tarFs.extract(dir, { chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream,
+  );
 }
 
 /** Checks, then unpacks into `stateDir` (replacing it whole only once unpacking succeeded). */
