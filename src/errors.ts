@@ -1,10 +1,22 @@
 /**
+ * An error the user fixes, whose message says what is wrong and how to fix it, so
+ * both doors show it as it is: the CLI exits with code 2, the action fails the step
+ * with the message alone. Its kinds: InputError, ManifestError (manifest/load.ts),
+ * UnsafeArchiveError (state/archive.ts). Any other error is a fault of the runner or
+ * of what it drives; the doors print its message after a `claude-bottle:` prefix.
+ */
+export class UserError extends Error {}
+
+export function isUserError(error: unknown): error is UserError {
+  return error instanceof UserError;
+}
+
+/**
  * The error a user fixes by changing what they typed: a flag, an action input, an
  * identity, a state directory they pointed at. It names the field, the value and
- * the fix, and the CLI maps it to exit code 2 with no stack trace. Everything
- * else that goes wrong is an ordinary Error with a prefixed message.
+ * the fix.
  */
-export class InputError extends Error {
+export class InputError extends UserError {
   constructor(
     readonly field: string,
     readonly value: unknown,
@@ -25,4 +37,11 @@ export class InputError extends Error {
 /** A message fit for a log line, whatever was thrown. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Like errorMessage, with a system error's code in front when the message does not name it (`ECONNREFUSED: ...`). */
+export function describeError(error: unknown): string {
+  const message = errorMessage(error);
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Log } from "../log/log.js";
 import { errorMessage } from "../errors.js";
-import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } from "../store/state-archive.js";
+import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } from "../state/archive.js";
 import type { JobContext } from "./context.js";
 import { type RestArtifact, type StateArtifact, findStateArtifact } from "./state-artifact-search.js";
 

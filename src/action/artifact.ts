@@ -10,12 +10,12 @@
  * (artifact-service.ts), and when it does not that is said once, plainly: the cache
  * remains the store.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { packState } from "../store/state-archive.js";
+import { packState } from "../state/archive.js";
+import type { StateStore } from "../state/store.js";
 import { artifactServiceAbsence } from "./artifact-service.js";
 import type { JobContext } from "./context.js";
 import type { Toolkit } from "./toolkit.js";
@@ -37,7 +37,8 @@ export function stateArchiveArtifactName(name: string): string {
 export async function uploadStateArtifact(
   deps: { core: Toolkit; artifact: () => Promise<ArtifactUploader>; env: NodeJS.ProcessEnv },
   ctx: JobContext,
-  stateDir: string,
+  state: StateStore,
+  identity: string,
   name: string,
 ): Promise<number | null> {
   const github = ctx.platform === "github";
@@ -49,7 +50,8 @@ export async function uploadStateArtifact(
   const dir = await mkdtemp(join(tmpdir(), "claude-bottle-artifact-"));
   try {
     // Readable pieces as files, the whole state as one archive.
-    const files = ["metadata.json", "Dockerfile", "Dockerfile.proposed", "capability-block.json", "build.log", "events.jsonl", "egress.jsonl"].map((f) => join(stateDir, f)).filter((f) => existsSync(f));
+    const stateDir = state.dir(identity);
+    const files = state.readableFiles(identity);
     const archive = join(dir, stateArchiveArtifactName(name));
     await packState(stateDir, archive);
     const uploader = await deps.artifact();

@@ -8,7 +8,7 @@
  * same identity and finds the state the failed attempt saved.
  */
 import { createHash } from "node:crypto";
-import { parseIdentity } from "../bottle/identity.js";
+import { parseIdentity } from "../state/identity.js";
 
 export type Platform = "github" | "gitea" | "forgejo";
 

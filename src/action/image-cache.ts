@@ -19,7 +19,7 @@ import * as tarStream from "tar-stream";
 import type { DockerClient } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import type { Log } from "../log/log.js";
-import { CACHE_ARCHIVE_DIR, type CacheClient } from "../store/cache-store.js";
+import { CACHE_ARCHIVE_DIR, type CacheClient } from "./cache-store.js";
 
 const ARCHIVE = `${CACHE_ARCHIVE_DIR}/image.tar`;
 const INFO = `${CACHE_ARCHIVE_DIR}/image.json`;

@@ -7,10 +7,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { parseIdentity } from "../bottle/identity.js";
-import { OUTCOMES, type Outcome } from "../bottle/outcome.js";
+import { parseIdentity } from "../state/identity.js";
+import { OUTCOMES, type Outcome } from "../state/outcome.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
+import { NAME_PATTERN } from "../manifest/schema.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
 
@@ -68,7 +69,7 @@ function choice<T extends string>(name: string, options: readonly T[], fallback:
 const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
   agent: (read) => {
     const value = read("agent").trim() || "claude";
-    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(value)) {
+    if (!NAME_PATTERN.test(value)) {
       throw new InputError("agent", value, "is not an agent name", "use a name defined under `agents` in the manifest (lowercase letters, digits, hyphens), or leave it out for `claude`");
     }
     return value;

@@ -10,7 +10,7 @@ import { rescueBottle } from "../bottle/launch/rescue.js";
 import { cleanupOrphans } from "../bottle/inventory.js";
 import { errorMessage } from "../errors.js";
 import { StateStore } from "../state/store.js";
-import { CacheStore } from "../store/cache-store.js";
+import { CacheStore } from "./cache-store.js";
 import { jobContext, stateCacheKey } from "./context.js";
 import { actionLog, safeToolkit } from "./log.js";
 import type { ActionDeps, MainState } from "./run.js";

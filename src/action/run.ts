@@ -15,12 +15,10 @@ import { pauseFromEnv } from "../bottle/pause.js";
 import { loadStartManifest, planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
 import type { DockerClient } from "../docker/client.js";
-import { InputError, errorMessage } from "../errors.js";
-import { ManifestError } from "../manifest/load.js";
+import { errorMessage, isUserError } from "../errors.js";
 import { StateStore } from "../state/store.js";
 import { type Metadata, describeOrigin } from "../state/metadata.js";
-import { type CacheClient, CacheStore } from "../store/cache-store.js";
-import { UnsafeArchiveError } from "../store/state-archive.js";
+import { type CacheClient, CacheStore } from "./cache-store.js";
 import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
 import { type ArtifactDownloader, restoreFromArtifact } from "./artifact-restore.js";
 import { deriveIdentity, jobContext } from "./context.js";
@@ -113,11 +111,11 @@ export async function runMain(given: ActionDeps): Promise<void> {
     let finished: Metadata | null = null;
     const result = await core.group("claude", () =>
       runBottle(plan, {
-        beforeCleanup: async (stateDir: string) => {
+        beforeCleanup: async () => {
           // What the tombstone records; on GitHub the transcript of a success can still be read as an artifact.
           finished = await state.readMetadata(identity);
           if (inputs.saveState === "cache-and-artifact") {
-            successArtifact = await uploadStateArtifact(deps, ctx, stateDir, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
+            successArtifact = await uploadStateArtifact(deps, ctx, state, identity, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
           }
         },
         docker,
@@ -143,7 +141,7 @@ export async function runMain(given: ActionDeps): Promise<void> {
       core.setFailed(`claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`);
     }
   } catch (error) {
-    if (error instanceof InputError || error instanceof ManifestError || error instanceof UnsafeArchiveError) core.setFailed(error.message);
+    if (isUserError(error)) core.setFailed(error.message);
     else core.setFailed(`claude-bottle: ${errorMessage(error)}`);
   } finally {
     core.saveState("main", JSON.stringify({ identity, stateHome, workspace, phase: "done" } satisfies MainState));

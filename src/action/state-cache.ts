@@ -11,7 +11,7 @@ import type { RunResult } from "../bottle/launch/types.js";
 import { InputError } from "../errors.js";
 import { type Metadata, type Settled, describeOrigin } from "../state/metadata.js";
 import { StateStore } from "../state/store.js";
-import { CACHE_UNAVAILABLE, type CacheStore } from "../store/cache-store.js";
+import { CACHE_UNAVAILABLE, type CacheStore } from "./cache-store.js";
 import { type ArtifactUploader, defaultArtifactName, uploadStateArtifact } from "./artifact.js";
 import { type JobContext, stateCacheKey, stateCachePrefix, stateRestoreKeys } from "./context.js";
 import type { ActionInputs } from "./inputs.js";
@@ -123,7 +123,7 @@ export async function saveState(
     core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
   }
   if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state.dir(result.identity), inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
+    saved.artifactId = await uploadStateArtifact(deps, ctx, state, result.identity, inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
   }
   return saved;
 }

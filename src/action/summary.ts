@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { describeEgress } from "../bottle/egress-log.js";
+import { clip } from "../log/untrusted.js";
 import type { RunResult } from "../bottle/launch/types.js";
 import type { BottlePlan } from "../bottle/plan.js";
 import { type LaunchRecord, type Metadata, type Settled, describeOrigin, launchHistory } from "../state/metadata.js";
@@ -16,12 +17,6 @@ import type { Toolkit } from "./toolkit.js";
 /** A step that resumes the bottle, naming the action the way this workflow did. */
 export function resumeSnippet(identity: string, uses: string): string {
   return [`- uses: ${uses}`, `  with:`, `    mode: resume`, `    identity: ${identity}`].join("\n");
-}
-
-/** The agent's words on one line, at most `max` characters. */
-function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** A fenced block whose fence is longer than any backtick run inside: text the agent wrote cannot close it. */

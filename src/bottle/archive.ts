@@ -2,14 +2,12 @@
  * Tar streams in and out of containers (the archive API is the only way files move,
  * so the runner works even when it is itself a container on the host's daemon).
  *
- * tar-fs and tar-stream do the format work. Extraction uses tar-fs's strict mode:
- * no devices, no symlinks or hardlinks pointing outside the target, never writing
- * through an existing symlink, no setuid bits — the archives come from a container
- * the agent controls, so they are untrusted.
+ * tar-fs and tar-stream do the format work. The archives that come back from a
+ * container the agent controls are untrusted: they are read here only as small files
+ * under a byte limit; a snapshot is unpacked by worktree-snapshot.ts, a restored state
+ * by state/archive.ts.
  */
-import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import * as tarFs from "tar-fs";
 import * as tarStream from "tar-stream";
 
@@ -60,15 +58,6 @@ export async function packFiles(files: FileEntry[], owner: Owner): Promise<Buffe
   const chunks: Buffer[] = [];
   for await (const chunk of pack as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-/**
- * Unpacks a tar stream into `dir`, dropping the first `strip` path components
- * (getArchive of `/home/node/workspace` yields entries under `workspace/`).
- */
-export async function extractInto(tar: Readable, dir: string, strip = 0): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await pipeline(tar, tarFs.extract(dir, { strip, chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream);
 }
 
 /**

@@ -3,7 +3,8 @@
  * of its stream-json output into a session id, turn boundaries, the final `result`
  * event and one readable progress line per event.
  */
-import type { ResultEvent } from "./outcome.js";
+import { clip } from "../log/untrusted.js";
+import type { ResultEvent } from "../state/outcome.js";
 
 export const AGENT_HOME = "/home/node";
 export const AGENT_WORKSPACE = "/home/node/workspace";
@@ -146,9 +147,4 @@ function describeBlock(block: ContentBlock): string | null {
     return `tool ${block.name ?? "?"}${detail ? `: ${clip(String(detail))}` : ""}`;
   }
   return null;
-}
-
-function clip(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -10,22 +10,16 @@ import type { DockerClient } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { type LoadedManifest, loadManifest } from "../manifest/load.js";
 import type { StateStore } from "../state/store.js";
-import { readFile } from "node:fs/promises";
 import type { Metadata } from "../state/metadata.js";
 import { type CapabilityPolicy } from "../supervise/config.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
 import { DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT } from "./claude.js";
-import { mintIdentity, parseIdentity } from "./identity.js";
+import { mintIdentity, parseIdentity } from "../state/identity.js";
 import { type BottlePlan, agentOf, resolvePlan } from "./plan.js";
 import { currentProcess, formatRunnerProcess } from "./runner-process.js";
 
-export interface StartRequest {
-  agent: string;
-  prompt: string;
-  manifest?: string | undefined;
-  workspace?: string | undefined;
-  /** Pinned by the action (derived from the job); the CLI mints a fresh one. */
-  identity?: string | undefined;
+/** What a start and a resume both take besides what names the bottle. */
+interface LaunchRequest {
   cwd: string;
   snapshotIntervalMs?: number | undefined;
   capabilityBlock?: CapabilityPolicy | undefined;
@@ -36,20 +30,21 @@ export interface StartRequest {
   resumePrompt?: string | undefined;
 }
 
-export interface ResumeRequest {
+export interface StartRequest extends LaunchRequest {
+  agent: string;
+  prompt: string;
+  manifest?: string | undefined;
+  workspace?: string | undefined;
+  /** Pinned by the action (derived from the job); the CLI mints a fresh one. */
+  identity?: string | undefined;
+}
+
+export interface ResumeRequest extends LaunchRequest {
   identity: string;
   prompt?: string | undefined;
   /** Instead of the manifest the state recorded (the action's, whose earlier job had other paths). */
   manifest?: string | undefined;
   workspace?: string | undefined;
-  cwd: string;
-  snapshotIntervalMs?: number | undefined;
-  capabilityBlock?: CapabilityPolicy | undefined;
-  maxRebuilds?: number | undefined;
-  /** Resume a crashed session at once, up to this many times (default 0). */
-  maxResumes?: number | undefined;
-  /** What claude is told on those resumes (default: continue where you left off). */
-  resumePrompt?: string | undefined;
 }
 
 export interface PrepareDeps {
@@ -68,6 +63,21 @@ export function runnerId(): string {
 function runnerProcess(): string | undefined {
   const self = currentProcess();
   return self ? formatRunnerProcess(self) : undefined;
+}
+
+/** What the plan of a start and of a resume take alike: this runner, the engine, the request's settings. */
+async function launchSettings(request: LaunchRequest, deps: PrepareDeps) {
+  return {
+    env: deps.env,
+    runtimes: deps.docker ? await deps.docker.runtimes() : [],
+    runnerId: runnerId(),
+    runnerProcess: runnerProcess(),
+    snapshotIntervalMs: request.snapshotIntervalMs,
+    capabilityBlock: request.capabilityBlock,
+    maxRebuilds: request.maxRebuilds,
+    maxResumes: request.maxResumes,
+    resumePrompt: request.resumePrompt,
+  };
 }
 
 /**
@@ -92,15 +102,7 @@ export async function planStart(request: StartRequest, deps: PrepareDeps): Promi
     resumeSession: null,
     workspace: checkWorkspace(request.workspace ?? request.cwd, request.cwd),
     perBottleDockerfile: await perBottleDockerfile(deps.state, identity, null),
-    env: deps.env,
-    runtimes: deps.docker ? await deps.docker.runtimes() : [],
-    runnerId: runnerId(),
-    runnerProcess: runnerProcess(),
-    snapshotIntervalMs: request.snapshotIntervalMs,
-    capabilityBlock: request.capabilityBlock,
-    maxRebuilds: request.maxRebuilds,
-    maxResumes: request.maxResumes,
-    resumePrompt: request.resumePrompt,
+    ...(await launchSettings(request, deps)),
   });
 }
 
@@ -143,15 +145,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
     resumeSession: metadata.sessionId,
     workspace: resumeWorkspace(request, metadata, deps),
     perBottleDockerfile: await perBottleDockerfile(deps.state, identity, metadata),
-    env: deps.env,
-    runtimes: deps.docker ? await deps.docker.runtimes() : [],
-    runnerId: runnerId(),
-    runnerProcess: runnerProcess(),
-    snapshotIntervalMs: request.snapshotIntervalMs,
-    capabilityBlock: request.capabilityBlock,
-    maxRebuilds: request.maxRebuilds,
-    maxResumes: request.maxResumes,
-    resumePrompt: request.resumePrompt,
+    ...(await launchSettings(request, deps)),
   });
 }
 
@@ -161,7 +155,7 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
  * Dockerfile.proposed; it is what the bottle continues on.
  */
 async function perBottleDockerfile(state: StateStore, identity: string, metadata: Metadata | null): Promise<string | null> {
-  const waiting = metadata?.outcome === "capability-block" ? await readFile(state.proposedDockerfilePath(identity), "utf8").catch(() => null) : null;
+  const waiting = metadata?.outcome === "capability-block" ? await state.readProposedDockerfile(identity) : null;
   const text = waiting ?? (await state.readDockerfile(identity));
   if (text === null) return null;
   const problem = dockerfileProblem(text);
@@ -180,8 +174,8 @@ async function perBottleDockerfile(state: StateStore, identity: string, metadata
 async function resumePrompt(metadata: Metadata, state: StateStore): Promise<string> {
   if (metadata.outcome === "capability-block") return REBUILT_RESUME_PROMPT;
   // After a failed immediate rebuild the previous Dockerfile is still the bottle's: tell the agent why.
-  if (metadata.outcome === "build-failed" && existsSync(state.proposedDockerfilePath(metadata.identity))) {
-    const log = await readFile(state.buildLogPath(metadata.identity), "utf8").catch(() => "");
+  if (metadata.outcome === "build-failed" && state.hasProposedDockerfile(metadata.identity)) {
+    const log = await state.readBuildLog(metadata.identity);
     const tail = log.trimEnd().split("\n").slice(-20).join("\n");
     return [
       "The Dockerfile you proposed with capability-block did not build, so this bottle still runs the image it had.",

@@ -5,9 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { parseIdentity } from "../bottle/identity.js";
+import { parseIdentity } from "../state/identity.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
+import { NAME_PATTERN } from "../manifest/schema.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 import { nearCommand, nearFlags } from "./near-miss.js";
@@ -121,6 +122,14 @@ export function parseCommand(argv: string[]): Command {
     ...(values["max-rebuilds"] !== undefined ? { maxRebuilds: parseMaxRebuilds("--max-rebuilds", values["max-rebuilds"]) } : {}),
     ...(values["max-resumes"] !== undefined ? { maxResumes: parseMaxResumes("--max-resumes", values["max-resumes"]) } : {}),
   };
+  // What start and resume share: the work tree, the output and the launch's settings.
+  const launchFlags = () => ({
+    ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
+    format,
+    dryRun: values["dry-run"] ?? false,
+    ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
+    ...policy,
+  });
   const expectPositionals = (count: number, what: string) => {
     if (positionals.length !== count) {
       const extra = positionals.slice(count);
@@ -136,7 +145,7 @@ export function parseCommand(argv: string[]): Command {
     case "start": {
       expectPositionals(1, "agent");
       const agent = positionals[0] as string;
-      if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(agent)) {
+      if (!NAME_PATTERN.test(agent)) {
         throw new InputError("agent", agent, "is not an agent name", "agent names are lowercase letters, digits and hyphens, as defined under `agents` in the manifest");
       }
       const prompt = requirePrompt(values.prompt, true) as string;
@@ -145,11 +154,7 @@ export function parseCommand(argv: string[]): Command {
         agent,
         prompt,
         ...(values.manifest !== undefined ? { manifest: nonEmpty("--manifest", values.manifest) } : {}),
-        ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
-        format,
-        dryRun: values["dry-run"] ?? false,
-        ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
-        ...policy,
+        ...launchFlags(),
       };
     }
     case "resume": {
@@ -159,11 +164,7 @@ export function parseCommand(argv: string[]): Command {
         command,
         identity: parseIdentity(positionals[0], "identity"),
         ...(prompt !== undefined ? { prompt } : {}),
-        ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
-        format,
-        dryRun: values["dry-run"] ?? false,
-        ...(snapshotIntervalMs !== undefined ? { snapshotIntervalMs } : {}),
-        ...policy,
+        ...launchFlags(),
       };
     }
     case "cleanup": {

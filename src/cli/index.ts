@@ -1,6 +1,7 @@
 /**
- * The `node runner` entry (bundled to dist/runner.js). It wires the process — argv,
- * environment, streams, signals, the Docker engine — to `main` and sets the exit code.
+ * The `node runner` entry (bundled to dist/runner/index.js, which runner/index.js
+ * loads). It wires the process — argv, environment, streams, signals, the Docker
+ * engine — to `main` and sets the exit code.
  */
 import { main } from "./main.js";
 

@@ -10,9 +10,8 @@ import { rescueBottle } from "../bottle/launch/rescue.js";
 import { runBottle } from "../bottle/launch/run-bottle.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart, savedSession } from "../bottle/prepare.js";
-import { runDemo } from "../demo/demo.js";
-import { InputError, errorMessage } from "../errors.js";
-import { ManifestError } from "../manifest/load.js";
+import { runDemo } from "./demo/demo.js";
+import { errorMessage, isUserError } from "../errors.js";
 import { StateStore } from "../state/store.js";
 import { type Command, type Format, parseCommand } from "./args.js";
 import { helpText } from "./help.js";
@@ -30,7 +29,7 @@ export async function main(argv: string[], rawIo: CliIo): Promise<number> {
     command = parseCommand(argv);
     return await run(command, io);
   } catch (error) {
-    if (error instanceof InputError || error instanceof ManifestError) {
+    if (isUserError(error)) {
       io.stderr(`claude-bottle: ${error.message}\n`);
       return 2;
     }

@@ -71,7 +71,6 @@ export interface ContainerRequest {
   pidsLimit?: number;
   runtime?: string;
   readonlyRootfs?: boolean;
-  tmpfs?: Record<string, string>;
   /** DNS servers for the container (else the engine's default). */
   dns?: string[];
 }
@@ -141,7 +140,6 @@ export interface DockerClient {
   /** Force-removes a container; a container that is already gone is not an error. */
   removeContainer(container: string): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ResourceSummary[]>;
-  isRunning(container: string): Promise<boolean>;
   /** Follows the container's stdout line by line until `onLine` returns true or the container exits. */
   waitForLogLine(container: string, onLine: (line: string) => boolean, timeoutMs: number): Promise<"matched" | "exited" | "timeout">;
   /** Follows the container's stdout line by line from its start until `stop` is called or it exits. */

@@ -212,7 +212,6 @@ export class DockerodeClient implements DockerClient {
         ...(request.pidsLimit ? { PidsLimit: request.pidsLimit } : {}),
         ...(request.runtime ? { Runtime: request.runtime } : {}),
         ...(request.readonlyRootfs ? { ReadonlyRootfs: true } : {}),
-        ...(request.tmpfs ? { Tmpfs: request.tmpfs } : {}),
         ...(request.dns?.length ? { Dns: request.dns } : {}),
       },
       NetworkingConfig: {

@@ -38,7 +38,9 @@ import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import { type AddressPolicy, createAddressPolicy, parseCidr } from "./address.js";
 import type { GateProxyConfig } from "./config.js";
-import { endToEndHeaders, replyJson } from "./headers.js";
+import { endToEndHeaders } from "./headers.js";
+import { describeError as describe } from "../errors.js";
+import { replyJson } from "../sidecar/http.js";
 import { allowlistProblem, type Host, normaliseHost, parseAuthority, type Parsed, type HostPort } from "./hosts.js";
 import { type ClientHelloResult, MAX_CLIENT_HELLO_BYTES, parseClientHello } from "./sni.js";
 
@@ -128,14 +130,6 @@ function memoized<T>(fn: () => T, ttlMs: number): () => T {
     }
     return value;
   };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 /** A client's target for a log line: user info masked, cut short. */

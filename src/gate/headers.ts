@@ -1,10 +1,9 @@
 /**
  * HTTP plumbing shared by the gate's routes and its forward proxy: both pass only
  * end-to-end headers on, never the hop-by-hop ones (nor those the `Connection`
- * header names), keep repeated headers as arrays, and answer their own errors as
- * small JSON bodies.
+ * header names), and keep repeated headers as arrays.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
@@ -46,16 +45,4 @@ export function endToEndHeaders(rawHeaders: string[], drop: (name: string) => bo
     else headers[name] = [existing, value];
   }
   return headers;
-}
-
-/** Answers with a JSON body the gate wrote itself; returns its length for the log. */
-export function replyJson(res: ServerResponse, status: number, body: unknown): number {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-  });
-  res.end(text);
-  return Buffer.byteLength(text);
 }

@@ -30,7 +30,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { type GateConfig, GateConfigSchema, type GateRoute } from "./config.js";
-import { endToEndHeaders, replyJson } from "./headers.js";
+import { endToEndHeaders } from "./headers.js";
+import { describeError as describe } from "../errors.js";
+import { replyJson } from "../sidecar/http.js";
 import { createForwardProxy, type ForwardOptions, type GateEgressEvent, isAbsoluteForm } from "./forward.js";
 
 export interface GateReadyEvent {
@@ -175,14 +177,6 @@ function upstreamPath(route: Route, rest: string, query: string): { path: string
   }
   if (!url.pathname.startsWith(`${route.prefix}/`)) return { refused: "the path would leave the route's prefix" };
   return { path: url.pathname + url.search };
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }
 
 /**

@@ -34,3 +34,9 @@ function neutraliseLine(line: string): string {
 export function neutralise(text: string): string {
   return text.split("\n").map(neutraliseLine).join("\n");
 }
+
+/** The agent's words on one line (runs of whitespace made one space), at most `max` characters. */
+export function clip(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

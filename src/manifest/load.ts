@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { UserError } from "../errors.js";
 import { DEFAULT_MANIFEST } from "./default.js";
 import { type Manifest, ManifestSchema, describeManifestIssue } from "./schema.js";
 
@@ -22,7 +23,7 @@ export interface ManifestIssue {
   message: string;
 }
 
-export class ManifestError extends Error {
+export class ManifestError extends UserError {
   constructor(
     readonly file: string,
     readonly issues: ManifestIssue[],

@@ -430,7 +430,6 @@ export type Manifest = z.output<typeof ManifestSchema>;
 export type Bottle = Manifest["bottles"][string];
 export type Agent = Manifest["agents"][string];
 export type Route = Bottle["egress"]["routes"][number];
-export type EnvValue = Bottle["env"][string];
 export type Limits = Bottle["limits"];
 
 const EXPECTED: Record<string, string> = {

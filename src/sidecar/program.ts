@@ -6,7 +6,7 @@
  * port in use) ends in one `fatal` line and exit code 1 before `ready` is printed.
  * SIGTERM/SIGINT print `stopped` and exit 0.
  *
- * Bundled into the sidecars, so it imports only `node:` built-ins and zod.
+ * Bundled into the sidecars, so it imports only `node:` built-ins, zod and src/errors.ts.
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";

@@ -4,8 +4,9 @@
  * parsed through zod like any other outside input.
  */
 import { z } from "zod";
-import { IDENTITY_PATTERN } from "../bottle/identity.js";
-import { OUTCOMES } from "../bottle/outcome.js";
+import { IDENTITY_PATTERN } from "./identity.js";
+import { NAME_PATTERN } from "../manifest/schema.js";
+import { OUTCOMES } from "./outcome.js";
 
 /** Where a launch ran: a CI run and its attempt, or null for a launch from the CLI. */
 export const OriginSchema = z.object({ run: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), attempt: z.number().int().min(1).max(10_000) }).strict();
@@ -32,7 +33,7 @@ export const MetadataSchema = z
   .object({
     version: z.literal(1),
     identity: z.string().regex(IDENTITY_PATTERN),
-    agent: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/),
+    agent: z.string().regex(NAME_PATTERN),
     /** Absolute path of the manifest, or "(embedded default)". */
     manifestPath: z.string().max(4096),
     /** The host directory the workspace was copied from, and where a success copies it back. */

@@ -23,7 +23,7 @@ import { createWriteStream, existsSync, readdirSync, statSync, type WriteStream 
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseIdentity } from "../bottle/identity.js";
+import { IDENTITY_PATTERN, parseIdentity } from "./identity.js";
 import { InputError } from "../errors.js";
 import { type Metadata, MetadataSchema, type Settled, SettledSchema } from "./metadata.js";
 
@@ -152,6 +152,32 @@ export class StateStore {
     await writeAtomic(this.dockerfilePath(identity), content);
   }
 
+  /** The proposal a failed immediate rebuild left waiting; null when there is none or it cannot be read. */
+  async readProposedDockerfile(identity: string): Promise<string | null> {
+    return readFile(this.proposedDockerfilePath(identity), "utf8").catch(() => null);
+  }
+  hasProposedDockerfile(identity: string): boolean {
+    return existsSync(this.proposedDockerfilePath(identity));
+  }
+
+  /** The log of a per-bottle build that failed; empty when there is none or it cannot be read. */
+  async readBuildLog(identity: string): Promise<string> {
+    return readFile(this.buildLogPath(identity), "utf8").catch(() => "");
+  }
+
+  /** The files of the state a person reads (metadata, Dockerfiles, logs), those that exist. */
+  readableFiles(identity: string): string[] {
+    return [
+      this.metadataPath(identity),
+      this.dockerfilePath(identity),
+      this.proposedDockerfilePath(identity),
+      this.capabilityBlockPath(identity),
+      this.buildLogPath(identity),
+      this.eventsPath(identity),
+      this.egressPath(identity),
+    ].filter((path) => existsSync(path));
+  }
+
   /** Makes this store's state of the bottle a tombstone: the metadata and the settled mark, nothing else. */
   async writeTombstone(metadata: Metadata, settled: Settled): Promise<void> {
     await this.remove(metadata.identity);
@@ -219,14 +245,6 @@ export class StateStore {
     await writeAtomic(this.proposedDockerfilePath(identity), content);
   }
 
-  async readProposedDockerfile(identity: string): Promise<string | null> {
-    return readFile(this.proposedDockerfilePath(identity), "utf8").catch(() => null);
-  }
-
-  hasProposedDockerfile(identity: string): boolean {
-    return existsSync(this.proposedDockerfilePath(identity));
-  }
-
   /** The proposal built: Dockerfile.proposed becomes the bottle's Dockerfile, and the log of a failed build goes. */
   async promoteProposedDockerfile(identity: string): Promise<void> {
     await rename(this.proposedDockerfilePath(identity), this.dockerfilePath(identity));
@@ -261,7 +279,7 @@ export class StateStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    return names.filter((n) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(n)).sort();
+    return names.filter((n) => IDENTITY_PATTERN.test(n)).sort();
   }
 
   /**

@@ -19,7 +19,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { errorMessage } from "../errors.js";
-import { replyJson } from "../gate/headers.js";
+import { replyJson } from "../sidecar/http.js";
 import type { Emit } from "../sidecar/program.js";
 import { MAX_REASON_CHARS, type Proposal, type SuperviseConfig, proposalFileName } from "./config.js";
 import { dockerfileProblem } from "./dockerfile.js";

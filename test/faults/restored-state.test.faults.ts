@@ -21,7 +21,7 @@ import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } from "../../src/store/state-archive.js";
+import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } from "../../src/state/archive.js";
 import { type Job, newJob, startStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { NODE, ROOT, RUNNER } from "../support/runner.js";

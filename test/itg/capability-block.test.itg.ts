@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StubModel, type StubReply, offersTools, startStubModel, userTexts } from "../../src/demo/stub-model.js";
+import { type StubModel, type StubReply, offersTools, startStubModel, userTexts } from "../../src/cli/demo/stub-model.js";
 import { newJob, runStep } from "../support/action.js";
 import { startCacheServer } from "../support/cache-server.js";
 import {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StubModel, countMessages, offersTools, startStubModel, toolResultText, userTexts } from "../../src/demo/stub-model.js";
+import { type StubModel, countMessages, offersTools, startStubModel, toolResultText, userTexts } from "../../src/cli/demo/stub-model.js";
 import { newJob, runStep } from "../support/action.js";
 import { startCacheServer } from "../support/cache-server.js";
 import { AGENT_BASE_IMAGE, hostAddressForContainers, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";

@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { checkStateArchive, packState } from "../../src/store/state-archive.js";
+import { checkStateArchive, packState } from "../../src/state/archive.js";
 import { restoreRawState, saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep } from "../support/action.js";

@@ -249,10 +249,6 @@ export class FakeDocker implements DockerClient {
       .filter((c) => matches(c.labels, labelFilter))
       .map((c) => ({ id: c.id, name: c.name, labels: c.labels, running: c.running }));
   }
-  async isRunning(container: string): Promise<boolean> {
-    await this.enter("isRunning", [container]);
-    return this.container(container)?.running ?? false;
-  }
   async waitForLogLine(
     container: string,
     onLine: (line: string) => boolean,

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export { hostAddressForContainers } from "../../src/demo/demo.js";
+export { hostAddressForContainers } from "../../src/cli/demo/demo.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const RUNNER = join(ROOT, "runner");

@@ -17,7 +17,8 @@ import { defaultArtifactName, stateArchiveArtifactName, uploadStateArtifact } fr
 import { type ArtifactDownloader, restoreFromArtifact } from "../../src/action/artifact-restore.js";
 import { jobContext } from "../../src/action/context.js";
 import type { Toolkit } from "../../src/action/toolkit.js";
-import { UnsafeArchiveError } from "../../src/store/state-archive.js";
+import { UnsafeArchiveError } from "../../src/state/archive.js";
+import { StateStore } from "../../src/state/store.js";
 import { type ArtifactJob, type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 
 const RUNNER_VARS = ["ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL", "ACTIONS_CACHE_SERVICE_V2", "ACTIONS_RUNTIME_TOKEN", "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITEA_ACTIONS", "FORGEJO_ACTIONS"];
@@ -48,20 +49,22 @@ const core = {
 const log = { info: (line: string) => lines.push(`info: ${line}`), warn: (line: string) => lines.push(`warning: ${line}`) };
 const client = async () => new artifact.DefaultArtifactClient();
 
-function stateDir(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "restore-state-"));
+/** A state store holding bottle `identity`'s state made of `files`. */
+function savedState(files: Record<string, string>, identity = IDENTITY): StateStore {
+  const state = new StateStore(mkdtempSync(join(tmpdir(), "restore-state-")));
+  const dir = state.dir(identity);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), content);
   }
-  return dir;
+  return state;
 }
 
 /** The action's own upload of bottle `identity`'s state, in a job of run `runId`, attempt `attempt`. */
 async function preserve(identity: string, job: ArtifactJob, note: string, name?: string): Promise<number | null> {
   const env = enterJob(server, job);
-  const dir = stateDir({ "metadata.json": JSON.stringify({ note }), "workspace/half.txt": note });
-  return uploadStateArtifact({ core, artifact: client, env }, jobContext(env), dir, name ?? defaultArtifactName(identity, job.attempt ?? 1));
+  const state = savedState({ "metadata.json": JSON.stringify({ note }), "workspace/half.txt": note }, identity);
+  return uploadStateArtifact({ core, artifact: client, env }, jobContext(env), state, identity, name ?? defaultArtifactName(identity, job.attempt ?? 1));
 }
 
 /** A resume job of run `runId` that restores `identity` into a fresh state directory. */
@@ -199,8 +202,8 @@ describe("uploading on Gitea and Forgejo", () => {
     const gitea = await startArtifactServer({ flavour: "gitea", v4 });
     try {
       const env = enterJob(gitea, { runId: "77" });
-      const dir = stateDir({ "metadata.json": "{}" });
-      const id = await uploadStateArtifact({ core, artifact: client, env }, jobContext(env), dir, defaultArtifactName(IDENTITY, 1));
+      const state = savedState({ "metadata.json": "{}" });
+      const id = await uploadStateArtifact({ core, artifact: client, env }, jobContext(env), state, IDENTITY, defaultArtifactName(IDENTITY, 1));
       expect(process.env.GITHUB_SERVER_URL).toBe("https://gitea.example.com");
       const artifactLines = lines.filter((l) => l.includes("artifact"));
       if (v4) {
@@ -219,7 +222,7 @@ describe("uploading on Gitea and Forgejo", () => {
   test("a runner that gives the job no results URL: one plain line, nothing tried", async () => {
     const env = { ...enterJob(server, { runId: "78" }), GITEA_ACTIONS: "true", GITHUB_SERVER_URL: "https://gitea.example.com", ACTIONS_RESULTS_URL: "" };
     const uploads = vi.fn();
-    expect(await uploadStateArtifact({ core, artifact: async () => ({ uploadArtifact: uploads }), env }, jobContext(env), stateDir({ "metadata.json": "{}" }), "x")).toBeNull();
+    expect(await uploadStateArtifact({ core, artifact: async () => ({ uploadArtifact: uploads }), env }, jobContext(env), savedState({ "metadata.json": "{}" }), IDENTITY, "x")).toBeNull();
     expect(uploads).not.toHaveBeenCalled();
     expect(lines).toEqual([expect.stringMatching(/^info: artifacts: the gitea server does not serve artifacts to this job \(ACTIONS_RESULTS_URL is not set;/)]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { IDENTITY_PATTERN, mintIdentity, parseIdentity } from "../../src/bottle/identity.js";
+import { IDENTITY_PATTERN, mintIdentity, parseIdentity } from "../../src/state/identity.js";
 import { InputError } from "../../src/errors.js";
 
 describe("identity", () => {

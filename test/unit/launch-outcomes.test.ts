@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
-import { preserves } from "../../src/bottle/outcome.js";
+import { preserves } from "../../src/state/outcome.js";
 import { PROPOSALS_DIR } from "../../src/supervise/config.js";
 import { type ClaudeRun, SESSION_ID } from "../support/fake-docker.js";
 import { archiveOf, IDENTITY, type LaunchWorld, launchWorld, testDeps, testPlan } from "../support/launch.js";

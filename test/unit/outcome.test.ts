@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { type ResultEvent, type SessionEnd, decideOutcome, preserves } from "../../src/bottle/outcome.js";
+import { type ResultEvent, type SessionEnd, decideOutcome, preserves } from "../../src/state/outcome.js";
 
 const ok: ResultEvent = { subtype: "success", is_error: false, num_turns: 3 };
 const apiError: ResultEvent = { subtype: "success", is_error: true, num_turns: 1 };

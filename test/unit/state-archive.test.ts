@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tarStream from "tar-stream";
 import { describe, expect, test } from "vitest";
-import { UnsafeArchiveError, checkStateArchive, packState, unpackState } from "../../src/store/state-archive.js";
+import { UnsafeArchiveError, checkStateArchive, packState, unpackState } from "../../src/state/archive.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "state-archive-"));
 

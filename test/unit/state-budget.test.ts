@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { ROOT_OWNER, extractInto, packFiles } from "../../src/bottle/archive.js";
+import { ROOT_OWNER, packFiles } from "../../src/bottle/archive.js";
+import { extractInto } from "../../src/state/archive.js";
 import { StateBudget, StateLimitExceeded, archiveBytes } from "../../src/state/budget.js";
 import { StateStore } from "../../src/state/store.js";
 

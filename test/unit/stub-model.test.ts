@@ -19,7 +19,7 @@ import {
   startStubModel,
   toolResultText,
   userTexts,
-} from "../../src/demo/stub-model.js";
+} from "../../src/cli/demo/stub-model.js";
 
 const CLAUDE = resolve(import.meta.dirname, "../../node_modules/.bin/claude");
 const API_KEY = "sk-ant-test-not-a-secret";

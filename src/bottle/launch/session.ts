@@ -6,7 +6,7 @@
  */
 import type { StateBudget } from "../../state/budget.js";
 import { AGENT_USER, AGENT_WORKSPACE } from "../claude.js";
-import type { SessionEnd } from "../outcome.js";
+import type { SessionEnd } from "../../state/outcome.js";
 import type { BottlePlan } from "../plan.js";
 import { ClaudeOutput } from "./claude-output.js";
 import { Snapshotter, snapshotTranscript } from "./snapshots.js";

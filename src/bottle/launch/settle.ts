@@ -10,7 +10,7 @@ import type { Proposal } from "../../supervise/config.js";
 import { formatSize } from "../../manifest/size.js";
 import { removeBottleState } from "../bottle-image.js";
 import type { EgressSummary } from "../egress-log.js";
-import { decideOutcome, type Outcome, preserves } from "../outcome.js";
+import { decideOutcome, type Outcome, preserves } from "../../state/outcome.js";
 import type { BottlePlan } from "../plan.js";
 import { copyWorkTreeBack } from "../worktree-copy-back.js";
 import { keepProposal, markBuildFailed } from "./capability-block.js";

@@ -8,7 +8,7 @@ import type { LaunchRecord, Origin } from "../../state/metadata.js";
 import type { StateStore } from "../../state/store.js";
 import type { SuperviseConfig } from "../../supervise/config.js";
 import type { EgressSummary } from "../egress-log.js";
-import type { Outcome } from "../outcome.js";
+import type { Outcome } from "../../state/outcome.js";
 
 export interface Clock {
   now(): Date;

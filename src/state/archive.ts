@@ -9,10 +9,11 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tarFs from "tar-fs";
 import * as tarStream from "tar-stream";
-import { extractInto } from "../bottle/archive.js";
+import { UserError } from "../errors.js";
 
 export interface ArchiveLimits {
   maxBytes: number;
@@ -22,7 +23,7 @@ export interface ArchiveLimits {
 export const DEFAULT_LIMITS: ArchiveLimits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000 };
 
 /** Why a restored archive was refused; the message names the entry and the rule. */
-export class UnsafeArchiveError extends Error {
+export class UnsafeArchiveError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = "UnsafeArchiveError";
@@ -94,6 +95,19 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
     .pipe(extract);
   await done;
   if (!sawMetadata) throw new UnsafeArchiveError("restored state refused: it has no metadata.json at its top");
+}
+
+/**
+ * Unpacks a tar stream into `dir` with tar-fs's strict mode: no devices, no symlinks
+ * or hardlinks pointing outside `dir`, never writing through an existing symlink, no
+ * setuid bits.
+ */
+export async function extractInto(tar: Readable, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await pipeline(
+    tar,
+    tarFs.extract(dir, { chown: false, strict: true } as tarFs.ExtractOptions) as unknown as NodeJS.WritableStream,
+  );
 }
 
 /** Checks, then unpacks into `stateDir` (replacing it whole only once unpacking succeeded). */

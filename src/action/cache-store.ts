@@ -9,7 +9,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { type ArchiveLimits, DEFAULT_LIMITS, packState, unpackState } from "./state-archive.js";
+import { type ArchiveLimits, DEFAULT_LIMITS, packState, unpackState } from "../state/archive.js";
 
 export interface CacheClient {
   isFeatureAvailable(): boolean;

@@ -8,14 +8,14 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { gateProgramLoader } from "../bottle/gate-program.js";
-import { runBottle } from "../bottle/launch/run-bottle.js";
-import type { RunResult } from "../bottle/launch/types.js";
-import { planResume, planStart } from "../bottle/prepare.js";
-import type { Format } from "../cli/args.js";
-import { type CliIo, printResult, stderrLog } from "../cli/output.js";
-import { DEFAULT_MANIFEST } from "../manifest/default.js";
-import type { StateStore } from "../state/store.js";
+import { gateProgramLoader } from "../../bottle/gate-program.js";
+import { runBottle } from "../../bottle/launch/run-bottle.js";
+import type { RunResult } from "../../bottle/launch/types.js";
+import { planResume, planStart } from "../../bottle/prepare.js";
+import type { Format } from "../args.js";
+import { type CliIo, printResult, stderrLog } from "../output.js";
+import { DEFAULT_MANIFEST } from "../../manifest/default.js";
+import type { StateStore } from "../../state/store.js";
 import { countMessages, offersTools, startStubModel } from "./stub-model.js";
 
 const DEMO_KEY_ENV = "CLAUDE_BOTTLE_DEMO_KEY";
