@@ -10,6 +10,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gateProgramLoader } from "../../bottle/gate-program.js";
 import { type RunResult, runBottle } from "../../bottle/lifecycle.js";
+import { ensureBaseImages } from "../../bottle/local-images.js";
 import { planResume, planStart } from "../../bottle/prepare.js";
 import type { Format } from "../args.js";
 import { type CliIo, printResult, stderrLog } from "../output.js";
@@ -53,8 +54,10 @@ export async function runDemo(io: DemoIo): Promise<number> {
     }
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     mkdirSync(workspace);
-    const env = { ...io.env, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
     const docker = await io.docker();
+    // With no registry to pull from, images built from Debian's mirror and npm instead.
+    const localImages = await ensureBaseImages({ docker, env: io.env, log: { info: say, progress: (line) => io.stderr(`  ${line}\n`) } });
+    const env = { ...io.env, ...localImages, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
     const deps = { docker, state: io.state, env };
     const run = async (plan: Awaited<ReturnType<typeof planStart>>): Promise<RunResult> =>
       runBottle(plan, {
