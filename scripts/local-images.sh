@@ -38,8 +38,11 @@ debootstrap_import() {
   if ! command -v debootstrap >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || { echo "debootstrap is missing and there is no apt-get to install it: install debootstrap" >&2; return 1; }
     echo "installing debootstrap (apt-get install debootstrap)" >&2
-    local_images_as_root apt-get update -qq >&2
-    local_images_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    if ! { local_images_as_root apt-get update -qq && local_images_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >"$dir/apt.log" 2>&1; then
+      tail -20 "$dir/apt.log" >&2
+      echo "installing debootstrap failed (log above)" >&2
+      return 1
+    fi
   fi
   echo "debootstrap bookworm from Debian's mirror (about a minute)" >&2
   if ! local_images_as_root debootstrap --variant=minbase bookworm "$dir/rootfs" >"$dir/debootstrap.log" 2>&1; then

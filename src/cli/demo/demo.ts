@@ -73,8 +73,8 @@ export async function runDemo(io: DemoIo): Promise<number> {
     say(`1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`);
     const crashed = await run(await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps));
     printResult(crashed, io.format, io);
-    if (crashed.outcome !== "crashed") {
-      say(`expected a crash, got ${crashed.outcome}`);
+    if (crashed.outcome !== "crashed" || !crashed.sessionId) {
+      say(`expected claude to start a session and crash, got ${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`);
       return 1;
     }
     say(`2/2 resuming ${crashed.identity}: same identity, same claude session ${crashed.sessionId}`);
