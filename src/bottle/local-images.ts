@@ -16,7 +16,7 @@ import { errorMessage } from "../errors.js";
 import type { Log } from "../log/log.js";
 import { lineSplitter } from "../stream/lines.js";
 import { CLAUDE_CODE_VERSION, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
-import { DEFAULT_GATE_IMAGE } from "./plan.js";
+import { type BottlePlan, DEFAULT_GATE_IMAGE } from "./plan.js";
 
 /** The gate's Node version: the one of the default gate image, so both run the same Node. */
 export const LOCAL_NODE_VERSION = /^node:(\d+\.\d+\.\d+)-/.exec(DEFAULT_GATE_IMAGE)?.[1] ?? "24";
@@ -35,6 +35,16 @@ type Role = keyof typeof SETTINGS;
 /** The images a bottle of the bundled Dockerfile needs, as the plan picks them (plan.ts). */
 export function wantedImages(env: NodeJS.ProcessEnv): Record<Role, string> {
   return { base: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE, gate: env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE };
+}
+
+/**
+ * The images of a plan that have a stand-in built without a registry: the gate's, and
+ * the bundled Dockerfile's base when the plan builds it. An image the manifest names
+ * (`image`, its own Dockerfile) is the manifest's to provide.
+ */
+export function planImages(plan: BottlePlan): Partial<Record<Role, string>> {
+  const base = plan.image.kind === "build" && plan.image.source === "bundled" ? plan.image.buildArgs.BASE_IMAGE : undefined;
+  return { ...(base ? { base } : {}), gate: plan.gate.image };
 }
 
 /**
@@ -66,15 +76,14 @@ export interface LocalImageDeps {
 /**
  * Makes sure the base and gate images are on the engine: there already, pulled, or —
  * when no registry answers — the local ones, built once. Resolves with the variables
- * that point the plan at the local ones ({} when nothing fell back).
+ * that point a plan at the local ones ({} when nothing fell back).
  */
-export async function ensureBaseImages(deps: LocalImageDeps): Promise<Record<string, string>> {
+export async function ensureBaseImages(deps: LocalImageDeps, wanted: Partial<Record<Role, string>> = wantedImages(deps.env)): Promise<Record<string, string>> {
   const { docker, log } = deps;
-  const wanted = wantedImages(deps.env);
   const unreachable: { role: Role; image: string; reason: string }[] = [];
   for (const role of ["base", "gate"] as const) {
     const image = wanted[role];
-    if (await docker.imageExists(image)) continue;
+    if (image === undefined || (await docker.imageExists(image))) continue;
     log.info(`pulling ${image}`);
     try {
       await docker.pullImage(image, (line) => log.progress(line));

@@ -6,10 +6,11 @@
  */
 import { describe, expect, test } from "vitest";
 import { DEFAULT_BASE_IMAGE } from "../../src/bottle/agent-dockerfile.js";
-import { LOCAL_IMAGES, LOCAL_NODE_VERSION, ensureBaseImages, registryUnreachable, wantedImages } from "../../src/bottle/local-images.js";
-import { DEFAULT_GATE_IMAGE } from "../../src/bottle/plan.js";
+import { LOCAL_IMAGES, LOCAL_NODE_VERSION, ensureBaseImages, planImages, registryUnreachable, wantedImages } from "../../src/bottle/local-images.js";
+import { type BottlePlan, DEFAULT_GATE_IMAGE } from "../../src/bottle/plan.js";
 import type { DockerClient } from "../../src/docker/client.js";
 import { engineUnreachable } from "../../src/docker/engine-host.js";
+import { fakeDocker, runCli } from "../support/cli-io.js";
 
 const NO_REGISTRY =
   '(HTTP code 500) server error - Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host ';
@@ -68,6 +69,13 @@ describe("the base and gate images", () => {
   test("are the plan's: CLAUDE_BOTTLE_BASE_IMAGE and CLAUDE_BOTTLE_GATE_IMAGE, else the defaults", () => {
     expect(wantedImages({})).toEqual({ base: DEFAULT_BASE_IMAGE, gate: DEFAULT_GATE_IMAGE });
     expect(wantedImages({ CLAUDE_BOTTLE_BASE_IMAGE: "b:1", CLAUDE_BOTTLE_GATE_IMAGE: "g:1" })).toEqual({ base: "b:1", gate: "g:1" });
+  });
+
+  test("of a plan: the gate's, and the base only when the plan builds the bundled Dockerfile", () => {
+    const plan = (image: unknown) => ({ image, gate: { image: "g:1" } }) as unknown as BottlePlan;
+    expect(planImages(plan({ kind: "build", source: "bundled", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({ base: "b:1", gate: "g:1" });
+    expect(planImages(plan({ kind: "build", source: "manifest", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({ gate: "g:1" });
+    expect(planImages(plan({ kind: "prebuilt", ref: "my/agent:1" }))).toEqual({ gate: "g:1" });
   });
 
   test("already on the engine: nothing is pulled, nothing falls back", async () => {
@@ -132,6 +140,28 @@ describe("the base and gate images", () => {
       /^building the local images failed \(exit 1: debootstrap .*\); run `bash .*scripts\/local-images\.sh claude-bottle-local\/debian:bookworm .*` to see why, or set CLAUDE_BOTTLE_BASE_IMAGE and CLAUDE_BOTTLE_GATE_IMAGE to images this engine has$/,
     );
   });
+});
+
+test("`start` with no registry builds the bundled Dockerfile on the local base and says once that it fell back", async () => {
+  const local: string[] = Object.values(LOCAL_IMAGES);
+  let baseImage: string | undefined;
+  const docker = fakeDocker({
+    runtimes: async () => ["runc"],
+    listContainers: async () => [],
+    listNetworks: async () => [],
+    imageExists: async (ref: string) => local.includes(ref),
+    pullImage: async () => {
+      throw new Error(NO_REGISTRY);
+    },
+    buildImage: async (request) => {
+      baseImage = request.buildArgs.BASE_IMAGE;
+      throw new Error("stop here");
+    },
+  });
+  const run = await runCli(["start", "claude", "--prompt", "x"], { docker });
+  expect(run.code).toBe(1);
+  expect(baseImage).toBe(LOCAL_IMAGES.base);
+  expect(run.stderr.split("\n").filter((l) => /falling back/.test(l))).toHaveLength(1);
 });
 
 describe("an engine that does not answer", () => {
