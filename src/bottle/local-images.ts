@@ -60,6 +60,12 @@ export function registryUnreachable(error: unknown): boolean {
   );
 }
 
+/** The registry an image reference is pulled from: its first component when that names a host, else Docker Hub. */
+export function registryOf(ref: string): string {
+  const first = ref.split("/")[0] ?? "";
+  return ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+}
+
 /** The engine's error text without dockerode's `(HTTP code 500) server error - ` prefix. */
 function pullReason(error: unknown): string {
   return errorMessage(error).replace(/^\(HTTP code \d+\)[^-]*- /, "").trim();
@@ -84,6 +90,12 @@ export async function ensureBaseImages(deps: LocalImageDeps, wanted: Partial<Rec
   for (const role of ["base", "gate"] as const) {
     const image = wanted[role];
     if (image === undefined || (await docker.imageExists(image))) continue;
+    // A registry that did not answer one pull is not asked again (a slow DNS timeout would double).
+    const known = unreachable.find((u) => registryOf(u.image) === registryOf(image));
+    if (known) {
+      unreachable.push({ role, image, reason: known.reason });
+      continue;
+    }
     log.info(`pulling ${image}`);
     try {
       await docker.pullImage(image, (line) => log.progress(line));

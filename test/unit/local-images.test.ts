@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { DEFAULT_BASE_IMAGE } from "../../src/bottle/agent-dockerfile.js";
-import { LOCAL_IMAGES, LOCAL_NODE_VERSION, ensureBaseImages, planImages, registryUnreachable, wantedImages } from "../../src/bottle/local-images.js";
+import { LOCAL_IMAGES, LOCAL_NODE_VERSION, ensureBaseImages, planImages, registryOf, registryUnreachable, wantedImages } from "../../src/bottle/local-images.js";
 import { type BottlePlan, DEFAULT_GATE_IMAGE } from "../../src/bottle/plan.js";
 import type { DockerClient } from "../../src/docker/client.js";
 import { engineUnreachable } from "../../src/docker/engine-host.js";
@@ -104,6 +104,26 @@ describe("the base and gate images", () => {
     expect(fellBack).toHaveLength(1);
     expect(fellBack[0]).toMatch(/^cannot pull node:24-bookworm-slim or node:24\.11\.1-bookworm-slim: no registry answered \(Get .*no such host\); falling back .*: building them once/);
     expect(r.lines).toContain("  debootstrap bookworm from Debian's mirror (about a minute)");
+  });
+
+  test("a registry that did not answer is asked once per run", async () => {
+    const docker = engine([], NO_REGISTRY);
+    await ensureBaseImages({ docker, env: {}, ...recorder() });
+    expect(docker.pulled).toEqual([DEFAULT_BASE_IMAGE]);
+    const other = engine([], NO_REGISTRY);
+    await ensureBaseImages({ docker: other, env: { CLAUDE_BOTTLE_GATE_IMAGE: "registry.example:5000/gate:1" }, ...recorder() });
+    expect(other.pulled).toEqual([DEFAULT_BASE_IMAGE, "registry.example:5000/gate:1"]);
+  });
+
+  test.each([
+    ["node:24-bookworm-slim", "docker.io"],
+    ["library/node:24", "docker.io"],
+    ["acme/gate:1", "docker.io"],
+    ["ghcr.io/acme/gate:1", "ghcr.io"],
+    ["localhost/gate", "localhost"],
+    ["registry.example:5000/gate:1", "registry.example:5000"],
+  ])("%s is pulled from %s", (ref, registry) => {
+    expect(registryOf(ref)).toBe(registry);
   });
 
   test("with no registry and the local images cached: no build", async () => {
