@@ -34,7 +34,10 @@ type Role = keyof typeof SETTINGS;
 
 /** The images a bottle of the bundled Dockerfile needs, as the plan picks them (plan.ts). */
 export function wantedImages(env: NodeJS.ProcessEnv): Record<Role, string> {
-  return { base: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE, gate: env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE };
+  return {
+    base: env.CLAUDE_BOTTLE_BASE_IMAGE || DEFAULT_BASE_IMAGE,
+    gate: env.CLAUDE_BOTTLE_GATE_IMAGE ?? DEFAULT_GATE_IMAGE,
+  };
 }
 
 /**
@@ -43,7 +46,8 @@ export function wantedImages(env: NodeJS.ProcessEnv): Record<Role, string> {
  * (`image`, its own Dockerfile) is the manifest's to provide.
  */
 export function planImages(plan: BottlePlan): Partial<Record<Role, string>> {
-  const base = plan.image.kind === "build" && plan.image.source === "bundled" ? plan.image.buildArgs.BASE_IMAGE : undefined;
+  const base =
+    plan.image.kind === "build" && plan.image.source === "bundled" ? plan.image.buildArgs.BASE_IMAGE : undefined;
   return { ...(base ? { base } : {}), gate: plan.gate.image };
 }
 
@@ -63,12 +67,16 @@ export function registryUnreachable(error: unknown): boolean {
 /** The registry an image reference is pulled from: its first component when that names a host, else Docker Hub. */
 export function registryOf(ref: string): string {
   const first = ref.split("/")[0] ?? "";
-  return ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+  return ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")
+    ? first
+    : "docker.io";
 }
 
 /** The engine's error text without dockerode's `(HTTP code 500) server error - ` prefix. */
 function pullReason(error: unknown): string {
-  return errorMessage(error).replace(/^\(HTTP code \d+\)[^-]*- /, "").trim();
+  return errorMessage(error)
+    .replace(/^\(HTTP code \d+\)[^-]*- /, "")
+    .trim();
 }
 
 export interface LocalImageDeps {
@@ -84,7 +92,10 @@ export interface LocalImageDeps {
  * when no registry answers — the local ones, built once. Resolves with the variables
  * that point a plan at the local ones ({} when nothing fell back).
  */
-export async function ensureBaseImages(deps: LocalImageDeps, wanted: Partial<Record<Role, string>> = wantedImages(deps.env)): Promise<Record<string, string>> {
+export async function ensureBaseImages(
+  deps: LocalImageDeps,
+  wanted: Partial<Record<Role, string>> = wantedImages(deps.env),
+): Promise<Record<string, string>> {
   const { docker, log } = deps;
   const unreachable: { role: Role; image: string; reason: string }[] = [];
   for (const role of ["base", "gate"] as const) {
@@ -115,7 +126,9 @@ export async function ensureBaseImages(deps: LocalImageDeps, wanted: Partial<Rec
   log.info(
     `cannot pull ${unreachable.map((u) => u.image).join(" or ")}: no registry answered (${unreachable[0]?.reason}); ` +
       `falling back to images built from Debian's mirror and npm (${unreachable.map((u) => LOCAL_IMAGES[u.role]).join(", ")})` +
-      (missing.length ? `: building ${missing.length === needed.length ? "them" : missing.join(", ")} once (a few minutes), then they stay cached` : ", cached from an earlier run"),
+      (missing.length
+        ? `: building ${missing.length === needed.length ? "them" : missing.join(", ")} once (a few minutes), then they stay cached`
+        : ", cached from an earlier run"),
   );
   if (missing.length) {
     const args = [...needed, LOCAL_NODE_VERSION, CLAUDE_CODE_VERSION];
@@ -139,7 +152,9 @@ export function localImagesScript(): string {
   return path;
 }
 
-function runLocalImagesScript(env: NodeJS.ProcessEnv): (args: string[], onLine: (line: string) => void) => Promise<void> {
+function runLocalImagesScript(
+  env: NodeJS.ProcessEnv,
+): (args: string[], onLine: (line: string) => void) => Promise<void> {
   return (args, onLine) =>
     new Promise((resolve, reject) => {
       const child = spawn("bash", [localImagesScript(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -39,7 +39,8 @@ export function engineUnreachable(reason: string, env: NodeJS.ProcessEnv): strin
       "no Docker Engine runs on this machine: install one (Debian or Ubuntu: `apt-get install docker.io`, which starts it where systemd runs; " +
       "else start it with `dockerd &`; other systems: https://docs.docker.com/engine/install/), or set DOCKER_HOST to an engine elsewhere";
   } else if (/EACCES/.test(reason)) {
-    fix = "this user may not use the engine's socket: add it to the docker group (`usermod -aG docker $USER`, then log in again) or run as root";
+    fix =
+      "this user may not use the engine's socket: add it to the docker group (`usermod -aG docker $USER`, then log in again) or run as root";
   }
   return `cannot reach the Docker engine (${reason}); ${fix}`;
 }

@@ -6,7 +6,15 @@
  */
 import { describe, expect, test } from "vitest";
 import { DEFAULT_BASE_IMAGE } from "../../src/bottle/agent-dockerfile.js";
-import { LOCAL_IMAGES, LOCAL_NODE_VERSION, ensureBaseImages, planImages, registryOf, registryUnreachable, wantedImages } from "../../src/bottle/local-images.js";
+import {
+  LOCAL_IMAGES,
+  LOCAL_NODE_VERSION,
+  ensureBaseImages,
+  planImages,
+  registryOf,
+  registryUnreachable,
+  wantedImages,
+} from "../../src/bottle/local-images.js";
 import { type BottlePlan, DEFAULT_GATE_IMAGE } from "../../src/bottle/plan.js";
 import type { DockerClient } from "../../src/docker/client.js";
 import { engineUnreachable } from "../../src/docker/engine-host.js";
@@ -68,13 +76,21 @@ function recorder() {
 describe("the base and gate images", () => {
   test("are the plan's: CLAUDE_BOTTLE_BASE_IMAGE and CLAUDE_BOTTLE_GATE_IMAGE, else the defaults", () => {
     expect(wantedImages({})).toEqual({ base: DEFAULT_BASE_IMAGE, gate: DEFAULT_GATE_IMAGE });
-    expect(wantedImages({ CLAUDE_BOTTLE_BASE_IMAGE: "b:1", CLAUDE_BOTTLE_GATE_IMAGE: "g:1" })).toEqual({ base: "b:1", gate: "g:1" });
+    expect(wantedImages({ CLAUDE_BOTTLE_BASE_IMAGE: "b:1", CLAUDE_BOTTLE_GATE_IMAGE: "g:1" })).toEqual({
+      base: "b:1",
+      gate: "g:1",
+    });
   });
 
   test("of a plan: the gate's, and the base only when the plan builds the bundled Dockerfile", () => {
     const plan = (image: unknown) => ({ image, gate: { image: "g:1" } }) as unknown as BottlePlan;
-    expect(planImages(plan({ kind: "build", source: "bundled", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({ base: "b:1", gate: "g:1" });
-    expect(planImages(plan({ kind: "build", source: "manifest", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({ gate: "g:1" });
+    expect(planImages(plan({ kind: "build", source: "bundled", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({
+      base: "b:1",
+      gate: "g:1",
+    });
+    expect(planImages(plan({ kind: "build", source: "manifest", buildArgs: { BASE_IMAGE: "b:1" } }))).toEqual({
+      gate: "g:1",
+    });
     expect(planImages(plan({ kind: "prebuilt", ref: "my/agent:1" }))).toEqual({ gate: "g:1" });
   });
 
@@ -99,10 +115,14 @@ describe("the base and gate images", () => {
     const r = recorder();
     const env = await ensureBaseImages({ docker, env: {}, ...r });
     expect(env).toEqual({ CLAUDE_BOTTLE_BASE_IMAGE: LOCAL_IMAGES.base, CLAUDE_BOTTLE_GATE_IMAGE: LOCAL_IMAGES.gate });
-    expect(r.builds).toEqual([[LOCAL_IMAGES.debian, LOCAL_IMAGES.gate, LOCAL_IMAGES.base, LOCAL_NODE_VERSION, "2.1.197"]]);
+    expect(r.builds).toEqual([
+      [LOCAL_IMAGES.debian, LOCAL_IMAGES.gate, LOCAL_IMAGES.base, LOCAL_NODE_VERSION, "2.1.197"],
+    ]);
     const fellBack = r.lines.filter((l) => /falling back/.test(l));
     expect(fellBack).toHaveLength(1);
-    expect(fellBack[0]).toMatch(/^cannot pull node:24-bookworm-slim or node:24\.11\.1-bookworm-slim: no registry answered \(Get .*no such host\); falling back .*: building them once/);
+    expect(fellBack[0]).toMatch(
+      /^cannot pull node:24-bookworm-slim or node:24\.11\.1-bookworm-slim: no registry answered \(Get .*no such host\); falling back .*: building them once/,
+    );
     expect(r.lines).toContain("  debootstrap bookworm from Debian's mirror (about a minute)");
   });
 
@@ -111,7 +131,11 @@ describe("the base and gate images", () => {
     await ensureBaseImages({ docker, env: {}, ...recorder() });
     expect(docker.pulled).toEqual([DEFAULT_BASE_IMAGE]);
     const other = engine([], NO_REGISTRY);
-    await ensureBaseImages({ docker: other, env: { CLAUDE_BOTTLE_GATE_IMAGE: "registry.example:5000/gate:1" }, ...recorder() });
+    await ensureBaseImages({
+      docker: other,
+      env: { CLAUDE_BOTTLE_GATE_IMAGE: "registry.example:5000/gate:1" },
+      ...recorder(),
+    });
     expect(other.pulled).toEqual([DEFAULT_BASE_IMAGE, "registry.example:5000/gate:1"]);
   });
 
@@ -129,9 +153,14 @@ describe("the base and gate images", () => {
   test("with no registry and the local images cached: no build", async () => {
     const docker = engine([LOCAL_IMAGES.debian, LOCAL_IMAGES.gate, LOCAL_IMAGES.base], NO_REGISTRY);
     const r = recorder();
-    expect(await ensureBaseImages({ docker, env: {}, ...r })).toEqual({ CLAUDE_BOTTLE_BASE_IMAGE: LOCAL_IMAGES.base, CLAUDE_BOTTLE_GATE_IMAGE: LOCAL_IMAGES.gate });
+    expect(await ensureBaseImages({ docker, env: {}, ...r })).toEqual({
+      CLAUDE_BOTTLE_BASE_IMAGE: LOCAL_IMAGES.base,
+      CLAUDE_BOTTLE_GATE_IMAGE: LOCAL_IMAGES.gate,
+    });
     expect(r.builds).toEqual([]);
-    expect(r.lines.filter((l) => /falling back/.test(l))).toEqual([expect.stringMatching(/cached from an earlier run$/)]);
+    expect(r.lines.filter((l) => /falling back/.test(l))).toEqual([
+      expect.stringMatching(/cached from an earlier run$/),
+    ]);
   });
 
   test("only the one that cannot be pulled falls back", async () => {
@@ -142,7 +171,10 @@ describe("the base and gate images", () => {
   });
 
   test("a registry that answers no is the name to fix, not a fallback", async () => {
-    const docker = engine([DEFAULT_BASE_IMAGE], "(HTTP code 404) unexpected - manifest for acme/gate:9 not found: manifest unknown: manifest unknown");
+    const docker = engine(
+      [DEFAULT_BASE_IMAGE],
+      "(HTTP code 404) unexpected - manifest for acme/gate:9 not found: manifest unknown: manifest unknown",
+    );
     const r = recorder();
     await expect(ensureBaseImages({ docker, env: { CLAUDE_BOTTLE_GATE_IMAGE: "acme/gate:9" }, ...r })).rejects.toThrow(
       /^CLAUDE_BOTTLE_GATE_IMAGE: pulling acme\/gate:9 failed \(manifest for acme\/gate:9 not found.*\); give an image this engine has or can pull$/,
@@ -201,6 +233,8 @@ describe("an engine that does not answer", () => {
     expect(engineUnreachable("connect ENOENT /tmp/x.sock", { DOCKER_HOST: "unix:///tmp/x.sock" })).toBe(
       "cannot reach the Docker engine (connect ENOENT /tmp/x.sock); start dockerd or set DOCKER_HOST",
     );
-    expect(engineUnreachable("connect ECONNREFUSED 127.0.0.1:2375", { DOCKER_HOST: "tcp://127.0.0.1:2375" })).toMatch(/start dockerd or set DOCKER_HOST$/);
+    expect(engineUnreachable("connect ECONNREFUSED 127.0.0.1:2375", { DOCKER_HOST: "tcp://127.0.0.1:2375" })).toMatch(
+      /start dockerd or set DOCKER_HOST$/,
+    );
   });
 });
