@@ -11,6 +11,7 @@
 import { join, resolve } from "node:path";
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { runBottle } from "../bottle/launch/run-bottle.js";
+import { ensureBaseImages, planImages } from "../bottle/local-images.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { loadStartManifest, planResume, planStart } from "../bottle/prepare.js";
 import type { BottlePlan } from "../bottle/plan.js";
@@ -95,9 +96,15 @@ export async function runMain(given: ActionDeps): Promise<void> {
       resumePrompt: inputs.resumePrompt ?? undefined,
     };
     const prepareDeps = { docker, state, env, warn: (line: string) => core.info(line) };
-    const plan: BottlePlan = resumeFrom
-      ? await planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest: await resumeManifest(inputs, state, identity, request.workspace) }, prepareDeps)
-      : await planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest: inputs.manifest ?? undefined, identity }, prepareDeps);
+    const manifest = resumeFrom ? await resumeManifest(inputs, state, identity, request.workspace) : (inputs.manifest ?? undefined);
+    const planWith = async (planEnv: NodeJS.ProcessEnv): Promise<BottlePlan> =>
+      resumeFrom
+        ? planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest }, { ...prepareDeps, env: planEnv })
+        : planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest, identity }, { ...prepareDeps, env: planEnv });
+    let plan = await planWith(env);
+    // Where no registry answers, the base and gate images built without one (local-images.ts).
+    const localImages = await core.group("base images", () => ensureBaseImages({ docker, env, log: actionLog(core) }, planImages(plan)));
+    if (Object.keys(localImages).length > 0) plan = await planWith({ ...env, ...localImages });
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
       core.warning(`capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`);

@@ -88,7 +88,7 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
     usage: "node runner demo [--format text|json]",
     summary:
       "Crash -> preserve -> resume on the embedded default agent with a stub model: no API key needed.\n" +
-      "With no image registry, point CLAUDE_BOTTLE_BASE_IMAGE and CLAUDE_BOTTLE_GATE_IMAGE at local Node images.",
+      "Where no image registry answers, it builds its images from Debian's mirror and npm once (scripts/local-images.sh).",
     flags: [FORMAT],
     example: "node runner demo",
   },

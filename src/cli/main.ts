@@ -8,6 +8,7 @@ import { cleanupOrphans, runningBottles, savedStates } from "../bottle/inventory
 import { gateProgramLoader } from "../bottle/gate-program.js";
 import { rescueBottle } from "../bottle/launch/rescue.js";
 import { runBottle } from "../bottle/launch/run-bottle.js";
+import { ensureBaseImages, planImages } from "../bottle/local-images.js";
 import { pauseFromEnv } from "../bottle/pause.js";
 import { planResume, planStart, savedSession } from "../bottle/prepare.js";
 import { runDemo } from "./demo/demo.js";
@@ -55,11 +56,12 @@ async function run(command: Command, io: CliIo): Promise<number> {
       // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
       const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
       if (!docker) io.stderr("claude-bottle: no Docker engine answered; the plan assumes the engine's default runtime\n");
-      const deps = { docker, state, env: io.env, warn: (line: string) => io.stderr(`claude-bottle: warning: ${line}\n`) };
-      const plan =
+      const warn = (line: string) => io.stderr(`claude-bottle: warning: ${line}\n`);
+      const planWith = (env: NodeJS.ProcessEnv, identity?: string) =>
         command.command === "start"
-          ? await planStart({ ...command, cwd: io.cwd }, deps)
-          : await planResume({ ...command, cwd: io.cwd }, deps);
+          ? planStart({ ...command, ...(identity ? { identity } : {}), cwd: io.cwd }, { docker, state, env, warn })
+          : planResume({ ...command, cwd: io.cwd }, { docker, state, env, warn });
+      let plan = await planWith(io.env);
       if (!plan.supervise && (command.capabilityBlock !== undefined || command.maxRebuilds !== undefined)) {
         io.stderr(`claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`);
       }
@@ -68,6 +70,9 @@ async function run(command: Command, io: CliIo): Promise<number> {
         return 0;
       }
       if (!docker) throw new Error("no Docker engine");
+      // Where no registry answers, the base and gate images built without one, under the same identity.
+      const localImages = await ensureBaseImages({ docker, env: io.env, log: stderrLog(io, plan.identity) }, planImages(plan));
+      if (Object.keys(localImages).length > 0) plan = await planWith({ ...io.env, ...localImages }, plan.identity);
       await pauseAt?.("plan");
       const result = await runBottle(plan, {
         ...(pauseAt ? { pauseAt } : {}),

@@ -22,7 +22,7 @@ import { errorMessage } from "../errors.js";
 import { lineSplitter } from "../stream/lines.js";
 import { isNotFound } from "./client.js";
 import { type PullEvent, PullProgress } from "./pull-progress.js";
-import { checkEngineHost } from "./engine-host.js";
+import { checkEngineHost, engineUnreachable } from "./engine-host.js";
 
 function envList(env: Record<string, string> | undefined): string[] {
   return Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -39,7 +39,7 @@ function labelFilters(labels: string[]): string {
 export async function connectDocker(): Promise<DockerodeClient> {
   const client = new DockerodeClient();
   await client.ping().catch((error: unknown) => {
-    throw new Error(`cannot reach the Docker engine (${errorMessage(error)}); start dockerd or set DOCKER_HOST`);
+    throw new Error(engineUnreachable(errorMessage(error), process.env));
   });
   return client;
 }

@@ -27,3 +27,20 @@ export function checkEngineHost(env: NodeJS.ProcessEnv): void {
     `forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock ${login}) and set DOCKER_HOST=unix:///tmp/docker.sock, or give a unix:// or tcp:// address`,
   );
 }
+
+/**
+ * Why the engine did not answer, and what to do about it: the first thing a person on
+ * a fresh machine sees, so it says how to get an engine when there is none.
+ */
+export function engineUnreachable(reason: string, env: NodeJS.ProcessEnv): string {
+  let fix = "start dockerd or set DOCKER_HOST";
+  if (/ENOENT/.test(reason) && !env.DOCKER_HOST?.trim()) {
+    fix =
+      "no Docker Engine runs on this machine: install one (Debian or Ubuntu: `apt-get install docker.io`, which starts it where systemd runs; " +
+      "else start it with `dockerd &`; other systems: https://docs.docker.com/engine/install/), or set DOCKER_HOST to an engine elsewhere";
+  } else if (/EACCES/.test(reason)) {
+    fix =
+      "this user may not use the engine's socket: add it to the docker group (`usermod -aG docker $USER`, then log in again) or run as root";
+  }
+  return `cannot reach the Docker engine (${reason}); ${fix}`;
+}

@@ -14,6 +14,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export DOCKER_BUILDKIT=0
+# How images are made without a registry (debootstrap, Node from npm): the product's script.
+# shellcheck source=../../scripts/local-images.sh
+source "$root/scripts/local-images.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -48,16 +51,7 @@ agent_user='RUN groupadd --gid 1000 node \
 
 inputs="debootstrap minbase bookworm"
 if ! fresh bottle-test/base:bookworm "$inputs"; then
-  command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap (as .ci/run does)" >&2; exit 1; }
-  echo "debootstrap bookworm (about 40 s)"
-  started=$SECONDS
-  if ! debootstrap --variant=minbase bookworm "$work/rootfs" >"$work/debootstrap.log" 2>&1; then
-    tail -20 "$work/debootstrap.log" >&2
-    exit 1
-  fi
-  tar -C "$work/rootfs" -c . | docker import --change 'LABEL bottle-test=1' --change "LABEL $inputs_label=\"$inputs\"" - bottle-test/base:bookworm >/dev/null
-  rm -rf "$work/rootfs"
-  echo "built bottle-test/base:bookworm in $((SECONDS - started))s"
+  debootstrap_import "$work" bottle-test/base:bookworm --change 'LABEL bottle-test=1' --change "LABEL $inputs_label=\"$inputs\""
 fi
 
 # npm links node_modules/node/bin/node through one or more symlinks; COPY needs the file itself.
@@ -126,10 +120,7 @@ node20=/usr/bin/node
 case "$("$node20" --version 2>/dev/null || true)" in
 v20.*) ;;
 *)
-  arch=$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')
-  (cd "$work" && npm pack --silent "node-linux-$arch@20" >/dev/null)
-  tar -C "$work" -xzf "$work/node-linux-$arch"-20.*.tgz package/bin/node
-  node20="$work/package/bin/node"
+  node20=$(npm_file "$work" "node-linux-$(npm_arch)@20" bin/node)
   ;;
 esac
 job_image node20 "$node20"

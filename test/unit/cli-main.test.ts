@@ -204,7 +204,8 @@ describe("a near-miss flag or command suggests the one meant", () => {
 });
 
 describe("long work shows progress on stderr", () => {
-  const engine = { runtimes: async () => ["runc"], listContainers: async () => [], listNetworks: async () => [], imageExists: async () => false };
+  // The default base and gate images are there; the agent's image is what gets built or pulled.
+  const engine = { runtimes: async () => ["runc"], listContainers: async () => [], listNetworks: async () => [], imageExists: async (ref: string) => ref.startsWith("node:") };
 
   test("an image build prints one compact line per Dockerfile step, not the build's chatter", async () => {
     const docker = fakeDocker({

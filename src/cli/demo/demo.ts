@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { gateProgramLoader } from "../../bottle/gate-program.js";
 import { runBottle } from "../../bottle/launch/run-bottle.js";
 import type { RunResult } from "../../bottle/launch/types.js";
+import { ensureBaseImages } from "../../bottle/local-images.js";
 import { planResume, planStart } from "../../bottle/prepare.js";
 import type { Format } from "../args.js";
 import { type CliIo, printResult, stderrLog } from "../output.js";
@@ -54,8 +55,10 @@ export async function runDemo(io: DemoIo): Promise<number> {
     }
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     mkdirSync(workspace);
-    const env = { ...io.env, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
     const docker = await io.docker();
+    // With no registry to pull from, images built from Debian's mirror and npm instead.
+    const localImages = await ensureBaseImages({ docker, env: io.env, log: { info: say, progress: (line) => io.stderr(`  ${line}\n`) } });
+    const env = { ...io.env, ...localImages, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
     const deps = { docker, state: io.state, env };
     const run = async (plan: Awaited<ReturnType<typeof planStart>>): Promise<RunResult> =>
       runBottle(plan, {
@@ -71,8 +74,8 @@ export async function runDemo(io: DemoIo): Promise<number> {
     say(`1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`);
     const crashed = await run(await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps));
     printResult(crashed, io.format, io);
-    if (crashed.outcome !== "crashed") {
-      say(`expected a crash, got ${crashed.outcome}`);
+    if (crashed.outcome !== "crashed" || !crashed.sessionId) {
+      say(`expected claude to start a session and crash, got ${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`);
       return 1;
     }
     say(`2/2 resuming ${crashed.identity}: same identity, same claude session ${crashed.sessionId}`);
