@@ -3,7 +3,7 @@
 // against a baseline measured in the same run on the same machine, so a busy or
 // slow machine moves both sides alike.
 //
-//   node bench/run.mjs [--runs 5] [--only launch,teardown,resume,gate,memory,scale,action] [--json FILE]
+//   node bench/run.mjs [--runs 5] [--only launch,session,teardown,resume,gate,memory,scale,action,image] [--json FILE]
 //
 // Every benchmark drives the built `node runner` (dist/) as a user does, on the
 // scriptable fake claude (image bottle-test/fake-agent:latest, test/fake-claude)
@@ -16,6 +16,12 @@
 //             copy-in, started) / a bare `docker run --rm <fake agent image> true`.
 //             Target <= 1.5x. Also the phase breakdown (planning = process wall
 //             time minus what the timings cover) and the whole wall time.
+//   session   a whole short session of the real claude CLI (the bundled Dockerfile
+//             FROM bottle-test/agent-base) against the stub Messages API
+//             (src/demo/stub-model.ts): `node runner start` from spawn to exit (result
+//             printed, state settled, nothing left) / the same claude session, prompt
+//             and replies in a bare `docker run --rm` of the same image talking to the
+//             stub directly. Target <= 1.7x. bench/lib/session.mjs.
 //   teardown  what ending a bottle with a 20 MB transcript and a 50 MB work tree
 //             costs (timings.finalSnapshot + timings.teardown, plus `tar -cf` of the
 //             state directory, standing in for the action packing it) / `tar -c` of
@@ -40,6 +46,14 @@
 //   action    the action's cold start: `node dist/main/index.js` to its first line on
 //             stdout, with a manifest it refuses (so it ends before any Docker work)
 //             / `node -e 0`. Target < 200 ms absolute.
+//   image     the agent image across two CI jobs: the action's main step builds the
+//             bundled Dockerfile and saves it to the tests' cache server; on an engine
+//             without it, the next job loads it. The load time beside the build time it
+//             replaced, and the builds in the second job (target 0).
+//             bench/lib/image-reuse.mjs.
+//
+// session and image load TypeScript sources (the stub model, the cache server) with
+// Node's type stripping: run them with the project's Node 24 (`npm run bench` does).
 //
 // Prints one table per benchmark, then a summary (benchmark, figure, median, min,
 // max, target, met). A missed target is printed as "missed" and does not change the
@@ -86,9 +100,11 @@ import {
   timed,
   timedOk,
 } from "./lib/harness.mjs";
+import { imageReuse } from "./lib/image-reuse.mjs";
+import { session } from "./lib/session.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHMARKS = ["launch", "teardown", "resume", "gate", "memory", "scale", "action"];
+const BENCHMARKS = ["launch", "session", "teardown", "resume", "gate", "memory", "scale", "action", "image"];
 
 const { values: args } = parseArgs({
   options: {
@@ -126,8 +142,8 @@ const findings = [];
 const boxes = [];
 const scratch = [];
 
-function newBox(name) {
-  const box = sandbox(name, AGENT);
+function newBox(name, bottle) {
+  const box = sandbox(name, AGENT, bottle);
   boxes.push(box);
   return box;
 }
@@ -702,7 +718,18 @@ async function action() {
 
 // ---------------------------------------------------------------- main
 
-const IMPLEMENTATIONS = { launch, teardown, resume, gate, memory, scale, action };
+const context = () => ({ RUNS, RUN_ID, AGENT, BASELINE_LABEL, newBox, newDir, figure, collectWarnings, findings });
+const IMPLEMENTATIONS = {
+  launch,
+  session: () => session(context()),
+  teardown,
+  resume,
+  gate,
+  memory,
+  scale,
+  action,
+  image: () => imageReuse(context()),
+};
 
 function cleanupAll() {
   sweep(AGENT, BASELINE_LABEL);

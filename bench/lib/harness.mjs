@@ -195,12 +195,20 @@ export function statsSampler(name) {
 
 // ---------------------------------------------------------------- the runner
 
+/** The bench's anthropic route: its credential comes from BENCH_KEY; `upstream` is where the gate sends it. */
+export const anthropicRoute = (upstream = "http://127.0.0.1:9") => ({
+  name: "anthropic",
+  upstream,
+  inject: { header: "x-api-key", fromEnv: "BENCH_KEY" },
+  role: "anthropic",
+});
+
 /**
  * A state home, a manifest and work trees of one benchmark's own, under one temp
- * directory. The manifest has one bottle on the fake agent image with an anthropic
- * route whose credential comes from BENCH_KEY, and one agent named `agent`.
+ * directory. The manifest has one bottle, `bench` (by default on the fake agent
+ * image with an anthropic route that goes nowhere), and one agent named `agent`.
  */
-export function sandbox(name, agent) {
+export function sandbox(name, agent, bottle = { image: FAKE_AGENT_IMAGE, egress: { routes: [anthropicRoute()] } }) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const home = join(dir, "home");
   mkdirSync(home);
@@ -209,14 +217,7 @@ export function sandbox(name, agent) {
     manifest,
     `${JSON.stringify(
       {
-        bottles: {
-          bench: {
-            image: FAKE_AGENT_IMAGE,
-            egress: {
-              routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "BENCH_KEY" }, role: "anthropic" }],
-            },
-          },
-        },
+        bottles: { bench: bottle },
         agents: { [agent]: { bottle: "bench", prompt: "You are being measured." } },
       },
       null,
