@@ -50,6 +50,28 @@ export function requireImages(images) {
   }
 }
 
+/**
+ * The network the baselines' containers run on, as `docker run` arguments: Docker's
+ * default bridge (none), or, when the engine's default bridge has lost its interface
+ * (then every `docker run` without `--network` fails with "could not find bridge"),
+ * a bridge network of this bench run's own, labelled and removed by `remove()`.
+ * `gateway` is the host's address on it, where containers reach servers of the bench.
+ */
+export function baselineNetwork(runId, label) {
+  const bridge = docker(["network", "inspect", "bridge", "--format", '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Gateway}}']);
+  const [iface, gateway] = bridge.split(" ");
+  if (iface && existsSync(`/sys/class/net/${iface}`)) return { args: [], gateway, note: null, remove() {} };
+  const name = `bottle-bench-${runId}`;
+  docker(["network", "create", "--label", label, name]);
+  const own = docker(["network", "inspect", name, "--format", "{{(index .IPAM.Config 0).Gateway}}"]);
+  return {
+    args: ["--network", name],
+    gateway: own,
+    note: `the default bridge's interface ${iface || "(unnamed)"} is missing on this engine, so the baselines run on the bench's own bridge network ${name}`,
+    remove: () => quietly(() => docker(["network", "rm", name])),
+  };
+}
+
 // ---------------------------------------------------------------- child processes
 
 const children = new Set();

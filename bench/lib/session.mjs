@@ -25,12 +25,6 @@ export async function loadStubModel() {
   }
 }
 
-/** The address containers reach this host at: the default bridge's gateway. */
-export function hostAddressForContainers() {
-  const address = docker(["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"]);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(address)) throw new Error(`the default bridge has no IPv4 gateway (${JSON.stringify(address)}) for containers to reach the stub model at`);
-  return address;
-}
 
 /**
  * One tool call, then an answer: claude runs Bash once in its work tree and ends with
@@ -44,12 +38,14 @@ const script =
     return { text: "Done: result.txt says measured." };
   };
 
-/** `ctx`: { RUNS, AGENT, BASELINE_LABEL, newBox(name, bottle), figure, collectWarnings, findings }. */
+/** `ctx`: { RUNS, AGENT, BASELINE_LABEL, baseNet, newBox(name, bottle), figure, collectWarnings, findings }. */
 export async function session(ctx) {
   const { RUNS, BASELINE_LABEL } = ctx;
   requireImages([CLAUDE_BASE_IMAGE]);
   const stubModule = await loadStubModel();
-  const host = hostAddressForContainers();
+  // The host's address on the baselines' network: the gate reaches it through its egress network too.
+  const host = ctx.baseNet.gateway;
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host ?? "")) throw new Error(`the baselines' network has no IPv4 gateway (${JSON.stringify(host)}) for containers to reach the stub model at`);
   const stub = await stubModule.startStubModel({ host: "0.0.0.0", script: script(stubModule) });
   try {
     const upstream = `http://${host}:${stub.port}`;
@@ -79,7 +75,7 @@ export async function session(ctx) {
     const bare = async (what) => {
       const before = messages();
       const run = await timed("docker", [
-        "run", "--rm", "--label", BASELINE_LABEL, "--user", "node", "--memory", "4g", "--cpus", "2", "--pids-limit", "512",
+        "run", "--rm", "--label", BASELINE_LABEL, ...ctx.baseNet.args, "--user", "node", "--memory", "4g", "--cpus", "2", "--pids-limit", "512",
         "-e", `ANTHROPIC_BASE_URL=${upstream}`, "-e", `ANTHROPIC_API_KEY=${KEY}`, "-e", "DISABLE_TELEMETRY=1", "-e", "DISABLE_ERROR_REPORTING=1",
         image, "claude", "-p", TASK, "--output-format", "stream-json", "--verbose", "--append-system-prompt", SYSTEM_PROMPT, "--dangerously-skip-permissions",
       ]);
@@ -128,7 +124,6 @@ export async function session(ctx) {
         ms("runner: outside the launch (node start, plan, copy-back, state removed, exit)", col((r) => r.outside)),
         ms("runner: whole wall time, spawn to exit", col((r) => r.wall)),
         ms("baseline: bare docker run --rm of the same claude session", col((r) => r.bare)),
-        ms("runner session phase - bare docker run", col((r) => r.t.session - r.bare)),
         ["whole session / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
       ]),
     );
