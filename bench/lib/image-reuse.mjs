@@ -27,12 +27,15 @@ async function loadCacheServer() {
   }
 }
 
+/** The action hands its anthropic-api-key input to the gate as ANTHROPIC_API_KEY. */
+const actionRoute = { ...anthropicRoute(), inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" } };
+
 /** A checkout whose claude-bottle.json builds the bundled Dockerfile FROM the fake agent, with a version of its own. */
 function checkout(dir, agent, nonce) {
   const workspace = join(dir, `checkout-${nonce}`);
   mkdirSync(workspace);
   const manifest = {
-    bottles: { built: { buildArgs: { BASE_IMAGE: FAKE_AGENT_IMAGE, CLAUDE_CODE_VERSION: `0.0.0-bench-${nonce}` }, egress: { routes: [anthropicRoute()] } } },
+    bottles: { built: { buildArgs: { BASE_IMAGE: FAKE_AGENT_IMAGE, CLAUDE_CODE_VERSION: `0.0.0-bench-${nonce}` }, egress: { routes: [actionRoute] } } },
     agents: { [agent]: { bottle: "built" } },
   };
   writeFileSync(join(workspace, "claude-bottle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
