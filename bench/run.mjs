@@ -252,7 +252,7 @@ async function launch() {
       ["", "median", "min", "max"],
       msRow("node startup alone (node -e 0)", nodeStart),
       msRow("--dry-run, whole process (node start + bundle load + plan)", dry),
-      msRow("before the launch: wall - (execStart + session + finalSnapshot + teardown + settle)", col((r) => r.plan)),
+      msRow("untimed: wall - (execStart + session + finalSnapshot + teardown + settle): node start, plan, logs stopped", col((r) => r.plan)),
       msRow("  image (agent image present?)", phase("image")),
       msRow("  networks (internal + egress)", phase("networks")),
       msRow("  gate (create, copy program, start, until ready)", phase("gate")),

@@ -121,7 +121,7 @@ export async function session(ctx) {
         ms("runner: session (claude exec'd until it exited)", col((r) => r.t.session)),
         ms("runner: finalSnapshot", col((r) => r.t.finalSnapshot)),
         ms("runner: teardown", col((r) => r.t.teardown)),
-        ms("runner: outside the launch (node start, plan, copy-back, state removed, exit)", col((r) => r.outside)),
+        ms("runner: outside the timed phases (node start, plan, logs stopped, copy-back, state removed, exit)", col((r) => r.outside)),
         ms("runner: whole wall time, spawn to exit", col((r) => r.wall)),
         ms("baseline: bare docker run --rm of the same claude session", col((r) => r.bare)),
         ["whole session / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
