@@ -3,7 +3,7 @@
 // against a baseline measured in the same run on the same machine, so a busy or
 // slow machine moves both sides alike.
 //
-//   node bench/run.mjs [--runs 5] [--only launch,teardown,resume,gate,memory,scale,action] [--json FILE]
+//   node bench/run.mjs [--runs 5] [--only launch,session,teardown,resume,gate,memory,scale,action,image] [--json FILE]
 //
 // Every benchmark drives the built `node runner` (dist/) as a user does, on the
 // scriptable fake claude (image bottle-test/fake-agent:latest, test/fake-claude)
@@ -14,21 +14,27 @@
 //   launch    timings.execStart of `node runner start` (from the start of the launch
 //             until claude is exec'd: networks, gate up and healthy, agent created,
 //             copy-in, started) / a bare `docker run --rm <fake agent image> true`.
-//             Target <= 1.5x. Also the phase breakdown (planning = process wall
+//             Target <= 1.8x. Also the phase breakdown (planning = process wall
 //             time minus what the timings cover) and the whole wall time.
+//   session   a whole short session of the real claude CLI (the bundled Dockerfile
+//             FROM bottle-test/agent-base) against the stub Messages API
+//             (src/demo/stub-model.ts): `node runner start` from spawn to exit (result
+//             printed, state settled, nothing left) / the same claude session, prompt
+//             and replies in a bare `docker run --rm` of the same image talking to the
+//             stub directly. Target <= 1.7x. bench/lib/session.mjs.
 //   teardown  what ending a bottle with a 20 MB transcript and a 50 MB work tree
 //             costs (timings.finalSnapshot + timings.teardown, plus `tar -cf` of the
 //             state directory, standing in for the action packing it) / `tar -c` of
 //             the same directory piped through zstd (gzip -1 without zstd) plus
-//             `docker rm -f` of one running container. Target <= 1.3x. A session
+//             `docker rm -f` of one running container. Target <= 3.0x. A session
 //             that does not end within 90 s is stopped, and the benchmark fails.
 //   resume    timings.execStart of `node runner resume` of a crashed bottle / the
-//             same of the fresh `start` that crashed, run by run. Target <= 1.2x.
+//             same of the fresh `start` that crashed, run by run. Target <= 1.05x.
 //   gate      bench/gate.mjs in a short configuration (--mb 100 --requests 1000):
 //             download throughput through the gate / direct, download by download
 //             (target >= 90 %), and what a new tunnel adds to a request's p50
 //             (target < 1 ms).
-//   memory    peak RSS (VmHWM) of the `node runner start` process (target <= 120 MiB)
+//   memory    peak RSS (VmHWM) of the `node runner start` process (target <= 90 MiB)
 //             and of the gate's node process (target <= 40 MiB) during a session with
 //             traffic through the gate; each also against a bare idle node process
 //             (on the host, and in the gate's image). The gate container's cgroup
@@ -40,6 +46,14 @@
 //   action    the action's cold start: `node dist/main/index.js` to its first line on
 //             stdout, with a manifest it refuses (so it ends before any Docker work)
 //             / `node -e 0`. Target < 200 ms absolute.
+//   image     the agent image across two CI jobs: the action's main step builds the
+//             bundled Dockerfile and saves it to the tests' cache server; on an engine
+//             without it, the next job loads it. The load time beside the build time it
+//             replaced, and the builds in the second job (target 0).
+//             bench/lib/image-reuse.mjs.
+//
+// session and image load TypeScript sources (the stub model, the cache server) with
+// Node's type stripping: run them with the project's Node 24 (`npm run bench` does).
 //
 // Prints one table per benchmark, then a summary (benchmark, figure, median, min,
 // max, target, met). A missed target is printed as "missed" and does not change the
@@ -58,6 +72,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
   FAKE_AGENT_IMAGE,
+  baselineNetwork,
   GATE_IMAGE,
   IDENTITY_LABEL,
   NODE,
@@ -86,9 +101,11 @@ import {
   timed,
   timedOk,
 } from "./lib/harness.mjs";
+import { imageReuse } from "./lib/image-reuse.mjs";
+import { session } from "./lib/session.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHMARKS = ["launch", "teardown", "resume", "gate", "memory", "scale", "action"];
+const BENCHMARKS = ["launch", "session", "teardown", "resume", "gate", "memory", "scale", "action", "image"];
 
 const { values: args } = parseArgs({
   options: {
@@ -121,13 +138,15 @@ const BASELINE_LABEL = `bottle-bench.run=${RUN_ID}`;
 const SCALE_SIZES = [1, 2, 4, 8];
 const SCALE_ROUNDS = Math.min(RUNS, 3);
 
+/** Set in main: where the baselines' containers run (harness.mjs baselineNetwork). */
+let baseNet = { args: [], gateway: undefined, note: null, remove() {} };
 const figures = [];
 const findings = [];
 const boxes = [];
 const scratch = [];
 
-function newBox(name) {
-  const box = sandbox(name, AGENT);
+function newBox(name, bottle) {
+  const box = sandbox(name, AGENT, bottle);
   boxes.push(box);
   return box;
 }
@@ -189,7 +208,7 @@ async function launch() {
   const box = newBox("launch");
   const prompt = fake({ end: "success" });
   const start = () => runRunner(box, startArgs(box, prompt), { cwd: box.workspace() });
-  const bare = () => timedOk("docker", ["run", "--rm", "--label", BASELINE_LABEL, FAKE_AGENT_IMAGE, "true"]);
+  const bare = () => timedOk("docker", ["run", "--rm", "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "true"]);
 
   // Warm-up: images cached, the bundle in the page cache, the engine's first-container costs paid.
   collectWarnings(await start().then((run) => (expectOutcome(run, "success", "launch warm-up"), run)));
@@ -233,7 +252,7 @@ async function launch() {
       ["", "median", "min", "max"],
       msRow("node startup alone (node -e 0)", nodeStart),
       msRow("--dry-run, whole process (node start + bundle load + plan)", dry),
-      msRow("before the launch: wall - (execStart + session + finalSnapshot + teardown + settle)", col((r) => r.plan)),
+      msRow("untimed: wall - (execStart + session + finalSnapshot + teardown + settle): node start, plan, logs stopped", col((r) => r.plan)),
       msRow("  image (agent image present?)", phase("image")),
       msRow("  networks (internal + egress)", phase("networks")),
       msRow("  gate (create, copy program, start, until ready)", phase("gate")),
@@ -250,7 +269,7 @@ async function launch() {
       ["execStart / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
     ]),
   );
-  figure("launch", "execStart / bare docker run", "x", ratios, { op: "<=", value: 1.5 });
+  figure("launch", "execStart / bare docker run", "x", ratios, { op: "<=", value: 1.8 });
   figure("launch", "runner whole wall time / bare docker run", "x", col((r) => r.wall / r.bare));
   return { runs: rows.map((r) => ({ ...r, t: r.t })), dryRunMs: dry, nodeStartMs: nodeStart };
 }
@@ -298,7 +317,7 @@ async function teardown() {
     const compressed = await timedOk("sh", ["-c", `tar -C "$1" -cf - . | ${packer.command} > "$2"`, "sh", stateDir, zFile]);
     rmSync(zFile, { force: true });
     const name = `bench-${RUN_ID}-rm-${i}`;
-    docker(["run", "-d", "--name", name, "--label", BASELINE_LABEL, FAKE_AGENT_IMAGE, "sleep", "infinity"]);
+    docker(["run", "-d", "--name", name, "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "sleep", "infinity"]);
     const removed = await timedOk("docker", ["rm", "-f", name]);
     rmSync(stateDir, { recursive: true, force: true });
 
@@ -330,7 +349,7 @@ async function teardown() {
     ]),
   );
   const name = `(finalSnapshot + teardown + tar) / (tar | ${packer.name.split(" ")[0]} + docker rm -f)`;
-  figure("teardown", name, "x", ratios, { op: "<=", value: 1.3 });
+  figure("teardown", name, "x", ratios, { op: "<=", value: 3.0 });
   return { compressor: packer.name, scenario: scenario.label, runs: rows };
 }
 
@@ -381,7 +400,7 @@ async function resume() {
       ["resume / fresh execStart, run by run", "", format(stats(ratios).median, "x"), `${format(stats(ratios).min, "x")} - ${format(stats(ratios).max, "x")}`],
     ]),
   );
-  figure("resume", "resume execStart / fresh start execStart", "x", ratios, { op: "<=", value: 1.2 });
+  figure("resume", "resume execStart / fresh start execStart", "x", ratios, { op: "<=", value: 1.05 });
   return { runs: rows };
 }
 
@@ -455,7 +474,7 @@ function watchGate() {
 async function bareNodeInGateImage(i) {
   const name = `bench-${RUN_ID}-node-${i}`;
   docker([
-    "run", "-d", "--name", name, "--label", BASELINE_LABEL, "--user", "65534:65534", "--cap-drop", "ALL",
+    "run", "-d", "--name", name, "--label", BASELINE_LABEL, ...baseNet.args, "--user", "65534:65534", "--cap-drop", "ALL",
     "--security-opt", "no-new-privileges", "--memory", "256m", GATE_IMAGE, "node", "-e", "setInterval(() => {}, 1000)",
   ]);
   try {
@@ -549,7 +568,7 @@ async function memory() {
   );
   figure("memory", "gate node process peak RSS", "MiB", col("gateHwm"), { op: "<=", value: 40 }, "MiB = 2^20 bytes");
   figure("memory", "gate peak RSS / bare idle node in its image", "x", rows.map((r) => r.gateHwm / r.gateImageNode));
-  figure("memory", "runner process peak RSS", "MiB", col("runnerHwm"), { op: "<=", value: 120 }, "MiB = 2^20 bytes");
+  figure("memory", "runner process peak RSS", "MiB", col("runnerHwm"), { op: "<=", value: 90 }, "MiB = 2^20 bytes");
   figure("memory", "runner peak RSS / bare idle node", "x", rows.map((r) => r.runnerHwm / r.hostNode));
   return { runs: rows, cgroupVersion: cg ?? null };
 }
@@ -702,10 +721,22 @@ async function action() {
 
 // ---------------------------------------------------------------- main
 
-const IMPLEMENTATIONS = { launch, teardown, resume, gate, memory, scale, action };
+const context = () => ({ RUNS, RUN_ID, AGENT, BASELINE_LABEL, baseNet, newBox, newDir, figure, collectWarnings, findings });
+const IMPLEMENTATIONS = {
+  launch,
+  session: () => session(context()),
+  teardown,
+  resume,
+  gate,
+  memory,
+  scale,
+  action,
+  image: () => imageReuse(context()),
+};
 
 function cleanupAll() {
   sweep(AGENT, BASELINE_LABEL);
+  baseNet.remove();
   for (const box of boxes.splice(0)) box.remove();
   for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
@@ -746,6 +777,11 @@ async function main() {
     `bottle benchmarks (run ${RUN_ID}, agent ${AGENT}): node ${machine.node}, Docker Engine ${engine}, ${machine.cores} cores, kernel ${machine.kernel ?? "?"}, ` +
       `cgroup v${machine.cgroup ?? "?"}, load average ${machine.loadBefore.join(" ")}; --runs ${RUNS}; ${ONLY.join(", ")}`,
   );
+  baseNet = baselineNetwork(RUN_ID, BASELINE_LABEL);
+  if (baseNet.note) {
+    console.log(`note: ${baseNet.note}`);
+    findings.push(baseNet.note);
+  }
   console.log(`images: agent ${FAKE_AGENT_IMAGE}, gate ${GATE_IMAGE}; every figure is a ratio to a baseline run in the same process, median of the runs (min, max)`);
 
   const results = {};

@@ -1,7 +1,7 @@
 /**
  * An error the user fixes, whose message says what is wrong and how to fix it, so
  * both doors show it as it is: the CLI exits with code 2, the action fails the step
- * with the message alone. Its kinds: InputError, ManifestError (manifest/load.ts),
+ * with the message alone. Its kinds: InputError, ManifestError (manifest/error.ts),
  * UnsafeArchiveError (state/archive.ts). Any other error is a fault of the runner or
  * of what it drives; the doors print its message after a `claude-bottle:` prefix.
  */

@@ -50,6 +50,28 @@ export function requireImages(images) {
   }
 }
 
+/**
+ * The network the baselines' containers run on, as `docker run` arguments: Docker's
+ * default bridge (none), or, when the engine's default bridge has lost its interface
+ * (then every `docker run` without `--network` fails with "could not find bridge"),
+ * a bridge network of this bench run's own, labelled and removed by `remove()`.
+ * `gateway` is the host's address on it, where containers reach servers of the bench.
+ */
+export function baselineNetwork(runId, label) {
+  const bridge = docker(["network", "inspect", "bridge", "--format", '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Gateway}}']);
+  const [iface, gateway] = bridge.split(" ");
+  if (iface && existsSync(`/sys/class/net/${iface}`)) return { args: [], gateway, note: null, remove() {} };
+  const name = `bottle-bench-${runId}`;
+  docker(["network", "create", "--label", label, name]);
+  const own = docker(["network", "inspect", name, "--format", "{{(index .IPAM.Config 0).Gateway}}"]);
+  return {
+    args: ["--network", name],
+    gateway: own,
+    note: `the default bridge's interface ${iface || "(unnamed)"} is missing on this engine, so the baselines run on the bench's own bridge network ${name}`,
+    remove: () => quietly(() => docker(["network", "rm", name])),
+  };
+}
+
 // ---------------------------------------------------------------- child processes
 
 const children = new Set();
@@ -195,12 +217,20 @@ export function statsSampler(name) {
 
 // ---------------------------------------------------------------- the runner
 
+/** The bench's anthropic route: its credential comes from BENCH_KEY; `upstream` is where the gate sends it. */
+export const anthropicRoute = (upstream = "http://127.0.0.1:9") => ({
+  name: "anthropic",
+  upstream,
+  inject: { header: "x-api-key", fromEnv: "BENCH_KEY" },
+  role: "anthropic",
+});
+
 /**
  * A state home, a manifest and work trees of one benchmark's own, under one temp
- * directory. The manifest has one bottle on the fake agent image with an anthropic
- * route whose credential comes from BENCH_KEY, and one agent named `agent`.
+ * directory. The manifest has one bottle, `bench` (by default on the fake agent
+ * image with an anthropic route that goes nowhere), and one agent named `agent`.
  */
-export function sandbox(name, agent) {
+export function sandbox(name, agent, bottle = { image: FAKE_AGENT_IMAGE, egress: { routes: [anthropicRoute()] } }) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
   const home = join(dir, "home");
   mkdirSync(home);
@@ -209,14 +239,7 @@ export function sandbox(name, agent) {
     manifest,
     `${JSON.stringify(
       {
-        bottles: {
-          bench: {
-            image: FAKE_AGENT_IMAGE,
-            egress: {
-              routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "BENCH_KEY" }, role: "anthropic" }],
-            },
-          },
-        },
+        bottles: { bench: bottle },
         agents: { [agent]: { bottle: "bench", prompt: "You are being measured." } },
       },
       null,

@@ -11,7 +11,7 @@ import { parseIdentity } from "../state/identity.js";
 import { OUTCOMES, type Outcome } from "../state/outcome.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
-import { NAME_PATTERN } from "../manifest/schema.js";
+import { NAME_PATTERN } from "../names.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 import type { CapabilityPolicy } from "../supervise/config.js";
 

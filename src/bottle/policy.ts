@@ -4,7 +4,7 @@
  * read through these, so both say the same thing about a bad value.
  */
 import { InputError } from "../errors.js";
-import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
+import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/policies.js";
 
 /** A capability-block policy, from a CLI flag or an action input (`field` names which). */
 export function parsePolicy(field: string, value: string): CapabilityPolicy {

@@ -1,20 +1,20 @@
 /**
  * The one place `node runner` arguments are parsed: node's parseArgs splits them,
- * zod checks them, and every mistake becomes an InputError naming the flag, the
- * value and the fix (exit code 2, nothing created).
+ * the checks here read each value, and every mistake becomes an InputError naming
+ * the flag, the value and the fix (exit code 2, nothing created). No schema library:
+ * this file is in the CLI's entry, which `--help` and `--version` load alone.
  */
 import { parseArgs } from "node:util";
-import { z } from "zod";
 import { parseIdentity } from "../state/identity.js";
 import { InputError } from "../errors.js";
 import { parseDuration } from "../manifest/duration.js";
-import { NAME_PATTERN } from "../manifest/schema.js";
-import type { CapabilityPolicy } from "../supervise/config.js";
+import { NAME_PATTERN } from "../names.js";
+import type { CapabilityPolicy } from "../supervise/policies.js";
 import { parseMaxRebuilds, parseMaxResumes, parsePolicy } from "../bottle/policy.js";
 import { nearCommand, nearFlags } from "./near-miss.js";
 
-const Format = z.enum(["text", "json"]);
-export type Format = z.infer<typeof Format>;
+const FORMATS = ["text", "json"] as const;
+export type Format = (typeof FORMATS)[number];
 
 /** Flags that override the manifest's capability-block policy for one run. */
 interface PolicyFlags {
@@ -183,9 +183,9 @@ export function parseCommand(argv: string[]): Command {
 }
 
 function parseFormat(value: string | undefined): Format {
-  const parsed = Format.safeParse(value ?? "text");
-  if (!parsed.success) throw new InputError("--format", value, "is not an output format", "use --format text or --format json");
-  return parsed.data;
+  const format = FORMATS.find((f) => f === (value ?? "text"));
+  if (format === undefined) throw new InputError("--format", value, "is not an output format", "use --format text or --format json");
+  return format;
 }
 
 function parseInterval(value: string): number {

@@ -20,13 +20,13 @@
 import { z } from "zod";
 import { parseCidr, parseIp } from "./address.js";
 import { normaliseAllowHost } from "./hosts.js";
+import { NAME_PATTERN } from "../names.js";
 
 /** The port the gate listens on inside its container. */
 export const GATE_PORT = 8080;
 /** The name the agent container resolves the gate by on the internal network. */
 export const GATE_HOST_ALIAS = "gate";
 
-export const ROUTE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // RFC 9110 token: what Node accepts as a header name.
 const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -91,7 +91,7 @@ const InjectSchema = z.strictObject({
 const RouteSchema = z.strictObject({
   name: z
     .string()
-    .regex(ROUTE_NAME_PATTERN, "route name must be 1-40 lowercase letters, digits and hyphens, starting with a letter or digit"),
+    .regex(NAME_PATTERN, "route name must be 1-40 lowercase letters, digits and hyphens, starting with a letter or digit"),
   upstream: UpstreamSchema,
   inject: InjectSchema.optional(),
 });

@@ -1,7 +1,6 @@
 /**
- * Finding, reading and validating the manifest, and the one error a bad manifest
- * raises. `ManifestError` lists every problem at once, each at its JSON path, so
- * a user fixes the file in one pass; the CLI prints its message as is.
+ * Finding, reading and validating the manifest. A bad one raises `ManifestError`
+ * (error.ts), which lists every problem at once, each at its JSON path.
  *
  * Without an explicit path the manifest is `claude-bottle.json` in the working
  * directory, or the embedded default when there is none: a project needs no file
@@ -9,29 +8,15 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { UserError } from "../errors.js";
 import { DEFAULT_MANIFEST } from "./default.js";
+import { ManifestError } from "./error.js";
 import { type Manifest, ManifestSchema, describeManifestIssue } from "./schema.js";
 
 export const MANIFEST_FILE = "claude-bottle.json";
 /** What `LoadedManifest.path` says for the embedded default; loading this path loads it again. */
 export const EMBEDDED_MANIFEST_PATH = "(embedded default)";
 
-export interface ManifestIssue {
-  /** A JSON path like `bottles.default.egress.routes[0].upstream`; `(root)` for the top level, `(file)` for the file itself. */
-  path: string;
-  message: string;
-}
-
-export class ManifestError extends UserError {
-  constructor(
-    readonly file: string,
-    readonly issues: ManifestIssue[],
-  ) {
-    super([`invalid manifest ${file}:`, ...issues.map((issue) => `  ${issue.path}: ${issue.message}`)].join("\n"));
-    this.name = "ManifestError";
-  }
-}
+export { ManifestError, type ManifestIssue } from "./error.js";
 
 export interface LoadedManifest {
   manifest: Manifest;

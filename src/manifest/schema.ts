@@ -9,15 +9,14 @@
  * `ManifestSchema`, so editors and this parser agree on the input shape.
  */
 import { z } from "zod";
-import { GateConfigSchema, ROUTE_NAME_PATTERN } from "../gate/config.js";
+import { GateConfigSchema } from "../gate/config.js";
 import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
 import { closest } from "../closest.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { parseMemory } from "./memory.js";
 import { parseSize } from "./size.js";
+import { NAME_PATTERN } from "../names.js";
 
-/** Bottle and agent names; an agent name becomes part of identities, container names and cache keys. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const NAME_RULE = "1-40 lowercase letters, digits and hyphens, starting with a letter or digit";
 const VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // A transcript and a small work tree need some room; below this, nothing useful fits.
@@ -196,7 +195,7 @@ const InjectSchema = z
   .describe("A header the gate adds to every request on this route, its value read from the runner's environment.");
 
 const RouteSchema = z.strictObject({
-  name: z.string().regex(ROUTE_NAME_PATTERN, {
+  name: z.string().regex(NAME_PATTERN, {
     error: (issue) =>
       `route name ${showValue(issue.input)} is not allowed; use ${NAME_RULE}, like "anthropic"`,
   }),

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { IDENTITY_PATTERN } from "./identity.js";
-import { NAME_PATTERN } from "../manifest/schema.js";
+import { NAME_PATTERN } from "../names.js";
 import { OUTCOMES } from "./outcome.js";
 
 /** Where a launch ran: a CI run and its attempt, or null for a launch from the CLI. */

@@ -8,6 +8,7 @@
  * Bundled into the sidecar, so it imports only `node:` built-ins and zod.
  */
 import { z } from "zod";
+import { CAPABILITY_POLICIES } from "./policies.js";
 
 export const SUPERVISE_PORT = 8090;
 /** The name the agent reaches the sidecar by on the bottle's internal network. */
@@ -18,8 +19,7 @@ export const MAX_DOCKERFILE_BYTES = 64 * 1024;
 /** A reason is a sentence or a paragraph, not a document. */
 export const MAX_REASON_CHARS = 4_000;
 
-export const CAPABILITY_POLICIES = ["preserve", "rebuild", "deny"] as const;
-export type CapabilityPolicy = (typeof CAPABILITY_POLICIES)[number];
+export { CAPABILITY_POLICIES, type CapabilityPolicy } from "./policies.js";
 
 export const SuperviseConfigSchema = z
   .object({

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { NAME_PATTERN, manifestJsonSchema } from "../../src/manifest/schema.js";
+import { manifestJsonSchema } from "../../src/manifest/schema.js";
+import { NAME_PATTERN } from "../../src/names.js";
 
 const SCHEMA_FILE = fileURLToPath(new URL("../../schema/claude-bottle.schema.json", import.meta.url));
 const REGENERATE = "UPDATE_SCHEMA=1 npx vitest run --config vitest.config.ts test/unit/schema.test.ts";
