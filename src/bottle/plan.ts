@@ -26,6 +26,7 @@ import {
 import { AGENT_DOCKERFILE, DEFAULT_BASE_IMAGE } from "./agent-dockerfile.js";
 import { bottleImageTag, keptBuildArgs } from "./bottle-image.js";
 import { AGENT_HOME, type ClaudeOptions, DEFAULT_RESUME_PROMPT, REBUILT_RESUME_PROMPT, claudeArgs } from "./claude.js";
+import { agentRuntime, enginePidsLimit } from "./runtime.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
 export const PLACEHOLDER_API_KEY = "sk-ant-bottle-placeholder-the-gate-holds-the-real-key";
@@ -91,6 +92,9 @@ export interface BottlePlan {
     command: string[];
     memoryBytes: number;
     nanoCpus: number;
+    /** The manifest's `limits.pids`: processes in the bottle. */
+    pids: number;
+    /** The limit the engine enforces, in host tasks (scaled from `pids` under gVisor). */
     pidsLimit: number;
     runtime: string | null;
   };
@@ -248,6 +252,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
   }
 
   const image = resolveImage(request, bottle, bottlePath, identity);
+  const runtime = agentRuntime(request.runtimes);
   const limits = bottle.limits;
   // claude-code needs only the model API; through an anthropic route it needs no direct host at all.
   const defaults = anthropicRoute ? [] : [...CLAUDE_CODE_HOSTS];
@@ -304,8 +309,9 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       command: claudeArgs(claude),
       memoryBytes: limits.memoryBytes,
       nanoCpus: Math.round(limits.cpus * 1e9),
-      pidsLimit: limits.pids,
-      runtime: request.runtimes.includes("runsc") ? "runsc" : null,
+      pids: limits.pids,
+      pidsLimit: enginePidsLimit(limits.pids, runtime),
+      runtime,
     },
     claude,
     supervise,

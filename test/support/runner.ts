@@ -46,6 +46,8 @@ export function sandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
       HOME: dir,
       CLAUDE_BOTTLE_HOME: home,
       CLAUDE_BOTTLE_GATE_IMAGE: GATE_IMAGE,
+      // The engine the tests' own docker commands use.
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
       ...extraEnv,
     },
   };

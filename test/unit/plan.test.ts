@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { AGENT_DOCKERFILE } from "../../src/bottle/agent-dockerfile.js";
 import { REBUILT_RESUME_PROMPT } from "../../src/bottle/claude.js";
 import { PLACEHOLDER_API_KEY, type PlanRequest, rebuiltPlan, resolvePlan } from "../../src/bottle/plan.js";
+import { GVISOR_TASKS_PER_PROCESS } from "../../src/bottle/runtime.js";
 import { InputError } from "../../src/errors.js";
 import { type LoadedManifest, loadManifest, parseManifest } from "../../src/manifest/load.js";
 
@@ -41,7 +42,7 @@ describe("resolving a launch plan", () => {
     expect(plan.gate.name).toBe("claude-bottle-fixer-abcde-gate");
     expect(plan.networks).toEqual({ internal: "claude-bottle-fixer-abcde-internal", egress: "claude-bottle-fixer-abcde-egress", egressExternal: false });
     expect(plan.labels).toEqual({ "claude-bottle.identity": "fixer-abcde", "claude-bottle.runner": "host/1", "claude-bottle.agent": "fixer" });
-    expect(plan.agentContainer).toMatchObject({ memoryBytes: 4 * 1024 ** 3, nanoCpus: 2e9, pidsLimit: 512, runtime: null, user: "node" });
+    expect(plan.agentContainer).toMatchObject({ memoryBytes: 4 * 1024 ** 3, nanoCpus: 2e9, pids: 512, pidsLimit: 512, runtime: null, user: "node" });
     expect(plan.timeoutMs).toBe(30 * 60_000);
     expect(plan.stateLimitBytes).toBe(2 * 1024 ** 3);
     expect(plan.snapshotIntervalMs).toBe(30_000);
@@ -171,8 +172,9 @@ describe("resolving a launch plan", () => {
     expect(() => resolvePlan(r)).toThrow(new RegExp(`^bottles\\.b\\.env\\.${name}: .* is set by the gate`));
   });
 
-  test("gVisor is used when the engine has it", () => {
-    expect(resolvePlan(request({ runtimes: ["runc", "runsc"] })).agentContainer.runtime).toBe("runsc");
+  test("gVisor is used when the engine has it, with the engine's pid limit scaled to its host tasks", () => {
+    const agent = resolvePlan(request({ runtimes: ["runc", "runsc"] })).agentContainer;
+    expect(agent).toMatchObject({ runtime: "runsc", pids: 512, pidsLimit: 512 * GVISOR_TASKS_PER_PROCESS });
   });
 
   test("resume runs claude with --resume and the resume prompt, never the task", () => {
