@@ -85,6 +85,12 @@ export interface ExecRequest {
 export interface ExecHandlers {
   stdout?: (chunk: Buffer) => void;
   stderr?: (chunk: Buffer) => void;
+  /**
+   * Aborting it stops reading the exec's output: `exec` then resolves with the exit
+   * code the engine has recorded, or -1. For an exec whose stream never ends, as
+   * under gVisor once the sandbox around it is gone.
+   */
+  signal?: AbortSignal;
 }
 
 /** An exec that is still running, as the engine reports it. */
@@ -137,6 +143,11 @@ export interface DockerClient {
   startContainer(container: string): Promise<void>;
   /** SIGKILLs a container from outside (every process in it dies); one that is not running or is gone is not an error. */
   killContainer(container: string): Promise<void>;
+  /**
+   * Resolves with the container's exit code once it is not running (at once when it
+   * already is not, -1 when it is gone), or with null when `signal` gives up the wait.
+   */
+  waitStopped(container: string, signal: AbortSignal): Promise<number | null>;
   /** Force-removes a container; a container that is already gone is not an error. */
   removeContainer(container: string): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ResourceSummary[]>;

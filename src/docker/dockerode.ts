@@ -372,9 +372,15 @@ export class DockerodeClient implements DockerClient {
         stream.on("end", resolve);
         stream.on("close", resolve);
         stream.on("error", () => resolve());
+        if (handlers.signal?.aborted) resolve();
+        handlers.signal?.addEventListener("abort", () => resolve(), { once: true });
       });
     } finally {
       stream.destroy();
+    }
+    if (handlers.signal?.aborted) {
+      const info = await exec.inspect().catch(() => null);
+      return info && !info.Running ? (info.ExitCode ?? -1) : -1;
     }
     // The output stream can close a moment before the engine records the exit code.
     for (let i = 0; i < 100; i++) {
@@ -383,6 +389,17 @@ export class DockerodeClient implements DockerClient {
       await new Promise((r) => setTimeout(r, 50));
     }
     return -1;
+  }
+
+  async waitStopped(container: string, signal: AbortSignal): Promise<number | null> {
+    try {
+      const result = (await this.docker.getContainer(container).wait({ abortSignal: signal })) as { StatusCode?: number };
+      return result.StatusCode ?? -1;
+    } catch (error) {
+      if (signal.aborted) return null;
+      if (isNotFound(error)) return -1;
+      throw error;
+    }
   }
 
   async runningExecs(container: string): Promise<RunningExec[]> {

@@ -81,6 +81,7 @@ export class FakeDocker implements DockerClient {
   };
   private readonly faults: Fault[] = [];
   private readonly stopRequests = new Map<string, (how: "term" | "kill") => void>();
+  private readonly stopWaiters = new Map<string, Array<(code: number) => void>>();
   private nextId = 1;
 
   /** Makes `method` reject (with `error`) whenever `when` matches its arguments. */
@@ -235,8 +236,25 @@ export class FakeDocker implements DockerClient {
   async killContainer(container: string): Promise<void> {
     await this.enter("killContainer", [container]);
     const c = this.container(container);
-    if (c) c.running = false;
     this.stopRequests.get(c?.id ?? container)?.("kill");
+    if (c) this.die(c.id, 137);
+  }
+  /** The container stops on its own with `code`, as a gVisor sandbox that ends; its exec is not told. */
+  die(container: string, code: number): void {
+    const c = this.mustContainer(container);
+    c.running = false;
+    for (const wake of this.stopWaiters.get(c.id) ?? []) wake(code);
+    this.stopWaiters.delete(c.id);
+  }
+  async waitStopped(container: string, signal: AbortSignal): Promise<number | null> {
+    await this.enter("waitStopped", [container]);
+    const c = this.container(container);
+    if (!c) return -1;
+    if (c.started && !c.running) return 0;
+    return new Promise<number | null>((resolve) => {
+      this.stopWaiters.set(c.id, [...(this.stopWaiters.get(c.id) ?? []), resolve]);
+      signal.addEventListener("abort", () => resolve(null), { once: true });
+    });
   }
   async removeContainer(container: string): Promise<void> {
     await this.enter("removeContainer", [container]);
@@ -288,13 +306,18 @@ export class FakeDocker implements DockerClient {
     let stop: (how: "term" | "kill") => void = () => {};
     const stopped = new Promise<"term" | "kill">((resolve) => (stop = resolve));
     this.stopRequests.set(c.id, stop);
+    const abandoned = new Promise<number>((resolve) => {
+      if (handlers?.signal?.aborted) resolve(-1);
+      handlers?.signal?.addEventListener("abort", () => resolve(-1), { once: true });
+    });
     try {
-      return await this.claude({
+      const run = this.claude({
         container: c,
         request,
         stdout: (line) => handlers?.stdout?.(Buffer.from(`${line}\n`)),
         stopped,
       });
+      return await Promise.race([run, abandoned]);
     } finally {
       this.stopRequests.delete(c.id);
     }

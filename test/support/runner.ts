@@ -130,6 +130,11 @@ const FOREIGN = (() => {
   }
 })();
 
+/** The OCI runtimes the engine has registered: `runsc` means every bottle's agent runs under gVisor. */
+export function engineRuntimes(): string[] {
+  return Object.keys(JSON.parse(execFileSync("docker", ["info", "--format", "{{json .Runtimes}}"], { encoding: "utf8" })) as object);
+}
+
 /**
  * Names of containers and networks carrying the identity label: of one identity, or
  * of every bottle this test file could have made when none is given.

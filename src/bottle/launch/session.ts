@@ -8,6 +8,8 @@ import type { StateBudget } from "../../state/budget.js";
 import { AGENT_USER, AGENT_WORKSPACE } from "../claude.js";
 import type { SessionEnd } from "../../state/outcome.js";
 import type { BottlePlan } from "../plan.js";
+import { GVISOR_RUNTIME } from "../runtime.js";
+import { AgentWatch } from "./agent-watch.js";
 import { ClaudeOutput } from "./claude-output.js";
 import { Snapshotter, snapshotTranscript } from "./snapshots.js";
 import { stopClaude } from "./stop.js";
@@ -46,15 +48,18 @@ export async function runSession({
   const output = new ClaudeOutput(plan.identity, deps, budget, () => snapshots.request());
   const stops = new SessionStops(plan, deps, agentId, proposal);
   const interval = setInterval(() => snapshots.request(), plan.snapshotIntervalMs);
-  let exitCode: number;
+  const watch = new AgentWatch(docker, agentId);
+  let exitCode: number | null = null;
   try {
     stops.checkAborted();
     exitCode = await docker.exec(
       agentId,
       { cmd: plan.agentContainer.command, user: AGENT_USER, workingDir: AGENT_WORKSPACE },
-      { stdout: (c) => output.stdout.push(c), stderr: (c) => output.stderr.push(c) },
+      { stdout: (c) => output.stdout.push(c), stderr: (c) => output.stderr.push(c), signal: watch.execSignal },
     );
   } finally {
+    const stoppedWith = await watch.end(exitCode !== 0);
+    if (stoppedWith !== null && !stops.requested) log.warn(containerStopped(stoppedWith, plan));
     // A container the stop killed is stopped before the final snapshot reads it.
     await stops.claudeEnded();
     clearInterval(interval);
@@ -64,6 +69,14 @@ export async function runSession({
   log.info(`claude exited with code ${exitCode}`);
   const { timedOut, interrupted } = stops;
   return { end: { exitCode, result: output.stream.result, timedOut, interrupted }, ...output.session() };
+}
+
+function containerStopped(code: number, plan: BottlePlan): string {
+  const why =
+    plan.agentContainer.runtime === GVISOR_RUNTIME
+      ? `; under gVisor the sandbox ends as a whole when it cannot create a process, as at limits.pids (${plan.agentContainer.pids})`
+      : "";
+  return `the agent container stopped (exit code ${code}) while claude ran${why}`;
 }
 
 /** Why claude is stopped before it ends by itself: the bottle's timeout, an interrupt, an accepted proposal. */
@@ -90,6 +103,11 @@ class SessionStops {
     }, plan.timeoutMs);
     deps.signal.addEventListener("abort", this.onAbort, { once: true });
     proposal.addEventListener("abort", this.onProposal, { once: true });
+  }
+
+  /** Whether a stop was asked for (a timeout, an interrupt, a proposal). */
+  get requested(): boolean {
+    return this.stopping !== null;
   }
 
   /** An interrupt that came before claude was exec'd stops it at once. */
