@@ -10,6 +10,8 @@
  */
 import { z } from "zod";
 import { GateConfigSchema } from "../gate/config.js";
+import { type BrokenAllowRule, checkAllowHost, MAX_HOST_LENGTH } from "../gate/hosts.js";
+import { type BrokenUpstreamRule, checkUpstream } from "../gate/upstream.js";
 import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/config.js";
 import { closest } from "../closest.js";
 import { formatDuration, parseDuration } from "./duration.js";
@@ -25,10 +27,6 @@ const MIN_STATE_BYTES = 1024 ** 2;
 export const DEFAULT_STATE_LIMIT = "2g";
 // Timers in Node overflow past 2^31-1 ms and fire at once; stay below that.
 const MAX_TIMEOUT_MS = 24 * 86_400_000;
-const MAX_HOST_LENGTH = 253;
-const HOST_LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
-// A host whose last label is a number is an IPv4 address to URL parsers (`10.1`, `0x7f.1`, `2130706433`).
-const NUMERIC_LABEL_PATTERN = /^(?:\d+|0x[0-9a-f]*)$/i;
 const ALLOW_EXAMPLES = "like api.github.com, *.githubusercontent.com or registry.npmjs.org:443";
 
 // The gate decides which headers a route may inject; asking its schema here
@@ -74,63 +72,77 @@ function parsedString(parse: (text: string) => unknown, notString: (input: unkno
     });
 }
 
-/** Why `entry` cannot be on an allow list, or undefined when it can. */
-function allowProblem(entry: string): string | undefined {
-  if (entry.includes("://")) return `is a URL; list only the host, ${ALLOW_EXAMPLES}`;
-  if (entry.includes("/")) return `has a path; the allow list matches hosts, not URLs; write only the host, ${ALLOW_EXAMPLES}`;
-  if (entry.includes("@")) return `has user info; write only the host, ${ALLOW_EXAMPLES}`;
-  if (entry.startsWith("[") || entry.split(":").length > 2) {
-    return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+/** The manifest's words for a host the gate's allowlist refuses (`gate/hosts.ts` holds the rules). */
+function allowRuleText(rule: BrokenAllowRule): string {
+  switch (rule.broken) {
+    case "empty":
+      return `is empty; give a host name, ${ALLOW_EXAMPLES}`;
+    case "not-ascii":
+      return "is not plain ASCII; write an internationalised name in punycode (xn--...), like xn--bcher-kva.example";
+    case "too-long":
+      return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be; write the one host, like api.github.com`;
+    case "empty-label":
+      return "has an empty label (a dot at the start, or two dots in a row); write it like api.github.com";
+    case "ip-address":
+      return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
+    case "label":
+      return `has the label ${showValue(rule.label)}; a label is 1-63 letters, digits and hyphens, not starting or ending with a hyphen`;
+    case "wildcard-inside":
+      return "has a wildcard that is not the whole first label; write it as *.example.com";
+    case "not-host-only":
+      return `is not a host name; write only the host, ${ALLOW_EXAMPLES}`;
+    case "wildcard-too-broad":
+      return "is too broad; a wildcard covers the subdomains of a domain with a dot in it, like *.example.com";
+    case "no-dot":
+      return `has no dot; give a full host name, ${ALLOW_EXAMPLES}`;
   }
-  let host = entry;
-  const port = /^(.*):(\d+)$/.exec(entry);
-  if (port !== null) {
-    host = port[1]!;
-    const number = Number(port[2]);
-    if (number < 1 || number > 65535) return `has port ${port[2]}; a port is 1-65535`;
-  }
-  if (host.includes(":")) return `has a port that is not a number 1-65535, ${ALLOW_EXAMPLES}`;
-  const wildcard = host.startsWith("*.");
-  if (wildcard) host = host.slice(2);
-  if (host.includes("*")) return "has a wildcard that is not the whole first label; write it as *.example.com";
-  const labels = host.split(".");
-  if (NUMERIC_LABEL_PATTERN.test(labels.at(-1)!)) {
-    return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
-  }
-  if (labels.length < 2) {
-    return wildcard
-      ? "is too broad; a wildcard covers the subdomains of a domain with a dot in it, like *.example.com"
-      : `has no dot; give a full host name, ${ALLOW_EXAMPLES}`;
-  }
-  if (host.length > MAX_HOST_LENGTH) return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be`;
-  const bad = labels.find((label) => !HOST_LABEL_PATTERN.test(label));
-  if (bad !== undefined) {
-    return bad === ""
-      ? "has an empty label (two dots in a row, or a dot at an end); write it like api.github.com"
-      : `has the label ${showValue(bad)}; a label is 1-63 letters, digits and hyphens, not starting or ending with a hyphen`;
-  }
-  return undefined;
 }
 
-/** Why `value` cannot be a route's upstream, or undefined when it can. */
-function upstreamProblem(value: string): string | undefined {
-  if (/\s/.test(value)) return "contains whitespace; write the URL alone, like https://api.anthropic.com";
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "is not an absolute URL; write it like https://api.anthropic.com";
+/**
+ * An allow entry in canonical form (`host` or `host:port`, the host as the gate
+ * matches it), or why it cannot be one. The entry's own syntax (a port after the
+ * host, nothing else) is the manifest's; the host is checked by the gate's rules.
+ */
+function parseAllowEntry(entry: string): { ok: string } | { problem: string } {
+  if (entry.includes("://")) return { problem: `is a URL; list only the host, ${ALLOW_EXAMPLES}` };
+  if (entry.includes("/")) {
+    return { problem: `has a path; the allow list matches hosts, not URLs; write only the host, ${ALLOW_EXAMPLES}` };
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return `uses ${url.protocol.slice(0, -1)}; an upstream is an http or https URL, like https://api.anthropic.com`;
+  if (entry.includes("@")) return { problem: `has user info; write only the host, ${ALLOW_EXAMPLES}` };
+  if (entry.startsWith("[") || entry.split(":").length > 2) {
+    return { problem: `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}` };
   }
-  // Checked on the text as well: `https://@host` and a bare `?` leave no trace in the parsed URL.
-  if (url.username !== "" || url.password !== "" || /^[a-z]+:\/\/[^/?#]*@/i.test(value)) {
-    return 'carries credentials; drop them from the URL and let the gate add them with "inject": { "header": ..., "fromEnv": ... }';
+  let host = entry;
+  let port = "";
+  const withPort = /^(.*):(\d+)$/.exec(entry);
+  if (withPort !== null) {
+    host = withPort[1]!;
+    port = `:${withPort[2]}`;
+    const number = Number(withPort[2]);
+    if (number < 1 || number > 65535) return { problem: `has port ${withPort[2]}; a port is 1-65535` };
   }
-  if (value.includes("?")) return "has a query; an upstream is an origin with an optional path prefix, like https://api.example.com/v1";
-  if (value.includes("#")) return "has a fragment; an upstream is an origin with an optional path prefix, like https://api.example.com/v1";
-  return undefined;
+  if (host.includes(":")) return { problem: `has a port that is not a number 1-65535; write it ${ALLOW_EXAMPLES}` };
+  const checked = checkAllowHost(host);
+  return "ok" in checked ? { ok: checked.ok + port } : { problem: allowRuleText(checked) };
+}
+
+/** The manifest's words for an upstream the gate refuses (`gate/upstream.ts` holds the rules). */
+function upstreamRuleText(rule: BrokenUpstreamRule): string {
+  const shape = "an upstream is an origin with an optional path prefix, like https://api.example.com/v1";
+  switch (rule.broken) {
+    case "whitespace":
+      return "contains whitespace; write the URL alone, like https://api.anthropic.com";
+    case "not-url":
+      return "is not an absolute URL; write it like https://api.anthropic.com";
+    case "scheme":
+      return `uses ${rule.scheme}; an upstream is an http or https URL, like https://api.anthropic.com`;
+    case "credentials":
+      return 'carries credentials; drop them from the URL and let the gate add them with "inject": { "header": ..., "fromEnv": ... }';
+    case "query":
+      return `has a query; ${shape}`;
+    case "fragment":
+      return `has a fragment; ${shape}`;
+  }
 }
 
 function nameSchema(kind: string, example: string) {
@@ -162,11 +174,12 @@ const EnvValueSchema = z
 
 const AllowEntrySchema = z
   .string()
-  .superRefine((entry, ctx) => {
-    const problem = allowProblem(entry);
-    if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${showValue(entry)} ${problem}` });
+  .transform((entry, ctx) => {
+    const parsed = parseAllowEntry(entry);
+    if ("ok" in parsed) return parsed.ok;
+    ctx.addIssue({ code: "custom", message: `${showValue(entry)} ${parsed.problem}` });
+    return z.NEVER;
   })
-  .transform((entry) => entry.toLowerCase())
   .describe("A host the bottle may reach directly: host, *.host, or either with :port.");
 
 const InjectSchema = z
@@ -207,8 +220,10 @@ const RouteSchema = z.strictObject({
           : `${showValue(issue.input)} is not a URL; write the upstream as a string like "https://api.anthropic.com"`,
     })
     .superRefine((upstream, ctx) => {
-      const problem = upstreamProblem(upstream);
-      if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${showValue(upstream)} ${problem}` });
+      const broken = checkUpstream(upstream);
+      if (broken !== undefined) {
+        ctx.addIssue({ code: "custom", message: `${showValue(upstream)} ${upstreamRuleText(broken)}` });
+      }
     })
     .describe("The http or https origin (with an optional path prefix) this route forwards to."),
   inject: InjectSchema.optional(),
