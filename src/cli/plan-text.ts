@@ -4,7 +4,8 @@
  * text form speaks the manifest's own units (`4g`, `30m`), through the same unit
  * tables the manifest is parsed with, and says in words where the image comes from.
  */
-import type { BottlePlan, ImagePlan } from "../bottle/plan.js";
+import type { BottlePlan } from "../bottle/plan.js";
+import type { ImagePlan } from "../bottle/plan-image.js";
 import { formatDuration } from "../manifest/duration.js";
 import { formatSize } from "../manifest/size.js";
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AGENT_DOCKERFILE } from "../../src/bottle/agent-dockerfile.js";
 import { REBUILT_RESUME_PROMPT } from "../../src/bottle/claude.js";
-import { PLACEHOLDER_API_KEY, type PlanRequest, rebuiltPlan, resolvePlan } from "../../src/bottle/plan.js";
+import { type PlanRequest, rebuiltPlan, resolvePlan } from "../../src/bottle/plan.js";
+import { PLACEHOLDER_API_KEY } from "../../src/bottle/plan-env.js";
 import { InputError } from "../../src/errors.js";
 import { type LoadedManifest, loadManifest, parseManifest } from "../../src/manifest/load.js";
 
