@@ -47,14 +47,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Bytes the state directory may hold (`limits.state`). */
 export function parseStateLimit(text: string): number {
   const bytes = parseSize(text, "size", "500m or 2g");
-  if (bytes < MIN_STATE_BYTES) throw new Error(`${showValue(text)} is below the smallest state limit, 1m; use something like 500m or 2g`);
+  if (bytes < MIN_STATE_BYTES) {
+    throw new Error(`${showValue(text)} is below the smallest state limit, 1m; use something like 500m or 2g`);
+  }
   return bytes;
 }
 
 function parseTimeout(text: string): number {
   const ms = parseDuration(text);
   if (ms > MAX_TIMEOUT_MS) {
-    throw new Error(`${showValue(text)} is longer than the longest timeout, ${formatDuration(MAX_TIMEOUT_MS)}; use something like 30m or 6h`);
+    const longest = formatDuration(MAX_TIMEOUT_MS);
+    throw new Error(`${showValue(text)} is longer than the longest timeout, ${longest}; use something like 30m or 6h`);
   }
   return ms;
 }
@@ -80,13 +83,16 @@ function allowRuleText(rule: BrokenAllowRule): string {
     case "not-ascii":
       return "is not plain ASCII; write an internationalised name in punycode (xn--...), like xn--bcher-kva.example";
     case "too-long":
-      return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be; write the one host, like api.github.com`;
+      return `is longer than ${MAX_HOST_LENGTH} characters, the most a host name can be; write one host name`;
     case "empty-label":
       return "has an empty label (a dot at the start, or two dots in a row); write it like api.github.com";
     case "ip-address":
       return `is an IP address; the allow list takes host names only, ${ALLOW_EXAMPLES}`;
     case "label":
-      return `has the label ${showValue(rule.label)}; a label is 1-63 letters, digits and hyphens, not starting or ending with a hyphen`;
+      return (
+        `has the label ${showValue(rule.label)}; ` +
+        "a label is 1-63 letters, digits and hyphens, not starting or ending with a hyphen"
+      );
     case "wildcard-inside":
       return "has a wildcard that is not the whole first label; write it as *.example.com";
     case "not-host-only":
@@ -137,7 +143,10 @@ function upstreamRuleText(rule: BrokenUpstreamRule): string {
     case "scheme":
       return `uses ${rule.scheme}; an upstream is an http or https URL, like https://api.anthropic.com`;
     case "credentials":
-      return 'carries credentials; drop them from the URL and let the gate add them with "inject": { "header": ..., "fromEnv": ... }';
+      return (
+        "carries credentials; drop them from the URL and let the gate add them with " +
+        '"inject": { "header": ..., "fromEnv": ... }'
+      );
     case "query":
       return `has a query; ${shape}`;
     case "fragment":
@@ -155,7 +164,8 @@ function nameSchema(kind: string, example: string) {
 function variableSchema(kind: string) {
   return z.string().regex(VARIABLE_PATTERN, {
     error: (issue) =>
-      `${kind} ${showValue(issue.input)} is not a variable name; use letters, digits and underscores, not starting with a digit, like ANTHROPIC_API_KEY`,
+      `${kind} ${showValue(issue.input)} is not a variable name; ` +
+      "use letters, digits and underscores, not starting with a digit, like ANTHROPIC_API_KEY",
   });
 }
 
@@ -167,7 +177,8 @@ const EnvValueSchema = z
   .union([z.string(), FromEnvSchema], {
     error: (issue) =>
       issue.code === "invalid_union"
-        ? `${showValue(issue.input)} is not an env value; use a string, or { "fromEnv": "HOST_VAR" } to pass a variable of the runner through`
+        ? `${showValue(issue.input)} is not an env value; ` +
+          'use a string, or { "fromEnv": "HOST_VAR" } to pass a variable of the runner through'
         : undefined,
   })
   .describe('A literal value, or { "fromEnv": "HOST_VAR" } to copy a variable from the runner\'s environment.');
@@ -190,7 +201,9 @@ const InjectSchema = z
         if (!GATE_INJECT_HEADER.safeParse(header).success) {
           ctx.addIssue({
             code: "custom",
-            message: `${showValue(header)} is not a header the gate can inject; use an HTTP header name like x-api-key or authorization (not host, content-length or a hop-by-hop header)`,
+            message:
+              `${showValue(header)} is not a header the gate can inject; use an HTTP header name like x-api-key ` +
+              "or authorization (not host, content-length or a hop-by-hop header)",
           });
         }
       }),
@@ -199,7 +212,8 @@ const InjectSchema = z
       .string()
       .superRefine((format, ctx) => {
         if (format.split("{value}").length !== 2 || /[\r\n]/.test(format) || format.length > 200) {
-          ctx.addIssue({ code: "custom", message: `${showValue(format)} must hold {value} exactly once, like "Bearer {value}"` });
+          const message = `${showValue(format)} must hold {value} exactly once, like "Bearer {value}"`;
+          ctx.addIssue({ code: "custom", message });
         }
       })
       .optional()
@@ -229,10 +243,14 @@ const RouteSchema = z.strictObject({
   inject: InjectSchema.optional(),
   role: z
     .enum(["anthropic", "anthropic-oauth"], {
-      error: (issue) => `${showValue(issue.input)} is not a route role; use "anthropic" (API key) or "anthropic-oauth" (OAuth token)`,
+      error: (issue) =>
+        `${showValue(issue.input)} is not a route role; use "anthropic" (API key) or "anthropic-oauth" (OAuth token)`,
     })
     .optional()
-    .describe('"anthropic" or "anthropic-oauth": the agent reaches the Anthropic API through this route, holding a placeholder API key or OAuth token.'),
+    .describe(
+      '"anthropic" or "anthropic-oauth": the agent reaches the Anthropic API through this route, ' +
+        "holding a placeholder API key or OAuth token.",
+    ),
 });
 
 const RoutesSchema = z.array(RouteSchema).superRefine(
@@ -276,10 +294,15 @@ const EgressSchema = z
     routes: RoutesSchema.default([]).describe("Upstreams reached through the gate, which can inject credentials."),
     mode: z
       .enum(["enforce", "audit"], {
-        error: (issue) => `${showValue(issue.input)} is not an egress mode; use "enforce" (refuse what is not allowed) or "audit" (allow it and log what would be refused)`,
+        error: (issue) =>
+          `${showValue(issue.input)} is not an egress mode; use "enforce" (refuse what is not allowed) ` +
+          'or "audit" (allow it and log what would be refused)',
       })
       .default("enforce")
-      .describe('"enforce" refuses what the allow list does not name; "audit" lets it through and logs what would have been refused.'),
+      .describe(
+        '"enforce" refuses what the allow list does not name; ' +
+          '"audit" lets it through and logs what would have been refused.',
+      ),
     tunnelIdle: parsedString(parseTimeout, (input) => `${showValue(input)} is not a duration; write it like "5m"`)
       .default("5m")
       .describe("How long a tunnel through the gate may sit idle before it is closed."),
@@ -312,7 +335,10 @@ const LimitsSchema = z
       `${showValue(input)} is not a size; write it as a string like "500m" or "2g"`,
     )
       .default(DEFAULT_STATE_LIMIT)
-      .describe("The most the bottle's saved state (its work tree, its ~/.claude, its logs) may take on the runner's disk, like 500m or 2g (at least 1m). A snapshot that would go past it is not kept."),
+      .describe(
+        "The most the bottle's saved state (its work tree, its ~/.claude, its logs) may take on the runner's disk, " +
+          "like 500m or 2g (at least 1m). A snapshot that would go past it is not kept.",
+      ),
   })
   .transform((limits) => ({
     ...limits,
@@ -326,30 +352,55 @@ export const DEFAULT_MAX_REBUILDS = 2;
 
 const BottleSchema = z
   .strictObject({
-    image: z.string().min(1).optional().describe("A prebuilt image to run. Leave out image and dockerfile for the bundled agent image."),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A prebuilt image to run. Leave out image and dockerfile for the bundled agent image."),
     dockerfile: z.string().min(1).optional().describe("A Dockerfile to build, relative to the manifest."),
-    buildArgs: z.record(variableSchema("build arg"), z.string()).optional().describe("Build args for the Dockerfile, like BASE_IMAGE."),
-    env: z.record(variableSchema("env name"), EnvValueSchema).default({}).describe("Environment variables set in the bottle."),
+    buildArgs: z
+      .record(variableSchema("build arg"), z.string())
+      .optional()
+      .describe("Build args for the Dockerfile, like BASE_IMAGE."),
+    env: z
+      .record(variableSchema("env name"), EnvValueSchema)
+      .default({})
+      .describe("Environment variables set in the bottle."),
     egress: EgressSchema.prefault({}),
     limits: LimitsSchema.prefault({}).describe("Resource limits; each has a default."),
     supervise: z
       .boolean()
       .default(false)
-      .describe("Give the agent the supervise MCP server, through which it can ask for a different image (capability-block)."),
+      .describe(
+        "Give the agent the supervise MCP server, through which it can ask for a different image (capability-block).",
+      ),
     capabilityBlock: z
       .enum(CAPABILITY_POLICIES, {
-        error: (issue) => `${showValue(issue.input)} is not a capability-block policy; use "preserve", "rebuild" or "deny"`,
+        error: (issue) =>
+          `${showValue(issue.input)} is not a capability-block policy; use "preserve", "rebuild" or "deny"`,
       })
       .optional()
-      .describe('What a capability-block proposal does: "preserve" (default) ends the session and keeps the state for a resume on the new image, "rebuild" builds it and resumes at once, "deny" refuses it.'),
-    maxRebuilds: z.int().min(0).max(10).optional().describe('With capabilityBlock "rebuild": most rebuilds in one run (default 2); further proposals are preserved.'),
+      .describe(
+        'What a capability-block proposal does: "preserve" (default) ends the session and keeps the state ' +
+          'for a resume on the new image, "rebuild" builds it and resumes at once, "deny" refuses it.',
+      ),
+    maxRebuilds: z
+      .int()
+      .min(0)
+      .max(10)
+      .optional()
+      .describe(
+        'With capabilityBlock "rebuild": most rebuilds in one run (default 2); further proposals are preserved.',
+      ),
   })
   .superRefine(
     (bottle, ctx) => {
       if (bottle.image !== undefined && bottle.dockerfile !== undefined) {
         ctx.addIssue({
           code: "custom",
-          message: 'has both "image" and "dockerfile"; a bottle runs a prebuilt image or builds one from a Dockerfile, so remove one',
+          message:
+            'has both "image" and "dockerfile"; a bottle runs a prebuilt image or builds one from a Dockerfile, ' +
+            "so remove one",
         });
       }
       for (const key of ["capabilityBlock", "maxRebuilds"] as const) {
@@ -365,7 +416,9 @@ const BottleSchema = z
         ctx.addIssue({
           code: "custom",
           path: ["buildArgs"],
-          message: 'build args only apply when the bottle is built from a Dockerfile; remove "buildArgs", or "image" to build instead',
+          message:
+            'build args only apply when the bottle is built from a Dockerfile; remove "buildArgs", ' +
+            'or "image" to build instead',
         });
       }
     },
@@ -388,7 +441,11 @@ const AgentSchema = z.strictObject({
     })
     .describe('The bottle this agent runs in: a key of "bottles".'),
   prompt: z.string().default("").describe("Appended to claude's system prompt."),
-  model: z.string().min(1).optional().describe("The model claude uses, like claude-sonnet-4-5; leave out for claude's default."),
+  model: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The model claude uses, like claude-sonnet-4-5; leave out for claude's default."),
   maxTurns: z.int().min(1).max(10_000).optional().describe("Most turns claude may take before it stops."),
 });
 
@@ -412,7 +469,8 @@ export const ManifestSchema = z
     (manifest, ctx) => {
       const bottles = Object.keys(manifest.bottles);
       for (const [name, agent] of Object.entries(manifest.agents)) {
-        if (!isRecord(agent) || typeof agent.bottle !== "string" || Object.hasOwn(manifest.bottles, agent.bottle)) continue;
+        if (!isRecord(agent) || typeof agent.bottle !== "string") continue;
+        if (Object.hasOwn(manifest.bottles, agent.bottle)) continue;
         const path = ["agents", name, "bottle"];
         if (!NAME_PATTERN.test(agent.bottle)) {
           ctx.addIssue({
@@ -430,7 +488,8 @@ export const ManifestSchema = z
           path,
           message:
             guess !== undefined
-              ? `${showValue(agent.bottle)} is not a bottle in this manifest; did you mean ${showValue(guess)}? (bottles: ${bottles.join(", ")})`
+              ? `${showValue(agent.bottle)} is not a bottle in this manifest; ` +
+                `did you mean ${showValue(guess)}? (bottles: ${bottles.join(", ")})`
               : `${showValue(agent.bottle)} is not a bottle in this manifest; use one of: ${bottles.join(", ")}`,
         });
       }
@@ -466,8 +525,12 @@ function kindOf(value: unknown): string {
 
 function unknownKeysMessage(keys: string[], known: string[]): string {
   const guesses = keys.map((key) => closest(key, known));
-  if (keys.length === 1 && guesses[0] !== undefined) return `unknown key ${showValue(keys[0])}; did you mean ${showValue(guesses[0])}?`;
-  const named = keys.map((key, i) => (guesses[i] !== undefined ? `${showValue(key)} (did you mean ${showValue(guesses[i])}?)` : showValue(key)));
+  if (keys.length === 1 && guesses[0] !== undefined) {
+    return `unknown key ${showValue(keys[0])}; did you mean ${showValue(guesses[0])}?`;
+  }
+  const named = keys.map((key, i) =>
+    guesses[i] !== undefined ? `${showValue(key)} (did you mean ${showValue(guesses[i])}?)` : showValue(key),
+  );
   return `unknown key${keys.length > 1 ? "s" : ""} ${named.join(", ")}; allowed keys are ${known.join(", ")}`;
 }
 
@@ -481,20 +544,24 @@ export const describeManifestIssue: z.core.$ZodErrorMap = (issue) => {
     case "invalid_type": {
       const expected = EXPECTED[issue.expected] ?? issue.expected;
       if (issue.input === undefined) return `missing; expected ${expected}`;
-      if (issue.expected === "int" && typeof issue.input === "number") return `${showValue(issue.input)} is not a whole number`;
+      if (issue.expected === "int" && typeof issue.input === "number") {
+        return `${showValue(issue.input)} is not a whole number`;
+      }
       return `${showValue(issue.input)} is ${kindOf(issue.input)}; expected ${expected}`;
     }
     case "unrecognized_keys": {
       const known = issue.inst instanceof z.ZodObject ? Object.keys(issue.inst.shape) : [];
       return unknownKeysMessage(issue.keys, known);
     }
-    case "too_small":
+    case "too_small": {
       if (issue.origin === "string") return `${showValue(issue.input)} is empty; give a value or leave the key out`;
-      return `${showValue(issue.input)} is too small; use ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}`;
+      const bound = issue.inclusive ? "at least" : "more than";
+      return `${showValue(issue.input)} is too small; use ${bound} ${issue.minimum}`;
+    }
     case "too_big":
       return `${showValue(issue.input)} is too big; use ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}`;
     case "invalid_value":
-      return `${showValue(issue.input)} is not allowed; use ${issue.values.map((value) => showValue(value)).join(" or ")}`;
+      return `${showValue(issue.input)} is not allowed; use ${issue.values.map(showValue).join(" or ")}`;
     case "invalid_key":
       return issue.issues.map((inner) => inner.message).join("; ");
     case "invalid_format":
