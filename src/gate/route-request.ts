@@ -16,8 +16,8 @@ import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { describeError } from "../errors.js";
 import type { GateLog } from "./events.js";
 import { replyJson } from "../sidecar/http.js";
-import { endToEndHeaders } from "./headers.js";
 import { type Route, upstreamPath, upstreamRequestHeaders } from "./route.js";
+import { sendUpstreamResponse } from "./upstream-response.js";
 
 /** What every route request shares. */
 export interface RouteContext {
@@ -108,27 +108,14 @@ function sendUpstream(context: RouteContext, { route, path, req, res, counted }:
     else counted.bytesOut = replyJson(res, 502, { error: "bad gateway", route: route.name, reason: redact(reason) });
   });
 
-  upstreamReq.on("response", (upstreamRes) => {
-    if (res.destroyed) {
-      upstreamRes.destroy();
-      return;
-    }
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEndHeaders(upstreamRes.rawHeaders));
-    // Headers go out now, not with the first body chunk, so a streaming
-    // client sees the response start even before the first event.
-    res.flushHeaders();
-    upstreamRes.on("data", (chunk: Buffer) => {
-      counted.bytesOut += chunk.length;
-    });
-    upstreamRes.on("error", () => {});
-    upstreamRes.on("close", () => {
-      if (!upstreamRes.complete && !res.destroyed) {
-        logError("upstream response ended early", route.name);
-        res.destroy();
-      }
-    });
-    upstreamRes.pipe(res);
-  });
+  upstreamReq.on("response", (upstreamRes) =>
+    sendUpstreamResponse(upstreamRes, res, {
+      chunk: (length) => {
+        counted.bytesOut += length;
+      },
+      cutShort: () => logError("upstream response ended early", route.name),
+    }),
+  );
 
   req.on("data", (chunk: Buffer) => {
     counted.bytesIn += chunk.length;

@@ -10,6 +10,7 @@ import { describeError } from "../../errors.js";
 import { replyJson } from "../../sidecar/http.js";
 import { endToEndHeaders } from "../headers.js";
 import { parseAuthority } from "../hosts.js";
+import { sendUpstreamResponse } from "../upstream-response.js";
 import { admit } from "./admission.js";
 import { connectUpstream } from "./connect-upstream.js";
 import type { ForwardContext, OpenSockets } from "./context.js";
@@ -166,25 +167,16 @@ function sendRequest(
   });
 
   upstreamReq.on("response", (upstreamRes) => {
-    if (res.destroyed) {
-      upstreamRes.destroy();
-      return;
-    }
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, endToEndHeaders(upstreamRes.rawHeaders));
-    res.flushHeaders();
     watch.touch();
-    upstreamRes.on("data", (chunk: Buffer) => {
-      bytesOut += chunk.length;
-      watch.touch();
-    });
-    upstreamRes.on("error", () => {});
-    upstreamRes.on("close", () => {
-      if (!upstreamRes.complete && !res.destroyed) {
+    sendUpstreamResponse(upstreamRes, res, {
+      chunk: (length) => {
+        bytesOut += length;
+        watch.touch();
+      },
+      cutShort: () => {
         closed ??= "upstream";
-        res.destroy();
-      }
+      },
     });
-    upstreamRes.pipe(res);
   });
 
   req.on("data", (chunk: Buffer) => {
