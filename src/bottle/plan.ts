@@ -198,7 +198,10 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
       image: gateImage,
       config: gateConfig(bottle.egress, allow, routes),
       credentials,
-      dns: (runnerEnv.CLAUDE_BOTTLE_GATE_DNS ?? "").split(",").map((d) => d.trim()).filter(Boolean),
+      dns: (runnerEnv.CLAUDE_BOTTLE_GATE_DNS ?? "")
+        .split(",")
+        .map((d) => d.trim())
+        .filter(Boolean),
     },
     networks: {
       internal: `${prefix}-internal`,

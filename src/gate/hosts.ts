@@ -51,14 +51,12 @@ function show(text: string): string {
  * editing it, so both accept exactly the same hosts.
  */
 export type BrokenHostRule = { host: string } & (
-  | { broken: "empty" | "not-ascii" | "too-long" | "empty-label" | "ip-address" }
-  | { broken: "label"; label: string }
+  { broken: "empty" | "not-ascii" | "too-long" | "empty-label" | "ip-address" } | { broken: "label"; label: string }
 );
 
 /** The rules an allowlist entry breaks on top of those of a host name. */
 export type BrokenAllowRule =
-  | BrokenHostRule
-  | { host: string; broken: "wildcard-inside" | "not-host-only" | "wildcard-too-broad" | "no-dot" };
+  BrokenHostRule | { host: string; broken: "wildcard-inside" | "not-host-only" | "wildcard-too-broad" | "no-dot" };
 
 export type Checked<T, Broken> = { ok: T } | Broken;
 
@@ -195,7 +193,5 @@ export function findAllowed(allow: readonly AllowEntry[], host: Host, port: numb
 export function allowlistProblem(allow: readonly AllowEntry[], host: Host, port: number): string | undefined {
   if (findAllowed(allow, host, port) !== undefined) return undefined;
   const hostListed = allow.some((entry) => hostMatches(entry.host, host));
-  return hostListed
-    ? `port ${port} is not allowed for ${host}`
-    : `${host} is not on the allowlist`;
+  return hostListed ? `port ${port} is not allowed for ${host}` : `${host} is not on the allowlist`;
 }

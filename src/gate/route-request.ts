@@ -6,12 +6,7 @@
  * rather than being followed with the credential attached. Each request ends in
  * one `route` event.
  */
-import {
-  type Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { describeError } from "../errors.js";
 import type { GateLog } from "./events.js";

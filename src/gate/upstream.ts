@@ -13,8 +13,7 @@
  */
 
 export type BrokenUpstreamRule =
-  | { broken: "whitespace" | "not-url" | "credentials" | "query" | "fragment" }
-  | { broken: "scheme"; scheme: string };
+  { broken: "whitespace" | "not-url" | "credentials" | "query" | "fragment" } | { broken: "scheme"; scheme: string };
 
 /** The rule `value` breaks as a route's upstream, or undefined when it can be one. */
 export function checkUpstream(value: string): BrokenUpstreamRule | undefined {

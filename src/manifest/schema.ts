@@ -64,15 +64,13 @@ function parseTimeout(text: string): number {
 
 /** A string field checked by a parser that throws a user-facing message. */
 function parsedString(parse: (text: string) => unknown, notString: (input: unknown) => string) {
-  return z
-    .string({ error: (issue) => notString(issue.input) })
-    .superRefine((text, ctx) => {
-      try {
-        parse(text);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
-      }
-    });
+  return z.string({ error: (issue) => notString(issue.input) }).superRefine((text, ctx) => {
+    try {
+      parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
 }
 
 /** The manifest's words for a host the gate's allowlist refuses (`gate/hosts.ts` holds the rules). */
@@ -195,18 +193,16 @@ const AllowEntrySchema = z
 
 const InjectSchema = z
   .strictObject({
-    header: z
-      .string()
-      .superRefine((header, ctx) => {
-        if (!GATE_INJECT_HEADER.safeParse(header).success) {
-          ctx.addIssue({
-            code: "custom",
-            message:
-              `${showValue(header)} is not a header the gate can inject; use an HTTP header name like x-api-key ` +
-              "or authorization (not host, content-length or a hop-by-hop header)",
-          });
-        }
-      }),
+    header: z.string().superRefine((header, ctx) => {
+      if (!GATE_INJECT_HEADER.safeParse(header).success) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `${showValue(header)} is not a header the gate can inject; use an HTTP header name like x-api-key ` +
+            "or authorization (not host, content-length or a hop-by-hop header)",
+        });
+      }
+    }),
     fromEnv: variableSchema("fromEnv"),
     format: z
       .string()
@@ -223,8 +219,7 @@ const InjectSchema = z
 
 const RouteSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, {
-    error: (issue) =>
-      `route name ${showValue(issue.input)} is not allowed; use ${NAME_RULE}, like "anthropic"`,
+    error: (issue) => `route name ${showValue(issue.input)} is not allowed; use ${NAME_RULE}, like "anthropic"`,
   }),
   upstream: z
     .string({
@@ -319,20 +314,24 @@ const EgressSchema = z
 
 const LimitsSchema = z
   .strictObject({
-    memory: parsedString(parseMemory, (input) =>
-      `${showValue(input)} is not a memory size; write it as a string like "512m" or "4g"`,
+    memory: parsedString(
+      parseMemory,
+      (input) => `${showValue(input)} is not a memory size; write it as a string like "512m" or "4g"`,
     )
       .default("4g")
       .describe("Memory limit, Docker style: a number with an optional unit b, k, m or g (at least 6m)."),
     cpus: z.number().gt(0).max(64).default(2).describe("CPUs the bottle may use, fractions allowed (0 < cpus <= 64)."),
     pids: z.int().min(16).default(512).describe("Most processes the bottle may run at once (at least 16)."),
-    timeout: parsedString(parseTimeout, (input) =>
-      `${showValue(input)} is not a duration; write it as a string with a unit, like "90s", "30m" or "1h30m"`,
+    timeout: parsedString(
+      parseTimeout,
+      (input) =>
+        `${showValue(input)} is not a duration; write it as a string with a unit, like "90s", "30m" or "1h30m"`,
     )
       .default("30m")
       .describe("How long the agent may run, like 90s, 30m or 1h30m."),
-    state: parsedString(parseStateLimit, (input) =>
-      `${showValue(input)} is not a size; write it as a string like "500m" or "2g"`,
+    state: parsedString(
+      parseStateLimit,
+      (input) => `${showValue(input)} is not a size; write it as a string like "500m" or "2g"`,
     )
       .default(DEFAULT_STATE_LIMIT)
       .describe(
