@@ -4,7 +4,8 @@
  * text form speaks the manifest's own units (`4g`, `30m`), through the same unit
  * tables the manifest is parsed with, and says in words where the image comes from.
  */
-import type { BottlePlan, ImagePlan } from "../bottle/plan.js";
+import type { BottlePlan } from "../bottle/plan.js";
+import type { ImagePlan } from "../bottle/plan-image.js";
 import { formatDuration } from "../manifest/duration.js";
 import { formatSize } from "../manifest/size.js";
 
@@ -20,7 +21,11 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
     image:
       plan.image.kind === "prebuilt"
         ? { ref: plan.image.ref }
-        : { build: plan.image.tag, dockerfile: plan.image.dockerfilePath ?? `(${plan.image.source})`, buildArgs: plan.image.buildArgs },
+        : {
+            build: plan.image.tag,
+            dockerfile: plan.image.dockerfilePath ?? `(${plan.image.source})`,
+            buildArgs: plan.image.buildArgs,
+          },
     agentContainer: {
       name: plan.agentContainer.name,
       user: plan.agentContainer.user,
@@ -35,7 +40,11 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
     gate: {
       name: plan.gate.name,
       image: plan.gate.image,
-      routes: plan.gate.config.routes.map((r) => ({ name: r.name, upstream: r.upstream, injects: r.inject?.header ?? null })),
+      routes: plan.gate.config.routes.map((r) => ({
+        name: r.name,
+        upstream: r.upstream,
+        injects: r.inject?.header ?? null,
+      })),
       credentials: plan.gate.credentials,
     },
     egress: {
@@ -45,7 +54,12 @@ export function describePlan(plan: BottlePlan): Record<string, unknown> {
       proxy: plan.agentContainer.env.HTTPS_PROXY ?? null,
     },
     supervise: plan.supervise
-      ? { name: plan.supervise.name, policy: plan.supervise.policy, rebuildsLeft: plan.supervise.rebuildsLeft, currentDockerfile: plan.supervise.config.currentDockerfile.source }
+      ? {
+          name: plan.supervise.name,
+          policy: plan.supervise.policy,
+          rebuildsLeft: plan.supervise.rebuildsLeft,
+          currentDockerfile: plan.supervise.config.currentDockerfile.source,
+        }
       : null,
     networks: plan.networks,
     labels: plan.labels,
@@ -68,7 +82,9 @@ export function imageText(image: ImagePlan): string {
         ? `${image.dockerfilePath}`
         : `the per-bottle Dockerfile in the state (${image.dockerfilePath})`;
   const shownArgs = image.source === "bundled" ? args.filter(([name]) => name !== "BASE_IMAGE") : args;
-  const argText = shownArgs.length ? `, build args ${shownArgs.map(([name, value]) => `${name}=${value}`).join(" ")}` : "";
+  const argText = shownArgs.length
+    ? `, build args ${shownArgs.map(([name, value]) => `${name}=${value}`).join(" ")}`
+    : "";
   return `build from ${from}${argText} as ${image.tag}${image.reuse ? " (reused when already built)" : ""}`;
 }
 
@@ -80,8 +96,12 @@ export function planText(plan: BottlePlan): string {
     `  workspace: ${plan.workspace}`,
     `  image:     ${imageText(plan.image)}`,
     `  gate:      ${plan.gate.name} on ${plan.gate.image}`,
-    ...plan.gate.config.routes.map((r) => `    route ${r.name} -> ${r.upstream}${r.inject ? ` (injects ${r.inject.header})` : ""}`),
-    ...plan.gate.credentials.map((c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`),
+    ...plan.gate.config.routes.map(
+      (r) => `    route ${r.name} -> ${r.upstream}${r.inject ? ` (injects ${r.inject.header})` : ""}`,
+    ),
+    ...plan.gate.credentials.map(
+      (c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`,
+    ),
     `  egress:    ${plan.egress.mode}; allow ${plan.egress.allow.length ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ") : "nothing but the routes"}${plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""}`,
     `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
     `  limits:    memory ${formatSize(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pids} pids, timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
@@ -90,6 +110,7 @@ export function planText(plan: BottlePlan): string {
     `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
   ];
   if (plan.resumeSession) lines.push(`  resumes:   claude session ${plan.resumeSession}`);
-  if (plan.autoResume.left > 0) lines.push(`  crashes:   resumed at once, up to ${plan.autoResume.left} times in this run`);
+  if (plan.autoResume.left > 0)
+    lines.push(`  crashes:   resumed at once, up to ${plan.autoResume.left} times in this run`);
   return `${lines.join("\n")}\n`;
 }

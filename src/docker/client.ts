@@ -5,7 +5,7 @@
  * the archive API, exec). Files move through the archive API, never bind mounts,
  * because the runner may itself be a container sharing the host's daemon, where a
  * bind-mounted path would silently be empty. The dockerode implementation lives in
- * `dockerode.ts`; nothing else imports dockerode.
+ * `dockerode.ts` and the `dockerode-*.ts` files it calls; nothing else imports dockerode.
  */
 import type { Readable } from "node:stream";
 
@@ -119,7 +119,7 @@ export interface DockerClient {
   imageExists(ref: string): Promise<boolean>;
   /** Builds an image; build output lines go to `onLog`. Rejects with the build's own error text. */
   buildImage(request: BuildRequest, onLog: (line: string) => void): Promise<void>;
-  /** Pulls an image from its registry (the engine's credentials, if any, apply); a few progress lines go to `onProgress`. */
+  /** Pulls an image from its registry (the engine's credentials apply); a few progress lines go to `onProgress`. */
   pullImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
   /** Force-removes an image (an untag when it has other tags); one that is already gone is not an error. */
   removeImage(ref: string): Promise<void>;
@@ -141,7 +141,7 @@ export interface DockerClient {
   createContainer(request: ContainerRequest): Promise<string>;
   connectNetwork(container: string, network: string, aliases: string[]): Promise<void>;
   startContainer(container: string): Promise<void>;
-  /** SIGKILLs a container from outside (every process in it dies); one that is not running or is gone is not an error. */
+  /** SIGKILLs a container from outside (every process in it dies); one not running or gone is not an error. */
   killContainer(container: string): Promise<void>;
   /**
    * Resolves with the container's exit code once it is not running (at once when it
@@ -152,7 +152,11 @@ export interface DockerClient {
   removeContainer(container: string): Promise<void>;
   listContainers(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** Follows the container's stdout line by line until `onLine` returns true or the container exits. */
-  waitForLogLine(container: string, onLine: (line: string) => boolean, timeoutMs: number): Promise<"matched" | "exited" | "timeout">;
+  waitForLogLine(
+    container: string,
+    onLine: (line: string) => boolean,
+    timeoutMs: number,
+  ): Promise<"matched" | "exited" | "timeout">;
   /** Follows the container's stdout line by line from its start until `stop` is called or it exits. */
   followLogs(container: string, onLine: (line: string) => void): Promise<{ stop(): Promise<void> }>;
   /** The last lines of a container's combined output, for error messages. */

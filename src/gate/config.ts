@@ -20,6 +20,7 @@
 import { z } from "zod";
 import { parseCidr, parseIp } from "./address.js";
 import { normaliseAllowHost } from "./hosts.js";
+import { checkUpstream, upstreamRuleText } from "./upstream.js";
 import { NAME_PATTERN } from "../names.js";
 
 /** The port the gate listens on inside its container. */
@@ -50,25 +51,11 @@ export function secretEnvName(routeName: string): string {
   return `GATE_SECRET_${routeName.toUpperCase().replaceAll("-", "_")}`;
 }
 
-/** Why `value` cannot be a route's upstream, or undefined when it can. */
-function upstreamProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "is not an absolute URL; write it like https://api.anthropic.com";
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return "must use http or https";
-  if (url.username !== "" || url.password !== "") {
-    return "must not carry credentials; put them in the route's inject secret";
-  }
-  if (url.search !== "" || url.hash !== "") return "must not carry a query or fragment; only a path prefix";
-  return undefined;
-}
-
 const UpstreamSchema = z.string().superRefine((value, ctx) => {
-  const problem = upstreamProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `upstream ${JSON.stringify(value)} ${problem}` });
+  const broken = checkUpstream(value);
+  if (broken !== undefined) {
+    ctx.addIssue({ code: "custom", message: `upstream ${JSON.stringify(value)} ${upstreamRuleText(broken)}` });
+  }
 });
 
 const InjectSchema = z.strictObject({
@@ -84,14 +71,20 @@ const InjectSchema = z.strictObject({
   format: z
     .string()
     .max(200)
-    .refine((f) => f.split("{value}").length === 2 && !/[\r\n]/.test(f), "inject.format must hold {value} exactly once and no line break")
+    .refine(
+      (f) => f.split("{value}").length === 2 && !/[\r\n]/.test(f),
+      "inject.format must hold {value} exactly once and no line break",
+    )
     .optional(),
 });
 
 const RouteSchema = z.strictObject({
   name: z
     .string()
-    .regex(NAME_PATTERN, "route name must be 1-40 lowercase letters, digits and hyphens, starting with a letter or digit"),
+    .regex(
+      NAME_PATTERN,
+      "route name must be 1-40 lowercase letters, digits and hyphens, starting with a letter or digit",
+    ),
   upstream: UpstreamSchema,
   inject: InjectSchema.optional(),
 });
@@ -132,7 +125,8 @@ const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, 
 });
 
 const HostAddressSchema = z.string().refine((value) => parseIp(value) !== undefined, {
-  error: (issue) => `hostAddresses entry ${JSON.stringify(issue.input)} is not an IP address; write it like 192.0.2.1 or 2001:db8::1`,
+  error: (issue) =>
+    `hostAddresses entry ${JSON.stringify(issue.input)} is not an IP address; write it like 192.0.2.1 or 2001:db8::1`,
 });
 
 const ProxySchema = z.strictObject({
@@ -140,7 +134,7 @@ const ProxySchema = z.strictObject({
   mode: z.enum(["enforce", "audit"]).default("enforce"),
   allow: z.array(AllowEntrySchema).default([]),
   deniedCidrs: z.array(CidrSchema).default([]),
-  /** The Docker host's own addresses (its interfaces, its gateways on the gate's networks), refused like the gate's own. */
+  /** The Docker host's own addresses (its interfaces, its gateways on the gate's networks), refused like the gate's. */
   hostAddresses: z.array(HostAddressSchema).default([]),
   tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),
   tunnelIdleMs: durationSchema("tunnelIdleMs", 5 * 60_000),
@@ -155,7 +149,8 @@ export const GateConfigSchema = z.strictObject({
     const seen = new Set<string>();
     routes.forEach((route, index) => {
       if (seen.has(route.name)) {
-        ctx.addIssue({ code: "custom", path: [index, "name"], message: `route name ${JSON.stringify(route.name)} is used twice` });
+        const message = `route name ${JSON.stringify(route.name)} is used twice`;
+        ctx.addIssue({ code: "custom", path: [index, "name"], message });
       }
       seen.add(route.name);
     });

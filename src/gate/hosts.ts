@@ -45,33 +45,96 @@ function show(text: string): string {
 }
 
 /**
+ * The rule of host names a text breaks, and the text it was checked on (for an
+ * allowlist entry, the part after `*.`). The gate words each one for its log and
+ * its 403 bodies (`hostRuleText`); the manifest words the same rules for people
+ * editing it, so both accept exactly the same hosts.
+ */
+export type BrokenHostRule = { host: string } & (
+  { broken: "empty" | "not-ascii" | "too-long" | "empty-label" | "ip-address" } | { broken: "label"; label: string }
+);
+
+/** The rules an allowlist entry breaks on top of those of a host name. */
+export type BrokenAllowRule =
+  BrokenHostRule | { host: string; broken: "wildcard-inside" | "not-host-only" | "wildcard-too-broad" | "no-dot" };
+
+export type Checked<T, Broken> = { ok: T } | Broken;
+
+/**
  * The canonical form of `raw`: lowercase, one trailing dot dropped. Refuses
  * anything that is not an ASCII host name made of 1-63 character labels of
  * letters, digits and inner hyphens, at most 253 characters, whose last label
  * is not a number.
  */
-export function normaliseHost(raw: string): Parsed<Host> {
-  if (raw === "") return { refused: "the host is empty" };
-  // Checked before lowercasing: "K" (U+212A KELVIN SIGN) lowercases to an ASCII "k".
-  if (NON_ASCII.test(raw)) {
-    return { refused: `the host ${show(raw)} is not plain ASCII; internationalised names must be written in punycode (xn--...)` };
-  }
+export function checkHost(raw: string): Checked<Host, BrokenHostRule> {
+  if (raw === "") return { host: raw, broken: "empty" };
+  // Checked before lowercasing: "K" (U+212A KELVIN SIGN) lowercases to an ASCII "k".
+  if (NON_ASCII.test(raw)) return { host: raw, broken: "not-ascii" };
   let host = raw.toLowerCase();
   if (host.endsWith(".")) host = host.slice(0, -1);
-  if (host === "") return { refused: `the host ${show(raw)} is empty` };
-  if (host.length > MAX_HOST_LENGTH) return { refused: `the host is longer than ${MAX_HOST_LENGTH} characters` };
+  if (host === "") return { host: raw, broken: "empty" };
+  if (host.length > MAX_HOST_LENGTH) return { host: raw, broken: "too-long" };
   const labels = host.split(".");
-  if (labels.includes("")) return { refused: `the host ${show(raw)} has an empty label` };
-  if (NUMERIC_LABEL_PATTERN.test(labels.at(-1)!)) {
-    return { refused: `the host ${show(raw)} is an IP address; only host names are allowed` };
-  }
+  if (labels.includes("")) return { host: raw, broken: "empty-label" };
+  if (NUMERIC_LABEL_PATTERN.test(labels.at(-1)!)) return { host: raw, broken: "ip-address" };
   const bad = labels.find((label) => !LABEL_PATTERN.test(label));
-  if (bad !== undefined) {
-    return {
-      refused: `the host ${show(raw)} has the label ${show(bad)}; a label is 1-63 letters, digits and inner hyphens`,
-    };
-  }
+  if (bad !== undefined) return { host: raw, broken: "label", label: bad };
   return { ok: host as Host };
+}
+
+/**
+ * The canonical form of an allowlist host, `example.com` or `*.example.com`, or
+ * the rule it breaks: a full name with a dot in it, and a wildcard only as the
+ * whole first label of one.
+ */
+export function checkAllowHost(raw: string): Checked<string, BrokenAllowRule> {
+  const wildcard = raw.startsWith("*.");
+  const rest = wildcard ? raw.slice(2) : raw;
+  if (rest.includes("*")) return { host: raw, broken: "wildcard-inside" };
+  if (/[:@/?#[\]]/.test(rest)) return { host: raw, broken: "not-host-only" };
+  const host = checkHost(rest);
+  if (!("ok" in host)) return host;
+  if (!host.ok.includes(".")) return { host: raw, broken: wildcard ? "wildcard-too-broad" : "no-dot" };
+  return { ok: wildcard ? `*.${host.ok}` : host.ok };
+}
+
+/** The gate's words for a broken rule, in its log and its 403 bodies. */
+export function hostRuleText(rule: BrokenAllowRule): string {
+  const host = show(rule.host);
+  switch (rule.broken) {
+    case "empty":
+      return rule.host === "" ? "the host is empty" : `the host ${host} is empty`;
+    case "not-ascii":
+      return `the host ${host} is not plain ASCII; internationalised names must be written in punycode (xn--...)`;
+    case "too-long":
+      return `the host is longer than ${MAX_HOST_LENGTH} characters`;
+    case "empty-label":
+      return `the host ${host} has an empty label`;
+    case "ip-address":
+      return `the host ${host} is an IP address; only host names are allowed`;
+    case "label":
+      return `the host ${host} has the label ${show(rule.label)}; a label is 1-63 letters, digits and inner hyphens`;
+    case "wildcard-inside":
+      return "a wildcard must be the whole first label, like *.example.com";
+    case "not-host-only":
+      return "give only the host name; the port is a field of its own";
+    case "wildcard-too-broad":
+      return "a wildcard is too broad over a single label; write it like *.example.com";
+    case "no-dot":
+      return "the host has no dot; give a full host name like api.github.com";
+  }
+}
+
+/** `checkHost` with the gate's words for a refusal. */
+export function normaliseHost(raw: string): Parsed<Host> {
+  const host = checkHost(raw);
+  return "ok" in host ? host : { refused: hostRuleText(host) };
+}
+
+/** `checkAllowHost` with the gate's words for a refusal. */
+export function normaliseAllowHost(raw: string): Parsed<string> {
+  const host = checkAllowHost(raw);
+  return "ok" in host ? host : { refused: hostRuleText(host) };
 }
 
 function parsePort(text: string): Parsed<number> {
@@ -89,7 +152,9 @@ function parsePort(text: string): Parsed<number> {
 export function parseAuthority(authority: string, defaultPort?: number): Parsed<HostPort> {
   if (authority.includes("@")) return { refused: "the target has user info (@); give only host:port" };
   if (/[/?#\\]/.test(authority)) return { refused: "the target has a path, query or fragment; give only host:port" };
-  if (authority.startsWith("[") || authority.includes("]")) return { refused: "the target is an IPv6 address; only host names are allowed" };
+  if (authority.startsWith("[") || authority.includes("]")) {
+    return { refused: "the target is an IPv6 address; only host names are allowed" };
+  }
   const colons = authority.split(":").length - 1;
   if (colons > 1) return { refused: "the target is an IPv6 address or has two ports; only host:port is allowed" };
   let hostText = authority;
@@ -110,28 +175,6 @@ export function parseAuthority(authority: string, defaultPort?: number): Parsed<
   return { ok: { host: host.ok, port } };
 }
 
-/**
- * The canonical form of an allowlist host, `example.com` or `*.example.com`, or
- * why it cannot be one. The same rules as the manifest's allow list: a full
- * name with a dot in it, and a wildcard only as the whole first label of one.
- */
-export function normaliseAllowHost(raw: string): Parsed<string> {
-  const wildcard = raw.startsWith("*.");
-  const rest = wildcard ? raw.slice(2) : raw;
-  if (rest.includes("*")) return { refused: "a wildcard must be the whole first label, like *.example.com" };
-  if (/[:@/?#[\]]/.test(rest)) return { refused: "give only the host name; the port is a field of its own" };
-  const host = normaliseHost(rest);
-  if ("refused" in host) return host;
-  if (!host.ok.includes(".")) {
-    return {
-      refused: wildcard
-        ? "a wildcard is too broad over a single label; write it like *.example.com"
-        : "the host has no dot; give a full host name like api.github.com",
-    };
-  }
-  return { ok: wildcard ? `*.${host.ok}` : host.ok };
-}
-
 /** True when `host` (canonical) is the entry's host, or below it for a `*.` entry; the entry itself is canonical. */
 export function hostMatches(entryHost: string, host: Host): boolean {
   if (entryHost.startsWith("*.")) {
@@ -150,7 +193,5 @@ export function findAllowed(allow: readonly AllowEntry[], host: Host, port: numb
 export function allowlistProblem(allow: readonly AllowEntry[], host: Host, port: number): string | undefined {
   if (findAllowed(allow, host, port) !== undefined) return undefined;
   const hostListed = allow.some((entry) => hostMatches(entry.host, host));
-  return hostListed
-    ? `port ${port} is not allowed for ${host}`
-    : `${host} is not on the allowlist`;
+  return hostListed ? `port ${port} is not allowed for ${host}` : `${host} is not on the allowlist`;
 }

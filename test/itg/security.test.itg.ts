@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { PLACEHOLDER_API_KEY } from "../../src/bottle/plan.js";
+import { PLACEHOLDER_API_KEY } from "../../src/bottle/plan-env.js";
 import {
   ROOT,
   type RunnerRun,

@@ -71,10 +71,9 @@ export function testPlan(
     resumeSession: null,
     workspace: world.workspace,
     perBottleDockerfile: null,
-    env: { ANTHROPIC_API_KEY: "sk-ant-test" },
+    env: { ANTHROPIC_API_KEY: "sk-ant-test", CLAUDE_BOTTLE_GATE_IMAGE: GATE_IMAGE },
     runtimes: ["runc"],
     runnerId: "host/1",
-    gateImage: GATE_IMAGE,
     ...over.request,
   });
 }

@@ -16,9 +16,11 @@ import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AddressPolicy } from "../../src/gate/address.js";
 import type { GateConfig } from "../../src/gate/config.js";
-import type { GateEgressEvent, HostLookup } from "../../src/gate/forward.js";
+import type { HostLookup } from "../../src/gate/forward/admission.js";
+import type { GateEgressEvent } from "../../src/gate/forward/egress-event.js";
 import { hasOpenssl } from "../support/openssl.js";
-import { type GateEvent, type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
+import type { GateEvent } from "../../src/gate/events.js";
+import { type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -11,7 +11,8 @@ import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, GateConfigSchema, secretEnvName } from "../../src/gate/config.js";
 import { hasOpenssl } from "../support/openssl.js";
-import { type GateEvent, type GateRouteEvent, type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
+import type { GateEvent, GateRouteEvent } from "../../src/gate/events.js";
+import { type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const SECRET = "sk-ant-real-7f3c9d2e1b";
 const BEARER_SECRET = "ghp_realtoken_55aa01";

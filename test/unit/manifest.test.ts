@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { DEFAULT_AGENT, DEFAULT_MANIFEST } from "../../src/manifest/default.js";
+import { GateConfigSchema } from "../../src/gate/config.js";
 import { EMBEDDED_MANIFEST_PATH, ManifestError, type ManifestIssue, loadManifest, parseManifest } from "../../src/manifest/load.js";
 
 const GIB = 1024 ** 3;
@@ -553,6 +554,121 @@ describe("invalid manifests", () => {
         '  bottles.default.limits.timeout: "30 minutes" is not a duration; use a number with a unit, like 90s, 30m or 1h30m (units d, h, m, s, ms, largest first)',
       ].join("\n"),
     );
+  });
+});
+
+// The manifest's allow list and routes are checked by the gate's own rules
+// (src/gate/hosts.ts, src/gate/upstream.ts), worded for people editing the manifest:
+// every host and upstream one accepts the other accepts, in the same canonical form.
+describe("the manifest and the gate agree", () => {
+  type Verdict = { ok: string } | { refused: string };
+
+  /** The manifest's verdict on one allow entry: its canonical form, or the message for it. */
+  function manifestAllow(entry: string): Verdict {
+    try {
+      const manifest = parseManifest(JSON.stringify(withBottle({ egress: { allow: [entry] } })), "m.json");
+      return { ok: manifest.bottles.default!.egress.allow[0]! };
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      expect(error.issues).toHaveLength(1);
+      expect(error.issues[0]!.path).toBe("bottles.default.egress.allow[0]");
+      return { refused: error.issues[0]!.message };
+    }
+  }
+
+  /** The gate config's verdict on one allowlist host. */
+  function gateAllow(host: string, port = 443): Verdict {
+    const parsed = GateConfigSchema.safeParse({ version: 1, routes: [], proxy: { allow: [{ host, port }] } });
+    return parsed.success ? { ok: parsed.data.proxy.allow[0]!.host } : { refused: parsed.error.issues[0]!.message };
+  }
+
+  function manifestUpstream(upstream: string): Verdict {
+    try {
+      parseManifest(JSON.stringify(withRoutes({ name: "a", upstream })), "m.json");
+      return { ok: upstream };
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      return { refused: error.issues[0]!.message };
+    }
+  }
+
+  function gateUpstream(upstream: string): Verdict {
+    const parsed = GateConfigSchema.safeParse({ version: 1, routes: [{ name: "a", upstream }] });
+    return parsed.success ? { ok: upstream } : { refused: parsed.error.issues[0]!.message };
+  }
+
+  /** The same verdict on `entry`, or a refusal worded by each: the manifest's names the value first and gives a fix. */
+  function expectAgreement(entry: string, manifest: Verdict, gate: Verdict, canonical: (ok: string) => string): void {
+    if ("ok" in gate) {
+      expect(manifest, `the gate accepts ${JSON.stringify(entry)}`).toEqual({ ok: canonical(gate.ok) });
+      return;
+    }
+    expect(manifest, `the gate refuses ${JSON.stringify(entry)}: ${gate.refused}`).toHaveProperty("refused");
+    if ("refused" in manifest) {
+      if (entry.length < 60) expect(manifest.refused.startsWith(`${JSON.stringify(entry)} `)).toBe(true);
+      expect(manifest.refused).toMatch(/; /);
+      expect(manifest.refused).not.toBe(gate.refused);
+    }
+  }
+
+  const HOSTS = [
+    // accepted by both, in one canonical form
+    "example.com", "EXAMPLE.com.", "*.Example.com", "*.a.b.example", "xn--bcher-kva.example", "a-b.c-d.example",
+    `${"a".repeat(63)}.example`, `${`${"a".repeat(62)}.`.repeat(4)}com`,
+    // refused by both
+    "", ".", "..", "*", "*.", "*.com", "com", "localhost", "a.*.example.com", "*example.com", "**.example.com",
+    "user@example.com", "[::1]", "fe80::1", "198.18.0.10", "10.1", "0x7f.1", "2130706433", "example.0x",
+    "exämple.com", "\u212aelvin.example", "my_host.example.com", "-a.example.com", "a-.example.com", "example..com",
+    ".example.com", "example.com..", `${"a".repeat(64)}.example`, `${`${"a".repeat(61)}.`.repeat(5)}com`,
+    "example.com/path", "https://example.com", "example.com?x", "example.com#x", "exa mple.com", " example.com",
+    "example.com:https", "example.com:", "a]b.example",
+  ];
+
+  test.each(HOSTS)("allow host %j", (host) => {
+    expectAgreement(`${host}:8443`, manifestAllow(`${host}:8443`), gateAllow(host, 8443), (ok) => `${ok}:8443`);
+    if (!/:\d+$/.test(host)) expectAgreement(host, manifestAllow(host), gateAllow(host), (ok) => ok);
+  });
+
+  test("allow hosts: the same verdict on 3000 seeded random hosts near the rules' edges", () => {
+    let state = 0x0a11_0e57;
+    const random = (): number => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(state ^ (state >>> 15), state | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const CHARS = [..."abcxyzABC0129-", ..."._*:@/?#[] \u212aä"];
+    const LABELS = ["example", "com", "a", "0x7f", "10", "xn--bcher-kva", "", "a".repeat(63), "a".repeat(64), "-x"];
+    const randomLabel = (): string => Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(CHARS)).join("");
+    let accepted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const labels = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+        random() < 0.5 ? pick(LABELS) : randomLabel(),
+      );
+      const host = `${random() < 0.2 ? "*." : ""}${labels.join(".")}${random() < 0.1 ? "." : ""}`;
+      const gate = gateAllow(host, 8443);
+      if ("ok" in gate) accepted += 1;
+      expectAgreement(`${host}:8443`, manifestAllow(`${host}:8443`), gate, (ok) => `${ok}:8443`);
+    }
+    // The set must hold both kinds for the comparison to mean anything.
+    expect(accepted).toBeGreaterThan(100);
+    expect(accepted).toBeLessThan(2900);
+  });
+
+  test.each([
+    // accepted by both
+    "https://api.anthropic.com", "http://api.example.com/v1/", "https://api.example.com:8443/v1",
+    "http://10.0.0.2:8000",
+    "HTTPS://API.EXAMPLE.COM",
+    // refused by both
+    "ftp://files.example.com", "api.anthropic.com", "/v1", "", "https://user:secret@api.example.com",
+    "https://@api.example.com", "https://user@api.example.com", "https://api.example.com?",
+    "https://api.example.com/v1?key=1",
+    "https://api.example.com#", "https://api.example.com/#top", " https://api.example.com", "https://api.example.com\n",
+    "https://api.exa\tmple.com", "javascript:alert(1)", "https://",
+  ])("upstream %j", (upstream) => {
+    expectAgreement(upstream, manifestUpstream(upstream), gateUpstream(upstream), (ok) => ok);
   });
 });
 

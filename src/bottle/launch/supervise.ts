@@ -7,7 +7,8 @@
 import { ROLES } from "../../docker/client.js";
 import { SUPERVISE_HOST_ALIAS } from "../../supervise/config.js";
 import { programLoader } from "../gate-program.js";
-import type { BottlePlan, SupervisePlan } from "../plan.js";
+import type { BottlePlan } from "../plan.js";
+import type { SupervisePlan } from "../plan-supervise.js";
 import { ensureImage } from "./agent-image.js";
 import type { BottleResources } from "./resources.js";
 import { hardenedSidecar, installAndStart, type Sidecar, sidecarConfigPath } from "./sidecar.js";

@@ -1,0 +1,97 @@
+/**
+ * A container's output through dockerode: its stdout followed line by line (to
+ * wait for a line, or to read along until stopped), and the last lines of both
+ * streams for an error message. Streams are demultiplexed with the modem's own
+ * demuxer and the raw stream is destroyed when done.
+ */
+import type Docker from "dockerode";
+import { PassThrough, type Readable } from "node:stream";
+import { lineSplitter } from "../stream/lines.js";
+import { isNotFound } from "./client.js";
+
+async function followStdout(docker: Docker, container: string): Promise<Readable> {
+  return (await docker
+    .getContainer(container)
+    .logs({ follow: true, stdout: true, stderr: false })) as unknown as Readable;
+}
+
+export async function waitForLogLine(
+  docker: Docker,
+  container: string,
+  onLine: (line: string) => boolean,
+  timeoutMs: number,
+): Promise<"matched" | "exited" | "timeout"> {
+  const raw = await followStdout(docker, container);
+  const stdout = new PassThrough();
+  try {
+    return await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      const done = (how: "matched" | "exited") => {
+        clearTimeout(timer);
+        resolve(how);
+      };
+      const lines = lineSplitter((line) => {
+        if (onLine(line)) done("matched");
+      });
+      stdout.on("data", (chunk: Buffer) => lines.push(chunk));
+      raw.on("end", () => {
+        lines.flush();
+        done("exited");
+      });
+      raw.on("error", () => done("exited"));
+      docker.modem.demuxStream(raw, stdout, new PassThrough());
+    });
+  } finally {
+    raw.destroy();
+  }
+}
+
+export async function followLogs(
+  docker: Docker,
+  container: string,
+  onLine: (line: string) => void,
+): Promise<{ stop(): Promise<void> }> {
+  const raw = await followStdout(docker, container);
+  const stdout = new PassThrough();
+  const lines = lineSplitter(onLine);
+  stdout.on("data", (chunk: Buffer) => lines.push(chunk));
+  const ended = new Promise<void>((resolve) => {
+    raw.on("end", resolve);
+    raw.on("close", resolve);
+    raw.on("error", () => resolve());
+  });
+  docker.modem.demuxStream(raw, stdout, new PassThrough());
+  return {
+    async stop() {
+      // Give lines already on their way a moment to arrive before the stream is cut.
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 200))]);
+      raw.destroy();
+      lines.flush();
+    },
+  };
+}
+
+/** Decodes Docker's multiplexed log framing (8-byte headers) from a whole buffer. */
+function demuxBuffer(buffer: Buffer): string {
+  if (!Buffer.isBuffer(buffer)) return String(buffer);
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString("utf8"));
+    offset += 8 + size;
+  }
+  return parts.join("");
+}
+
+export async function logsTail(docker: Docker, container: string, lines: number): Promise<string> {
+  try {
+    const buffer = (await docker
+      .getContainer(container)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demuxBuffer(buffer);
+  } catch (error) {
+    if (isNotFound(error)) return "";
+    throw error;
+  }
+}
