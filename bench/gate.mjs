@@ -50,13 +50,17 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log("usage: node bench/gate.mjs [--runs N (downloads per path, 5)] [--mb N (download size, 100)] [--requests N (per path and kind, 1000)] [--json FILE]");
+  console.log(
+    "usage: node bench/gate.mjs [--runs N (downloads per path, 5)] [--mb N (download size, 100)] [--requests N (per path and kind, 1000)] [--json FILE]",
+  );
   process.exit(0);
 }
 function positive(name, text, integer = true) {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    console.error(`bench/gate: --${name} must be a positive ${integer ? "whole " : ""}number, not ${JSON.stringify(text)}`);
+    console.error(
+      `bench/gate: --${name} must be a positive ${integer ? "whole " : ""}number, not ${JSON.stringify(text)}`,
+    );
     process.exit(2);
   }
   return value;
@@ -76,7 +80,6 @@ const GATE_DIR = "opt/claude-bottle-gate";
 const CLIENT_TIMEOUT_MS = 15 * 60_000;
 
 // ---------------------------------------------------------------- plumbing
-
 
 const children = new Set();
 function start(command, argv) {
@@ -106,13 +109,27 @@ function cleanup() {
   cleanedUp = true;
   // SIGKILL: `docker stats` ignores SIGTERM and SIGINT; killing a CLI never touches a container.
   for (const child of children) quietly(() => child.kill("SIGKILL"));
-  const containers = quietly(() => docker(["ps", "-aq", "--filter", `label=${LABEL}`]).split("\n").filter(Boolean)) ?? [];
+  const containers =
+    quietly(() =>
+      docker(["ps", "-aq", "--filter", `label=${LABEL}`])
+        .split("\n")
+        .filter(Boolean),
+    ) ?? [];
   if (containers.length > 0) quietly(() => docker(["rm", "-f", "-v", ...containers]));
-  const networks = quietly(() => docker(["network", "ls", "-q", "--filter", `label=${LABEL}`]).split("\n").filter(Boolean)) ?? [];
+  const networks =
+    quietly(() =>
+      docker(["network", "ls", "-q", "--filter", `label=${LABEL}`])
+        .split("\n")
+        .filter(Boolean),
+    ) ?? [];
   for (const network of networks) quietly(() => docker(["network", "rm", network]));
   if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
 }
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+]) {
   process.once(signal, () => {
     console.error(`\nbench/gate: ${signal}, removing the benchmark's containers and network`);
     cleanup();
@@ -136,7 +153,9 @@ function follow(name, onEvent = () => {}) {
     if (event !== undefined) onEvent(event);
   });
   child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-4000)));
-  child.once("exit", () => settle.reject(new Error(`${name} exited before it was ready${fatal ? `: ${fatal}` : ""}\n${stderr.trim()}`)));
+  child.once("exit", () =>
+    settle.reject(new Error(`${name} exited before it was ready${fatal ? `: ${fatal}` : ""}\n${stderr.trim()}`)),
+  );
   return {
     ready: (timeoutMs) =>
       Promise.race([
@@ -153,7 +172,10 @@ function follow(name, onEvent = () => {}) {
 function cgroupFile(id, controllers, file) {
   const candidates = [];
   for (const controller of controllers) {
-    candidates.push(`/sys/fs/cgroup/${controller}/docker/${id}/${file}`, `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope/${file}`);
+    candidates.push(
+      `/sys/fs/cgroup/${controller}/docker/${id}/${file}`,
+      `/sys/fs/cgroup/${controller}/system.slice/docker-${id}.scope/${file}`,
+    );
   }
   candidates.push(`/sys/fs/cgroup/docker/${id}/${file}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/${file}`);
   return candidates.find((path) => existsSync(path));
@@ -180,7 +202,8 @@ function cpuSplitMs(id) {
 }
 /** The cgroup's peak memory charge (Node heap and RSS plus page cache), in MiB. */
 function cgroupPeakMiB(id) {
-  const text = readText(cgroupFile(id, ["memory"], "memory.max_usage_in_bytes")) ?? readText(cgroupFile(id, [], "memory.peak"));
+  const text =
+    readText(cgroupFile(id, ["memory"], "memory.max_usage_in_bytes")) ?? readText(cgroupFile(id, [], "memory.peak"));
   return text === undefined ? undefined : Number(text) / 2 ** 20;
 }
 /**
@@ -200,7 +223,16 @@ function processMemory(name, pid) {
 function statsSampler(name) {
   const child = start("docker", ["stats", "--format", "{{.MemUsage}}", name]);
   const sampler = { peak: undefined, samples: 0, stop: () => child.kill("SIGKILL") };
-  const unit = { B: 2 ** -20, KiB: 2 ** -10, MiB: 1, GiB: 2 ** 10, kB: 1e3 / 2 ** 20, KB: 1e3 / 2 ** 20, MB: 1e6 / 2 ** 20, GB: 1e9 / 2 ** 20 };
+  const unit = {
+    B: 2 ** -20,
+    KiB: 2 ** -10,
+    MiB: 1,
+    GiB: 2 ** 10,
+    kB: 1e3 / 2 ** 20,
+    KB: 1e3 / 2 ** 20,
+    MB: 1e6 / 2 ** 20,
+    GB: 1e9 / 2 ** 20,
+  };
   child.stdout.setEncoding("utf8").on("data", (text) => {
     for (const match of text.matchAll(/([\d.]+)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)\s*\//g)) {
       const mib = Number(match[1]) * unit[match[2]];
@@ -219,7 +251,9 @@ function checkPrerequisites() {
   if (!existsSync(program)) throw new Error(`${program} is missing; run npm run build first`);
   for (const image of new Set([IMAGE, GATE_IMAGE])) {
     if (quietly(() => docker(["image", "inspect", "--format", "{{.Id}}", image])) === undefined) {
-      throw new Error(`the image ${image} is not on this machine (nothing is pulled); build it with test/images/build.sh`);
+      throw new Error(
+        `the image ${image} is not on this machine (nothing is pulled); build it with test/images/build.sh`,
+      );
     }
   }
   execFileSync("openssl", ["version"], { stdio: "ignore" });
@@ -230,9 +264,23 @@ function makeCertificate(dir) {
   execFileSync(
     "openssl",
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-      "-subj", "/CN=origin.bench", "-addext", "subjectAltName=DNS:origin.bench",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=origin.bench",
+      "-addext",
+      "subjectAltName=DNS:origin.bench",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
     ],
     { stdio: "ignore" },
   );
@@ -279,21 +327,33 @@ async function main() {
   const gateConfig = {
     version: 1,
     listen: { host: "0.0.0.0", port: 8080 },
-    proxy: { mode: "enforce", allow: [{ host: "origin.bench", port: 443 }], deniedCidrs: ["198.19.0.0/24", "198.19.1.0/24"] },
+    proxy: {
+      mode: "enforce",
+      allow: [{ host: "origin.bench", port: 443 }],
+      deniedCidrs: ["198.19.0.0/24", "198.19.1.0/24"],
+    },
     routes: [],
   };
   const gateId = create(
     NAMES.gate,
     GATE_IMAGE,
     [
-      "--label", "claude-bottle.role=gate",
-      "--network-alias", "gate",
-      "--user", "65534:65534",
-      "--cap-drop", "ALL",
-      "--security-opt", "no-new-privileges",
-      "--memory", "256m",
-      "--memory-swap", "256m",
-      "--pids-limit", "128",
+      "--label",
+      "claude-bottle.role=gate",
+      "--network-alias",
+      "gate",
+      "--user",
+      "65534:65534",
+      "--cap-drop",
+      "ALL",
+      "--security-opt",
+      "no-new-privileges",
+      "--memory",
+      "256m",
+      "--memory-swap",
+      "256m",
+      "--pids-limit",
+      "128",
     ],
     ["node", `/${GATE_DIR}/gate.mjs`, `/${GATE_DIR}/config.json`],
   );
@@ -302,7 +362,14 @@ async function main() {
     { name: `${GATE_DIR}/config.json`, content: JSON.stringify(gateConfig), mode: 0o444 },
   ]);
 
-  const clientOptions = { mb: MB, runs: RUNS, requests: REQUESTS, origin: "origin.bench", gate: "gate", gatePort: 8080 };
+  const clientOptions = {
+    mb: MB,
+    runs: RUNS,
+    requests: REQUESTS,
+    origin: "origin.bench",
+    gate: "gate",
+    gatePort: 8080,
+  };
   create(NAMES.client, IMAGE, [], ["node", "/bench/gate-client.mjs", JSON.stringify(clientOptions)]);
   put(NAMES.client, [
     { name: "bench/gate-client.mjs", content: readFileSync(join(HERE, "lib/gate-client.mjs")), mode: 0o444 },
@@ -329,7 +396,13 @@ async function main() {
   const cpu = {};
   const snapshot = () => {
     const split = cpuSplitMs(gateId);
-    return { gate: cpuMs(gateId), gateUser: split.user, gateSystem: split.system, origin: cpuMs(originId), client: cpuMs(clientId) };
+    return {
+      gate: cpuMs(gateId),
+      gateUser: split.user,
+      gateSystem: split.system,
+      origin: cpuMs(originId),
+      client: cpuMs(clientId),
+    };
   };
   const order = [];
   let result;
@@ -363,7 +436,8 @@ async function main() {
   stats.stop();
   gate.stop();
   origin.stop();
-  const gateNode = GATE_IMAGE === IMAGE ? result.node : quietly(() => docker(["exec", NAMES.gate, "node", "--version"]));
+  const gateNode =
+    GATE_IMAGE === IMAGE ? result.node : quietly(() => docker(["exec", NAMES.gate, "node", "--version"]));
   const seconds = (Date.now() - started) / 1000;
 
   // CPU used by each container between one phase mark and the next.
@@ -371,10 +445,14 @@ async function main() {
   for (let i = 0; i + 1 < order.length; i++) {
     const [from, to] = [cpu[order[i]], cpu[order[i + 1]]];
     phaseCpu[order[i]] = Object.fromEntries(
-      Object.keys(from).map((who) => [who, from[who] === undefined || to[who] === undefined ? undefined : to[who] - from[who]]),
+      Object.keys(from).map((who) => [
+        who,
+        from[who] === undefined || to[who] === undefined ? undefined : to[who] - from[who],
+      ]),
     );
   }
-  const gateCpu = (phase, per, key = "gate") => (phaseCpu[phase]?.[key] === undefined ? undefined : phaseCpu[phase][key] / per);
+  const gateCpu = (phase, per, key = "gate") =>
+    phaseCpu[phase]?.[key] === undefined ? undefined : phaseCpu[phase][key] / per;
   const cpuPerTunnel = gateCpu("new-connection", REQUESTS);
   const cpuPerReused = gateCpu("reused", REQUESTS);
   const cpuPerMB = gateCpu("throughput", RUNS * MB);
@@ -409,8 +487,18 @@ async function main() {
   const verdict = (met) => (met ? "met" : "MISSED");
   const rows = [
     ["", "direct", "through gate", "gate vs direct"],
-    [`${MB} MB download, MB/s: median (min-max) of ${RUNS}`, rate(tp.direct), rate(tp.gate), `${(ratio * 100).toFixed(1)} % (target >= 90 %: ${verdict(ratio >= 0.9)})`],
-    [`new connection per request (${REQUESTS}), ms p50`, ms(fresh.direct.p50), ms(fresh.gate.p50), `${signed(added.p50)} (target < 1 ms: ${verdict(added.p50 < 1)})`],
+    [
+      `${MB} MB download, MB/s: median (min-max) of ${RUNS}`,
+      rate(tp.direct),
+      rate(tp.gate),
+      `${(ratio * 100).toFixed(1)} % (target >= 90 %: ${verdict(ratio >= 0.9)})`,
+    ],
+    [
+      `new connection per request (${REQUESTS}), ms p50`,
+      ms(fresh.direct.p50),
+      ms(fresh.gate.p50),
+      `${signed(added.p50)} (target < 1 ms: ${verdict(added.p50 < 1)})`,
+    ],
     ["new connection per request, ms p99", ms(fresh.direct.p99), ms(fresh.gate.p99), signed(added.p99)],
     ["  p50 by phase: name lookup (client)", ...phase("lookup")],
     ["                TCP connect (to origin | to gate)", ...phase("tcp")],
@@ -419,11 +507,36 @@ async function main() {
     ["                GET /ping until last byte", ...phase("request")],
     [`one reused connection (${REQUESTS}), ms p50`, ms(kept.direct.p50), ms(kept.gate.p50), signed(added.reusedP50)],
     ["one reused connection, ms p99", ms(kept.direct.p99), ms(kept.gate.p99), signed(added.reusedP99)],
-    [`Docker DNS lookup (client, ${result.dnsLookup.n}), ms p50 | p99`, "", "", `${ms(result.dnsLookup.p50)} | ${ms(result.dnsLookup.p99)}`],
-    ["gate CPU, ms: per new tunnel | per reused request | per MB", "", "", `${fixed(cpuPerTunnel, 3)} | ${fixed(cpuPerReused, 3)} | ${fixed(cpuPerMB, 3)}`],
-    ["gate CPU in the kernel: new tunnels | downloads", "", "", `${percent(kernelShare("new-connection"))} | ${percent(kernelShare("throughput"))}`],
-    ["gate memory peak: cgroup max usage | docker stats samples", "", "", `${mib(cgroupPeak)} | ${mib(stats.peak)} (${stats.samples} samples)`],
-    ["gate node process: peak RSS (VmHWM) | at end: anon + file", "", "", `${mib(peak.hwm)} | ${mib(peak.anon)} + ${mib(peak.file)}`],
+    [
+      `Docker DNS lookup (client, ${result.dnsLookup.n}), ms p50 | p99`,
+      "",
+      "",
+      `${ms(result.dnsLookup.p50)} | ${ms(result.dnsLookup.p99)}`,
+    ],
+    [
+      "gate CPU, ms: per new tunnel | per reused request | per MB",
+      "",
+      "",
+      `${fixed(cpuPerTunnel, 3)} | ${fixed(cpuPerReused, 3)} | ${fixed(cpuPerMB, 3)}`,
+    ],
+    [
+      "gate CPU in the kernel: new tunnels | downloads",
+      "",
+      "",
+      `${percent(kernelShare("new-connection"))} | ${percent(kernelShare("throughput"))}`,
+    ],
+    [
+      "gate memory peak: cgroup max usage | docker stats samples",
+      "",
+      "",
+      `${mib(cgroupPeak)} | ${mib(stats.peak)} (${stats.samples} samples)`,
+    ],
+    [
+      "gate node process: peak RSS (VmHWM) | at end: anon + file",
+      "",
+      "",
+      `${mib(peak.hwm)} | ${mib(peak.anon)} + ${mib(peak.file)}`,
+    ],
     ["gate node process when idle: anon + file", "", "", `${mib(idle.anon)} + ${mib(idle.file)}`],
     [`gate egress events: tunnels allowed | other`, "", "", `${allowed} of ${expectedTunnels} | ${notAllowed.length}`],
   ];
@@ -439,7 +552,8 @@ async function main() {
   );
   console.log(table(rows));
   if (notAllowed.length > 0) {
-    for (const event of notAllowed.slice(0, 5)) console.log(`  gate ${event.decision}: ${event.host}:${event.port} ${event.reason ?? ""}`);
+    for (const event of notAllowed.slice(0, 5))
+      console.log(`  gate ${event.decision}: ${event.host}:${event.port} ${event.reason ?? ""}`);
   }
   const summaryOf = (s) => ({ p50: round(s.p50, 3), p99: round(s.p99, 3), mean: round(s.mean, 3) });
   const report = {
@@ -482,10 +596,16 @@ async function main() {
       perNewTunnel: round(cpuPerTunnel, 4),
       perReusedRequest: round(cpuPerReused, 4),
       perMB: round(cpuPerMB, 4),
-      kernelShare: { newTunnels: round(kernelShare("new-connection"), 2), downloads: round(kernelShare("throughput"), 2) },
+      kernelShare: {
+        newTunnels: round(kernelShare("new-connection"), 2),
+        downloads: round(kernelShare("throughput"), 2),
+      },
     },
     phaseCpuMs: Object.fromEntries(
-      Object.entries(phaseCpu).map(([name, who]) => [name, Object.fromEntries(Object.entries(who).map(([k, v]) => [k, round(v, 1)]))]),
+      Object.entries(phaseCpu).map(([name, who]) => [
+        name,
+        Object.fromEntries(Object.entries(who).map(([k, v]) => [k, round(v, 1)])),
+      ]),
     ),
     gateMemoryMiB: {
       cgroupPeak: round(cgroupPeak, 1),
@@ -501,7 +621,10 @@ async function main() {
   console.log(JSON.stringify(report));
   if (args.json !== undefined) {
     const runs = (path) => ({ ...report.throughputMBps[path], runs: tp[path].runs.map((value) => round(value, 1)) });
-    writeFileSync(args.json, `${JSON.stringify({ ...report, throughputMBps: { ...report.throughputMBps, direct: runs("direct"), gate: runs("gate") } }, null, 2)}\n`);
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ ...report, throughputMBps: { ...report.throughputMBps, direct: runs("direct"), gate: runs("gate") } }, null, 2)}\n`,
+    );
   }
 }
 

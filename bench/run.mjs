@@ -124,10 +124,18 @@ if (!Number.isInteger(RUNS) || RUNS < 1) {
   console.error(`bench/run: --runs must be a positive whole number, not ${JSON.stringify(args.runs)}`);
   process.exit(2);
 }
-const ONLY = args.only === undefined ? BENCHMARKS : args.only.split(",").map((s) => s.trim()).filter(Boolean);
+const ONLY =
+  args.only === undefined
+    ? BENCHMARKS
+    : args.only
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 const unknown = ONLY.filter((name) => !BENCHMARKS.includes(name));
 if (unknown.length > 0 || ONLY.length === 0) {
-  console.error(`bench/run: --only takes a comma-separated list of ${BENCHMARKS.join(", ")}; not ${unknown.join(", ") || "nothing"}`);
+  console.error(
+    `bench/run: --only takes a comma-separated list of ${BENCHMARKS.join(", ")}; not ${unknown.join(", ") || "nothing"}`,
+  );
   process.exit(2);
 }
 
@@ -175,7 +183,8 @@ const verdict = (row) => (row.met === null ? "-" : row.met ? "met" : "missed");
 
 /** Warnings the runner printed: collected across every run, shown at the end. */
 function collectWarnings(run) {
-  for (const line of run.lines ?? []) if (/warning:/.test(line.text)) findings.push(`runner warning: ${line.text.trim()}`);
+  for (const line of run.lines ?? [])
+    if (/warning:/.test(line.text)) findings.push(`runner warning: ${line.text.trim()}`);
 }
 
 const at = (run, pattern) => run.lines.find((line) => pattern.test(line.text))?.at;
@@ -208,7 +217,8 @@ async function launch() {
   const box = newBox("launch");
   const prompt = fake({ end: "success" });
   const start = () => runRunner(box, startArgs(box, prompt), { cwd: box.workspace() });
-  const bare = () => timedOk("docker", ["run", "--rm", "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "true"]);
+  const bare = () =>
+    timedOk("docker", ["run", "--rm", "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "true"]);
 
   // Warm-up: images cached, the bundle in the page cache, the engine's first-container costs paid.
   collectWarnings(await start().then((run) => (expectOutcome(run, "success", "launch warm-up"), run)));
@@ -231,28 +241,42 @@ async function launch() {
     const egressLine = at(run, /\]: egress:/);
     const settle = egressLine === undefined ? undefined : run.wall - egressLine;
     const covered = sum(t.execStart, t.session, t.finalSnapshot, t.teardown, settle);
-    rows.push({ t, wall: run.wall, settle, plan: settle === undefined ? undefined : run.wall - covered, bare: base.ms });
+    rows.push({
+      t,
+      wall: run.wall,
+      settle,
+      plan: settle === undefined ? undefined : run.wall - covered,
+      bare: base.ms,
+    });
   }
   const dry = [];
   const nodeStart = [];
   for (let i = 0; i < RUNS; i++) {
     const run = await runRunner(box, [...startArgs(box, prompt), "--dry-run"], { cwd: box.dir });
-    if (run.code !== 0 || run.result?.identity === undefined) throw new Error(`--dry-run exited with ${run.code}\n${run.lines.map((l) => l.text).join("\n")}`);
+    if (run.code !== 0 || run.result?.identity === undefined)
+      throw new Error(`--dry-run exited with ${run.code}\n${run.lines.map((l) => l.text).join("\n")}`);
     dry.push(run.wall);
     nodeStart.push((await timedOk(NODE, ["-e", "0"])).ms);
   }
 
   const col = (pick) => rows.map(pick);
   const phase = (name) => col((r) => r.t[name]);
-  const other = col((r) => r.t.execStart - sum(r.t.image, r.t.networks, r.t.gate, r.t.supervise, r.t.agent, r.t.copyIn));
+  const other = col(
+    (r) => r.t.execStart - sum(r.t.image, r.t.networks, r.t.gate, r.t.supervise, r.t.agent, r.t.copyIn),
+  );
   const ratios = col((r) => r.t.execStart / r.bare);
-  console.log(`launch: timings.execStart of \`node runner start\` (fake agent, images cached, empty work tree) vs \`docker run --rm ${FAKE_AGENT_IMAGE} true\`, ${RUNS} runs each, alternating, after one warm-up`);
+  console.log(
+    `launch: timings.execStart of \`node runner start\` (fake agent, images cached, empty work tree) vs \`docker run --rm ${FAKE_AGENT_IMAGE} true\`, ${RUNS} runs each, alternating, after one warm-up`,
+  );
   console.log(
     table([
       ["", "median", "min", "max"],
       msRow("node startup alone (node -e 0)", nodeStart),
       msRow("--dry-run, whole process (node start + bundle load + plan)", dry),
-      msRow("untimed: wall - (execStart + session + finalSnapshot + teardown + settle): node start, plan, logs stopped", col((r) => r.plan)),
+      msRow(
+        "untimed: wall - (execStart + session + finalSnapshot + teardown + settle): node start, plan, logs stopped",
+        col((r) => r.plan),
+      ),
       msRow("  image (agent image present?)", phase("image")),
       msRow("  networks (internal + egress)", phase("networks")),
       msRow("  gate (create, copy program, start, until ready)", phase("gate")),
@@ -263,21 +287,38 @@ async function launch() {
       msRow("session (fake claude, no steps)", phase("session")),
       msRow("finalSnapshot", phase("finalSnapshot")),
       msRow("teardown (containers and networks removed)", phase("teardown")),
-      msRow("settle: after teardown until the process exits", col((r) => r.settle)),
-      msRow("runner whole wall time", col((r) => r.wall)),
-      msRow(`baseline: docker run --rm ${FAKE_AGENT_IMAGE} true`, col((r) => r.bare)),
+      msRow(
+        "settle: after teardown until the process exits",
+        col((r) => r.settle),
+      ),
+      msRow(
+        "runner whole wall time",
+        col((r) => r.wall),
+      ),
+      msRow(
+        `baseline: docker run --rm ${FAKE_AGENT_IMAGE} true`,
+        col((r) => r.bare),
+      ),
       ["execStart / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
     ]),
   );
   figure("launch", "execStart / bare docker run", "x", ratios, { op: "<=", value: 1.8 });
-  figure("launch", "runner whole wall time / bare docker run", "x", col((r) => r.wall / r.bare));
+  figure(
+    "launch",
+    "runner whole wall time / bare docker run",
+    "x",
+    col((r) => r.wall / r.bare),
+  );
   return { runs: rows.map((r) => ({ ...r, t: r.t })), dryRunMs: dry, nodeStartMs: nodeStart };
 }
 
 // ---------------------------------------------------------------- 2. teardown
 
 function compressor() {
-  if (quietly(() => execFileSync("zstd", ["--version"], { stdio: "ignore" })) !== undefined || existsSync("/usr/bin/zstd")) {
+  if (
+    quietly(() => execFileSync("zstd", ["--version"], { stdio: "ignore" })) !== undefined ||
+    existsSync("/usr/bin/zstd")
+  ) {
     return { name: "zstd (level 3, one thread)", command: "zstd -q -3 -c" };
   }
   return { name: "gzip -1 (zstd is not installed)", command: "gzip -1 -c" };
@@ -286,7 +327,10 @@ function compressor() {
 /** A session that writes 20 MB under ~/.claude (the transcript's directory) and 50 MB in the work tree, then crashes. */
 const TEARDOWN_SCENARIO = {
   label: "20 MB under ~/.claude, 50 MB in the work tree",
-  steps: [{ run: "head -c 20000000 /dev/urandom > ~/.claude/big.bin" }, { run: "head -c 50000000 /dev/urandom > ~/workspace/big.bin" }],
+  steps: [
+    { run: "head -c 20000000 /dev/urandom > ~/.claude/big.bin" },
+    { run: "head -c 50000000 /dev/urandom > ~/workspace/big.bin" },
+  ],
 };
 /** A session of a few seconds: 90 s is far more than enough on any machine, short enough to notice a hang at once. */
 const TEARDOWN_RUN_LIMIT_MS = 90_000;
@@ -299,11 +343,18 @@ async function teardown() {
   const rows = [];
   for (let i = 0; rows.length < RUNS; i++) {
     const prompt = fake({ steps: scenario.steps, end: "crash" });
-    const run = await runRunner(box, startArgs(box, prompt), { cwd: box.workspace(), timeoutMs: TEARDOWN_RUN_LIMIT_MS });
-    if (run.hung !== undefined) throw new Error(`teardown run ${rows.length + 1}: the session (${scenario.label}) did not end: ${hangReport(run)}\n${tail(run, 4)}`);
+    const run = await runRunner(box, startArgs(box, prompt), {
+      cwd: box.workspace(),
+      timeoutMs: TEARDOWN_RUN_LIMIT_MS,
+    });
+    if (run.hung !== undefined)
+      throw new Error(
+        `teardown run ${rows.length + 1}: the session (${scenario.label}) did not end: ${hangReport(run)}\n${tail(run, 4)}`,
+      );
     const result = expectOutcome(run, "crashed", `teardown run ${rows.length + 1}`);
     collectWarnings(run);
-    if (!result.preserved) throw new Error(`teardown run ${rows.length + 1}: the crashed bottle's state was not preserved`);
+    if (!result.preserved)
+      throw new Error(`teardown run ${rows.length + 1}: the crashed bottle's state was not preserved`);
     const stateDir = result.stateDir;
     const size = bytesUnder(stateDir);
     const transcript = bytesUnder(join(stateDir, "transcript"));
@@ -314,17 +365,46 @@ async function teardown() {
     rmSync(tarFile, { force: true });
 
     const zFile = join(out, `state-${i}.tar.z`);
-    const compressed = await timedOk("sh", ["-c", `tar -C "$1" -cf - . | ${packer.command} > "$2"`, "sh", stateDir, zFile]);
+    const compressed = await timedOk("sh", [
+      "-c",
+      `tar -C "$1" -cf - . | ${packer.command} > "$2"`,
+      "sh",
+      stateDir,
+      zFile,
+    ]);
     rmSync(zFile, { force: true });
     const name = `bench-${RUN_ID}-rm-${i}`;
-    docker(["run", "-d", "--name", name, "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "sleep", "infinity"]);
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--label",
+      BASELINE_LABEL,
+      ...baseNet.args,
+      FAKE_AGENT_IMAGE,
+      "sleep",
+      "infinity",
+    ]);
     const removed = await timedOk("docker", ["rm", "-f", name]);
     rmSync(stateDir, { recursive: true, force: true });
 
     const t = result.timings;
     const product = t.finalSnapshot + t.teardown + packed.ms;
     const baseline = compressed.ms + removed.ms;
-    rows.push({ finalSnapshot: t.finalSnapshot, teardown: t.teardown, tar: packed.ms, product, compress: compressed.ms, rm: removed.ms, baseline, size, transcript, workspace, tarBytes });
+    rows.push({
+      finalSnapshot: t.finalSnapshot,
+      teardown: t.teardown,
+      tar: packed.ms,
+      product,
+      compress: compressed.ms,
+      rm: removed.ms,
+      baseline,
+      size,
+      transcript,
+      workspace,
+      tarBytes,
+    });
   }
   const col = (key) => rows.map((r) => r[key]);
   const ratios = rows.map((r) => r.product / r.baseline);
@@ -359,7 +439,8 @@ async function resume() {
   const box = newBox("resume");
   // A modest session: 40 turns of text and a 20 kB file, about 50 kB of transcript.
   const steps = [];
-  for (let i = 0; i < 40; i++) steps.push({ say: `turn ${i}: ${"the agent explains what it is doing and why; ".repeat(5)}` });
+  for (let i = 0; i < 40; i++)
+    steps.push({ say: `turn ${i}: ${"the agent explains what it is doing and why; ".repeat(5)}` });
   steps.push({ write: { path: "notes.md", content: "notes\n".repeat(3500) } });
   const crashPrompt = fake({ steps, end: "crash" });
   const rows = [];
@@ -369,14 +450,25 @@ async function resume() {
     collectWarnings(first);
     if (!crashed.preserved) throw new Error(`resume run ${i + 1}: the crashed bottle's state was not preserved`);
     const transcript = bytesUnder(join(crashed.stateDir, "transcript"));
-    const second = await runRunner(box, ["resume", crashed.identity, "--prompt", fake({ end: "success" }), "--format", "json"], { cwd: box.dir });
+    const second = await runRunner(
+      box,
+      ["resume", crashed.identity, "--prompt", fake({ end: "success" }), "--format", "json"],
+      { cwd: box.dir },
+    );
     const resumed = expectOutcome(second, "success", `resume run ${i + 1}, the resume`);
     collectWarnings(second);
-    if (resumed.sessionId !== crashed.sessionId) throw new Error(`resume run ${i + 1}: resumed session ${resumed.sessionId}, not ${crashed.sessionId}`);
+    if (resumed.sessionId !== crashed.sessionId)
+      throw new Error(`resume run ${i + 1}: resumed session ${resumed.sessionId}, not ${crashed.sessionId}`);
     if (!second.lines.some((l) => l.text.includes(`resumed session ${crashed.sessionId}`))) {
       findings.push(`resume run ${i + 1}: the fake claude did not report resuming session ${crashed.sessionId}`);
     }
-    rows.push({ fresh: crashed.timings, resumed: resumed.timings, transcript, freshWall: first.wall, resumeWall: second.wall });
+    rows.push({
+      fresh: crashed.timings,
+      resumed: resumed.timings,
+      transcript,
+      freshWall: first.wall,
+      resumeWall: second.wall,
+    });
   }
   const ratios = rows.map((r) => r.resumed.execStart / r.fresh.execStart);
   const both = (label, name) => [
@@ -396,8 +488,18 @@ async function resume() {
       both("agent (create + start)", "agent"),
       both("copyIn (+ transcript on resume)", "copyIn"),
       both("execStart", "execStart"),
-      ["whole process", format(stats(rows.map((r) => r.freshWall)).median, "ms"), format(stats(rows.map((r) => r.resumeWall)).median, "ms"), ""],
-      ["resume / fresh execStart, run by run", "", format(stats(ratios).median, "x"), `${format(stats(ratios).min, "x")} - ${format(stats(ratios).max, "x")}`],
+      [
+        "whole process",
+        format(stats(rows.map((r) => r.freshWall)).median, "ms"),
+        format(stats(rows.map((r) => r.resumeWall)).median, "ms"),
+        "",
+      ],
+      [
+        "resume / fresh execStart, run by run",
+        "",
+        format(stats(ratios).median, "x"),
+        `${format(stats(ratios).min, "x")} - ${format(stats(ratios).max, "x")}`,
+      ],
     ]),
   );
   figure("resume", "resume execStart / fresh start execStart", "x", ratios, { op: "<=", value: 1.05 });
@@ -411,15 +513,22 @@ async function gate() {
   const out = join(dir, "gate.json");
   const options = ["--runs", String(Math.max(RUNS, 5)), "--mb", "100", "--requests", "1000"];
   console.log(`gate: node bench/gate.mjs ${options.join(" ")} (direct vs through the gate, same client, interleaved)`);
-  const run = await timed(NODE, [join(HERE, "gate.mjs"), ...options, "--json", out], { cwd: ROOT, timeoutMs: 15 * 60_000 });
+  const run = await timed(NODE, [join(HERE, "gate.mjs"), ...options, "--json", out], {
+    cwd: ROOT,
+    timeoutMs: 15 * 60_000,
+  });
   for (const line of run.stdout.split("\n")) if (line.trim() !== "" && !line.startsWith("{")) console.log(`  ${line}`);
-  if (run.code !== 0 || !existsSync(out)) throw new Error(`bench/gate.mjs exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-1000)}`);
+  if (run.code !== 0 || !existsSync(out))
+    throw new Error(`bench/gate.mjs exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-1000)}`);
   const report = JSON.parse(readFileSync(out, "utf8"));
   const tp = report.throughputMBps;
   const pairs = tp.gate.runs.map((g, i) => g / tp.direct.runs[i]);
   const fresh = report.newConnectionMs;
   figure("gate", `download throughput (${options[3]} MB) gate / direct`, "%", pairs, { op: ">=", value: 0.9 });
-  figure("gate", `new connection: p50 added by the gate (${options[5]} requests)`, "+ms", [fresh.addedP50], { op: "<", value: 1 });
+  figure("gate", `new connection: p50 added by the gate (${options[5]} requests)`, "+ms", [fresh.addedP50], {
+    op: "<",
+    value: 1,
+  });
   figure("gate", "new connection: p50 gate / direct", "x", [fresh.gate.p50 / fresh.direct.p50]);
   return report;
 }
@@ -428,11 +537,31 @@ async function gate() {
 
 /** Finds this run's gate container once it exists and follows its memory until it is gone or `stop()`. */
 function watchGate() {
-  const seen = { id: undefined, pid: undefined, hwm: undefined, rss: undefined, anon: undefined, cgroupPeak: undefined, cgroupSource: undefined, stats: undefined, samples: 0 };
+  const seen = {
+    id: undefined,
+    pid: undefined,
+    hwm: undefined,
+    rss: undefined,
+    anon: undefined,
+    cgroupPeak: undefined,
+    cgroupSource: undefined,
+    stats: undefined,
+    samples: 0,
+  };
   let stopped = false;
   const done = (async () => {
     while (!stopped && seen.id === undefined) {
-      const id = quietly(() => docker(["ps", "-q", "--no-trunc", "--filter", `label=claude-bottle.agent=${AGENT}`, "--filter", "label=claude-bottle.role=gate"]));
+      const id = quietly(() =>
+        docker([
+          "ps",
+          "-q",
+          "--no-trunc",
+          "--filter",
+          `label=claude-bottle.agent=${AGENT}`,
+          "--filter",
+          "label=claude-bottle.role=gate",
+        ]),
+      );
       if (id) {
         const pid = Number(quietly(() => docker(["inspect", "--format", "{{.State.Pid}}", id])));
         if (pid > 0) Object.assign(seen, { id: id.split("\n")[0], pid });
@@ -474,8 +603,25 @@ function watchGate() {
 async function bareNodeInGateImage(i) {
   const name = `bench-${RUN_ID}-node-${i}`;
   docker([
-    "run", "-d", "--name", name, "--label", BASELINE_LABEL, ...baseNet.args, "--user", "65534:65534", "--cap-drop", "ALL",
-    "--security-opt", "no-new-privileges", "--memory", "256m", GATE_IMAGE, "node", "-e", "setInterval(() => {}, 1000)",
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--label",
+    BASELINE_LABEL,
+    ...baseNet.args,
+    "--user",
+    "65534:65534",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    "--memory",
+    "256m",
+    GATE_IMAGE,
+    "node",
+    "-e",
+    "setInterval(() => {}, 1000)",
   ]);
   try {
     await sleep(1500);
@@ -501,10 +647,10 @@ async function memory() {
   // anthropic route (its upstream refuses, so the gate answers each itself). The
   // statuses land in traffic.json in the work tree, which comes back on success.
   const traffic =
-    "node -e 'const u = process.env.ANTHROPIC_BASE_URL + \"/v1/messages\"; const body = \"x\".repeat(65536); " +
-    "const one = () => fetch(u, { method: \"POST\", headers: { \"content-type\": \"application/json\" }, body }).then((r) => r.arrayBuffer().then(() => r.status)).catch((e) => \"error\"); " +
+    'node -e \'const u = process.env.ANTHROPIC_BASE_URL + "/v1/messages"; const body = "x".repeat(65536); ' +
+    'const one = () => fetch(u, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer().then(() => r.status)).catch((e) => "error"); ' +
     "(async () => { const seen = {}; for (let i = 0; i < 200; i++) { const s = await one(); seen[s] = (seen[s] ?? 0) + 1; } " +
-    "for (const s of await Promise.all(Array.from({ length: 50 }, one))) seen[s] = (seen[s] ?? 0) + 1; require(\"fs\").writeFileSync(\"traffic.json\", JSON.stringify(seen)); })()'";
+    'for (const s of await Promise.all(Array.from({ length: 50 }, one))) seen[s] = (seen[s] ?? 0) + 1; require("fs").writeFileSync("traffic.json", JSON.stringify(seen)); })()\'';
   const prompt = fake({ steps: [{ run: traffic }, { sleep: 3000 }], end: "success" });
   const rows = [];
   for (let i = 0; i < RUNS; i++) {
@@ -516,7 +662,8 @@ async function memory() {
     const gateSeen = await watch.stop();
     expectOutcome(run, "success", `memory run ${i + 1}`);
     collectWarnings(run);
-    if (gateSeen.id === undefined || gateSeen.hwm === undefined) throw new Error(`memory run ${i + 1}: the gate container was never seen`);
+    if (gateSeen.id === undefined || gateSeen.hwm === undefined)
+      throw new Error(`memory run ${i + 1}: the gate container was never seen`);
     const statuses = quietly(() => readFileSync(join(workspace, "traffic.json"), "utf8"));
     rows.push({
       runnerHwm: run.memory.hwm,
@@ -547,7 +694,9 @@ async function memory() {
     `memory: peak RSS of the \`node runner start\` process (VmHWM, /proc polled every 20 ms) and of the gate's node process (VmHWM of its host pid) ` +
       `during a session that sent 250 64 kB requests through the gate then slept 3 s; vs a bare idle node on the host and in the gate's image; ${RUNS} runs; cgroup v${cg ?? "?"}`,
   );
-  console.log(`traffic seen by the agent (HTTP status: count), first run: ${rows[0].statuses ?? "not reported"}; the runner's egress line: ${rows[0].egress ?? "-"}`);
+  console.log(
+    `traffic seen by the agent (HTTP status: count), first run: ${rows[0].statuses ?? "not reported"}; the runner's egress line: ${rows[0].egress ?? "-"}`,
+  );
   console.log(
     table([
       ["", "median", "min", "max"],
@@ -558,8 +707,13 @@ async function memory() {
       mibRow("gate node process: peak RSS (VmHWM)  <- compared with the target", col("gateHwm")),
       mibRow("gate node process: largest VmRSS sample", col("gateRss")),
       mibRow("gate node process: largest anonymous RSS sample (RssAnon)", col("gateAnon")),
-      mibRow(`gate container: cgroup peak (${rows.find((r) => r.gateCgroupPeak !== undefined) ? "memory.max_usage_in_bytes / memory.peak, counts page cache" : "not visible"})`, col("gateCgroupPeak")),
-      ...(rows.some((r) => r.gateStatsPeak !== undefined) ? [mibRow("gate container: docker stats peak", col("gateStatsPeak"))] : []),
+      mibRow(
+        `gate container: cgroup peak (${rows.find((r) => r.gateCgroupPeak !== undefined) ? "memory.max_usage_in_bytes / memory.peak, counts page cache" : "not visible"})`,
+        col("gateCgroupPeak"),
+      ),
+      ...(rows.some((r) => r.gateStatsPeak !== undefined)
+        ? [mibRow("gate container: docker stats peak", col("gateStatsPeak"))]
+        : []),
       mibRow("bare idle node in the gate's image (same user/limits): peak RSS", col("gateImageNode")),
       mibRow("bare idle node in the gate's image: anonymous RSS", col("gateImageNodeAnon")),
       mibRow("bare idle node in the gate's image: cgroup peak", col("gateImageNodeCgroup")),
@@ -567,9 +721,19 @@ async function memory() {
     ]),
   );
   figure("memory", "gate node process peak RSS", "MiB", col("gateHwm"), { op: "<=", value: 40 }, "MiB = 2^20 bytes");
-  figure("memory", "gate peak RSS / bare idle node in its image", "x", rows.map((r) => r.gateHwm / r.gateImageNode));
+  figure(
+    "memory",
+    "gate peak RSS / bare idle node in its image",
+    "x",
+    rows.map((r) => r.gateHwm / r.gateImageNode),
+  );
   figure("memory", "runner process peak RSS", "MiB", col("runnerHwm"), { op: "<=", value: 90 }, "MiB = 2^20 bytes");
-  figure("memory", "runner peak RSS / bare idle node", "x", rows.map((r) => r.runnerHwm / r.hostNode));
+  figure(
+    "memory",
+    "runner peak RSS / bare idle node",
+    "x",
+    rows.map((r) => r.runnerHwm / r.hostNode),
+  );
   return { runs: rows, cgroupVersion: cg ?? null };
 }
 
@@ -587,7 +751,17 @@ async function scale() {
       let watching = true;
       const watcher = (async () => {
         while (watching) {
-          const text = quietly(() => docker(["ps", "-a", "--filter", `label=claude-bottle.agent=${AGENT}`, "--format", `{{.Names}} {{.Label "${IDENTITY_LABEL}"}} {{.Label "claude-bottle.role"}}`])) ?? "";
+          const text =
+            quietly(() =>
+              docker([
+                "ps",
+                "-a",
+                "--filter",
+                `label=claude-bottle.agent=${AGENT}`,
+                "--format",
+                `{{.Names}} {{.Label "${IDENTITY_LABEL}"}} {{.Label "claude-bottle.role"}}`,
+              ]),
+            ) ?? "";
           for (const line of text.split("\n").filter(Boolean)) {
             const [name, identity, role] = line.split(" ");
             names.set(name, { identity, role });
@@ -596,7 +770,9 @@ async function scale() {
         }
       })();
       const t0 = performance.now();
-      const runs = await Promise.all(Array.from({ length: n }, () => runRunner(box, startArgs(box, prompt), { cwd: box.workspace() })));
+      const runs = await Promise.all(
+        Array.from({ length: n }, () => runRunner(box, startArgs(box, prompt), { cwd: box.workspace() })),
+      );
       const total = performance.now() - t0;
       watching = false;
       await watcher;
@@ -608,13 +784,22 @@ async function scale() {
       const check = [];
       if (outcomes.some((o) => o !== "success")) check.push(`outcomes ${outcomes.join(", ")}`);
       if (new Set(identities).size !== n) check.push(`${new Set(identities).size} distinct identities of ${n}`);
-      if (agents.length !== n || new Set(agents.map(([, v]) => v.identity)).size !== n) check.push(`${agents.length} agent containers seen for ${n} bottles`);
-      if (gates.length !== n || new Set(gates.map(([, v]) => v.identity)).size !== n) check.push(`${gates.length} gate containers seen for ${n} bottles`);
-      if ([...names].some(([, v]) => !identities.includes(v.identity))) check.push("a container whose identity no run reported");
+      if (agents.length !== n || new Set(agents.map(([, v]) => v.identity)).size !== n)
+        check.push(`${agents.length} agent containers seen for ${n} bottles`);
+      if (gates.length !== n || new Set(gates.map(([, v]) => v.identity)).size !== n)
+        check.push(`${gates.length} gate containers seen for ${n} bottles`);
+      if ([...names].some(([, v]) => !identities.includes(v.identity)))
+        check.push("a container whose identity no run reported");
       if (check.length > 0) {
         problems.push(`round ${round + 1}, ${n} bottles: ${check.join("; ")}`);
         const failed = runs.find((r) => r.result?.outcome !== "success");
-        if (failed) problems.push(`  ${failed.lines.slice(-5).map((l) => l.text).join("\n  ")}`);
+        if (failed)
+          problems.push(
+            `  ${failed.lines
+              .slice(-5)
+              .map((l) => l.text)
+              .join("\n  ")}`,
+          );
       }
       const ok = runs.filter((r) => r.result?.outcome === "success");
       byN[n].push({
@@ -634,7 +819,16 @@ async function scale() {
   );
   console.log(
     table([
-      ["bottles", "total wall (median)", "min - max", "per bottle: execStart", "slowest execStart", "per bottle: process", "extra bottle costs", "total / 1 bottle"],
+      [
+        "bottles",
+        "total wall (median)",
+        "min - max",
+        "per bottle: execStart",
+        "slowest execStart",
+        "per bottle: process",
+        "extra bottle costs",
+        "total / 1 bottle",
+      ],
       ...SCALE_SIZES.map((n) => {
         const totals = stats(byN[n].map((r) => r.total));
         return [
@@ -650,12 +844,31 @@ async function scale() {
       }),
     ]),
   );
-  console.log(problems.length === 0 ? "checks: every run ended in success; identities and container names were distinct in every round" : `checks FAILED:\n  ${problems.join("\n  ")}`);
+  console.log(
+    problems.length === 0
+      ? "checks: every run ended in success; identities and container names were distinct in every round"
+      : `checks FAILED:\n  ${problems.join("\n  ")}`,
+  );
   for (const p of problems) findings.push(`scale: ${p}`);
   const big = SCALE_SIZES.at(-1);
-  figure("scale", `${big} bottles at once: total wall / 1 bottle`, "x", byN[big].map((r, i) => r.total / byN[1][i].total));
-  figure("scale", `cost per extra bottle (1 -> ${big})`, "ms", byN[big].map((r, i) => (r.total - byN[1][i].total) / (big - 1)));
-  figure("scale", `per-bottle execStart at ${big} / at 1`, "x", byN[big].map((r, i) => r.execStart / byN[1][i].execStart));
+  figure(
+    "scale",
+    `${big} bottles at once: total wall / 1 bottle`,
+    "x",
+    byN[big].map((r, i) => r.total / byN[1][i].total),
+  );
+  figure(
+    "scale",
+    `cost per extra bottle (1 -> ${big})`,
+    "ms",
+    byN[big].map((r, i) => (r.total - byN[1][i].total) / (big - 1)),
+  );
+  figure(
+    "scale",
+    `per-bottle execStart at ${big} / at 1`,
+    "x",
+    byN[big].map((r, i) => r.execStart / byN[1][i].execStart),
+  );
   return { rounds: SCALE_ROUNDS, byN, problems };
 }
 
@@ -668,7 +881,10 @@ async function action() {
   execFileSync("mkdir", ["-p", workspace, temp]);
   const manifest = join(dir, "claude-bottle.json");
   // An unknown key: the action stops at manifest loading, before any Docker work.
-  writeFileSync(manifest, `${JSON.stringify({ bottles: { x: { image: FAKE_AGENT_IMAGE, bogus: true } }, agents: { a: { bottle: "x" } } })}\n`);
+  writeFileSync(
+    manifest,
+    `${JSON.stringify({ bottles: { x: { image: FAKE_AGENT_IMAGE, bogus: true } }, agents: { a: { bottle: "x" } } })}\n`,
+  );
   for (const file of ["output", "state", "summary", "env", "path"]) writeFileSync(join(dir, file), "");
   const env = {
     PATH: process.env.PATH,
@@ -698,13 +914,17 @@ async function action() {
       base = await bare();
       run = await main();
     }
-    if (run.firstStdout === undefined) throw new Error(`the action printed nothing on stdout (exit ${run.code}): ${run.stderr.slice(-500)}`);
-    if (!/invalid manifest/.test(run.stdout + run.stderr)) throw new Error(`the action did not stop at the bad manifest (exit ${run.code}):\n${run.stdout.slice(-800)}`);
+    if (run.firstStdout === undefined)
+      throw new Error(`the action printed nothing on stdout (exit ${run.code}): ${run.stderr.slice(-500)}`);
+    if (!/invalid manifest/.test(run.stdout + run.stderr))
+      throw new Error(`the action did not stop at the bad manifest (exit ${run.code}):\n${run.stdout.slice(-800)}`);
     rows.push({ firstLine: run.firstStdout, exit: run.ms, bare: base.ms, first: run.stdout.split("\n")[0] });
   }
   const col = (key) => rows.map((r) => r[key]);
   const ratios = rows.map((r) => r.firstLine / r.bare);
-  console.log(`action: \`node dist/main/index.js\` (a manifest it refuses, no Docker work) until its first stdout line (${JSON.stringify(rows[0].first)}) vs \`node -e 0\`, ${RUNS} runs each, alternating, after one warm-up`);
+  console.log(
+    `action: \`node dist/main/index.js\` (a manifest it refuses, no Docker work) until its first stdout line (${JSON.stringify(rows[0].first)}) vs \`node -e 0\`, ${RUNS} runs each, alternating, after one warm-up`,
+  );
   console.log(
     table([
       ["", "median", "min", "max"],
@@ -721,7 +941,18 @@ async function action() {
 
 // ---------------------------------------------------------------- main
 
-const context = () => ({ RUNS, RUN_ID, AGENT, BASELINE_LABEL, baseNet, newBox, newDir, figure, collectWarnings, findings });
+const context = () => ({
+  RUNS,
+  RUN_ID,
+  AGENT,
+  BASELINE_LABEL,
+  baseNet,
+  newBox,
+  newDir,
+  figure,
+  collectWarnings,
+  findings,
+});
 const IMPLEMENTATIONS = {
   launch,
   session: () => session(context()),
@@ -742,7 +973,11 @@ function cleanupAll() {
 }
 
 let interrupted = false;
-for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]]) {
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+]) {
   process.once(signal, async () => {
     if (interrupted) return;
     interrupted = true;
@@ -750,7 +985,12 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]
     // A runner given SIGTERM tears its bottle down itself; whatever is left after 20 s is swept.
     const running = liveChildren();
     for (const child of running) quietly(() => child.kill("SIGTERM"));
-    await Promise.race([Promise.all(running.map((child) => new Promise((done) => (child.exitCode !== null ? done() : child.once("exit", done))))), sleep(20_000)]);
+    await Promise.race([
+      Promise.all(
+        running.map((child) => new Promise((done) => (child.exitCode !== null ? done() : child.once("exit", done)))),
+      ),
+      sleep(20_000),
+    ]);
     for (const child of liveChildren()) quietly(() => child.kill("SIGKILL"));
     cleanupAll();
     process.exit(code);
@@ -782,13 +1022,19 @@ async function main() {
     console.log(`note: ${baseNet.note}`);
     findings.push(baseNet.note);
   }
-  console.log(`images: agent ${FAKE_AGENT_IMAGE}, gate ${GATE_IMAGE}; every figure is a ratio to a baseline run in the same process, median of the runs (min, max)`);
+  console.log(
+    `images: agent ${FAKE_AGENT_IMAGE}, gate ${GATE_IMAGE}; every figure is a ratio to a baseline run in the same process, median of the runs (min, max)`,
+  );
 
   const results = {};
   const failed = [];
   for (const name of ONLY) {
     const benchStarted = Date.now();
-    console.log(`\n== ${name} (load average ${loadavg().map((v) => v.toFixed(2)).join(" ")})`);
+    console.log(
+      `\n== ${name} (load average ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(" ")})`,
+    );
     try {
       results[name] = await IMPLEMENTATIONS[name]();
     } catch (error) {
@@ -806,7 +1052,11 @@ async function main() {
     console.log(`(${name}: ${((Date.now() - benchStarted) / 1000).toFixed(0)} s)`);
   }
 
-  console.log(`\n== summary (${((Date.now() - started) / 1000).toFixed(0)} s, load average now ${loadavg().map((v) => v.toFixed(2)).join(" ")})`);
+  console.log(
+    `\n== summary (${((Date.now() - started) / 1000).toFixed(0)} s, load average now ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(" ")})`,
+  );
   const rows = [["benchmark", "figure", "median", "min", "max", "target", "met?"]];
   for (const name of ONLY) {
     if (failed.includes(name)) {
@@ -815,12 +1065,24 @@ async function main() {
     }
     for (const row of figures.filter((f) => f.bench === name)) {
       const single = row.n === 1;
-      rows.push([row.bench, row.figure, format(row.median, row.unit), single ? "-" : format(row.min, row.unit), single ? "-" : format(row.max, row.unit), targetText(row), verdict(row)]);
+      rows.push([
+        row.bench,
+        row.figure,
+        format(row.median, row.unit),
+        single ? "-" : format(row.min, row.unit),
+        single ? "-" : format(row.max, row.unit),
+        targetText(row),
+        verdict(row),
+      ]);
     }
   }
   console.log(table(rows));
   const missed = figures.filter((f) => f.met === false);
-  console.log(missed.length === 0 ? "every target met" : `${missed.length} target(s) missed: ${missed.map((f) => `${f.bench}: ${f.figure}`).join("; ")}`);
+  console.log(
+    missed.length === 0
+      ? "every target met"
+      : `${missed.length} target(s) missed: ${missed.map((f) => `${f.bench}: ${f.figure}`).join("; ")}`,
+  );
   for (const name of failed) console.log(`${name} could not run: ${results[name].error.split("\n")[0]}`);
   const counted = new Map();
   for (const f of findings) counted.set(f, (counted.get(f) ?? 0) + 1);

@@ -40,7 +40,8 @@ for (const [name, entry] of Object.entries(bundles)) {
     customEmit: (path) => (notShipped.some((p) => path.includes(p)) ? false : undefined),
   });
   const bad = Object.keys(assets).filter((file) => refused.test(file));
-  if (bad.length > 0) throw new Error(`dist/${name} would carry ${bad.join(", ")}: keep the module that names them out of the bundle`);
+  if (bad.length > 0)
+    throw new Error(`dist/${name} would carry ${bad.join(", ")}: keep the module that names them out of the bundle`);
   write(join(dist, name, "index.js"), await minifyBundleFile(code));
   for (const [file, asset] of Object.entries(assets)) {
     write(join(dist, name, file), file.endsWith(".js") ? await minifyBundleFile(String(asset.source)) : asset.source);
@@ -48,7 +49,10 @@ for (const [name, entry] of Object.entries(bundles)) {
 }
 for (const step of steps) {
   write(join(dist, step, "package.json"), `${JSON.stringify({ type: "module" })}\n`);
-  write(join(dist, step, "index.js"), `// action.yml's ${step} step, in the action bundle.\nimport { ${step} } from "../action/index.js";\nawait ${step}();\n`);
+  write(
+    join(dist, step, "index.js"),
+    `// action.yml's ${step} step, in the action bundle.\nimport { ${step} } from "../action/index.js";\nawait ${step}();\n`,
+  );
 }
 console.log(`built ${[...Object.keys(bundles), ...steps].map((n) => `dist/${n}/index.js`).join(", ")}`);
 

@@ -21,9 +21,11 @@ export async function minifyBundleFile(source) {
 function parenthesiseModules(code) {
   const spans = [];
   const visit = (node) => {
-    if (isModuleTable(node)) for (const property of node.properties) spans.push([property.value.start, property.value.end]);
+    if (isModuleTable(node))
+      for (const property of node.properties) spans.push([property.value.start, property.value.end]);
     for (const value of Object.values(node)) {
-      for (const child of Array.isArray(value) ? value : [value]) if (child && typeof child.type === "string") visit(child);
+      for (const child of Array.isArray(value) ? value : [value])
+        if (child && typeof child.type === "string") visit(child);
     }
   };
   visit(parse(code, { ecmaVersion: "latest", sourceType: "module" }));
@@ -43,8 +45,13 @@ function isModuleTable(node) {
     node.properties.length > 0 &&
     node.properties.every(
       (p) =>
-        p.type === "Property" && p.kind === "init" && !p.method && !p.computed && !p.shorthand &&
-        p.key.type === "Literal" && typeof p.key.value === "number" &&
+        p.type === "Property" &&
+        p.kind === "init" &&
+        !p.method &&
+        !p.computed &&
+        !p.shorthand &&
+        p.key.type === "Literal" &&
+        typeof p.key.value === "number" &&
         (p.value.type === "ArrowFunctionExpression" || p.value.type === "FunctionExpression"),
     )
   );

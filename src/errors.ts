@@ -29,7 +29,7 @@ export class InputError extends UserError {
 
   private static show(value: unknown): string {
     if (value === undefined) return "(missing)";
-    const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;
   }
 }

@@ -76,7 +76,8 @@ function openTunnel(socket) {
       }
       const status = received.subarray(0, received.indexOf("\r\n")).toString("latin1");
       if (!/^HTTP\/1\.[01] 200\b/.test(status)) finish(new Error(`CONNECT refused: ${received.toString("latin1")}`));
-      else if (received.length > end + 4) finish(new Error("the gate sent bytes into the tunnel before the ClientHello"));
+      else if (received.length > end + 4)
+        finish(new Error("the gate sent bytes into the tunnel before the ClientHello"));
       else finish();
     };
     socket.on("data", onData);
@@ -178,7 +179,10 @@ async function downloads(runs, megabytes) {
   for (let round = 0; round < runs; round++) {
     for (const mode of order(round)) {
       const size = Math.round(megabytes * 1e6);
-      const run = await withTimeout(connection(mode, (tls) => get(tls, `/bytes/${size}`, true)), `a ${mode} download`);
+      const run = await withTimeout(
+        connection(mode, (tls) => get(tls, `/bytes/${size}`, true)),
+        `a ${mode} download`,
+      );
       if (run.bytes !== size) throw new Error(`${mode} download got ${run.bytes} of ${size} bytes`);
       rates[mode].push(size / 1e6 / (run.total / 1000));
     }
@@ -191,7 +195,10 @@ async function newConnections(count) {
   const phases = { direct: {}, gate: {} };
   for (let round = 0; round < count; round++) {
     for (const mode of order(round)) {
-      const run = await withTimeout(connection(mode, (tls) => get(tls, "/ping", true)), `a ${mode} request`);
+      const run = await withTimeout(
+        connection(mode, (tls) => get(tls, "/ping", true)),
+        `a ${mode} request`,
+      );
       totals[mode].push(run.total);
       for (const [phase, ms] of Object.entries(run.phases)) (phases[mode][phase] ??= []).push(ms);
     }
@@ -248,15 +255,26 @@ async function main() {
   const dns = await lookups(Math.min(REQUESTS, 500));
 
   await mark("done");
-  const rate = (values) => ({ median: quantile(values, 0.5), min: Math.min(...values), max: Math.max(...values), runs: values });
+  const rate = (values) => ({
+    median: quantile(values, 0.5),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    runs: values,
+  });
   const result = {
     node: process.version,
     throughput: { direct: rate(rates.direct), gate: rate(rates.gate) },
     newConnection: {
       direct: summary(fresh.totals.direct),
       gate: summary(fresh.totals.gate),
-      phasesP50: { direct: mapValues(fresh.phases.direct, (v) => quantile(v, 0.5)), gate: mapValues(fresh.phases.gate, (v) => quantile(v, 0.5)) },
-      phasesP99: { direct: mapValues(fresh.phases.direct, (v) => quantile(v, 0.99)), gate: mapValues(fresh.phases.gate, (v) => quantile(v, 0.99)) },
+      phasesP50: {
+        direct: mapValues(fresh.phases.direct, (v) => quantile(v, 0.5)),
+        gate: mapValues(fresh.phases.gate, (v) => quantile(v, 0.5)),
+      },
+      phasesP99: {
+        direct: mapValues(fresh.phases.direct, (v) => quantile(v, 0.99)),
+        gate: mapValues(fresh.phases.gate, (v) => quantile(v, 0.99)),
+      },
     },
     reused: { direct: summary(kept.direct), gate: summary(kept.gate) },
     dnsLookup: summary(dns),

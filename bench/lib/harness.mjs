@@ -35,7 +35,12 @@ export const quietly = (fn) => {
 
 export function docker(args, input) {
   try {
-    return execFileSync("docker", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20 }).trim();
+    return execFileSync("docker", args, {
+      encoding: "utf8",
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+      maxBuffer: 64 << 20,
+    }).trim();
   } catch (error) {
     const detail = (error.stderr ?? "").toString().trim() || error.message;
     throw new Error(`docker ${args.slice(0, 2).join(" ")}: ${detail}`);
@@ -45,7 +50,9 @@ export function docker(args, input) {
 export function requireImages(images) {
   for (const image of new Set(images)) {
     if (quietly(() => docker(["image", "inspect", "--format", "{{.Id}}", image])) === undefined) {
-      throw new Error(`the image ${image} is not on this machine (nothing is pulled); build it with test/images/build.sh`);
+      throw new Error(
+        `the image ${image} is not on this machine (nothing is pulled); build it with test/images/build.sh`,
+      );
     }
   }
 }
@@ -58,7 +65,13 @@ export function requireImages(images) {
  * `gateway` is the host's address on it, where containers reach servers of the bench.
  */
 export function baselineNetwork(runId, label) {
-  const bridge = docker(["network", "inspect", "bridge", "--format", '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Gateway}}']);
+  const bridge = docker([
+    "network",
+    "inspect",
+    "bridge",
+    "--format",
+    '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Gateway}}',
+  ]);
   const [iface, gateway] = bridge.split(" ");
   if (iface && existsSync(`/sys/class/net/${iface}`)) return { args: [], gateway, note: null, remove() {} };
   const name = `bottle-bench-${runId}`;
@@ -120,7 +133,9 @@ export function timed(command, argv, { env = process.env, cwd, input, timeoutMs 
 export async function timedOk(command, argv, options) {
   const run = await timed(command, argv, options);
   if (run.code !== 0) {
-    throw new Error(`${command} ${argv.join(" ").slice(0, 120)} exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-600)}`);
+    throw new Error(
+      `${command} ${argv.join(" ").slice(0, 120)} exited with ${run.code ?? run.signal}: ${run.stderr.trim().slice(-600)}`,
+    );
   }
   return run;
 }
@@ -196,7 +211,13 @@ export function cgroupMemory(id) {
   };
   const peak = read("memory.max_usage_in_bytes") ?? read("memory.peak");
   const current = read("memory.usage_in_bytes") ?? read("memory.current");
-  return peak === undefined && current === undefined ? undefined : { peak, current, source: cgroupFile(id, "memory.max_usage_in_bytes") ? "memory.max_usage_in_bytes" : "memory.peak" };
+  return peak === undefined && current === undefined
+    ? undefined
+    : {
+        peak,
+        current,
+        source: cgroupFile(id, "memory.max_usage_in_bytes") ? "memory.max_usage_in_bytes" : "memory.peak",
+      };
 }
 
 /** `docker stats` samples of one container (the fallback when its cgroup is not visible): peak MiB. */
@@ -286,7 +307,11 @@ export function runRunner(box, args, { cwd, memory = false, timeoutMs = 5 * 60_0
   const killGraceMs = 15_000;
   return new Promise((resolveRun, rejectRun) => {
     const t0 = performance.now();
-    const child = spawn(NODE, [RUNNER, ...args], { cwd: cwd ?? box.dir, env: box.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, [RUNNER, ...args], {
+      cwd: cwd ?? box.dir,
+      env: box.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.add(child);
     const poller = memory ? memoryPoller(child.pid) : undefined;
     let stdout = "";
@@ -308,7 +333,11 @@ export function runRunner(box, args, { cwd, memory = false, timeoutMs = 5 * 60_0
     let hung;
     let killer;
     const timer = setTimeout(() => {
-      hung = { afterMs: timeoutMs, lastLine: lines.at(-1)?.text ?? null, unresponsive: unresponsiveContainers(child.pid) };
+      hung = {
+        afterMs: timeoutMs,
+        lastLine: lines.at(-1)?.text ?? null,
+        unresponsive: unresponsiveContainers(child.pid),
+      };
       child.kill("SIGTERM");
       killer = setTimeout(() => {
         hung.killed = true;
@@ -344,9 +373,18 @@ export function runRunner(box, args, { cwd, memory = false, timeoutMs = 5 * 60_0
  * that `docker inspect` gets no answer for within 5 s: the engine is holding them.
  */
 function unresponsiveContainers(pid) {
-  const names = (quietly(() => docker(["ps", "-a", "--filter", `label=claude-bottle.runner=${hostname()}/${pid}`, "--format", "{{.Names}}"])) ?? "").split("\n").filter(Boolean);
+  const names = (
+    quietly(() =>
+      docker(["ps", "-a", "--filter", `label=claude-bottle.runner=${hostname()}/${pid}`, "--format", "{{.Names}}"]),
+    ) ?? ""
+  )
+    .split("\n")
+    .filter(Boolean);
   return names.filter(
-    (name) => quietly(() => execFileSync("docker", ["inspect", "--format", "{{.State.Status}}", name], { stdio: "ignore", timeout: 5_000 })) === undefined,
+    (name) =>
+      quietly(() =>
+        execFileSync("docker", ["inspect", "--format", "{{.State.Status}}", name], { stdio: "ignore", timeout: 5_000 }),
+      ) === undefined,
   );
 }
 
@@ -356,21 +394,30 @@ export function hangReport(run) {
   const { afterMs, lastLine, unresponsive, killed } = run.hung;
   return (
     `the runner had not finished after ${afterMs / 1000} s (last line: ${JSON.stringify(lastLine)}); ` +
-    (unresponsive.length > 0 ? `the engine did not answer \`docker inspect\` for ${unresponsive.join(", ")} within 5 s; ` : "") +
+    (unresponsive.length > 0
+      ? `the engine did not answer \`docker inspect\` for ${unresponsive.join(", ")} within 5 s; `
+      : "") +
     (killed ? "it did not exit on SIGTERM and was killed" : "it exited on SIGTERM")
   );
 }
 
 /** The stderr of a run, for an error message. */
-export const tail = (run, n = 15) => run.lines.slice(-n).map((l) => `    ${l.text}`).join("\n");
+export const tail = (run, n = 15) =>
+  run.lines
+    .slice(-n)
+    .map((l) => `    ${l.text}`)
+    .join("\n");
 
 /** Fails unless the run printed a result with the expected outcome. */
 export function expectOutcome(run, outcome, what) {
   if (run.hung !== undefined) throw new Error(`${what}: ${hangReport(run)}\n${tail(run)}`);
   if (run.result?.outcome !== outcome) {
-    throw new Error(`${what}: expected outcome ${outcome}, got ${run.result?.outcome ?? `no result (exit ${run.code ?? run.signal})`}\n${tail(run)}`);
+    throw new Error(
+      `${what}: expected outcome ${outcome}, got ${run.result?.outcome ?? `no result (exit ${run.code ?? run.signal})`}\n${tail(run)}`,
+    );
   }
-  if (typeof run.result.timings?.execStart !== "number") throw new Error(`${what}: the result has no timings.execStart (is dist/ current?)`);
+  if (typeof run.result.timings?.execStart !== "number")
+    throw new Error(`${what}: the result has no timings.execStart (is dist/ current?)`);
   return run.result;
 }
 
@@ -388,11 +435,35 @@ export function sweep(agent, baselineLabel) {
       .filter(Boolean)
       .map((line) => line.split(" "))
       .filter(([, identity]) => identity?.startsWith(`${agent}-`));
-  const containers = ours(quietly(() => docker(["ps", "-a", "--filter", `label=${IDENTITY_LABEL}`, "--format", `{{.Names}} {{.Label "${IDENTITY_LABEL}"}}`])) ?? "");
-  const baselines = (quietly(() => docker(["ps", "-aq", "--filter", `label=${baselineLabel}`])) ?? "").split("\n").filter(Boolean);
+  const containers = ours(
+    quietly(() =>
+      docker([
+        "ps",
+        "-a",
+        "--filter",
+        `label=${IDENTITY_LABEL}`,
+        "--format",
+        `{{.Names}} {{.Label "${IDENTITY_LABEL}"}}`,
+      ]),
+    ) ?? "",
+  );
+  const baselines = (quietly(() => docker(["ps", "-aq", "--filter", `label=${baselineLabel}`])) ?? "")
+    .split("\n")
+    .filter(Boolean);
   const toRemove = [...containers.map(([name]) => name), ...baselines];
   if (toRemove.length > 0) quietly(() => docker(["rm", "-f", "-v", ...toRemove]));
-  const networks = ours(quietly(() => docker(["network", "ls", "--filter", `label=${IDENTITY_LABEL}`, "--format", `{{.Name}} {{.Label "${IDENTITY_LABEL}"}}`])) ?? "");
+  const networks = ours(
+    quietly(() =>
+      docker([
+        "network",
+        "ls",
+        "--filter",
+        `label=${IDENTITY_LABEL}`,
+        "--format",
+        `{{.Name}} {{.Label "${IDENTITY_LABEL}"}}`,
+      ]),
+    ) ?? "",
+  );
   for (const [name] of networks) quietly(() => docker(["network", "rm", name]));
   return { containers: containers.map(([name]) => name), networks: networks.map(([name]) => name) };
 }
@@ -407,7 +478,8 @@ export function stats(values) {
   return { median, min: sorted[0], max: sorted.at(-1), n: sorted.length };
 }
 
-export const round = (value, digits = 1) => (value === undefined || Number.isNaN(value) ? null : Number(value.toFixed(digits)));
+export const round = (value, digits = 1) =>
+  value === undefined || Number.isNaN(value) ? null : Number(value.toFixed(digits));
 
 /** Formats a value of a unit: "x" (a ratio), "ms", "MiB", "%". */
 export function format(value, unit) {
@@ -440,7 +512,9 @@ export function table(rows) {
       row.length === 1
         ? row[0]
         : row
-            .map((cell, column) => (column === 0 ? String(cell ?? "").padEnd(widths[0]) : String(cell ?? "").padStart(widths[column])))
+            .map((cell, column) =>
+              column === 0 ? String(cell ?? "").padEnd(widths[0]) : String(cell ?? "").padStart(widths[column]),
+            )
             .join("   ")
             .trimEnd(),
     )

@@ -13,7 +13,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { FAKE_AGENT_IMAGE, GATE_IMAGE, NODE, ROOT, anthropicRoute, docker, fake, format, quietly, stats, table } from "./harness.mjs";
+import {
+  FAKE_AGENT_IMAGE,
+  GATE_IMAGE,
+  NODE,
+  ROOT,
+  anthropicRoute,
+  docker,
+  fake,
+  format,
+  quietly,
+  stats,
+  table,
+} from "./harness.mjs";
 
 const KEY = "sk-ant-bench-not-a-real-key";
 const LOADED = /agent image (\S+): loaded from the cache in (\d+(?:\.\d+)?) s \(building it took (\d+(?:\.\d+)?) s\)/;
@@ -23,7 +35,9 @@ async function loadCacheServer() {
   try {
     return await import(pathToFileURL(join(ROOT, "test/support/cache-server.ts")).href);
   } catch (error) {
-    throw new Error(`cannot load test/support/cache-server.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`);
+    throw new Error(
+      `cannot load test/support/cache-server.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`,
+    );
   }
 }
 
@@ -35,7 +49,12 @@ function checkout(dir, agent, nonce) {
   const workspace = join(dir, `checkout-${nonce}`);
   mkdirSync(workspace);
   const manifest = {
-    bottles: { built: { buildArgs: { BASE_IMAGE: FAKE_AGENT_IMAGE, CLAUDE_CODE_VERSION: `0.0.0-bench-${nonce}` }, egress: { routes: [actionRoute] } } },
+    bottles: {
+      built: {
+        buildArgs: { BASE_IMAGE: FAKE_AGENT_IMAGE, CLAUDE_CODE_VERSION: `0.0.0-bench-${nonce}` },
+        egress: { routes: [actionRoute] },
+      },
+    },
     agents: { [agent]: { bottle: "built" } },
   };
   writeFileSync(join(workspace, "claude-bottle.json"), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -75,7 +94,11 @@ function job(dir, workspace, runId, agent, cacheEnv) {
   };
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(NODE, [join(ROOT, "dist/main/index.js")], { cwd: workspace, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(NODE, [join(ROOT, "dist/main/index.js")], {
+      cwd: workspace,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const lines = [];
     let rest = "";
     const take = (text) => {
@@ -120,7 +143,9 @@ export async function imageReuse(ctx) {
       const built = [...first.text.matchAll(BUILDING)].map((m) => m[1]);
       for (const tag of built) tags.add(tag);
       if (first.code !== 0 || built.length !== 1 || !/saved to the cache as bottle-image-/.test(first.text)) {
-        throw new Error(`image round ${i + 1}: the first job (exit ${first.code ?? first.signal}) did not build and save one image:\n${first.text.split("\n").slice(-15).join("\n")}`);
+        throw new Error(
+          `image round ${i + 1}: the first job (exit ${first.code ?? first.signal}) did not build and save one image:\n${first.text.split("\n").slice(-15).join("\n")}`,
+        );
       }
       const tag = built[0];
       const saved = server.entries().find((e) => e.key.startsWith("bottle-image-"));
@@ -129,7 +154,9 @@ export async function imageReuse(ctx) {
       const loaded = LOADED.exec(second.text);
       const builds = [...second.text.matchAll(BUILDING)].length;
       if (second.code !== 0 || loaded === null || loaded[1] !== tag) {
-        throw new Error(`image round ${i + 1}: the second job (exit ${second.code ?? second.signal}) did not load ${tag} from the cache:\n${second.text.split("\n").slice(-15).join("\n")}`);
+        throw new Error(
+          `image round ${i + 1}: the second job (exit ${second.code ?? second.signal}) did not load ${tag} from the cache:\n${second.text.split("\n").slice(-15).join("\n")}`,
+        );
       }
       rows.push({
         buildMs: Number(loaded[3]) * 1000,

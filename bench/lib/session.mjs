@@ -8,7 +8,19 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ROOT, anthropicRoute, docker, expectOutcome, format, quietly, requireImages, runRunner, stats, table, timed } from "./harness.mjs";
+import {
+  ROOT,
+  anthropicRoute,
+  docker,
+  expectOutcome,
+  format,
+  quietly,
+  requireImages,
+  runRunner,
+  stats,
+  table,
+  timed,
+} from "./harness.mjs";
 
 /** The real claude CLI on the test images (test/images/build.sh); the bundled Dockerfile is built FROM it. */
 export const CLAUDE_BASE_IMAGE = process.env.BENCH_CLAUDE_BASE_IMAGE ?? "bottle-test/agent-base:latest";
@@ -21,10 +33,11 @@ export async function loadStubModel() {
   try {
     return await import(pathToFileURL(join(ROOT, "src/demo/stub-model.ts")).href);
   } catch (error) {
-    throw new Error(`cannot load src/demo/stub-model.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`);
+    throw new Error(
+      `cannot load src/demo/stub-model.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`,
+    );
   }
 }
-
 
 /**
  * One tool call, then an answer: claude runs Bash once in its work tree and ends with
@@ -34,7 +47,10 @@ const script =
   ({ offersTools, toolResultText }) =>
   ({ body }) => {
     if (!offersTools(body)) return { text: "ok" };
-    if (toolResultText(body) === null) return { toolUse: { name: "Bash", input: { command: "echo measured > result.txt", description: "write the result" } } };
+    if (toolResultText(body) === null)
+      return {
+        toolUse: { name: "Bash", input: { command: "echo measured > result.txt", description: "write the result" } },
+      };
     return { text: "Done: result.txt says measured." };
   };
 
@@ -45,15 +61,24 @@ export async function session(ctx) {
   const stubModule = await loadStubModel();
   // The host's address on the baselines' network: the gate reaches it through its egress network too.
   const host = ctx.baseNet.gateway;
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host ?? "")) throw new Error(`the baselines' network has no IPv4 gateway (${JSON.stringify(host)}) for containers to reach the stub model at`);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(host ?? ""))
+    throw new Error(
+      `the baselines' network has no IPv4 gateway (${JSON.stringify(host)}) for containers to reach the stub model at`,
+    );
   const stub = await stubModule.startStubModel({ host: "0.0.0.0", script: script(stubModule) });
   try {
     const upstream = `http://${host}:${stub.port}`;
-    const box = ctx.newBox("session", { buildArgs: { BASE_IMAGE: CLAUDE_BASE_IMAGE }, egress: { routes: [anthropicRoute(upstream)] } });
+    const box = ctx.newBox("session", {
+      buildArgs: { BASE_IMAGE: CLAUDE_BASE_IMAGE },
+      egress: { routes: [anthropicRoute(upstream)] },
+    });
     const args = ["start", box.agent, "--manifest", box.manifest, "--format", "json", "--prompt", TASK];
     const plan = await runRunner(box, [...args, "--dry-run"]);
     const image = plan.result?.image?.build;
-    if (plan.code !== 0 || typeof image !== "string") throw new Error(`session: the dry run did not name the agent image (exit ${plan.code}): ${plan.stdout.slice(-400)}`);
+    if (plan.code !== 0 || typeof image !== "string")
+      throw new Error(
+        `session: the dry run did not name the agent image (exit ${plan.code}): ${plan.stdout.slice(-400)}`,
+      );
     const builtBefore = quietly(() => docker(["image", "inspect", "--format", "{{.Id}}", image])) !== undefined;
 
     const messages = () => stub.requests.filter((r) => r.path.startsWith("/v1/messages")).length;
@@ -68,19 +93,54 @@ export async function session(ctx) {
         ...docker(["ps", "-aq", "--filter", label]).split("\n").filter(Boolean),
         ...docker(["network", "ls", "-q", "--filter", label]).split("\n").filter(Boolean),
       ];
-      if (left.length > 0) ctx.findings.push(`session: ${result.identity} left ${left.length} container(s)/network(s) after the runner exited`);
-      if (existsSync(result.stateDir)) ctx.findings.push(`session: ${result.identity}'s state was still there after a success`);
+      if (left.length > 0)
+        ctx.findings.push(
+          `session: ${result.identity} left ${left.length} container(s)/network(s) after the runner exited`,
+        );
+      if (existsSync(result.stateDir))
+        ctx.findings.push(`session: ${result.identity}'s state was still there after a success`);
       return { run, t: result.timings, requests: messages() - before };
     };
     const bare = async (what) => {
       const before = messages();
       const run = await timed("docker", [
-        "run", "--rm", "--label", BASELINE_LABEL, ...ctx.baseNet.args, "--user", "node", "--memory", "4g", "--cpus", "2", "--pids-limit", "512",
-        "-e", `ANTHROPIC_BASE_URL=${upstream}`, "-e", `ANTHROPIC_API_KEY=${KEY}`, "-e", "DISABLE_TELEMETRY=1", "-e", "DISABLE_ERROR_REPORTING=1",
-        image, "claude", "-p", TASK, "--output-format", "stream-json", "--verbose", "--append-system-prompt", SYSTEM_PROMPT, "--dangerously-skip-permissions",
+        "run",
+        "--rm",
+        "--label",
+        BASELINE_LABEL,
+        ...ctx.baseNet.args,
+        "--user",
+        "node",
+        "--memory",
+        "4g",
+        "--cpus",
+        "2",
+        "--pids-limit",
+        "512",
+        "-e",
+        `ANTHROPIC_BASE_URL=${upstream}`,
+        "-e",
+        `ANTHROPIC_API_KEY=${KEY}`,
+        "-e",
+        "DISABLE_TELEMETRY=1",
+        "-e",
+        "DISABLE_ERROR_REPORTING=1",
+        image,
+        "claude",
+        "-p",
+        TASK,
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--append-system-prompt",
+        SYSTEM_PROMPT,
+        "--dangerously-skip-permissions",
       ]);
       const ended = run.stdout.split("\n").some((line) => /"type":"result","subtype":"success"/.test(line));
-      if (run.code !== 0 || !ended) throw new Error(`${what}: the bare claude session exited with ${run.code ?? run.signal} without a successful result: ${(run.stderr || run.stdout).slice(-600)}`);
+      if (run.code !== 0 || !ended)
+        throw new Error(
+          `${what}: the bare claude session exited with ${run.code ?? run.signal} without a successful result: ${(run.stderr || run.stdout).slice(-600)}`,
+        );
       return { ms: run.ms, requests: messages() - before };
     };
 
@@ -99,10 +159,19 @@ export async function session(ctx) {
       }
       const t = r.t;
       const inside = t.execStart + t.session + t.finalSnapshot + t.teardown;
-      rows.push({ wall: r.run.wall, t, outside: r.run.wall - inside, bare: b.ms, requests: r.requests, bareRequests: b.requests });
+      rows.push({
+        wall: r.run.wall,
+        t,
+        outside: r.run.wall - inside,
+        bare: b.ms,
+        requests: r.requests,
+        bareRequests: b.requests,
+      });
     }
     if (rows.some((r) => r.requests !== r.bareRequests)) {
-      ctx.findings.push(`session: claude made a different number of model requests through the runner and bare (${rows.map((r) => `${r.requests}/${r.bareRequests}`).join(", ")})`);
+      ctx.findings.push(
+        `session: claude made a different number of model requests through the runner and bare (${rows.map((r) => `${r.requests}/${r.bareRequests}`).join(", ")})`,
+      );
     }
     const col = (pick) => rows.map(pick);
     const ms = (label, values) => {
@@ -117,17 +186,44 @@ export async function session(ctx) {
     console.log(
       table([
         ["", "median", "min", "max"],
-        ms("runner: execStart (networks, gate, agent, copy-in)", col((r) => r.t.execStart)),
-        ms("runner: session (claude exec'd until it exited)", col((r) => r.t.session)),
-        ms("runner: finalSnapshot", col((r) => r.t.finalSnapshot)),
-        ms("runner: teardown", col((r) => r.t.teardown)),
-        ms("runner: outside the timed phases (node start, plan, logs stopped, copy-back, state removed, exit)", col((r) => r.outside)),
-        ms("runner: whole wall time, spawn to exit", col((r) => r.wall)),
-        ms("baseline: bare docker run --rm of the same claude session", col((r) => r.bare)),
+        ms(
+          "runner: execStart (networks, gate, agent, copy-in)",
+          col((r) => r.t.execStart),
+        ),
+        ms(
+          "runner: session (claude exec'd until it exited)",
+          col((r) => r.t.session),
+        ),
+        ms(
+          "runner: finalSnapshot",
+          col((r) => r.t.finalSnapshot),
+        ),
+        ms(
+          "runner: teardown",
+          col((r) => r.t.teardown),
+        ),
+        ms(
+          "runner: outside the timed phases (node start, plan, logs stopped, copy-back, state removed, exit)",
+          col((r) => r.outside),
+        ),
+        ms(
+          "runner: whole wall time, spawn to exit",
+          col((r) => r.wall),
+        ),
+        ms(
+          "baseline: bare docker run --rm of the same claude session",
+          col((r) => r.bare),
+        ),
         ["whole session / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
       ]),
     );
-    ctx.figure("session", "whole session (start -> result -> state settled -> nothing left) / bare docker run of the same claude session", "x", ratios, { op: "<=", value: 1.7 });
+    ctx.figure(
+      "session",
+      "whole session (start -> result -> state settled -> nothing left) / bare docker run of the same claude session",
+      "x",
+      ratios,
+      { op: "<=", value: 1.7 },
+    );
     return { image, runs: rows };
   } finally {
     await stub.close();

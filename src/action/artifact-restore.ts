@@ -52,22 +52,31 @@ export interface ArtifactRestoreRequest {
 export async function restoreFromArtifact(request: ArtifactRestoreRequest): Promise<{ source: string } | null> {
   const { identity, ctx, token, log } = request;
   if (ctx.platform !== "github") {
-    log.info(`artifacts: another run's artifacts are read only on GitHub, so on ${ctx.platform} only the cache holds ${identity}'s state`);
+    log.info(
+      `artifacts: another run's artifacts are read only on GitHub, so on ${ctx.platform} only the cache holds ${identity}'s state`,
+    );
     return null;
   }
   if (!token) {
-    log.info(`artifacts: no github-token, so ${identity}'s state artifact cannot be looked for (the default is the job's own token)`);
+    log.info(
+      `artifacts: no github-token, so ${identity}'s state artifact cannot be looked for (the default is the job's own token)`,
+    );
     return null;
   }
   const [owner, repo] = ctx.repository.split("/");
   if (!owner || !repo) {
-    log.info(`artifacts: GITHUB_REPOSITORY (${JSON.stringify(ctx.repository)}) names no repository, so ${identity}'s state artifact cannot be looked for`);
+    log.info(
+      `artifacts: GITHUB_REPOSITORY (${JSON.stringify(ctx.repository)}) names no repository, so ${identity}'s state artifact cannot be looked for`,
+    );
     return null;
   }
   let search: Awaited<ReturnType<typeof findStateArtifact>>;
   try {
     const listByName = await artifactLister(token, owner, repo, request.env);
-    search = await findStateArtifact(listByName, request.artifactName ? { artifactName: request.artifactName } : { identity });
+    search = await findStateArtifact(
+      listByName,
+      request.artifactName ? { artifactName: request.artifactName } : { identity },
+    );
   } catch (error) {
     log.warn(
       `artifacts: could not look for ${identity}'s state artifact in ${ctx.repository}: ${errorMessage(error)}; ` +
@@ -77,16 +86,26 @@ export async function restoreFromArtifact(request: ArtifactRestoreRequest): Prom
   }
   for (const line of search.skipped) log.warn(`artifacts: skipped ${line}`);
   if (!search.found) {
-    log.info(`artifacts: no state artifact of ${identity} in ${ctx.repository} (looked for ${search.asked.join(", ")})`);
+    log.info(
+      `artifacts: no state artifact of ${identity} in ${ctx.repository} (looked for ${search.asked.join(", ")})`,
+    );
     return null;
   }
   await download(request, search.found, owner, repo);
   return { source: `artifact ${search.found.name} (id ${search.found.id}) of run ${search.found.runId}` };
 }
 
-async function download(request: ArtifactRestoreRequest, artifact: StateArtifact, owner: string, repo: string): Promise<void> {
+async function download(
+  request: ArtifactRestoreRequest,
+  artifact: StateArtifact,
+  owner: string,
+  repo: string,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "claude-bottle-restore-"));
-  const refuse = (why: string) => new UnsafeArchiveError(`restored state refused: artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} ${why}`);
+  const refuse = (why: string) =>
+    new UnsafeArchiveError(
+      `restored state refused: artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} ${why}`,
+    );
   try {
     const client = await request.client();
     let downloaded: { digestMismatch?: boolean | undefined };
@@ -96,15 +115,24 @@ async function download(request: ArtifactRestoreRequest, artifact: StateArtifact
         // Kept as the bytes that were uploaded: the archive is read by our own checks, not unpacked by the client.
         skipDecompress: true,
         ...(artifact.digest ? { expectedHash: artifact.digest } : {}),
-        findBy: { token: request.token as string, workflowRunId: artifact.runId, repositoryOwner: owner, repositoryName: repo },
+        findBy: {
+          token: request.token as string,
+          workflowRunId: artifact.runId,
+          repositoryOwner: owner,
+          repositoryName: repo,
+        },
       });
     } catch (error) {
-      throw new Error(`the state artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} could not be downloaded: ${errorMessage(error)}`);
+      throw new Error(
+        `the state artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} could not be downloaded: ${errorMessage(error)}`,
+      );
     }
-    if (downloaded.digestMismatch) throw refuse(`does not match the digest recorded when it was uploaded (${artifact.digest})`);
+    if (downloaded.digestMismatch)
+      throw refuse(`does not match the digest recorded when it was uploaded (${artifact.digest})`);
     const entries = await readdir(dir);
     const file = entries.length === 1 ? join(dir, entries[0] as string) : null;
-    if (!file || !(await lstat(file)).isFile()) throw refuse(`did not download as one file (${entries.length} entries)`);
+    if (!file || !(await lstat(file)).isFile())
+      throw refuse(`did not download as one file (${entries.length} entries)`);
     await unpackState(file, request.stateDir, request.limits ?? DEFAULT_LIMITS);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -112,13 +140,23 @@ async function download(request: ArtifactRestoreRequest, artifact: StateArtifact
 }
 
 /** Lists a repository's artifacts of one exact name, every page (at most 1000 artifacts). */
-async function artifactLister(token: string, owner: string, repo: string, env: NodeJS.ProcessEnv): Promise<(name: string) => Promise<RestArtifact[]>> {
+async function artifactLister(
+  token: string,
+  owner: string,
+  repo: string,
+  env: NodeJS.ProcessEnv,
+): Promise<(name: string) => Promise<RestArtifact[]>> {
   const { getOctokit } = await import("@actions/github");
   const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
   return async (name) => {
     const found: RestArtifact[] = [];
     let pages = 0;
-    for await (const page of octokit.paginate.iterator(octokit.rest.actions.listArtifactsForRepo, { owner, repo, name, per_page: 100 })) {
+    for await (const page of octokit.paginate.iterator(octokit.rest.actions.listArtifactsForRepo, {
+      owner,
+      repo,
+      name,
+      per_page: 100,
+    })) {
       found.push(...page.data);
       if (++pages >= 10) break;
     }

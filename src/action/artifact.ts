@@ -21,7 +21,12 @@ import type { JobContext } from "./context.js";
 import type { Toolkit } from "./toolkit.js";
 
 export interface ArtifactUploader {
-  uploadArtifact(name: string, files: string[], rootDirectory: string, options?: { skipArchive?: boolean }): Promise<{ id?: number | undefined }>;
+  uploadArtifact(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { skipArchive?: boolean },
+  ): Promise<{ id?: number | undefined }>;
 }
 
 /** The artifact name of a bottle's state saved by attempt `attempt` when `artifact-name` is not given. */
@@ -44,7 +49,9 @@ export async function uploadStateArtifact(
   const github = ctx.platform === "github";
   const absent = github ? null : await artifactServiceAbsence(deps.env);
   if (absent) {
-    deps.core.info(`artifacts: the ${ctx.platform} server does not serve artifacts to this job (${absent}; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`);
+    deps.core.info(
+      `artifacts: the ${ctx.platform} server does not serve artifacts to this job (${absent}; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`,
+    );
     return null;
   }
   const dir = await mkdtemp(join(tmpdir(), "claude-bottle-artifact-"));
@@ -55,10 +62,14 @@ export async function uploadStateArtifact(
     const archive = join(dir, stateArchiveArtifactName(name));
     await packState(stateDir, archive);
     const uploader = await deps.artifact();
-    const upload = (...args: Parameters<ArtifactUploader["uploadArtifact"]>) => (github ? uploader.uploadArtifact(...args) : pastServerCheck(() => uploader.uploadArtifact(...args)));
+    const upload = (...args: Parameters<ArtifactUploader["uploadArtifact"]>) =>
+      github ? uploader.uploadArtifact(...args) : pastServerCheck(() => uploader.uploadArtifact(...args));
     const direct = await upload(name, files, stateDir);
     const whole = await upload(stateArchiveArtifactName(name), [archive], dir, { skipArchive: true });
-    if (!github) deps.core.info(`artifacts: ${ctx.platform} took the state as artifacts ${name} and ${stateArchiveArtifactName(name)}`);
+    if (!github)
+      deps.core.info(
+        `artifacts: ${ctx.platform} took the state as artifacts ${name} and ${stateArchiveArtifactName(name)}`,
+      );
     return direct.id ?? whole.id ?? null;
   } catch (error) {
     deps.core.warning(`the state artifact was not uploaded: ${errorMessage(error)}`);

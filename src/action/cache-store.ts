@@ -21,7 +21,8 @@ export interface CacheClient {
 export const CACHE_ARCHIVE_DIR = ".claude-bottle-cache";
 const ARCHIVE_NAME = "state.tar";
 
-export const CACHE_UNAVAILABLE = "the Actions cache service is not available in this job (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set)";
+export const CACHE_UNAVAILABLE =
+  "the Actions cache service is not available in this job (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set)";
 
 export interface SaveResult {
   key: string;
@@ -53,7 +54,9 @@ export class CacheStore {
       await packState(stateDir, join(this.dir, ARCHIVE_NAME));
       // GitHub's keys are immutable: saving an existing key returns -1 rather than throwing.
       const id = await this.cache.saveCache([`${CACHE_ARCHIVE_DIR}/${ARCHIVE_NAME}`], key);
-      return id === -1 ? { key, saved: false, reason: `the cache refused key ${key} (it may exist already)` } : { key, saved: true };
+      return id === -1
+        ? { key, saved: false, reason: `the cache refused key ${key} (it may exist already)` }
+        : { key, saved: true };
     } catch (error) {
       return { key, saved: false, reason: errorMessage(error) };
     } finally {

@@ -28,7 +28,8 @@ export interface JobContext {
 }
 
 export function jobContext(env: NodeJS.ProcessEnv): JobContext {
-  const platform: Platform = env.FORGEJO_ACTIONS === "true" ? "forgejo" : env.GITEA_ACTIONS === "true" ? "gitea" : "github";
+  const platform: Platform =
+    env.FORGEJO_ACTIONS === "true" ? "forgejo" : env.GITEA_ACTIONS === "true" ? "gitea" : "github";
   const attempt = Number.parseInt(env.GITHUB_RUN_ATTEMPT ?? "", 10);
   return {
     platform,
@@ -78,7 +79,10 @@ export function stateCacheKey(identity: string, ctx: JobContext): string {
  */
 export function stateRestoreKeys(identity: string, ctx?: JobContext): { primary: string; prefix: string } {
   if (!ctx) return { primary: `${stateCachePrefix(identity)}newest`, prefix: stateCachePrefix(identity) };
-  return { primary: stateCacheKey(identity, { ...ctx, attempt: ctx.attempt - 1 }), prefix: stateCachePrefix(identity, ctx.runId) };
+  return {
+    primary: stateCacheKey(identity, { ...ctx, attempt: ctx.attempt - 1 }),
+    prefix: stateCachePrefix(identity, ctx.runId),
+  };
 }
 
 /** Every saved state of a bottle (a resume job), or only this run's attempts (a re-run). */

@@ -30,7 +30,8 @@ export function imageCacheKey(tag: string): string {
   return `bottle-image-${tag.replace(/[^A-Za-z0-9.-]/g, "-")}`.toLowerCase();
 }
 
-export type ImageRestore = { state: "present" } | { state: "missing" } | { state: "loaded"; loadMs: number; buildMs: number | null };
+export type ImageRestore =
+  { state: "present" } | { state: "missing" } | { state: "loaded"; loadMs: number; buildMs: number | null };
 
 export class ImageCache {
   constructor(
@@ -58,7 +59,9 @@ export class ImageCache {
       if (!(await this.docker.imageExists(tag))) throw new Error(`the cached export did not produce ${tag}`);
       const loadMs = Math.round(performance.now() - started);
       const buildMs = await readBuildMs(join(this.workspace, INFO));
-      this.log.info(`agent image ${tag}: loaded from the cache in ${seconds(loadMs)}${buildMs === null ? "" : ` (building it took ${seconds(buildMs)})`}`);
+      this.log.info(
+        `agent image ${tag}: loaded from the cache in ${seconds(loadMs)}${buildMs === null ? "" : ` (building it took ${seconds(buildMs)})`}`,
+      );
       return { state: "loaded", loadMs, buildMs };
     } catch (error) {
       this.log.warn(`agent image ${tag}: the cached copy was not used (${errorMessage(error)}); building it instead`);
@@ -74,11 +77,17 @@ export class ImageCache {
     const dir = join(this.workspace, CACHE_ARCHIVE_DIR);
     try {
       await mkdir(dir, { recursive: true });
-      await pipeline(await this.docker.exportImage(tag), createWriteStream(join(this.workspace, ARCHIVE), { mode: 0o600 }));
+      await pipeline(
+        await this.docker.exportImage(tag),
+        createWriteStream(join(this.workspace, ARCHIVE), { mode: 0o600 }),
+      );
       await writeFile(join(this.workspace, INFO), JSON.stringify({ tag, buildMs }));
       const id = await this.cache.saveCache([ARCHIVE, INFO], imageCacheKey(tag));
       if (id === -1) this.log.info(`agent image ${tag}: already in the cache`);
-      else this.log.info(`agent image ${tag}: saved to the cache as ${imageCacheKey(tag)}, so the next job loads it instead of building`);
+      else
+        this.log.info(
+          `agent image ${tag}: saved to the cache as ${imageCacheKey(tag)}, so the next job loads it instead of building`,
+        );
     } catch (error) {
       this.log.warn(`agent image ${tag}: not saved to the cache (${errorMessage(error)})`);
     } finally {
@@ -110,7 +119,11 @@ export async function checkImageExport(archive: string, tag: string): Promise<vo
   const extract = tarStream.extract();
   extract.on("entry", (header, stream, next) => {
     const name = header.name.replace(/^\.\//, "");
-    if ((name === "manifest.json" || name === "repositories") && header.type === "file" && (header.size ?? 0) <= INDEX_LIMIT) {
+    if (
+      (name === "manifest.json" || name === "repositories") &&
+      header.type === "file" &&
+      (header.size ?? 0) <= INDEX_LIMIT
+    ) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: unknown) => chunks.push(c as Buffer));
       stream.on("end", () => {
@@ -138,7 +151,9 @@ export async function checkImageExport(archive: string, tag: string): Promise<vo
   }
   const others = [...names].filter((n) => n !== tag);
   if (others.length > 0 || !names.has(tag)) {
-    throw new Error(`the cached image export names ${JSON.stringify([...names])}, not only ${tag}; refusing to load it`);
+    throw new Error(
+      `the cached image export names ${JSON.stringify([...names])}, not only ${tag}; refusing to load it`,
+    );
   }
 }
 

@@ -52,16 +52,19 @@ export type InputReader = (name: string) => string;
 
 type Field<T> = (read: InputReader, cwd: string) => T;
 
-const optional = (name: string): Field<string | null> => (read) => {
-  const value = read(name).trim();
-  return value === "" ? null : value;
-};
+const optional =
+  (name: string): Field<string | null> =>
+  (read) => {
+    const value = read(name).trim();
+    return value === "" ? null : value;
+  };
 
 function choice<T extends string>(name: string, options: readonly T[], fallback: T): Field<T> {
   return (read) => {
     const value = read(name).trim() || fallback;
     const parsed = z.enum(options as [T, ...T[]]).safeParse(value);
-    if (!parsed.success) throw new InputError(name, value, "is not one of the choices", `use one of: ${options.join(", ")}`);
+    if (!parsed.success)
+      throw new InputError(name, value, "is not one of the choices", `use one of: ${options.join(", ")}`);
     return parsed.data;
   };
 }
@@ -70,14 +73,25 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
   agent: (read) => {
     const value = read("agent").trim() || "claude";
     if (!NAME_PATTERN.test(value)) {
-      throw new InputError("agent", value, "is not an agent name", "use a name defined under `agents` in the manifest (lowercase letters, digits, hyphens), or leave it out for `claude`");
+      throw new InputError(
+        "agent",
+        value,
+        "is not an agent name",
+        "use a name defined under `agents` in the manifest (lowercase letters, digits, hyphens), or leave it out for `claude`",
+      );
     }
     return value;
   },
   prompt: (read, cwd) => {
     const text = read("prompt");
     const file = read("prompt-file").trim();
-    if (text.trim() && file) throw new InputError("prompt-file", file, "is given together with prompt", "give the task either inline as prompt or in a file as prompt-file, not both");
+    if (text.trim() && file)
+      throw new InputError(
+        "prompt-file",
+        file,
+        "is given together with prompt",
+        "give the task either inline as prompt or in a file as prompt-file, not both",
+      );
     if (file) {
       try {
         const content = readFileSync(resolve(cwd, file), "utf8");
@@ -85,7 +99,12 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
         return content;
       } catch (error) {
         if (error instanceof InputError) throw error;
-        throw new InputError("prompt-file", file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`, "give a path relative to the workspace of the job");
+        throw new InputError(
+          "prompt-file",
+          file,
+          `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+          "give a path relative to the workspace of the job",
+        );
       }
     }
     return text.trim() ? text : null;
@@ -98,7 +117,13 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
   },
   id: (read) => {
     const value = read("id").trim();
-    if (value.length > 200) throw new InputError("id", value, "is longer than 200 characters", "use a short value such as the matrix entry's name");
+    if (value.length > 200)
+      throw new InputError(
+        "id",
+        value,
+        "is longer than 200 characters",
+        "use a short value such as the matrix entry's name",
+      );
     return value;
   },
   resumePrompt: optional("resume-prompt"),
@@ -120,7 +145,12 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
   artifactName: (read) => {
     const value = read("artifact-name").trim();
     if (value && !/^[^\\/":<>|*?\r\n]{1,200}$/.test(value)) {
-      throw new InputError("artifact-name", value, "is not a valid artifact name", 'leave out \\ / " : < > | * ? and line breaks');
+      throw new InputError(
+        "artifact-name",
+        value,
+        "is not a valid artifact name",
+        'leave out \\ / " : < > | * ? and line breaks',
+      );
     }
     return value || null;
   },
@@ -142,7 +172,12 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
     if (items.length === 1 && items[0] === "never") return [];
     for (const item of items) {
       if (!(OUTCOMES as readonly string[]).includes(item)) {
-        throw new InputError("fail-on", item, "is not an outcome", `list outcomes from ${OUTCOMES.join(", ")}, separated by commas, or write never`);
+        throw new InputError(
+          "fail-on",
+          item,
+          "is not an outcome",
+          `list outcomes from ${OUTCOMES.join(", ")}, separated by commas, or write never`,
+        );
       }
     }
     return items as Outcome[];
@@ -150,18 +185,40 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
 };
 
 export function parseInputs(read: InputReader, cwd: string): ActionInputs {
-  const inputs = Object.fromEntries(Object.entries(FIELDS).map(([key, field]) => [key, field(read, cwd)])) as unknown as ActionInputs;
+  const inputs = Object.fromEntries(
+    Object.entries(FIELDS).map(([key, field]) => [key, field(read, cwd)]),
+  ) as unknown as ActionInputs;
   if (inputs.mode === "start" && inputs.prompt === null) {
-    throw new InputError("prompt", "", "is required to start a bottle", "give the task as prompt (or prompt-file); only mode: resume may leave it out");
+    throw new InputError(
+      "prompt",
+      "",
+      "is required to start a bottle",
+      "give the task as prompt (or prompt-file); only mode: resume may leave it out",
+    );
   }
   if (inputs.mode === "resume" && inputs.identity === null) {
-    throw new InputError("identity", "", "is required in mode: resume", "pass the identity output of the job that preserved the bottle, e.g. ${{ needs.agent.outputs.identity }}");
+    throw new InputError(
+      "identity",
+      "",
+      "is required in mode: resume",
+      "pass the identity output of the job that preserved the bottle, e.g. ${{ needs.agent.outputs.identity }}",
+    );
   }
   if (inputs.mode === "start" && inputs.identity !== null) {
-    throw new InputError("identity", inputs.identity, "is only read in mode: resume", "leave it out: a start derives its identity from the job, so a re-run finds the same bottle");
+    throw new InputError(
+      "identity",
+      inputs.identity,
+      "is only read in mode: resume",
+      "leave it out: a start derives its identity from the job, so a re-run finds the same bottle",
+    );
   }
   if (inputs.anthropicApiKey && inputs.claudeCodeOauthToken) {
-    throw new InputError("claude-code-oauth-token", "(set)", "is given together with anthropic-api-key", "give one credential for the gate to inject");
+    throw new InputError(
+      "claude-code-oauth-token",
+      "(set)",
+      "is given together with anthropic-api-key",
+      "give one credential for the gate to inject",
+    );
   }
   return inputs;
 }

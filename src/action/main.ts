@@ -15,7 +15,11 @@ export async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
 
   core.info(`claude-bottle: starting (node ${process.version})`);
-  const [{ runMain }, cache, { connectDocker }] = await Promise.all([import("./run.js"), import("@actions/cache"), import("../docker/dockerode.js")]);
+  const [{ runMain }, cache, { connectDocker }] = await Promise.all([
+    import("./run.js"),
+    import("@actions/cache"),
+    import("../docker/dockerode.js"),
+  ]);
 
   await runMain({
     core,

@@ -6,6 +6,10 @@
 import * as core from "@actions/core";
 
 export async function post(): Promise<void> {
-  const [{ runPost }, cache, { connectDocker }] = await Promise.all([import("./post.js"), import("@actions/cache"), import("../docker/dockerode.js")]);
+  const [{ runPost }, cache, { connectDocker }] = await Promise.all([
+    import("./post.js"),
+    import("@actions/cache"),
+    import("../docker/dockerode.js"),
+  ]);
   await runPost({ core, docker: connectDocker, cache, env: process.env, cwd: process.cwd() });
 }

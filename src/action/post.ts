@@ -37,7 +37,10 @@ export async function runPost(deps: Omit<ActionDeps, "artifact" | "signal">): Pr
       identities: [main.identity],
       force: true,
       ...(interrupted
-        ? { rescue: async (identity: string) => (rescued = await rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log })) }
+        ? {
+            rescue: async (identity: string) =>
+              (rescued = await rescueBottle(identity, { docker, state, clock: { now: () => new Date() }, log })),
+          }
         : {}),
     });
     for (const r of report.removed) core.info(`post: removed ${[...r.containers, ...r.networks].join(", ")}`);

@@ -20,7 +20,8 @@ export function manifestInThisJob(
   // The embedded default is recorded by name, not by path.
   if (!isAbsolute(recorded.manifestPath) || !isAbsolute(recorded.workspace)) return recorded.manifestPath;
   const inside = relative(recorded.workspace, recorded.manifestPath);
-  if (inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return recorded.manifestPath;
+  if (inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    return recorded.manifestPath;
   const moved = join(workspace, inside);
   return exists(moved) || !exists(recorded.manifestPath) ? moved : recorded.manifestPath;
 }

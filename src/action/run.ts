@@ -60,24 +60,36 @@ export async function runMain(given: ActionDeps): Promise<void> {
     core.setFailed(errorMessage(error));
     return;
   }
-  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken, inputs.githubToken]) if (secret) core.setSecret(secret);
+  for (const secret of [inputs.anthropicApiKey, inputs.claudeCodeOauthToken, inputs.githubToken])
+    if (secret) core.setSecret(secret);
   const ctx = jobContext(deps.env);
   const workspace = deps.env.GITHUB_WORKSPACE || deps.cwd;
   const env = gateEnv(inputs, deps.env);
   const stateHome = deps.env.CLAUDE_BOTTLE_HOME || join(deps.env.RUNNER_TEMP || join(workspace, ".."), "claude-bottle");
   const state = new StateStore(stateHome);
   const store = new CacheStore(deps.cache, workspace);
-  const identity = inputs.mode === "resume" ? (inputs.identity as string) : deriveIdentity(ctx, inputs.agent, inputs.id);
+  const identity =
+    inputs.mode === "resume" ? (inputs.identity as string) : deriveIdentity(ctx, inputs.agent, inputs.id);
   setIdentityOutput(core, identity);
   core.saveState("main", JSON.stringify({ identity, stateHome, workspace, phase: "running" } satisfies MainState));
 
   try {
     const pauseAt = pauseFromEnv(deps.env, (line) => core.info(line));
     // What can be checked without the cache comes first: a bad manifest or a missing engine restores nothing.
-    if (inputs.mode === "start") loadStartManifest({ agent: inputs.agent, manifest: inputs.manifest ?? undefined, cwd: deps.cwd });
+    if (inputs.mode === "start")
+      loadStartManifest({ agent: inputs.agent, manifest: inputs.manifest ?? undefined, cwd: deps.cwd });
     const docker = await deps.docker();
     const fromArtifact = () =>
-      restoreFromArtifact({ identity, artifactName: inputs.artifactName, stateDir: state.dir(identity), ctx, token: inputs.githubToken, env: deps.env, log: actionLog(core), client: deps.artifact });
+      restoreFromArtifact({
+        identity,
+        artifactName: inputs.artifactName,
+        stateDir: state.dir(identity),
+        ctx,
+        token: inputs.githubToken,
+        env: deps.env,
+        log: actionLog(core),
+        client: deps.artifact,
+      });
     const cacheDeps = { core, state, store, artifact: deps.artifact, env: deps.env, fromArtifact };
     const restored = await core.group("restore", () => restoreState(inputs, ctx, identity, cacheDeps));
     if (restored.kind === "settled") {
@@ -96,20 +108,34 @@ export async function runMain(given: ActionDeps): Promise<void> {
       resumePrompt: inputs.resumePrompt ?? undefined,
     };
     const prepareDeps = { docker, state, env, warn: (line: string) => core.info(line) };
-    const manifest = resumeFrom ? await resumeManifest(inputs, state, identity, request.workspace) : (inputs.manifest ?? undefined);
+    const manifest = resumeFrom
+      ? await resumeManifest(inputs, state, identity, request.workspace)
+      : (inputs.manifest ?? undefined);
     const planWith = async (planEnv: NodeJS.ProcessEnv): Promise<BottlePlan> =>
       resumeFrom
-        ? planResume({ ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest }, { ...prepareDeps, env: planEnv })
-        : planStart({ ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest, identity }, { ...prepareDeps, env: planEnv });
+        ? planResume(
+            { ...request, identity, prompt: inputs.resumePrompt ?? undefined, manifest },
+            { ...prepareDeps, env: planEnv },
+          )
+        : planStart(
+            { ...request, agent: inputs.agent, prompt: inputs.prompt as string, manifest, identity },
+            { ...prepareDeps, env: planEnv },
+          );
     let plan = await planWith(env);
     // Where no registry answers, the base and gate images built without one (local-images.ts).
-    const localImages = await core.group("base images", () => ensureBaseImages({ docker, env, log: actionLog(core) }, planImages(plan)));
+    const localImages = await core.group("base images", () =>
+      ensureBaseImages({ docker, env, log: actionLog(core) }, planImages(plan)),
+    );
     if (Object.keys(localImages).length > 0) plan = await planWith({ ...env, ...localImages });
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
-      core.warning(`capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`);
+      core.warning(
+        `capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`,
+      );
     }
-    core.info(`bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`);
+    core.info(
+      `bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`,
+    );
     await pauseAt?.("plan");
     const tag = inputs.cacheImage && plan.image.kind === "build" && plan.image.reuse ? plan.image.tag : null;
     const images = tag ? new ImageCache(deps.cache, workspace, docker, actionLog(core)) : null;
@@ -122,7 +148,13 @@ export async function runMain(given: ActionDeps): Promise<void> {
           // What the tombstone records; on GitHub the transcript of a success can still be read as an artifact.
           finished = await state.readMetadata(identity);
           if (inputs.saveState === "cache-and-artifact") {
-            successArtifact = await uploadStateArtifact(deps, ctx, state, identity, inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt));
+            successArtifact = await uploadStateArtifact(
+              deps,
+              ctx,
+              state,
+              identity,
+              inputs.artifactName ?? defaultArtifactName(identity, ctx.attempt),
+            );
           }
         },
         docker,
@@ -138,14 +170,17 @@ export async function runMain(given: ActionDeps): Promise<void> {
     );
     await pauseAt?.("cache-save");
     const saved = await core.group("save state", () => saveState(result, inputs, ctx, finished, cacheDeps));
-    if (images && tag && image?.state === "missing") await core.group("save agent image", () => images.save(tag, result.timings.image ?? null));
+    if (images && tag && image?.state === "missing")
+      await core.group("save agent image", () => images.save(tag, result.timings.image ?? null));
     saved.artifactId ??= successArtifact;
     const resumeCommand = resumeSnippet(result.identity, ctx.uses);
     setOutputs(core, result, saved, resumeCommand);
     if (result.preserved) core.info(`resume this bottle in a later job (or re-run this one) with:\n${resumeCommand}`);
     await writeSummary(core, result, saved, plan, ctx.uses);
     if (inputs.failOn.includes(result.outcome)) {
-      core.setFailed(`claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`);
+      core.setFailed(
+        `claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`,
+      );
     }
   } catch (error) {
     if (isUserError(error)) core.setFailed(error.message);
@@ -169,17 +204,32 @@ function gateEnv(inputs: ActionInputs, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
 }
 
 /** The `manifest` input, else the manifest the state recorded, moved into this job's workspace. */
-async function resumeManifest(inputs: ActionInputs, state: StateStore, identity: string, workspace: string): Promise<string | undefined> {
+async function resumeManifest(
+  inputs: ActionInputs,
+  state: StateStore,
+  identity: string,
+  workspace: string,
+): Promise<string | undefined> {
   if (inputs.manifest) return inputs.manifest;
   const metadata = await state.readMetadata(identity);
   return metadata ? manifestInThisJob(metadata, workspace) : undefined;
 }
 
 /** A resume job found that the bottle already finished: say so, and pass or fail as `fail-on` says of that outcome. */
-async function reportSettled(core: Toolkit, inputs: ActionInputs, found: Extract<Restored, { kind: "settled" }>, uses: string): Promise<void> {
+async function reportSettled(
+  core: Toolkit,
+  inputs: ActionInputs,
+  found: Extract<Restored, { kind: "settled" }>,
+  uses: string,
+): Promise<void> {
   const { settled, metadata } = found;
-  core.info(`bottle ${metadata.identity} finished (${settled.outcome}) in ${describeOrigin(settled.origin)}; nothing to resume`);
+  core.info(
+    `bottle ${metadata.identity} finished (${settled.outcome}) in ${describeOrigin(settled.origin)}; nothing to resume`,
+  );
   setSettledOutputs(core, metadata, settled);
   await writeSettledSummary(core, metadata, settled, uses);
-  if (inputs.failOn.includes(settled.outcome)) core.setFailed(`bottle ${metadata.identity} had already ended with outcome ${settled.outcome}; nothing was resumed`);
+  if (inputs.failOn.includes(settled.outcome))
+    core.setFailed(
+      `bottle ${metadata.identity} had already ended with outcome ${settled.outcome}; nothing was resumed`,
+    );
 }

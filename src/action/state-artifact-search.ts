@@ -74,6 +74,8 @@ export async function findStateArtifact(
     return true;
   });
   const newest = usable.sort((a, b) => (b.created_at ?? "").localeCompare(a.created_at ?? "") || b.id - a.id)[0];
-  const found = newest ? { id: newest.id, name: newest.name, runId: newest.workflow_run?.id as number, digest: newest.digest ?? null } : null;
+  const found = newest
+    ? { id: newest.id, name: newest.name, runId: newest.workflow_run?.id as number, digest: newest.digest ?? null }
+    : null;
   return { found, asked, skipped };
 }

@@ -34,7 +34,12 @@ export interface StateCacheDeps {
   fromArtifact: () => Promise<{ source: string } | null>;
 }
 
-export async function restoreState(inputs: ActionInputs, ctx: JobContext, identity: string, deps: StateCacheDeps): Promise<Restored> {
+export async function restoreState(
+  inputs: ActionInputs,
+  ctx: JobContext,
+  identity: string,
+  deps: StateCacheDeps,
+): Promise<Restored> {
   const { core, state, store } = deps;
   if (inputs.mode === "resume") {
     const prefix = stateCachePrefix(identity);
@@ -46,17 +51,28 @@ export async function restoreState(inputs: ActionInputs, ctx: JobContext, identi
     // The cache may have evicted the entry (or the job has none); the state artifact outlives it.
     const artifact = await deps.fromArtifact();
     if (artifact) {
-      core.info(`restored ${identity} from ${artifact.source} (${store.available ? `the cache has no entry under ${prefix}` : CACHE_UNAVAILABLE})`);
+      core.info(
+        `restored ${identity} from ${artifact.source} (${store.available ? `the cache has no entry under ${prefix}` : CACHE_UNAVAILABLE})`,
+      );
       return classify(identity, artifact.source, state);
     }
     if (!store.available) {
-      throw new Error(`bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`);
+      throw new Error(
+        `bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`,
+      );
     }
-    throw new InputError("identity", identity, `has no saved state in the cache (looked for keys starting with ${prefix})`, "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)");
+    throw new InputError(
+      "identity",
+      identity,
+      `has no saved state in the cache (looked for keys starting with ${prefix})`,
+      "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)",
+    );
   }
   if (ctx.attempt <= 1) return { kind: "fresh" };
   if (!store.available) {
-    core.info(`attempt ${ctx.attempt}: ${CACHE_UNAVAILABLE}, so no earlier attempt's state can be restored; starting fresh`);
+    core.info(
+      `attempt ${ctx.attempt}: ${CACHE_UNAVAILABLE}, so no earlier attempt's state can be restored; starting fresh`,
+    );
     return { kind: "fresh" };
   }
   // A re-run: the same inputs, so the task is already in the session; pick up what the failed attempt kept.
@@ -67,7 +83,9 @@ export async function restoreState(inputs: ActionInputs, ctx: JobContext, identi
   }
   const found = await classify(identity, restored.key, state);
   if (found.kind === "settled") {
-    core.info(`attempt ${ctx.attempt}: bottle ${identity} already finished (${found.settled.outcome}) in ${describeOrigin(found.settled.origin)}; starting fresh`);
+    core.info(
+      `attempt ${ctx.attempt}: bottle ${identity} already finished (${found.settled.outcome}) in ${describeOrigin(found.settled.origin)}; starting fresh`,
+    );
     await state.remove(identity);
     return { kind: "fresh" };
   }
@@ -77,7 +95,9 @@ export async function restoreState(inputs: ActionInputs, ctx: JobContext, identi
     await state.remove(identity);
     return { kind: "fresh" };
   }
-  core.info(`attempt ${ctx.attempt}: resuming ${identity} (session ${metadata.sessionId}) from cache key ${restored.key} instead of starting fresh`);
+  core.info(
+    `attempt ${ctx.attempt}: resuming ${identity} (session ${metadata.sessionId}) from cache key ${restored.key} instead of starting fresh`,
+  );
   return found;
 }
 
@@ -86,11 +106,22 @@ async function classify(identity: string, key: string, state: StateStore): Promi
   const settled = await state.readSettled(identity);
   const metadata = await state.readMetadata(identity);
   if (settled) {
-    if (!metadata) throw new InputError("identity", identity, `has a settled mark but no metadata in ${key}`, "the saved state is damaged; start the agent again");
+    if (!metadata)
+      throw new InputError(
+        "identity",
+        identity,
+        `has a settled mark but no metadata in ${key}`,
+        "the saved state is damaged; start the agent again",
+      );
     return { kind: "settled", key, settled, metadata };
   }
   if (metadata?.outcome === "success") {
-    return { kind: "settled", key, settled: { outcome: "success", origin: metadata.origin, at: metadata.endedAt ?? metadata.startedAt }, metadata };
+    return {
+      kind: "settled",
+      key,
+      settled: { outcome: "success", origin: metadata.origin, at: metadata.endedAt ?? metadata.startedAt },
+      metadata,
+    };
   }
   return { kind: "resume", key };
 }
@@ -112,7 +143,13 @@ export async function saveState(
   if (inputs.saveState === "none") return saved;
   const key = stateCacheKey(result.identity, ctx);
   if (!result.preserved) {
-    if (finished) await saveTombstone(finished, { outcome: result.outcome, origin: { run: ctx.runId, attempt: ctx.attempt }, at: new Date().toISOString() }, key, deps);
+    if (finished)
+      await saveTombstone(
+        finished,
+        { outcome: result.outcome, origin: { run: ctx.runId, attempt: ctx.attempt }, at: new Date().toISOString() },
+        key,
+        deps,
+      );
     return saved;
   }
   const cached = await store.save(state.dir(result.identity), key);
@@ -120,10 +157,18 @@ export async function saveState(
     saved.cacheKey = key;
     core.info(`saved the bottle's state to the cache as ${key}`);
   } else {
-    core.warning(`the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`);
+    core.warning(
+      `the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`,
+    );
   }
   if (inputs.saveState === "cache-and-artifact") {
-    saved.artifactId = await uploadStateArtifact(deps, ctx, state, result.identity, inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt));
+    saved.artifactId = await uploadStateArtifact(
+      deps,
+      ctx,
+      state,
+      result.identity,
+      inputs.artifactName ?? defaultArtifactName(result.identity, ctx.attempt),
+    );
   }
   return saved;
 }
@@ -134,8 +179,12 @@ async function saveTombstone(metadata: Metadata, settled: Settled, key: string, 
     const tombstones = new StateStore(home);
     await tombstones.writeTombstone(metadata, settled);
     const cached = await deps.store.save(tombstones.dir(metadata.identity), key);
-    if (cached.saved) deps.core.info(`recorded in the cache that ${metadata.identity} finished (${settled.outcome}) as ${key}`);
-    else deps.core.warning(`could not record in the cache that ${metadata.identity} finished: ${cached.reason}; a later resume job may find an older state`);
+    if (cached.saved)
+      deps.core.info(`recorded in the cache that ${metadata.identity} finished (${settled.outcome}) as ${key}`);
+    else
+      deps.core.warning(
+        `could not record in the cache that ${metadata.identity} finished: ${cached.reason}; a later resume job may find an older state`,
+      );
   } finally {
     await rm(home, { recursive: true, force: true });
   }

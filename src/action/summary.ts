@@ -32,11 +32,23 @@ function historyTable(history: LaunchRecord[]): string[] {
   const rows = history.map((h) => {
     return `| ${h.launch} | ${describeOrigin(h.origin)} | \`${h.outcome}\` | ${h.numTurns ?? "-"} | ${h.costUsd === null ? "-" : `$${h.costUsd.toFixed(4)}`} |`;
   });
-  return ["", "#### This bottle's launches", "", "| launch | where | outcome | turns | cost |", "|---|---|---|---|---|", ...rows];
+  return [
+    "",
+    "#### This bottle's launches",
+    "",
+    "| launch | where | outcome | turns | cost |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ];
 }
 
 /** A resume job that found the bottle already finished. */
-export async function writeSettledSummary(core: Toolkit, metadata: Metadata, settled: Settled, uses: string): Promise<void> {
+export async function writeSettledSummary(
+  core: Toolkit,
+  metadata: Metadata,
+  settled: Settled,
+  uses: string,
+): Promise<void> {
   const lines = [
     `### claude-bottle: already finished (${settled.outcome})`,
     "",
@@ -54,7 +66,13 @@ async function writeLines(core: Toolkit, lines: string[]): Promise<void> {
   }
 }
 
-export async function writeSummary(core: Toolkit, result: RunResult, saved: SavedState, plan: BottlePlan, uses: string): Promise<void> {
+export async function writeSummary(
+  core: Toolkit,
+  result: RunResult,
+  saved: SavedState,
+  plan: BottlePlan,
+  uses: string,
+): Promise<void> {
   const rows = [
     ["outcome", `\`${result.outcome}\`${result.exitCode !== null ? ` (claude exit ${result.exitCode})` : ""}`],
     ["identity", `\`${result.identity}\``],
@@ -62,7 +80,10 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     ["session", result.sessionId ? `\`${result.sessionId}\`` : "none"],
     ["turns", String(result.numTurns ?? "-")],
     ["cost", result.costUsd === null ? "-" : `$${result.costUsd.toFixed(4)}`],
-    ["state", result.preserved ? `preserved${saved.cacheKey ? ` in cache key \`${saved.cacheKey}\`` : ""}` : "cleaned up"],
+    [
+      "state",
+      result.preserved ? `preserved${saved.cacheKey ? ` in cache key \`${saved.cacheKey}\`` : ""}` : "cleaned up",
+    ],
     ["egress", describeEgress(result.egress).replace(/^egress: /, "")],
   ];
   const lines = [
@@ -73,12 +94,32 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     ...rows.map(([k, v]) => `| ${k} | ${v} |`),
   ];
   for (const [i, c] of result.capabilityBlocks.entries()) {
-    const what = c.policy === "rebuild" ? (c.result === "build-failed" ? "rebuild failed: the proposal did not build" : "rebuilt and resumed in this run") : "preserved for a resume on the new image";
-    lines.push("", `#### The agent asked for a different image${result.capabilityBlocks.length > 1 ? ` (${i + 1} of ${result.capabilityBlocks.length})` : ""}: ${what}`, "", `> ${clip(c.reason, 1000)}`, "");
-    const diff = createTwoFilesPatch(`Dockerfile (${c.before.source})`, "Dockerfile (proposed)", c.before.text, c.proposed, "", "", { context: 3 });
+    const what =
+      c.policy === "rebuild"
+        ? c.result === "build-failed"
+          ? "rebuild failed: the proposal did not build"
+          : "rebuilt and resumed in this run"
+        : "preserved for a resume on the new image";
+    lines.push(
+      "",
+      `#### The agent asked for a different image${result.capabilityBlocks.length > 1 ? ` (${i + 1} of ${result.capabilityBlocks.length})` : ""}: ${what}`,
+      "",
+      `> ${clip(c.reason, 1000)}`,
+      "",
+    );
+    const diff = createTwoFilesPatch(
+      `Dockerfile (${c.before.source})`,
+      "Dockerfile (proposed)",
+      c.before.text,
+      c.proposed,
+      "",
+      "",
+      { context: 3 },
+    );
     lines.push(...codeBlock("diff", diff.trimEnd()));
   }
-  if (result.workTreeNotes?.length) lines.push("", "#### The work tree", "", ...result.workTreeNotes.map((n) => `- ${clip(n, 500)}`));
+  if (result.workTreeNotes?.length)
+    lines.push("", "#### The work tree", "", ...result.workTreeNotes.map((n) => `- ${clip(n, 500)}`));
   if (result.buildLog) {
     let tail = "";
     try {
@@ -88,13 +129,36 @@ export async function writeSummary(core: Toolkit, result: RunResult, saved: Save
     }
     lines.push("", "#### The per-bottle Dockerfile did not build", "", ...codeBlock("text", tail));
   }
-  if (result.capabilityBlocks.length === 0 && plan.image.kind === "build" && plan.image.source === "per-bottle" && plan.image.replaces !== undefined) {
-    const diff = createTwoFilesPatch("Dockerfile (before)", "Dockerfile (per-bottle)", plan.image.replaces, plan.image.dockerfile, "", "", { context: 3 });
-    lines.push("", "<details><summary>This bottle runs on its own Dockerfile</summary>", "", ...codeBlock("diff", diff.trimEnd()), "", "</details>");
+  if (
+    result.capabilityBlocks.length === 0 &&
+    plan.image.kind === "build" &&
+    plan.image.source === "per-bottle" &&
+    plan.image.replaces !== undefined
+  ) {
+    const diff = createTwoFilesPatch(
+      "Dockerfile (before)",
+      "Dockerfile (per-bottle)",
+      plan.image.replaces,
+      plan.image.dockerfile,
+      "",
+      "",
+      { context: 3 },
+    );
+    lines.push(
+      "",
+      "<details><summary>This bottle runs on its own Dockerfile</summary>",
+      "",
+      ...codeBlock("diff", diff.trimEnd()),
+      "",
+      "</details>",
+    );
   }
   lines.push(...historyTable(result.history));
   if (result.preserved) {
-    const why = result.outcome === "capability-block" ? "Approve the new image by resuming this bottle in a later job (it builds from the proposed Dockerfile):" : "Resume this bottle in a later job (or re-run this job):";
+    const why =
+      result.outcome === "capability-block"
+        ? "Approve the new image by resuming this bottle in a later job (it builds from the proposed Dockerfile):"
+        : "Resume this bottle in a later job (or re-run this job):";
     lines.push("", why, "", "```yaml", resumeSnippet(result.identity, uses), "```");
   }
   await writeLines(core, lines);

@@ -35,7 +35,9 @@ export function bottleImageTag(identity: string): string {
 }
 
 export function keptBuildArgs(args: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(KEPT_BUILD_ARGS.filter((name) => args[name] !== undefined).map((name) => [name, args[name] as string]));
+  return Object.fromEntries(
+    KEPT_BUILD_ARGS.filter((name) => args[name] !== undefined).map((name) => [name, args[name] as string]),
+  );
 }
 
 /** What a per-bottle build runs with; `bottle` gives its labels, its internal network and the agent's environment. */
@@ -83,7 +85,10 @@ export async function removeBottleState(
 ): Promise<void> {
   await deps.state.remove(identity);
   try {
-    const untagged = await deps.docker.listImages([`${IDENTITY_LABEL}=${identity}`, `${ROLE_LABEL}=${ROLES.bottleImage}`]);
+    const untagged = await deps.docker.listImages([
+      `${IDENTITY_LABEL}=${identity}`,
+      `${ROLE_LABEL}=${ROLES.bottleImage}`,
+    ]);
     for (const ref of [bottleImageTag(identity), ...untagged.map((i) => i.id)]) await deps.docker.removeImage(ref);
   } catch (error) {
     deps.log.warn(`removing the per-bottle image of ${identity} failed: ${errorMessage(error)}`);

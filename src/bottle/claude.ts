@@ -97,7 +97,10 @@ export class ClaudeStream {
     switch (event.type) {
       case "system":
         if (event.subtype === "init") {
-          return { progress: `session ${String(event.session_id)} started (model ${String(event.model ?? "default")})`, turnEnded: false };
+          return {
+            progress: `session ${String(event.session_id)} started (model ${String(event.model ?? "default")})`,
+            turnEnded: false,
+          };
         }
         return { progress: null, turnEnded: false };
       case "assistant": {
@@ -110,7 +113,10 @@ export class ClaudeStream {
       case "user": {
         const results = contentBlocks(event).filter((b) => b.type === "tool_result");
         const failed = results.filter((b) => b.is_error).length;
-        const progress = results.length > 0 ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}${failed ? ` (${failed} failed)` : ""}` : null;
+        const progress =
+          results.length > 0
+            ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}${failed ? ` (${failed} failed)` : ""}`
+            : null;
         return { progress, turnEnded: results.length > 0 };
       }
       case "result": {

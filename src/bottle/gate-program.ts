@@ -35,6 +35,7 @@ export function locateProgram(name: SidecarProgram, env: NodeJS.ProcessEnv): str
     join(here, "..", "..", "dist", name, "index.js"),
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`the ${name} program is missing (looked in ${candidates.join(", ")}); run \`npm run build\``);
+  if (!found)
+    throw new Error(`the ${name} program is missing (looked in ${candidates.join(", ")}); run \`npm run build\``);
   return found;
 }

@@ -45,7 +45,13 @@ export function localAddresses(fibTrie: string, ifInet6: string): string[] {
   }
   for (const line of ifInet6.split("\n")) {
     const hex = /^([0-9a-f]{32})\s/i.exec(line)?.[1];
-    if (hex) found.add((hex.match(/.{4}/g) ?? []).map((group) => group.replace(/^0{1,3}/, "")).join(":").toLowerCase());
+    if (hex)
+      found.add(
+        (hex.match(/.{4}/g) ?? [])
+          .map((group) => group.replace(/^0{1,3}/, ""))
+          .join(":")
+          .toLowerCase(),
+      );
   }
   return [...found];
 }
@@ -56,7 +62,7 @@ export const HOST_PROBE_PROGRAM = [
   'const os = require("node:os");',
   'const read = (path) => { try { return fs.readFileSync(path, "utf8"); } catch { return ""; } };',
   `const localAddresses = ${localAddresses.toString()};`,
-  'const seen = Object.values(os.networkInterfaces()).flat().map((i) => i.address);',
+  "const seen = Object.values(os.networkInterfaces()).flat().map((i) => i.address);",
   `const addresses = [...localAddresses(read("/proc/net/fib_trie"), read("/proc/net/if_inet6")), ...seen];`,
   `process.stdout.write(JSON.stringify({ event: ${JSON.stringify(PROBE_EVENT)}, addresses }) + "\\n");`,
 ].join("\n");
@@ -112,10 +118,13 @@ export class HostAddressProbe {
     // Both settle before either failure is thrown.
     const [interfaces, gateways] = await Promise.all([
       this.probed!,
-      Promise.allSettled([Promise.all(networks.map((network) => this.docker.networkGateways(network)))]).then(([result]) => result),
+      Promise.allSettled([Promise.all(networks.map((network) => this.docker.networkGateways(network)))]).then(
+        ([result]) => result,
+      ),
     ]);
     if (interfaces.status === "rejected") throw interfaces.reason;
-    if (gateways.status === "rejected") throw new Error(`could not read the gateways of the gate's networks: ${errorMessage(gateways.reason)}`);
+    if (gateways.status === "rejected")
+      throw new Error(`could not read the gateways of the gate's networks: ${errorMessage(gateways.reason)}`);
     const runner = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
     return addressesToRefuse([...interfaces.value, ...gateways.value.flat(), ...runner]);
   }
@@ -123,7 +132,11 @@ export class HostAddressProbe {
 
 class ProbeFailed extends Error {}
 
-async function probeHost(docker: DockerClient, probe: HostProbe, create: (request: ContainerRequest) => Promise<string>): Promise<string[]> {
+async function probeHost(
+  docker: DockerClient,
+  probe: HostProbe,
+  create: (request: ContainerRequest) => Promise<string>,
+): Promise<string[]> {
   const fail = (why: string) =>
     new ProbeFailed(
       `could not learn the Docker host's addresses, which the gate must refuse: ${why.trim()}; ` +
@@ -162,7 +175,11 @@ async function probeHost(docker: DockerClient, probe: HostProbe, create: (reques
     );
     if (addresses === null) {
       const tail = await docker.logsTail(id, 5).catch(() => "");
-      throw fail(how === "timeout" ? `no answer within ${PROBE_TIMEOUT_MS / 1000}s` : `it exited without an answer ${JSON.stringify(tail.trim())}`);
+      throw fail(
+        how === "timeout"
+          ? `no answer within ${PROBE_TIMEOUT_MS / 1000}s`
+          : `it exited without an answer ${JSON.stringify(tail.trim())}`,
+      );
     }
     return addresses;
   } catch (error) {

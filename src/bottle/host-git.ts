@@ -30,17 +30,25 @@ function gitEnv(): NodeJS.ProcessEnv {
 /** `asConfigured`: without the settings above, to read what the repository itself configures. */
 export function git(args: string[], cwd?: string, asConfigured = false): Promise<GitRun> {
   return new Promise((resolve) => {
-    execFile("git", [...(asConfigured ? [] : QUIET), ...args], { cwd, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: "utf8" }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 127) : 0;
-      resolve({ code, stdout, stderr: stderr || (error && typeof error.code !== "number" ? error.message : "") });
-    });
+    execFile(
+      "git",
+      [...(asConfigured ? [] : QUIET), ...args],
+      { cwd, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 127) : 0;
+        resolve({ code, stdout, stderr: stderr || (error && typeof error.code !== "number" ? error.message : "") });
+      },
+    );
   });
 }
 
 /** Like `git`, but a failure is an error naming the command and what git said. */
 export async function gitOk(args: string[], cwd?: string): Promise<string> {
   const run = await git(args, cwd);
-  if (run.code !== 0) throw new Error(`git ${args.join(" ")} failed (exit ${run.code}): ${run.stderr.trim().split("\n").slice(-3).join(" ")}`);
+  if (run.code !== 0)
+    throw new Error(
+      `git ${args.join(" ")} failed (exit ${run.code}): ${run.stderr.trim().split("\n").slice(-3).join(" ")}`,
+    );
   return run.stdout;
 }
 

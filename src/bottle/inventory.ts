@@ -4,7 +4,14 @@
  * runner that was killed, a job that was cancelled, a host that went away). Which
  * bottles may go is reaping.ts's rule; this file gathers the facts it needs.
  */
-import { IDENTITY_LABEL, ROLE_LABEL, ROLES, RUNNER_LABEL, RUNNER_PROCESS_LABEL, type DockerClient } from "../docker/client.js";
+import {
+  IDENTITY_LABEL,
+  ROLE_LABEL,
+  ROLES,
+  RUNNER_LABEL,
+  RUNNER_PROCESS_LABEL,
+  type DockerClient,
+} from "../docker/client.js";
 import { errorMessage } from "../errors.js";
 import type { StateStore } from "../state/store.js";
 import { readLease } from "./lease.js";
@@ -41,7 +48,10 @@ interface Found {
 
 /** Every labelled bottle (or those of `identities`), judged: what `cleanup` would do with it, and why. */
 async function findBottles(docker: DockerClient, identities?: readonly string[]): Promise<Found[]> {
-  const [containers, networks] = await Promise.all([docker.listContainers([IDENTITY_LABEL]), docker.listNetworks([IDENTITY_LABEL])]);
+  const [containers, networks] = await Promise.all([
+    docker.listContainers([IDENTITY_LABEL]),
+    docker.listNetworks([IDENTITY_LABEL]),
+  ]);
   const self = currentProcess();
   const byIdentity = new Map<string, Found>();
   const entry = (labels: Record<string, string>, created: Date | undefined): Found | null => {
@@ -101,7 +111,16 @@ export async function savedStates(state: StateStore): Promise<SavedState[]> {
         endedAt: m?.endedAt ?? null,
       });
     } catch (error) {
-      out.push({ identity, agent: null, outcome: null, preserved: state.isPreserved(identity), sessionId: null, startedAt: null, endedAt: null, problem: errorMessage(error) });
+      out.push({
+        identity,
+        agent: null,
+        outcome: null,
+        preserved: state.isPreserved(identity),
+        sessionId: null,
+        startedAt: null,
+        endedAt: null,
+        problem: errorMessage(error),
+      });
     }
   }
   return out;
@@ -128,7 +147,8 @@ export async function cleanupOrphans(
     rescue?: (identity: string) => Promise<unknown>;
   } = {},
 ): Promise<CleanupReport> {
-  if (options.force && !options.identities?.length) throw new Error("cleanupOrphans: force needs the identities it removes");
+  if (options.force && !options.identities?.length)
+    throw new Error("cleanupOrphans: force needs the identities it removes");
   const report: CleanupReport = { removed: [], spared: [], failures: [] };
   for (const { bottle } of await findBottles(docker, options.identities)) {
     const reason = options.force ? "named with --force" : bottle.reason;
@@ -137,7 +157,9 @@ export async function cleanupOrphans(
       continue;
     }
     if (options.rescue) {
-      await options.rescue(bottle.identity).catch((error: unknown) => report.failures.push(`rescuing ${bottle.identity}: ${errorMessage(error)}`));
+      await options
+        .rescue(bottle.identity)
+        .catch((error: unknown) => report.failures.push(`rescuing ${bottle.identity}: ${errorMessage(error)}`));
     }
     const removed = { identity: bottle.identity, containers: [] as string[], networks: [] as string[], reason };
     await Promise.all(

@@ -33,7 +33,12 @@ const LeaseSchema = z.object({
 export type Lease = z.infer<typeof LeaseSchema>;
 
 export function leaseAt(runner: string, now: Date): Lease {
-  return { version: 1, runner, renewedAt: now.toISOString(), expiresAt: new Date(now.getTime() + LEASE_TTL_MS).toISOString() };
+  return {
+    version: 1,
+    runner,
+    renewedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + LEASE_TTL_MS).toISOString(),
+  };
 }
 
 /** The engine's time, read once and counted on with this process's monotonic clock. */
@@ -101,7 +106,9 @@ export class BottleLease {
     } catch (error) {
       if (this.timer === null || this.failing) return;
       this.failing = true;
-      this.warn(`renewing the bottle's lease failed (${errorMessage(error)}); a \`cleanup\` elsewhere may remove the bottle once the lease expires`);
+      this.warn(
+        `renewing the bottle's lease failed (${errorMessage(error)}); a \`cleanup\` elsewhere may remove the bottle once the lease expires`,
+      );
     }
   }
 }
@@ -117,7 +124,9 @@ export async function readLease(docker: DockerClient, gate: string): Promise<Lea
     const text = [...files.values()][0];
     if (text === undefined) return { missing: true };
     const parsed = LeaseSchema.safeParse(JSON.parse(text.toString("utf8")));
-    return parsed.success ? { lease: parsed.data } : { problem: `the lease in ${gate} is not one this runner reads: ${parsed.error.issues[0]?.message}` };
+    return parsed.success
+      ? { lease: parsed.data }
+      : { problem: `the lease in ${gate} is not one this runner reads: ${parsed.error.issues[0]?.message}` };
   } catch (error) {
     return { problem: `reading the lease in ${gate} failed: ${errorMessage(error)}` };
   }

@@ -11,7 +11,10 @@ import { PHASES, type Phase } from "./launch/types.js";
 export const PAUSE_POINTS = ["plan", ...PHASES, "cache-save"] as const;
 export type PausePoint = (typeof PAUSE_POINTS)[number];
 
-export function pauseFromEnv(env: NodeJS.ProcessEnv, say: (line: string) => void): ((point: PausePoint | Phase) => Promise<void>) | undefined {
+export function pauseFromEnv(
+  env: NodeJS.ProcessEnv,
+  say: (line: string) => void,
+): ((point: PausePoint | Phase) => Promise<void>) | undefined {
   const wanted = env.CLAUDE_BOTTLE_PAUSE_AT?.trim();
   if (!wanted) return undefined;
   if (!(PAUSE_POINTS as readonly string[]).includes(wanted)) {

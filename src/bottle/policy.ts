@@ -9,7 +9,13 @@ import { CAPABILITY_POLICIES, type CapabilityPolicy } from "../supervise/policie
 /** A capability-block policy, from a CLI flag or an action input (`field` names which). */
 export function parsePolicy(field: string, value: string): CapabilityPolicy {
   const found = CAPABILITY_POLICIES.find((p) => p === value.trim());
-  if (!found) throw new InputError(field, value, "is not a capability-block policy", `use one of: ${CAPABILITY_POLICIES.join(", ")}`);
+  if (!found)
+    throw new InputError(
+      field,
+      value,
+      "is not a capability-block policy",
+      `use one of: ${CAPABILITY_POLICIES.join(", ")}`,
+    );
   return found;
 }
 
@@ -17,7 +23,8 @@ export function parsePolicy(field: string, value: string): CapabilityPolicy {
 export function parseMaxRebuilds(field: string, value: string): number {
   const trimmed = value.trim();
   const n = /^\d{1,2}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!(n >= 0 && n <= 10)) throw new InputError(field, value, "is not a number of rebuilds", "give a whole number from 0 to 10");
+  if (!(n >= 0 && n <= 10))
+    throw new InputError(field, value, "is not a number of rebuilds", "give a whole number from 0 to 10");
   return n;
 }
 
@@ -29,7 +36,12 @@ export function parseMaxResumes(field: string, value: string): number {
   const trimmed = value.trim();
   const n = /^\d{1,2}$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   if (!(n >= 0 && n <= MAX_RESUMES_LIMIT)) {
-    throw new InputError(field, value, "is not a number of resumes", `give a whole number from 0 to ${MAX_RESUMES_LIMIT} (0: a crash ends the run and preserves the bottle)`);
+    throw new InputError(
+      field,
+      value,
+      "is not a number of resumes",
+      `give a whole number from 0 to ${MAX_RESUMES_LIMIT} (0: a crash ends the run and preserves the bottle)`,
+    );
   }
   return n;
 }

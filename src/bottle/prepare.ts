@@ -92,7 +92,9 @@ export function loadStartManifest(request: Pick<StartRequest, "agent" | "manifes
 
 export async function planStart(request: StartRequest, deps: PrepareDeps): Promise<BottlePlan> {
   const loaded = loadStartManifest(request);
-  const identity = request.identity ? parseIdentity(request.identity, "identity") : mintIdentity(request.agent.slice(0, 40));
+  const identity = request.identity
+    ? parseIdentity(request.identity, "identity")
+    : mintIdentity(request.agent.slice(0, 40));
   return resolvePlan({
     loaded,
     agent: request.agent,
@@ -154,7 +156,11 @@ export async function planResume(request: ResumeRequest, deps: PrepareDeps): Pro
  * archive. A rebuild proposal the runner stopped before building still waits in
  * Dockerfile.proposed; it is what the bottle continues on.
  */
-async function perBottleDockerfile(state: StateStore, identity: string, metadata: Metadata | null): Promise<string | null> {
+async function perBottleDockerfile(
+  state: StateStore,
+  identity: string,
+  metadata: Metadata | null,
+): Promise<string | null> {
   const waiting = metadata?.outcome === "capability-block" ? await state.readProposedDockerfile(identity) : null;
   const text = waiting ?? (await state.readDockerfile(identity));
   if (text === null) return null;
@@ -204,7 +210,12 @@ function resumeWorkspace(request: ResumeRequest, metadata: Metadata, deps: Prepa
   return workspace;
 }
 
-function checkWorkspace(dir: string, cwd: string, field = "--workspace", fix = "give the directory the agent should work in (default: the current directory)"): string {
+function checkWorkspace(
+  dir: string,
+  cwd: string,
+  field = "--workspace",
+  fix = "give the directory the agent should work in (default: the current directory)",
+): string {
   const path = resolve(cwd, dir);
   if (!existsSync(path) || !statSync(path).isDirectory()) throw new InputError(field, dir, "is not a directory", fix);
   return path;

@@ -33,7 +33,10 @@ export interface Verdict {
 /** `facts` judged at `engineNow` (the engine's clock, needed only for a runner elsewhere); `force` is a person's say-so. */
 export function judgeBottle(facts: BottleFacts, engineNow: Date | null, force = false): Verdict {
   const { runner, identity } = facts;
-  const keep = (why: string): Verdict => ({ reap: false, reason: `${why}; \`node runner cleanup --force ${identity}\` removes it anyway` });
+  const keep = (why: string): Verdict => ({
+    reap: false,
+    reason: `${why}; \`node runner cleanup --force ${identity}\` removes it anyway`,
+  });
   if (force) return { reap: true, reason: "named with --force" };
   if (facts.state === "running") return { reap: false, reason: `its runner ${runner} is still running on this host` };
   if (facts.state === "gone") return { reap: true, reason: `its runner ${runner} on this host is gone` };
@@ -42,15 +45,19 @@ export function judgeBottle(facts: BottleFacts, engineNow: Date | null, force = 
   if (lease === null) {
     if (facts.newest === null || engineNow === null) return keep(`${elsewhere}, it has no gate and no creation time`);
     const age = engineNow.getTime() - facts.newest.getTime();
-    if (age <= LEASE_TTL_MS) return keep(`${elsewhere} and it is still being set up (no gate yet, created ${facts.newest.toISOString()})`);
+    if (age <= LEASE_TTL_MS)
+      return keep(`${elsewhere} and it is still being set up (no gate yet, created ${facts.newest.toISOString()})`);
     return { reap: true, reason: `${elsewhere}, and it never got a gate (created ${facts.newest.toISOString()})` };
   }
-  if ("missing" in lease) return keep(`${elsewhere} and its gate holds no lease (a runner of an earlier version, or one still starting)`);
+  if ("missing" in lease)
+    return keep(`${elsewhere} and its gate holds no lease (a runner of an earlier version, or one still starting)`);
   if ("problem" in lease) return keep(`${elsewhere} and ${lease.problem}`);
   const expires = Date.parse(lease.lease.expiresAt);
   if (engineNow === null) return keep(`${elsewhere} and the engine's time is unknown`);
   if (engineNow.getTime() <= expires) {
-    return keep(`${elsewhere}; it renewed its lease at ${lease.lease.renewedAt}, which holds until ${lease.lease.expiresAt}`);
+    return keep(
+      `${elsewhere}; it renewed its lease at ${lease.lease.renewedAt}, which holds until ${lease.lease.expiresAt}`,
+    );
   }
   return { reap: true, reason: `${elsewhere}, and its lease expired at ${lease.lease.expiresAt}` };
 }

@@ -82,7 +82,11 @@ export const systemPidProbe: PidProbe = (pid) => {
  * `gone` when it lives in the same pid namespace of the same boot, else `elsewhere`.
  * A pid whose entry cannot be read counts as running: only what is proven is gone.
  */
-export function runnerState(recorded: RunnerProcess | null, self: RunnerProcess | null, probe: PidProbe = systemPidProbe): RunnerState {
+export function runnerState(
+  recorded: RunnerProcess | null,
+  self: RunnerProcess | null,
+  probe: PidProbe = systemPidProbe,
+): RunnerState {
   if (recorded === null || self === null) return "elsewhere";
   if (recorded.bootId !== self.bootId || recorded.pidNamespace !== self.pidNamespace) return "elsewhere";
   if (recorded.pid === self.pid) return recorded.startTicks === self.startTicks ? "running" : "gone";

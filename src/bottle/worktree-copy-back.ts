@@ -59,7 +59,8 @@ function under(rel: string, prefix: string): boolean {
 async function changedControlFiles(snapshot: string, workspace: string): Promise<string[]> {
   const changed: string[] = [];
   const check = async (rel: string) => {
-    if (lstatOrNull(join(snapshot, rel))?.isFile() && !(await sameFile(join(snapshot, rel), join(workspace, rel)))) changed.push(rel);
+    if (lstatOrNull(join(snapshot, rel))?.isFile() && !(await sameFile(join(snapshot, rel), join(workspace, rel))))
+      changed.push(rel);
   };
   await check(join(".git", "config"));
   for (const dir of ["hooks", "info"]) {
@@ -74,7 +75,12 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   return x !== null && y !== null && x.equals(y);
 }
 
-export async function copyWorkTreeBack(snapshot: string, workspace: string, identity: string, log: { warn(line: string): void; info(line: string): void }): Promise<CopyBackResult> {
+export async function copyWorkTreeBack(
+  snapshot: string,
+  workspace: string,
+  identity: string,
+  log: { warn(line: string): void; info(line: string): void },
+): Promise<CopyBackResult> {
   const notes: string[] = [];
   const leftOut: string[] = [];
   const programs = await programPaths(workspace);
@@ -129,8 +135,14 @@ export async function copyWorkTreeBack(snapshot: string, workspace: string, iden
 
   const control = await changedControlFiles(snapshot, workspace);
   if (control.length) leftOut.unshift(`the agent's ${control.join(", ")} (git reads or runs them)`);
-  if (nestedRepos > 0) leftOut.push(`the .git of ${nestedRepos} ${nestedRepos === 1 ? "repository" : "repositories"} nested in the work tree`);
-  if (leftOut.length) log.warn(`copy-back: left out ${leftOut.slice(0, 10).join(", ")}${leftOut.length > 10 ? `, and ${leftOut.length - 10} more` : ""}`);
+  if (nestedRepos > 0)
+    leftOut.push(
+      `the .git of ${nestedRepos} ${nestedRepos === 1 ? "repository" : "repositories"} nested in the work tree`,
+    );
+  if (leftOut.length)
+    log.warn(
+      `copy-back: left out ${leftOut.slice(0, 10).join(", ")}${leftOut.length > 10 ? `, and ${leftOut.length - 10} more` : ""}`,
+    );
   notes.push(...(await bringBackHistory(join(snapshot, ".git"), workspace, identity)));
   for (const note of notes) log.warn(note);
   return { notes };

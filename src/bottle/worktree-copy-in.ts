@@ -20,7 +20,9 @@ const CONFIG_NAMES = new Set(["config", "config.worktree"]);
 /** A repository's own directory: what git itself checks before it reads a config there. */
 function isGitDir(dir: string): boolean {
   try {
-    return statSync(join(dir, "HEAD")).isFile() && (existsSync(join(dir, "objects")) || existsSync(join(dir, "commondir")));
+    return (
+      statSync(join(dir, "HEAD")).isFile() && (existsSync(join(dir, "objects")) || existsSync(join(dir, "commondir")))
+    );
   } catch {
     return false;
   }
@@ -55,7 +57,9 @@ export function packWorkTree(dir: string, owner: Owner, prefix: string): WorkTre
           continue;
         }
         try {
-          const { kept, removed: here } = stripCredentials(parseConfigList(await gitOk(["config", "--file", path, "--no-includes", "--null", "--list"])));
+          const { kept, removed: here } = stripCredentials(
+            parseConfigList(await gitOk(["config", "--file", path, "--no-includes", "--null", "--list"])),
+          );
           files.push({ name, content: serializeConfig(kept), mode: 0o644 });
           removed.push(...here.map((key) => (rel === join(".git", "config") ? key : `${key} in ${rel}`)));
         } catch {
@@ -71,7 +75,14 @@ export function packWorkTree(dir: string, owner: Owner, prefix: string): WorkTre
  * Copies `source` into the container as `<home>/workspace`, configs rewritten, and
  * says once what was removed.
  */
-export async function copyWorkTreeIn(docker: DockerClient, container: string, source: string, home: string, owner: Owner, log: { info(line: string): void }): Promise<void> {
+export async function copyWorkTreeIn(
+  docker: DockerClient,
+  container: string,
+  source: string,
+  home: string,
+  owner: Owner,
+  log: { info(line: string): void },
+): Promise<void> {
   const copy = packWorkTree(source, owner, "workspace");
   await docker.putArchive(container, home, copy.tar);
   const { files, removed } = await copy.configs();

@@ -74,7 +74,8 @@ function credentialIn(e: ConfigEntry): "drop" | "rewrite" | null {
   if (e.name === "extraheader") return "drop";
   if (e.section === "core" && e.name === "askpass") return "drop";
   // A URL in the key itself (url.<base>.insteadOf, http.<url>.*): the key cannot be kept without it.
-  if (e.subsection !== null && URL_USERINFO.test(e.subsection) && withoutCredentials(e.subsection) !== e.subsection) return "drop";
+  if (e.subsection !== null && URL_USERINFO.test(e.subsection) && withoutCredentials(e.subsection) !== e.subsection)
+    return "drop";
   if (e.value !== null && withoutCredentials(e.value) !== e.value) return "rewrite";
   return null;
 }
@@ -102,7 +103,10 @@ export function stripCredentials(entries: ConfigEntry[]): StrippedConfig {
 }
 
 function quoteValue(value: string): string {
-  const escaped = value.replace(/[\\"\n\t\b]/g, (c) => ({ "\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\b": "\\b" })[c] as string);
+  const escaped = value.replace(
+    /[\\"\n\t\b]/g,
+    (c) => ({ "\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\b": "\\b" })[c] as string,
+  );
   return `"${escaped}"`;
 }
 
@@ -111,7 +115,8 @@ export function serializeConfig(entries: ConfigEntry[]): string {
   const lines: string[] = [];
   let header: string | null = null;
   for (const e of entries) {
-    const next = e.subsection === null ? `[${e.section}]` : `[${e.section} "${e.subsection.replace(/[\\"]/g, (c) => `\\${c}`)}"]`;
+    const next =
+      e.subsection === null ? `[${e.section}]` : `[${e.section} "${e.subsection.replace(/[\\"]/g, (c) => `\\${c}`)}"]`;
     if (next !== header) {
       lines.push(next);
       header = next;

@@ -32,7 +32,13 @@ const INCOMING = "refs/claude-bottle/incoming";
 /** A branch or tag name as git would accept it, and nothing that could be read as anything else. */
 export function isPlainRefName(ref: string): boolean {
   if (!/^refs\/(heads|tags)\/[A-Za-z0-9._\-+@/]+$/.test(ref)) return false;
-  return ref.split("/").every((part) => part !== "" && !part.startsWith(".") && !part.endsWith(".lock") && !part.endsWith(".")) && !ref.includes("..") && !ref.includes("@{");
+  return (
+    ref
+      .split("/")
+      .every((part) => part !== "" && !part.startsWith(".") && !part.endsWith(".lock") && !part.endsWith(".")) &&
+    !ref.includes("..") &&
+    !ref.includes("@{")
+  );
 }
 
 function isFile(path: string): boolean {
@@ -81,7 +87,10 @@ async function readAgentRefs(gitDir: string): Promise<Map<string, string>> {
 async function readAgentHead(gitDir: string, refs: ReadonlyMap<string, string>): Promise<Head> {
   const text = isFile(join(gitDir, "HEAD")) ? (await readFile(join(gitDir, "HEAD"), "utf8")).trim() : "";
   const symref = /^ref: (\S+)$/.exec(text)?.[1];
-  if (symref !== undefined) return isPlainRefName(symref) && symref.startsWith("refs/heads/") ? { symref, oid: refs.get(symref) ?? null } : { symref: null, oid: null };
+  if (symref !== undefined)
+    return isPlainRefName(symref) && symref.startsWith("refs/heads/")
+      ? { symref, oid: refs.get(symref) ?? null }
+      : { symref: null, oid: null };
   return { symref: null, oid: OID.test(text) ? text : null };
 }
 
@@ -105,7 +114,12 @@ async function copyObjects(from: string, to: string): Promise<void> {
 
 async function hostRefs(workspace: string): Promise<Map<string, string>> {
   const out = await gitOk(["for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/tags"], workspace);
-  return new Map(out.split("\n").filter(Boolean).map((l) => [l.slice(l.indexOf(" ") + 1), l.slice(0, l.indexOf(" "))]));
+  return new Map(
+    out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => [l.slice(l.indexOf(" ") + 1), l.slice(0, l.indexOf(" "))]),
+  );
 }
 
 async function hostHead(workspace: string): Promise<Head> {
@@ -124,7 +138,8 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
   if (!existsSync(join(workspace, ".git"))) {
     return [`the bottle's repository (.git) was not copied back: ${workspace} has none of its own; its files were`];
   }
-  if (!(await hostHasGit())) return ["git is not installed on this runner: the agent's commits were not brought back (its changed files were)"];
+  if (!(await hostHasGit()))
+    return ["git is not installed on this runner: the agent's commits were not brought back (its changed files were)"];
   // Beside the snapshot (in the state directory), so the objects can be linked rather than copied.
   const scratch = await mkdtemp(join(dirname(dirname(agentGitDir)), ".history-"));
   try {
@@ -134,7 +149,8 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
     const agent = await readAgentRefs(agentGitDir);
     const agentHead = await readAgentHead(agentGitDir, agent);
     const offered = new Map(agent);
-    if (agentHead.symref === null && agentHead.oid !== null) offered.set("refs/heads/claude-bottle-head", agentHead.oid);
+    if (agentHead.symref === null && agentHead.oid !== null)
+      offered.set("refs/heads/claude-bottle-head", agentHead.oid);
     if (offered.size === 0) return [];
     await writeFile(join(scratch, "packed-refs"), [...offered].map(([ref, oid]) => `${oid} ${ref}\n`).join(""));
     const shallow = join(agentGitDir, "shallow");
@@ -143,12 +159,25 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
       if (lines.every((l) => OID.test(l))) await writeFile(join(scratch, "shallow"), `${lines.join("\n")}\n`);
     }
     const fetched = await git(
-      ["-c", "fetch.fsckObjects=true", "fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", "--update-shallow", scratch,
-        `+refs/heads/*:${INCOMING}/heads/*`, `+refs/tags/*:${INCOMING}/tags/*`],
+      [
+        "-c",
+        "fetch.fsckObjects=true",
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-recurse-submodules",
+        "--no-write-fetch-head",
+        "--update-shallow",
+        scratch,
+        `+refs/heads/*:${INCOMING}/heads/*`,
+        `+refs/tags/*:${INCOMING}/tags/*`,
+      ],
       workspace,
     );
     if (fetched.code !== 0) {
-      return [`the agent's commits were not brought back (its changed files were): git fetch refused them: ${fetched.stderr.trim().split("\n").slice(-2).join(" ")}`];
+      return [
+        `the agent's commits were not brought back (its changed files were): git fetch refused them: ${fetched.stderr.trim().split("\n").slice(-2).join(" ")}`,
+      ];
     }
     const plan = await planRefs({
       identity,
@@ -160,15 +189,21 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
     });
     const notes = [...plan.notes];
     for (const u of plan.updates) {
-      const run = await git(["update-ref", "-m", `claude-bottle: from ${identity}`, u.ref, u.to, u.from ?? ""], workspace);
+      const run = await git(
+        ["update-ref", "-m", `claude-bottle: from ${identity}`, u.ref, u.to, u.from ?? ""],
+        workspace,
+      );
       if (run.code !== 0) notes.push(`${u.ref} was not updated: ${run.stderr.trim()}`);
     }
     if (plan.head && "symref" in plan.head) await gitOk(["symbolic-ref", "HEAD", plan.head.symref], workspace);
-    if (plan.head && "detached" in plan.head) await gitOk(["update-ref", "--no-deref", "HEAD", plan.head.detached], workspace);
+    if (plan.head && "detached" in plan.head)
+      await gitOk(["update-ref", "--no-deref", "HEAD", plan.head.detached], workspace);
     if (plan.resetIndex) await gitOk(["reset", "--quiet"], workspace);
     return notes;
   } catch (error) {
-    return [`the agent's commits were not brought back (its changed files were): ${error instanceof Error ? error.message : String(error)}`];
+    return [
+      `the agent's commits were not brought back (its changed files were): ${error instanceof Error ? error.message : String(error)}`,
+    ];
   } finally {
     await removeIncoming(workspace);
     await rm(scratch, { recursive: true, force: true });

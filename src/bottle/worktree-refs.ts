@@ -75,7 +75,9 @@ export async function planRefs(input: RefInput): Promise<RefPlan> {
       after.set(ref, oid);
     } else {
       updates.push({ ref: side(short(ref)), to: oid, from: null });
-      notes.push(`the agent rewrote the history of branch ${short(ref)}: yours is left as it is, the agent's is kept as ${short(side(short(ref)))}`);
+      notes.push(
+        `the agent rewrote the history of branch ${short(ref)}: yours is left as it is, the agent's is kept as ${short(side(short(ref)))}`,
+      );
     }
   }
 
@@ -86,7 +88,11 @@ export async function planRefs(input: RefInput): Promise<RefPlan> {
     headOid = agentHead.oid;
   } else if (agentHead.symref === null && agentHead.oid !== null) {
     const n = agentHead.oid;
-    if (hostHead.symref === null && hostHead.oid !== null && (hostHead.oid === n || (await input.isAncestor(hostHead.oid, n)))) {
+    if (
+      hostHead.symref === null &&
+      hostHead.oid !== null &&
+      (hostHead.oid === n || (await input.isAncestor(hostHead.oid, n)))
+    ) {
       if (hostHead.oid !== n) head = { detached: n };
       headOid = n;
     } else if (![...after.values()].includes(n)) {

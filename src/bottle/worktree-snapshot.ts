@@ -86,15 +86,16 @@ export async function extractSnapshot(tar: Readable, dir: string, strip = 0): Pr
       // tar-fs gives the top as `root/`.
       const name = resolve(entry);
       const type = header.type ?? "file";
-      const why = name !== root && !noLinkAbove(dirname(name))
-        ? "an entry below a link or a file"
-        : !KEPT_TYPES.has(type)
-        ? `a ${type}`
-        : type === "symlink"
-          ? linkProblem(root, name, header.linkname ?? "")
-          : type === "link"
-            ? hardLinkProblem(root, header.linkname ?? "")
-            : null;
+      const why =
+        name !== root && !noLinkAbove(dirname(name))
+          ? "an entry below a link or a file"
+          : !KEPT_TYPES.has(type)
+            ? `a ${type}`
+            : type === "symlink"
+              ? linkProblem(root, name, header.linkname ?? "")
+              : type === "link"
+                ? hardLinkProblem(root, header.linkname ?? "")
+                : null;
       if (why) leftOut.push({ path: relative(root, name), why });
       return why !== null;
     },
@@ -117,7 +118,10 @@ async function resolveLinks(root: string): Promise<LeftOut[]> {
         const real = await realpath(path).catch(() => null);
         if (real !== null && inside(realRoot, real)) continue;
         await unlink(path);
-        leftOut.push({ path: relative(root, path), why: real === null ? "a symlink to nothing" : "a symlink that leads outside the work tree" });
+        leftOut.push({
+          path: relative(root, path),
+          why: real === null ? "a symlink to nothing" : "a symlink that leads outside the work tree",
+        });
       }
     }
   };

@@ -24,8 +24,25 @@ interface PolicyFlags {
 }
 
 export type Command =
-  | ({ command: "start"; agent: string; prompt: string; manifest?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
-  | ({ command: "resume"; identity: string; prompt?: string; workspace?: string; format: Format; dryRun: boolean; snapshotIntervalMs?: number } & PolicyFlags)
+  | ({
+      command: "start";
+      agent: string;
+      prompt: string;
+      manifest?: string;
+      workspace?: string;
+      format: Format;
+      dryRun: boolean;
+      snapshotIntervalMs?: number;
+    } & PolicyFlags)
+  | ({
+      command: "resume";
+      identity: string;
+      prompt?: string;
+      workspace?: string;
+      format: Format;
+      dryRun: boolean;
+      snapshotIntervalMs?: number;
+    } & PolicyFlags)
   | { command: "list"; format: Format }
   | { command: "cleanup"; identities: string[]; force: boolean; format: Format }
   | { command: "demo"; format: Format }
@@ -51,8 +68,27 @@ export type CommandName = "start" | "resume" | "list" | "cleanup" | "demo";
 
 /** Which flags each command takes; anything else is an error naming the flag. */
 export const ALLOWED: Record<CommandName, (keyof typeof FLAGS)[]> = {
-  start: ["prompt", "manifest", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
-  resume: ["prompt", "workspace", "format", "dry-run", "snapshot-interval", "capability-block", "max-rebuilds", "max-resumes"],
+  start: [
+    "prompt",
+    "manifest",
+    "workspace",
+    "format",
+    "dry-run",
+    "snapshot-interval",
+    "capability-block",
+    "max-rebuilds",
+    "max-resumes",
+  ],
+  resume: [
+    "prompt",
+    "workspace",
+    "format",
+    "dry-run",
+    "snapshot-interval",
+    "capability-block",
+    "max-rebuilds",
+    "max-resumes",
+  ],
   list: ["format"],
   cleanup: ["format", "force"],
   demo: ["format"],
@@ -70,17 +106,39 @@ function flagError(error: unknown, args: string[], command: CommandName): InputE
     const next = args[args.indexOf(flag) + 1];
     const name = next?.replace(/^--?/, "").split("=")[0] ?? "";
     if (next === undefined || name in FLAGS) {
-      return new InputError(flag, undefined, `needs a value (it is followed by the flag ${next})`, `write ${flag} VALUE before the next flag`);
+      return new InputError(
+        flag,
+        undefined,
+        `needs a value (it is followed by the flag ${next})`,
+        `write ${flag} VALUE before the next flag`,
+      );
     }
-    return new InputError(flag, next, "has a value that starts with \"-\", which reads as a flag", `write ${flag}=${next} if that value is meant`);
+    return new InputError(
+      flag,
+      next,
+      'has a value that starts with "-", which reads as a flag',
+      `write ${flag}=${next} if that value is meant`,
+    );
   }
   if (/does not take an argument/.test(message)) {
     const given = args.find((a) => a.startsWith(`${flag}=`));
-    return new InputError(flag, given?.slice(flag.length + 1), "takes no value", `write ${flag} alone to turn it on, or leave it out`);
+    return new InputError(
+      flag,
+      given?.slice(flag.length + 1),
+      "takes no value",
+      `write ${flag} alone to turn it on, or leave it out`,
+    );
   }
   const meant = nearFlags(flag, [...ALLOWED[command], "help"]).map((f) => `--${f}`);
   const see = `see \`node runner help ${command}\` for the flags of ${command}`;
-  return new InputError(flag, flag, `is not understood by \`${command}\``, meant.length ? `did you mean ${meant.length > 1 ? `${meant.slice(0, -1).join(", ")} or ${meant.at(-1)}` : meant[0]}? (${see})` : see);
+  return new InputError(
+    flag,
+    flag,
+    `is not understood by \`${command}\``,
+    meant.length
+      ? `did you mean ${meant.length > 1 ? `${meant.slice(0, -1).join(", ")} or ${meant.at(-1)}` : meant[0]}? (${see})`
+      : see,
+  );
 }
 
 /** `name` as a command that does something, or an InputError suggesting the one meant. */
@@ -88,7 +146,12 @@ function commandName(name: string, field: string): CommandName {
   if (Object.hasOwn(ALLOWED, name)) return name as CommandName;
   const names = Object.keys(ALLOWED);
   const meant = nearCommand(name, [...names, "help"]);
-  throw new InputError(field, name, "is not a command", `${meant ? `did you mean ${meant}? ` : ""}use one of: ${names.join(", ")} (see \`node runner help\`)`);
+  throw new InputError(
+    field,
+    name,
+    "is not a command",
+    `${meant ? `did you mean ${meant}? ` : ""}use one of: ${names.join(", ")} (see \`node runner help\`)`,
+  );
 }
 
 export function parseCommand(argv: string[]): Command {
@@ -96,14 +159,20 @@ export function parseCommand(argv: string[]): Command {
   if (name === undefined || name === "--help" || name === "-h") return { command: "help" };
   if (name === "--version" || name === "-V") return { command: "version" };
   if (name === "help") {
-    if (rest.length > 1) throw new InputError("help", rest.join(" "), "takes at most one command", "write node runner help <command>");
-    return rest[0] === undefined || rest[0] === "help" ? { command: "help" } : { command: "help", topic: commandName(rest[0], "help") };
+    if (rest.length > 1)
+      throw new InputError("help", rest.join(" "), "takes at most one command", "write node runner help <command>");
+    return rest[0] === undefined || rest[0] === "help"
+      ? { command: "help" }
+      : { command: "help", topic: commandName(rest[0], "help") };
   }
   const command = commandName(name, "command");
   // Asking for help wins over any mistake elsewhere on the line, as in most Unix tools.
   const end = rest.indexOf("--");
-  if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === "--help" || arg === "-h")) return { command: "help", topic: command };
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true; args: string[] }>>;
+  if ((end < 0 ? rest : rest.slice(0, end)).some((arg) => arg === "--help" || arg === "-h"))
+    return { command: "help", topic: command };
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; strict: true; args: string[] }>
+  >;
   try {
     parsed = parseArgs({ args: rest, options: FLAGS, allowPositionals: true, strict: true });
   } catch (error) {
@@ -112,15 +181,27 @@ export function parseCommand(argv: string[]): Command {
   const { values, positionals } = parsed;
   for (const key of Object.keys(values) as (keyof typeof FLAGS)[]) {
     if (key !== "help" && !ALLOWED[command].includes(key)) {
-      throw new InputError(`--${key}`, values[key], `is not a flag of \`${command}\``, `${command} takes: ${ALLOWED[command].map((f) => `--${f}`).join(" ") || "no flags"}`);
+      throw new InputError(
+        `--${key}`,
+        values[key],
+        `is not a flag of \`${command}\``,
+        `${command} takes: ${ALLOWED[command].map((f) => `--${f}`).join(" ") || "no flags"}`,
+      );
     }
   }
   const format = parseFormat(values.format);
-  const snapshotIntervalMs = values["snapshot-interval"] === undefined ? undefined : parseInterval(values["snapshot-interval"]);
+  const snapshotIntervalMs =
+    values["snapshot-interval"] === undefined ? undefined : parseInterval(values["snapshot-interval"]);
   const policy: PolicyFlags = {
-    ...(values["capability-block"] !== undefined ? { capabilityBlock: parsePolicy("--capability-block", values["capability-block"]) } : {}),
-    ...(values["max-rebuilds"] !== undefined ? { maxRebuilds: parseMaxRebuilds("--max-rebuilds", values["max-rebuilds"]) } : {}),
-    ...(values["max-resumes"] !== undefined ? { maxResumes: parseMaxResumes("--max-resumes", values["max-resumes"]) } : {}),
+    ...(values["capability-block"] !== undefined
+      ? { capabilityBlock: parsePolicy("--capability-block", values["capability-block"]) }
+      : {}),
+    ...(values["max-rebuilds"] !== undefined
+      ? { maxRebuilds: parseMaxRebuilds("--max-rebuilds", values["max-rebuilds"]) }
+      : {}),
+    ...(values["max-resumes"] !== undefined
+      ? { maxResumes: parseMaxResumes("--max-resumes", values["max-resumes"]) }
+      : {}),
   };
   // What start and resume share: the work tree, the output and the launch's settings.
   const launchFlags = () => ({
@@ -146,7 +227,12 @@ export function parseCommand(argv: string[]): Command {
       expectPositionals(1, "agent");
       const agent = positionals[0] as string;
       if (!NAME_PATTERN.test(agent)) {
-        throw new InputError("agent", agent, "is not an agent name", "agent names are lowercase letters, digits and hyphens, as defined under `agents` in the manifest");
+        throw new InputError(
+          "agent",
+          agent,
+          "is not an agent name",
+          "agent names are lowercase letters, digits and hyphens, as defined under `agents` in the manifest",
+        );
       }
       const prompt = requirePrompt(values.prompt, true) as string;
       return {
@@ -171,7 +257,12 @@ export function parseCommand(argv: string[]): Command {
       const identities = [...new Set(positionals.map((p) => parseIdentity(p, "identity")))];
       const force = values.force ?? false;
       if (force && identities.length === 0) {
-        throw new InputError("--force", undefined, "needs the bottles it removes", "name them: node runner cleanup --force <identity> (see `node runner list`)");
+        throw new InputError(
+          "--force",
+          undefined,
+          "needs the bottles it removes",
+          "name them: node runner cleanup --force <identity> (see `node runner list`)",
+        );
       }
       return { command, identities, force, format };
     }
@@ -184,7 +275,8 @@ export function parseCommand(argv: string[]): Command {
 
 function parseFormat(value: string | undefined): Format {
   const format = FORMATS.find((f) => f === (value ?? "text"));
-  if (format === undefined) throw new InputError("--format", value, "is not an output format", "use --format text or --format json");
+  if (format === undefined)
+    throw new InputError("--format", value, "is not an output format", "use --format text or --format json");
   return format;
 }
 
@@ -194,13 +286,19 @@ function parseInterval(value: string): number {
     if (ms < 1000) throw new Error("too short");
     return ms;
   } catch {
-    throw new InputError("--snapshot-interval", value, "is not a snapshot interval", "use a duration of at least 1s, like 10s or 1m");
+    throw new InputError(
+      "--snapshot-interval",
+      value,
+      "is not a snapshot interval",
+      "use a duration of at least 1s, like 10s or 1m",
+    );
   }
 }
 
 function requirePrompt(value: string | undefined, required: boolean): string | undefined {
   if (value === undefined) {
-    if (required) throw new InputError("--prompt", undefined, "is required", 'give the task, like --prompt "fix the failing test"');
+    if (required)
+      throw new InputError("--prompt", undefined, "is required", 'give the task, like --prompt "fix the failing test"');
     return undefined;
   }
   if (value.trim() === "") throw new InputError("--prompt", value, "is empty", "give the task as text");

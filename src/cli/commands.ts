@@ -29,7 +29,8 @@ export async function runCommand(command: WorkCommand, io: CliIo): Promise<numbe
       if (command.command === "resume") await savedSession(command.identity, state);
       // A dry run still checks the plan against the engine's runtimes when one answers, but needs none.
       const docker = command.dryRun ? await io.docker().catch(() => null) : await io.docker();
-      if (!docker) io.stderr("claude-bottle: no Docker engine answered; the plan assumes the engine's default runtime\n");
+      if (!docker)
+        io.stderr("claude-bottle: no Docker engine answered; the plan assumes the engine's default runtime\n");
       const warn = (line: string) => io.stderr(`claude-bottle: warning: ${line}\n`);
       const planWith = (env: NodeJS.ProcessEnv, identity?: string) =>
         command.command === "start"
@@ -37,7 +38,9 @@ export async function runCommand(command: WorkCommand, io: CliIo): Promise<numbe
           : planResume({ ...command, cwd: io.cwd }, { docker, state, env, warn });
       let plan = await planWith(io.env);
       if (!plan.supervise && (command.capabilityBlock !== undefined || command.maxRebuilds !== undefined)) {
-        io.stderr(`claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`);
+        io.stderr(
+          `claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`,
+        );
       }
       if (command.dryRun) {
         io.stdout(command.format === "json" ? jsonText(describePlan(plan), 2) : planText(plan));
@@ -45,7 +48,10 @@ export async function runCommand(command: WorkCommand, io: CliIo): Promise<numbe
       }
       if (!docker) throw new Error("no Docker engine");
       // Where no registry answers, the base and gate images built without one, under the same identity.
-      const localImages = await ensureBaseImages({ docker, env: io.env, log: stderrLog(io, plan.identity) }, planImages(plan));
+      const localImages = await ensureBaseImages(
+        { docker, env: io.env, log: stderrLog(io, plan.identity) },
+        planImages(plan),
+      );
       if (Object.keys(localImages).length > 0) plan = await planWith({ ...io.env, ...localImages }, plan.identity);
       await pauseAt?.("plan");
       const result = await runBottle(plan, {
@@ -72,11 +78,16 @@ export async function runCommand(command: WorkCommand, io: CliIo): Promise<numbe
       });
       if (command.format === "json") io.stdout(jsonText(report));
       else {
-        for (const r of report.removed) io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")} (${r.reason})\n`);
+        for (const r of report.removed)
+          io.stdout(`removed ${r.identity}: ${[...r.containers, ...r.networks].join(", ")} (${r.reason})\n`);
         for (const s of report.spared) io.stdout(`left ${s.identity}: ${s.reason}\n`);
         for (const f of report.failures) io.stderr(`claude-bottle: cleanup failed for ${f}\n`);
         if (report.removed.length === 0 && report.spared.length === 0) {
-          io.stdout(command.identities.length ? `no Docker resources of ${command.identities.join(", ")} on this engine\n` : "nothing to clean up\n");
+          io.stdout(
+            command.identities.length
+              ? `no Docker resources of ${command.identities.join(", ")} on this engine\n`
+              : "nothing to clean up\n",
+          );
         }
       }
       return report.failures.length > 0 ? 1 : 0;
@@ -106,11 +117,22 @@ async function list(format: Format, state: StateStore, io: CliIo): Promise<numbe
     io.stdout(jsonText({ running, states }));
     return running ? 0 : 1;
   }
-  io.stdout(running === null ? "running: unknown (could not reach the Docker engine)\n" : running.length ? "running:\n" : "running: none\n");
-  for (const b of running ?? []) io.stdout(`  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : ` (${b.reason}: \`node runner cleanup\`)`}\n`);
+  io.stdout(
+    running === null
+      ? "running: unknown (could not reach the Docker engine)\n"
+      : running.length
+        ? "running:\n"
+        : "running: none\n",
+  );
+  for (const b of running ?? [])
+    io.stdout(
+      `  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : ` (${b.reason}: \`node runner cleanup\`)`}\n`,
+    );
   io.stdout(states.length ? `states in ${state.root}:\n` : `states: none in ${state.root}\n`);
   for (const s of states) {
-    io.stdout(`  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`);
+    io.stdout(
+      `  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`,
+    );
   }
   return running ? 0 : 1;
 }

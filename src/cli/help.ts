@@ -31,7 +31,10 @@ interface CommandHelp {
   example: string;
 }
 
-const FORMAT: [string, string] = ["--format text|json", "text for people (default), or one JSON object on stdout for scripts"];
+const FORMAT: [string, string] = [
+  "--format text|json",
+  "text for people (default), or one JSON object on stdout for scripts",
+];
 const POLICY: [string, string][] = [
   ["--capability-block preserve|rebuild|deny", "override the manifest's capabilityBlock for this run"],
   ["--max-rebuilds N", "override the manifest's maxRebuilds (0-10) for this run"],
@@ -72,7 +75,8 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   },
   list: {
     usage: "node runner list [--format text|json]",
-    summary: "Running bottles (by label, with whether their runner is alive) and saved states.\nExits 1 when the Docker engine cannot be reached (saved states are still listed).",
+    summary:
+      "Running bottles (by label, with whether their runner is alive) and saved states.\nExits 1 when the Docker engine cannot be reached (saved states are still listed).",
     flags: [FORMAT],
     example: "node runner list --format json",
   },
@@ -99,6 +103,19 @@ export function helpText(topic?: CommandName): string {
   if (topic === undefined) return `${USAGE}\n`;
   const help = COMMAND_HELP[topic];
   const width = Math.max(...help.flags.map(([flag]) => flag.length), "-h, --help".length) + 2;
-  const flags = [...help.flags, ["-h, --help", "this text"] as const].map(([flag, text]) => `  ${flag.padEnd(width)}${text}`);
-  return [`usage: ${help.usage}`, "", help.summary, "", "options:", ...flags, "", "example:", `  ${help.example}`, ""].join("\n");
+  const flags = [...help.flags, ["-h, --help", "this text"] as const].map(
+    ([flag, text]) => `  ${flag.padEnd(width)}${text}`,
+  );
+  return [
+    `usage: ${help.usage}`,
+    "",
+    help.summary,
+    "",
+    "options:",
+    ...flags,
+    "",
+    "example:",
+    `  ${help.example}`,
+    "",
+  ].join("\n");
 }

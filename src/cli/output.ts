@@ -47,8 +47,15 @@ export function stderrLog(io: Pick<CliIo, "stderr">, identity: string): Log {
 export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "stdout">): void {
   if (format === "json") {
     const { identity, outcome, exitCode, sessionId, stateDir, preserved, buildLog, timings } = result;
-    const capabilityBlocks = result.capabilityBlocks.map((c) => ({ reason: c.reason, policy: c.policy, result: c.result ?? null, sha256: c.sha256 }));
-    io.stdout(jsonText({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings }));
+    const capabilityBlocks = result.capabilityBlocks.map((c) => ({
+      reason: c.reason,
+      policy: c.policy,
+      result: c.result ?? null,
+      sha256: c.sha256,
+    }));
+    io.stdout(
+      jsonText({ identity, outcome, exitCode, sessionId, stateDir, preserved, capabilityBlocks, buildLog, timings }),
+    );
     return;
   }
   const lines = [
@@ -64,4 +71,3 @@ export function printResult(result: RunResult, format: Format, io: Pick<CliIo, "
   if (result.preserved) lines.push(`resume:   node runner resume ${result.identity}`);
   io.stdout(`${lines.join("\n")}\n`);
 }
-

@@ -35,7 +35,12 @@ export class PullProgress {
 
   event(event: PullEvent): void {
     const status = event.status ?? "";
-    if (event.id && /^(Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting|Pull complete|Already exists)$/.test(status)) {
+    if (
+      event.id &&
+      /^(Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting|Pull complete|Already exists)$/.test(
+        status,
+      )
+    ) {
       const layer = this.layers.get(event.id) ?? { current: 0, total: 0, done: false };
       if (status === "Downloading") {
         layer.current = event.progressDetail?.current ?? layer.current;

@@ -32,7 +32,10 @@ function connectionTokens(rawHeaders: string[]): Set<string> {
 }
 
 /** Raw headers minus hop-by-hop ones and those `drop` rejects. */
-export function endToEndHeaders(rawHeaders: string[], drop: (name: string) => boolean = () => false): OutgoingHttpHeaders {
+export function endToEndHeaders(
+  rawHeaders: string[],
+  drop: (name: string) => boolean = () => false,
+): OutgoingHttpHeaders {
   const named = connectionTokens(rawHeaders);
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {

@@ -92,7 +92,8 @@ function parseHelloBody(body: Reader): string | undefined {
   if (body.vector(1, "the session id").remaining > 32) throw new Invalid("the session id is longer than 32 bytes");
   const suites = body.vector(2, "the cipher suites");
   if (suites.remaining === 0 || suites.remaining % 2 !== 0) throw new Invalid("the cipher suite list is malformed");
-  if (body.vector(1, "the compression methods").remaining === 0) throw new Invalid("the compression method list is empty");
+  if (body.vector(1, "the compression methods").remaining === 0)
+    throw new Invalid("the compression method list is empty");
   if (body.remaining === 0) return undefined;
   const extensions = body.vector(2, "the extensions");
   if (body.remaining !== 0) throw new Invalid("the ClientHello has bytes after its extensions");
@@ -123,7 +124,11 @@ export function parseClientHello(data: Uint8Array, maxBytes = MAX_CLIENT_HELLO_B
     for (;;) {
       const available = data.length - offset;
       if (available >= 1 && data[offset] !== RECORD_HANDSHAKE) {
-        throw new Invalid(offset === 0 ? "the client did not start a TLS handshake" : "a non-handshake record came before the ClientHello ended");
+        throw new Invalid(
+          offset === 0
+            ? "the client did not start a TLS handshake"
+            : "a non-handshake record came before the ClientHello ended",
+        );
       }
       if (available >= 2 && data[offset + 1] !== 3) throw new Invalid("the record is not TLS (version major is not 3)");
       if (available < 5) return { kind: "incomplete" };
@@ -139,7 +144,8 @@ export function parseClientHello(data: Uint8Array, maxBytes = MAX_CLIENT_HELLO_B
       const handshake = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments);
       fragments.length = 0;
       fragments.push(handshake);
-      if (handshake[0] !== HANDSHAKE_CLIENT_HELLO) throw new Invalid("the first handshake message is not a ClientHello");
+      if (handshake[0] !== HANDSHAKE_CLIENT_HELLO)
+        throw new Invalid("the first handshake message is not a ClientHello");
       const bodyLength = (handshake[1]! << 16) | (handshake[2]! << 8) | handshake[3]!;
       if (4 + bodyLength > maxBytes) throw new Invalid(`the ClientHello is longer than ${maxBytes} bytes`);
       if (handshakeBytes < 4 + bodyLength) continue;

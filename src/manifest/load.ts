@@ -31,7 +31,8 @@ export function loadManifest(opts: { path?: string | undefined; cwd: string }): 
   if (opts.path === undefined || opts.path === EMBEDDED_MANIFEST_PATH) {
     const implicit = resolve(opts.cwd, MANIFEST_FILE);
     const text = opts.path === undefined ? readManifestFile(implicit) : undefined;
-    if (text !== undefined) return { manifest: parseManifest(text, implicit), path: implicit, dir: dirname(implicit), embedded: false };
+    if (text !== undefined)
+      return { manifest: parseManifest(text, implicit), path: implicit, dir: dirname(implicit), embedded: false };
     return {
       manifest: validateManifest(DEFAULT_MANIFEST, EMBEDDED_MANIFEST_PATH),
       path: EMBEDDED_MANIFEST_PATH,
@@ -43,7 +44,10 @@ export function loadManifest(opts: { path?: string | undefined; cwd: string }): 
   const text = readManifestFile(path);
   if (text === undefined) {
     throw new ManifestError(path, [
-      { path: "(file)", message: `no such file; check the manifest path, or leave it out to use ./${MANIFEST_FILE} or the embedded default` },
+      {
+        path: "(file)",
+        message: `no such file; check the manifest path, or leave it out to use ./${MANIFEST_FILE} or the embedded default`,
+      },
     ]);
   }
   return { manifest: parseManifest(text, path), path, dir: dirname(path), embedded: false };
@@ -67,7 +71,12 @@ function depthOf(value: unknown, limit: number): number {
 
 function validateManifest(data: unknown, file: string): Manifest {
   if (depthOf(data, MAX_DEPTH) > MAX_DEPTH) {
-    throw new ManifestError(file, [{ path: "(file)", message: `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { "bottles": { "default": {} } }` }]);
+    throw new ManifestError(file, [
+      {
+        path: "(file)",
+        message: `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { "bottles": { "default": {} } }`,
+      },
+    ]);
   }
   const result = ManifestSchema.safeParse(data, { reportInput: true, error: describeManifestIssue });
   if (result.success) return result.data;
@@ -97,7 +106,11 @@ function parseJson(text: string, file: string): unknown {
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   if (body.trim() === "") {
     throw new ManifestError(file, [
-      { path: "(file)", message: 'is empty; a manifest is a JSON object like { "bottles": { "default": {} }, "agents": { "claude": { "bottle": "default" } } }' },
+      {
+        path: "(file)",
+        message:
+          'is empty; a manifest is a JSON object like { "bottles": { "default": {} }, "agents": { "claude": { "bottle": "default" } } }',
+      },
     ]);
   }
   try {
@@ -110,7 +123,9 @@ function parseJson(text: string, file: string): unknown {
       .replace(/ at position \d+.*$/s, "")
       // V8 quotes a snippet of the text, cut with "..." when long; the line and column say more.
       .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, "");
-    throw new ManifestError(file, [{ path: "(file)", message: `not valid JSON at line ${line}, column ${column}: ${reason}` }]);
+    throw new ManifestError(file, [
+      { path: "(file)", message: `not valid JSON at line ${line}, column ${column}: ${reason}` },
+    ]);
   }
 }
 

@@ -11,7 +11,8 @@ const MIN_MEMORY_BYTES = 6 * 1024 ** 2;
 /** Bytes in a Docker-style memory size; throws an Error naming the value and the accepted forms. */
 export function parseMemory(text: string): number {
   const bytes = parseSize(text, "memory size", "512m or 4g");
-  if (bytes < MIN_MEMORY_BYTES) throw new Error(`${JSON.stringify(text)} is below Docker's minimum of 6m; use at least 6m, like 512m or 4g`);
+  if (bytes < MIN_MEMORY_BYTES)
+    throw new Error(`${JSON.stringify(text)} is below Docker's minimum of 6m; use at least 6m, like 512m or 4g`);
   return bytes;
 }
 
@@ -23,6 +24,7 @@ export function formatMemory(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes <= 0) return `${bytes}b`;
   const whole = SIZE_UNITS.find(([, scale]) => bytes % scale === 0 && bytes >= scale);
   if (whole && whole[0] !== "b") return `${bytes / whole[1]}${whole[0]}`;
-  const [unit, scale] = SIZE_UNITS.find(([, scale]) => bytes >= scale) ?? (SIZE_UNITS[3] as (typeof SIZE_UNITS)[number]);
+  const [unit, scale] =
+    SIZE_UNITS.find(([, scale]) => bytes >= scale) ?? (SIZE_UNITS[3] as (typeof SIZE_UNITS)[number]);
   return `${Number((bytes / scale).toFixed(2))}${unit}`;
 }

@@ -24,10 +24,13 @@ function shown(text: string): string {
 export function parseSize(text: string, kind: string, examples: string): number {
   const match = SIZE_PATTERN.exec(text);
   if (match === null) {
-    throw new Error(`${shown(text)} is not a ${kind}; use a number with an optional unit b, k, m or g, like ${examples}`);
+    throw new Error(
+      `${shown(text)} is not a ${kind}; use a number with an optional unit b, k, m or g, like ${examples}`,
+    );
   }
   const bytes = Math.floor(Number(match[1]) * UNITS[match[2]!.toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${shown(text)} is too large a ${kind}; use something like ${examples}`);
+  if (!Number.isSafeInteger(bytes))
+    throw new Error(`${shown(text)} is too large a ${kind}; use something like ${examples}`);
   return bytes;
 }
 

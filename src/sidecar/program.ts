@@ -39,7 +39,9 @@ export async function runSidecar<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    return fatal(`invalid ${name} config ${configPath}:\n${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
+    return fatal(`invalid ${name} config ${configPath}:\n${z.prettifyError(parsed.error)}`, {
+      issues: parsed.error.issues,
+    });
   }
   try {
     const running = await start(parsed.data, writeLine);

@@ -43,7 +43,8 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
   let sawMetadata = false;
   // Symlinks seen so far: an entry below one would be written wherever it points.
   const links = new Set<string>();
-  const refuse = (name: string, why: string) => new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} ${why}`);
+  const refuse = (name: string, why: string) =>
+    new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} ${why}`);
   const done = new Promise<void>((resolve, reject) => {
     extract.on("entry", (header, stream, next) => {
       const fail = (error: Error) => {
@@ -54,16 +55,25 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
       const name = header.name;
       entries++;
       bytes += header.size ?? 0;
-      if (entries > limits.maxEntries) return fail(new UnsafeArchiveError(`restored state refused: more than ${limits.maxEntries} entries`));
-      if (bytes > limits.maxBytes) return fail(new UnsafeArchiveError(`restored state refused: larger than ${limits.maxBytes} bytes`));
+      if (entries > limits.maxEntries)
+        return fail(new UnsafeArchiveError(`restored state refused: more than ${limits.maxEntries} entries`));
+      if (bytes > limits.maxBytes)
+        return fail(new UnsafeArchiveError(`restored state refused: larger than ${limits.maxBytes} bytes`));
       if (name.startsWith("/") || /^[a-zA-Z]:/.test(name)) return fail(refuse(name, "has an absolute path"));
       const normal = posix.normalize(name);
-      if (normal === ".." || normal.startsWith("../") || name.split("/").includes("..")) return fail(refuse(name, "climbs out with .."));
+      if (normal === ".." || normal.startsWith("../") || name.split("/").includes(".."))
+        return fail(refuse(name, "climbs out with .."));
       const path = normal.replace(/\/$/, "");
       const parts = path.split("/");
       for (let i = 1; i < parts.length; i++) {
         const above = parts.slice(0, i).join("/");
-        if (links.has(above)) return fail(refuse(name, `lies below the symlink ${JSON.stringify(above)}, so it would be written wherever that points`));
+        if (links.has(above))
+          return fail(
+            refuse(
+              name,
+              `lies below the symlink ${JSON.stringify(above)}, so it would be written wherever that points`,
+            ),
+          );
       }
       if (path === "metadata.json" && header.type === "file") sawMetadata = true;
       switch (header.type) {
@@ -80,15 +90,28 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
           break;
         }
         default:
-          return fail(refuse(name, `is a ${header.type ?? "special file"}; only files, directories and inner symlinks are allowed`));
+          return fail(
+            refuse(
+              name,
+              `is a ${header.type ?? "special file"}; only files, directories and inner symlinks are allowed`,
+            ),
+          );
       }
       // A tar cut inside an entry's data fails on the entry's stream, not the extractor's.
-      stream.on("error", (error: Error) => reject(new UnsafeArchiveError(`restored state refused: entry ${JSON.stringify(name)} is cut short (${error.message})`)));
+      stream.on("error", (error: Error) =>
+        reject(
+          new UnsafeArchiveError(
+            `restored state refused: entry ${JSON.stringify(name)} is cut short (${error.message})`,
+          ),
+        ),
+      );
       stream.on("end", next);
       stream.resume();
     });
     extract.on("finish", resolve);
-    extract.on("error", (error) => reject(new UnsafeArchiveError(`restored state refused: not a readable tar archive (${error.message})`)));
+    extract.on("error", (error) =>
+      reject(new UnsafeArchiveError(`restored state refused: not a readable tar archive (${error.message})`)),
+    );
   });
   createReadStream(archive)
     .on("error", (error) => extract.destroy(error))
@@ -111,7 +134,11 @@ export async function extractInto(tar: Readable, dir: string): Promise<void> {
 }
 
 /** Checks, then unpacks into `stateDir` (replacing it whole only once unpacking succeeded). */
-export async function unpackState(archive: string, stateDir: string, limits: ArchiveLimits = DEFAULT_LIMITS): Promise<void> {
+export async function unpackState(
+  archive: string,
+  stateDir: string,
+  limits: ArchiveLimits = DEFAULT_LIMITS,
+): Promise<void> {
   await checkStateArchive(archive, limits);
   await mkdir(dirname(stateDir), { recursive: true });
   const staging = await mkdtemp(join(dirname(stateDir), ".restore-"));

@@ -49,7 +49,10 @@ export class StateBudget {
 
   /** The budget of a state directory as it is now (what an earlier launch left counts). */
   static async open(state: StateStore, identity: string, limitBytes: number): Promise<StateBudget> {
-    const budget = new StateBudget(limitBytes, state.dir(identity), [state.eventsPath(identity), state.egressPath(identity)]);
+    const budget = new StateBudget(limitBytes, state.dir(identity), [
+      state.eventsPath(identity),
+      state.egressPath(identity),
+    ]);
     for (const name of SNAPSHOT_DIRS) budget.snapshots.set(name, await archiveBytes(join(budget.dir, name)));
     await budget.measureFiles();
     return budget;
@@ -61,11 +64,14 @@ export class StateBudget {
     let others = this.otherBytes + this.logBytes;
     for (const [other, bytes] of this.snapshots) if (other !== name) others += bytes;
     const allowance = this.limitBytes - others;
-    return new SnapshotMeter(allowance, (bytes) => this.snapshots.set(name, bytes), () =>
-      new StateLimitExceeded(
-        `${what} is larger than the ${mebibytes(Math.max(allowance, 0))} that limits.state (${formatSize(this.limitBytes)}) leaves for it ` +
-          `(the rest of the state takes ${mebibytes(others)}); it was not kept`,
-      ),
+    return new SnapshotMeter(
+      allowance,
+      (bytes) => this.snapshots.set(name, bytes),
+      () =>
+        new StateLimitExceeded(
+          `${what} is larger than the ${mebibytes(Math.max(allowance, 0))} that limits.state (${formatSize(this.limitBytes)}) leaves for it ` +
+            `(the rest of the state takes ${mebibytes(others)}); it was not kept`,
+        ),
     );
   }
 

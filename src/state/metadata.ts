@@ -9,7 +9,9 @@ import { NAME_PATTERN } from "../names.js";
 import { OUTCOMES } from "./outcome.js";
 
 /** Where a launch ran: a CI run and its attempt, or null for a launch from the CLI. */
-export const OriginSchema = z.object({ run: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), attempt: z.number().int().min(1).max(10_000) }).strict();
+export const OriginSchema = z
+  .object({ run: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), attempt: z.number().int().min(1).max(10_000) })
+  .strict();
 export type Origin = z.infer<typeof OriginSchema>;
 
 /** One finished launch of the identity, as the history keeps it. */
@@ -38,7 +40,10 @@ export const MetadataSchema = z
     manifestPath: z.string().max(4096),
     /** The host directory the workspace was copied from, and where a success copies it back. */
     workspace: z.string().max(4096),
-    sessionId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/).nullable(),
+    sessionId: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,128}$/)
+      .nullable(),
     /** "running" while a runner owns the bottle. */
     outcome: z.enum([...OUTCOMES, "running"]),
     exitCode: z.number().int().nullable(),

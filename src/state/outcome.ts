@@ -12,7 +12,16 @@
  * `state-limit` (the final snapshot did not fit in `limits.state`, so the state
  * holds an older one and nothing may be copied back).
  */
-export const OUTCOMES = ["success", "error", "crashed", "timeout", "interrupted", "capability-block", "build-failed", "state-limit"] as const;
+export const OUTCOMES = [
+  "success",
+  "error",
+  "crashed",
+  "timeout",
+  "interrupted",
+  "capability-block",
+  "build-failed",
+  "state-limit",
+] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** The fields of claude's final stream-json `result` event that matter here. */

@@ -99,7 +99,12 @@ export class StateStore {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new InputError(`${this.metadataPath(identity)}`, text.slice(0, 40), "is not JSON", "remove this state directory or restore it from a good copy");
+      throw new InputError(
+        `${this.metadataPath(identity)}`,
+        text.slice(0, 40),
+        "is not JSON",
+        "remove this state directory or restore it from a good copy",
+      );
     }
     // reportInput: the error shows the offending value, not "(missing)".
     const parsed = MetadataSchema.safeParse(json, { reportInput: true });
@@ -202,7 +207,12 @@ export class StateStore {
     const parsed = SettledSchema.safeParse(json, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputError(this.settledPath(identity), text.slice(0, 80), `is not a valid settled mark (${issue?.message ?? "unknown problem"})`, "remove this state directory");
+      throw new InputError(
+        this.settledPath(identity),
+        text.slice(0, 80),
+        `is not a valid settled mark (${issue?.message ?? "unknown problem"})`,
+        "remove this state directory",
+      );
     }
     return parsed.data;
   }

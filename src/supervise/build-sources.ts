@@ -22,7 +22,9 @@ const UNPLAIN = /[\\`'"]/;
 /** An image reference as the engine's reference grammar (distribution/reference) writes one: [domain/]path[:tag][@digest]. */
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
-const REFERENCE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const REFERENCE = new RegExp(
+  `^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
 
 const ADD_FIX =
   "download with RUN curl or wget instead (a per-bottle build goes out through the bottle's gate, to what its egress allows), or COPY --from=<an earlier stage>";
@@ -55,7 +57,8 @@ export function buildSourcesProblem(instructions: Instruction[]): string | null 
 }
 
 function fromProblem(from: From): string | null {
-  if (from.getFlags().length > 0) return "FROM takes no flags in a per-bottle Dockerfile (--platform would make the engine pull another platform's image); remove them";
+  if (from.getFlags().length > 0)
+    return "FROM takes no flags in a per-bottle Dockerfile (--platform would make the engine pull another platform's image); remove them";
   const image = from.getImage() ?? "";
   if (!PLAIN_IMAGE.test(image) || UNPLAIN.test(from.getTextContent())) {
     return `FROM ${image}: name the image plainly (name:tag or name@digest), or as $NAME or \${NAME} of an ARG declared before FROM; quotes, escapes and \${NAME:-default} forms are not accepted`;
@@ -70,7 +73,8 @@ function fetchProblem(instruction: Instruction): string | null {
   }
   if (keyword !== "COPY") return null;
   const from = instruction instanceof Copy ? instruction.getFromFlag() : null;
-  if (!from) return `COPY without --from has nothing to copy: a per-bottle build's context is empty (the manifest's directory is never sent); ${COPY_FIX}`;
+  if (!from)
+    return `COPY without --from has nothing to copy: a per-bottle build's context is empty (the manifest's directory is never sent); ${COPY_FIX}`;
   const source = from.getValue() ?? "";
   if (!PLAIN_SOURCE.test(source) || UNPLAIN.test(instruction.getTextContent())) {
     return `COPY --from=${source}: name an earlier stage or an image plainly, without variables, quotes or escapes`;
@@ -106,7 +110,10 @@ export function namedImages(text: string, buildArgs: Record<string, string>): Na
       meta.set(name, buildArgs[name] ?? value);
     } else if (instruction instanceof From) {
       seenFrom = true;
-      const image = (instruction.getImage() ?? "").replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => meta.get(name) ?? "");
+      const image = (instruction.getImage() ?? "").replace(
+        /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
+        (_m, name: string) => meta.get(name) ?? "",
+      );
       if (image.toLowerCase() !== "scratch" && !stages.has(image.toLowerCase())) images.push({ image, line });
       const stage = instruction.getBuildStage();
       if (stage) stages.add(stage.toLowerCase());

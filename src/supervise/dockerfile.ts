@@ -11,8 +11,24 @@ import { buildSourcesProblem } from "./build-sources.js";
 import { MAX_DOCKERFILE_BYTES } from "./config.js";
 
 const INSTRUCTIONS = new Set([
-  "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
-  "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+  "FROM",
+  "RUN",
+  "CMD",
+  "LABEL",
+  "MAINTAINER",
+  "EXPOSE",
+  "ENV",
+  "ADD",
+  "COPY",
+  "ENTRYPOINT",
+  "VOLUME",
+  "USER",
+  "WORKDIR",
+  "ARG",
+  "ONBUILD",
+  "STOPSIGNAL",
+  "HEALTHCHECK",
+  "SHELL",
 ]);
 
 /** What is wrong with `text` as a Dockerfile, in one sentence; null when nothing is. */
@@ -31,13 +47,15 @@ export function dockerfileProblem(text: string, maxBytes = MAX_DOCKERFILE_BYTES)
   for (const instruction of instructions) {
     const keyword = instruction.getKeyword().toUpperCase();
     const line = instruction.getRange().start.line + 1;
-    if (!INSTRUCTIONS.has(keyword)) return `line ${line}: ${JSON.stringify(instruction.getKeyword())} is not a Dockerfile instruction`;
+    if (!INSTRUCTIONS.has(keyword))
+      return `line ${line}: ${JSON.stringify(instruction.getKeyword())} is not a Dockerfile instruction`;
     if (instruction.getArguments().length === 0) return `line ${line}: ${keyword} has no arguments`;
   }
   const first = instructions[0];
   if (first && !["FROM", "ARG"].includes(first.getKeyword().toUpperCase())) {
     return `line ${first.getRange().start.line + 1}: the first instruction is ${first.getKeyword().toUpperCase()}; a Dockerfile starts with FROM (or ARG before FROM)`;
   }
-  if (!instructions.some((i) => i.getKeyword().toUpperCase() === "FROM")) return "the Dockerfile has no FROM instruction";
+  if (!instructions.some((i) => i.getKeyword().toUpperCase() === "FROM"))
+    return "the Dockerfile has no FROM instruction";
   return buildSourcesProblem(instructions);
 }

@@ -47,7 +47,10 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
   // One proposal at a time: two concurrent calls must not both be accepted.
   let queue: Promise<unknown> = Promise.resolve();
 
-  const text = (message: string, isError = false): CallToolResult => ({ content: [{ type: "text", text: message }], ...(isError ? { isError: true } : {}) });
+  const text = (message: string, isError = false): CallToolResult => ({
+    content: [{ type: "text", text: message }],
+    ...(isError ? { isError: true } : {}),
+  });
 
   async function propose(dockerfile: string, reason: string): Promise<CallToolResult> {
     if (config.policy === "deny") {
@@ -58,7 +61,10 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       emit({ event: "capability-block", decision: "duplicate" });
       return text(ANSWERS.duplicate);
     }
-    const problem = reason.trim() === "" ? "the reason is empty; say what the image lacks and why the task needs it" : dockerfileProblem(dockerfile, config.maxDockerfileBytes);
+    const problem =
+      reason.trim() === ""
+        ? "the reason is empty; say what the image lacks and why the task needs it"
+        : dockerfileProblem(dockerfile, config.maxDockerfileBytes);
     if (problem) {
       emit({ event: "capability-block", decision: "refused", problem });
       return text(`Not accepted: ${problem}. Fix it and call capability-block again.`, true);
@@ -106,16 +112,23 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       async () => {
         emit({ event: "tool", name: "current-dockerfile" });
         const { source, image, text: dockerfile } = config.currentDockerfile;
-        return text(`# source: ${source}\n${image ? `# image: ${image} (this bottle runs on it; a proposal can start FROM it)\n` : ""}${dockerfile}`);
+        return text(
+          `# source: ${source}\n${image ? `# image: ${image} (this bottle runs on it; a proposal can start FROM it)\n` : ""}${dockerfile}`,
+        );
       },
     );
     server.registerTool(
       "list-egress",
-      { description: "Where this bottle may connect: the egress mode, the allowed host:port pairs, and the routes (name and upstream) the gate serves at http://gate:8080/<name>/." },
+      {
+        description:
+          "Where this bottle may connect: the egress mode, the allowed host:port pairs, and the routes (name and upstream) the gate serves at http://gate:8080/<name>/.",
+      },
       async () => {
         emit({ event: "tool", name: "list-egress" });
         const { mode, allow, routes } = config.egress;
-        return text(JSON.stringify({ mode, allow, routes: routes.map((r) => ({ name: r.name, upstream: r.upstream })) }, null, 2));
+        return text(
+          JSON.stringify({ mode, allow, routes: routes.map((r) => ({ name: r.name, upstream: r.upstream })) }, null, 2),
+        );
       },
     );
     return server;
@@ -127,13 +140,21 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
     if (req.method !== "POST") {
       // Stateless: no server-initiated stream to open (GET) and no session to end (DELETE).
       res.setHeader("allow", "POST");
-      return void replyJson(res, 405, { jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed." }, id: null });
+      return void replyJson(res, 405, {
+        jsonrpc: "2.0",
+        error: { code: -32000, message: "Method not allowed." },
+        id: null,
+      });
     }
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req)).toString("utf8"));
     } catch (error) {
-      return void replyJson(res, 400, { jsonrpc: "2.0", error: { code: -32700, message: `Parse error: ${errorMessage(error)}` }, id: null });
+      return void replyJson(res, 400, {
+        jsonrpc: "2.0",
+        error: { code: -32700, message: `Parse error: ${errorMessage(error)}` },
+        id: null,
+      });
     }
     const server = mcpServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -148,7 +169,8 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
   const http = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       emit({ event: "error", reason: errorMessage(error) });
-      if (!res.headersSent) replyJson(res, 500, { jsonrpc: "2.0", error: { code: -32603, message: "Internal error" }, id: null });
+      if (!res.headersSent)
+        replyJson(res, 500, { jsonrpc: "2.0", error: { code: -32603, message: "Internal error" }, id: null });
       else res.destroy();
     });
   });

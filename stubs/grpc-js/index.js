@@ -5,7 +5,9 @@
 "use strict";
 
 function absent() {
-  throw new Error("dockerode's BuildKit session is not part of bottle-action (images are built with the classic builder)");
+  throw new Error(
+    "dockerode's BuildKit session is not part of bottle-action (images are built with the classic builder)",
+  );
 }
 
 module.exports = {

@@ -5,6 +5,8 @@
 
 module.exports = {
   loadSync() {
-    throw new Error("dockerode's BuildKit session is not part of bottle-action (images are built with the classic builder)");
+    throw new Error(
+      "dockerode's BuildKit session is not part of bottle-action (images are built with the classic builder)",
+    );
   },
 };

@@ -7,7 +7,9 @@
 
 class Client {
   constructor() {
-    throw new Error("DOCKER_HOST=ssh:// is not supported; forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock HOST) and set DOCKER_HOST=unix:///tmp/docker.sock");
+    throw new Error(
+      "DOCKER_HOST=ssh:// is not supported; forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock HOST) and set DOCKER_HOST=unix:///tmp/docker.sock",
+    );
   }
 }
 

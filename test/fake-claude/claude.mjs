@@ -61,7 +61,13 @@ function fail(message, code = 1) {
 }
 
 function parseArgs(argv) {
-  const opts = { prompt: undefined, model: "claude-fake", maxTurns: undefined, resume: undefined, appendSystemPromptFile: undefined };
+  const opts = {
+    prompt: undefined,
+    model: "claude-fake",
+    maxTurns: undefined,
+    resume: undefined,
+    appendSystemPromptFile: undefined,
+  };
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -145,7 +151,8 @@ async function main() {
   if (opts.appendSystemPromptFile !== undefined && !existsSync(opts.appendSystemPromptFile)) {
     fail(`Error: Append system prompt file not found: ${opts.appendSystemPromptFile}`);
   }
-  if (!opts.prompt) fail("Error: Input must be provided either through stdin or as a prompt argument when using --print");
+  if (!opts.prompt)
+    fail("Error: Input must be provided either through stdin or as a prompt argument when using --print");
 
   const sessionId = opts.resume ?? randomUUID();
   const transcript = transcriptFile(home, cwd, sessionId);
@@ -153,7 +160,15 @@ async function main() {
   if (opts.resume !== undefined) {
     if (!existsSync(transcript)) {
       writeSync(2, `No conversation found with session ID: ${sessionId}\n`);
-      emit({ type: "result", subtype: "error_during_execution", is_error: true, num_turns: 0, session_id: sessionId, result: `No conversation found with session ID: ${sessionId}`, total_cost_usd: 0 });
+      emit({
+        type: "result",
+        subtype: "error_during_execution",
+        is_error: true,
+        num_turns: 0,
+        session_id: sessionId,
+        result: `No conversation found with session ID: ${sessionId}`,
+        total_cost_usd: 0,
+      });
       process.exit(1);
     }
     earlier = countLines(transcript);
@@ -164,17 +179,36 @@ async function main() {
   let parentUuid = null;
   const record = (type, message) => {
     const uuid = randomUUID();
-    appendFileSync(transcript, `${JSON.stringify({ type, message, uuid, parentUuid, sessionId, cwd, timestamp: new Date().toISOString() })}\n`);
+    appendFileSync(
+      transcript,
+      `${JSON.stringify({ type, message, uuid, parentUuid, sessionId, cwd, timestamp: new Date().toISOString() })}\n`,
+    );
     parentUuid = uuid;
   };
 
   const { steps, end } = parseScenario(opts.prompt);
-  emit({ type: "system", subtype: "init", session_id: sessionId, cwd, model: opts.model, tools: TOOLS, permissionMode: "bypassPermissions" });
+  emit({
+    type: "system",
+    subtype: "init",
+    session_id: sessionId,
+    cwd,
+    model: opts.model,
+    tools: TOOLS,
+    permissionMode: "bypassPermissions",
+  });
   record("user", { role: "user", content: opts.prompt });
 
   let turns = 0;
   const result = (subtype, isError, text) =>
-    emit({ type: "result", subtype, is_error: isError, num_turns: turns, session_id: sessionId, result: text, total_cost_usd: 0 });
+    emit({
+      type: "result",
+      subtype,
+      is_error: isError,
+      num_turns: turns,
+      session_id: sessionId,
+      result: text,
+      total_cost_usd: 0,
+    });
 
   // Every assistant message is a turn; --max-turns stops the session like the real one does.
   const assistant = (content) => {

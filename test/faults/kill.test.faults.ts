@@ -23,7 +23,16 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { newJob, runStep, startStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
-import { type RunnerRun, type Sandbox, fake, jsonResult, labelled, sandbox, startRunner, waitFor } from "../support/runner.js";
+import {
+  type RunnerRun,
+  type Sandbox,
+  fake,
+  jsonResult,
+  labelled,
+  sandbox,
+  startRunner,
+  waitFor,
+} from "../support/runner.js";
 import { printTableAfterAll, record } from "./report.js";
 import { stackTrace } from "./support.js";
 import {
@@ -44,7 +53,9 @@ import {
 const KEY = `sk-ant-faults-${Math.random().toString(36).slice(2)}`;
 
 /** The resumed session writes down which turns it finds in its transcript. */
-const RESUME = fake({ steps: [{ run: "grep -ho 'turn [a-z]*' ~/.claude/projects/*/*.jsonl | sort -u | tr '\\n' ' ' > seen.txt" }] });
+const RESUME = fake({
+  steps: [{ run: "grep -ho 'turn [a-z]*' ~/.claude/projects/*/*.jsonl | sort -u | tr '\\n' ' ' > seen.txt" }],
+});
 
 /** Collects what went wrong without stopping at the first miss, so the table and the cleanup see the whole picture. */
 class Findings {
@@ -63,7 +74,9 @@ class Findings {
 
   result(): string {
     const happened = this.notes.join("; ");
-    return this.misses.length === 0 ? `pass${happened ? ` (${happened})` : ""}` : `FAIL: ${this.misses.join("; ")}${happened ? ` (${happened})` : ""}`;
+    return this.misses.length === 0
+      ? `pass${happened ? ` (${happened})` : ""}`
+      : `FAIL: ${this.misses.join("; ")}${happened ? ` (${happened})` : ""}`;
   }
 }
 
@@ -142,13 +155,19 @@ function problemLines(stderr: string): string[] {
 
 function noResources(f: Findings, identity: string, when: string): void {
   const left = labelled(identity);
-  f.check(left.containers.length === 0 && left.networks.length === 0, `0 containers/networks ${when} (left: ${[...left.containers, ...left.networks].join(", ")})`);
+  f.check(
+    left.containers.length === 0 && left.networks.length === 0,
+    `0 containers/networks ${when} (left: ${[...left.containers, ...left.networks].join(", ")})`,
+  );
 }
 
 /** `node runner cleanup`, then nothing of `identity` may be left; a cleanup that hangs is killed and the leftovers removed by hand. */
 async function cleanupLeavesNothing(f: Findings, box: Sandbox, identity: string): Promise<void> {
   const cleanup = await runner(["cleanup"], box, 45_000);
-  f.check(!cleanup.hung, `cleanup ends by itself (it hung and was killed after 45 s; its stderr ends: ${tail(cleanup.stderr)})`);
+  f.check(
+    !cleanup.hung,
+    `cleanup ends by itself (it hung and was killed after 45 s; its stderr ends: ${tail(cleanup.stderr)})`,
+  );
   f.check(cleanup.hung || cleanup.code === 0, `cleanup exits 0 (${cleanup.code}: ${tail(cleanup.stderr)})`);
   noResources(f, identity, "after cleanup");
   // What a person does next when cleanup could not: remove them by hand, so resume can be tried.
@@ -157,39 +176,63 @@ async function cleanupLeavesNothing(f: Findings, box: Sandbox, identity: string)
 }
 
 /** The state of `identity` as `resume` will find it: metadata naming the session, the transcript with `turns`, no half-made snapshot. */
-function checkWhole(f: Findings, box: Sandbox, identity: string, turns: string[]): { dir: string; metadata: Record<string, unknown> | null } | null {
+function checkWhole(
+  f: Findings,
+  box: Sandbox,
+  identity: string,
+  turns: string[],
+): { dir: string; metadata: Record<string, unknown> | null } | null {
   const dir = join(box.home, "state", identity);
-  if (!f.check(existsSync(dir), `the state ${identity} is kept (states: ${statesIn(box.home).join(", ") || "none"})`)) return null;
+  if (!f.check(existsSync(dir), `the state ${identity} is kept (states: ${statesIn(box.home).join(", ") || "none"})`))
+    return null;
   let metadata: Record<string, unknown> | null = null;
   try {
     metadata = JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as Record<string, unknown>;
   } catch (error) {
     f.check(false, `metadata.json parses (${(error as Error).message})`);
   }
-  if (metadata) f.check(/^[0-9a-f-]{36}$/.test(String(metadata.sessionId)), `metadata names the session (${String(metadata.sessionId)})`);
+  if (metadata)
+    f.check(
+      /^[0-9a-f-]{36}$/.test(String(metadata.sessionId)),
+      `metadata names the session (${String(metadata.sessionId)})`,
+    );
   let kept: string[] = [];
   try {
     kept = transcriptTurns(dir);
   } catch (error) {
     f.check(false, (error as Error).message);
   }
-  for (const turn of turns) f.check(kept.includes(turn), `the kept transcript has "${turn}" (it has: ${kept.join(", ") || "nothing"})`);
+  for (const turn of turns)
+    f.check(kept.includes(turn), `the kept transcript has "${turn}" (it has: ${kept.join(", ") || "nothing"})`);
   f.check(snapshotLeftovers(dir).length === 0, `no half-made snapshot is left (${snapshotLeftovers(dir).join(", ")})`);
   return { dir, metadata };
 }
 
 /** The preserved state of `identity`: whole, marked preserved, with one of `outcomes`. */
-function checkPreserved(f: Findings, box: Sandbox, identity: string, outcomes: string[], turns: string[]): Record<string, unknown> | null {
+function checkPreserved(
+  f: Findings,
+  box: Sandbox,
+  identity: string,
+  outcomes: string[],
+  turns: string[],
+): Record<string, unknown> | null {
   const whole = checkWhole(f, box, identity, turns);
   if (!whole) return null;
   f.check(existsSync(join(whole.dir, ".preserve")), "the state is marked preserved (.preserve)");
   const outcome = String(whole.metadata?.outcome);
-  if (whole.metadata) f.check(outcomes.includes(outcome), `metadata outcome is ${outcomes.join(" or ")} (it is ${outcome})`);
+  if (whole.metadata)
+    f.check(outcomes.includes(outcome), `metadata outcome is ${outcomes.join(" or ")} (it is ${outcome})`);
   return whole.metadata;
 }
 
 /** `node runner resume` with the RESUME scenario: it must succeed in the same session and see `turns`. */
-async function checkResume(f: Findings, box: Sandbox, identity: string, sessionId: unknown, turns: string[]): Promise<void> {
+async function checkResume(
+  f: Findings,
+  box: Sandbox,
+  identity: string,
+  sessionId: unknown,
+  turns: string[],
+): Promise<void> {
   const resumed = await runner(["resume", identity, "--format", "json", "--prompt", RESUME], box);
   const result = resultOf(resumed);
   const ok = f.check(
@@ -199,7 +242,8 @@ async function checkResume(f: Findings, box: Sandbox, identity: string, sessionI
   if (!ok) return;
   const seenFile = join(box.workspace, "seen.txt");
   const seen = existsSync(seenFile) ? readFileSync(seenFile, "utf8") : "";
-  for (const turn of turns) f.check(seen.includes(turn), `the resumed session sees "${turn}" (it saw: ${seen.trim() || "nothing"})`);
+  for (const turn of turns)
+    f.check(seen.includes(turn), `the resumed session sees "${turn}" (it saw: ${seen.trim() || "nothing"})`);
   noResources(f, identity, "after the resumed run");
   f.note(`resume sees ${turns.join(", ")}`);
 }
@@ -232,7 +276,8 @@ describe("the action killed at cache-save", () => {
   faultTest(
     {
       fault: "action main SIGKILLed at cache-save, then post",
-      checked: "0 containers/networks; post saves the state to the cache; a resume job continues the session, sees every turn and gets the work tree back",
+      checked:
+        "0 containers/networks; post saves the state to the cache; a resume job continues the session, sees every turn and gets the work tree back",
     },
     async (f) => {
       server = await startCacheServer({ protocol: "v1", flavour: "gitea" });
@@ -242,9 +287,23 @@ describe("the action killed at cache-save", () => {
         writeFileSync(join(dir, "README.md"), "a project\n");
         return dir;
       };
-      const job = newJob({ workspace: checkout(), runId: "1201", attempt: 1, cacheEnv: server.env, env: { CLAUDE_BOTTLE_PAUSE_AT: "cache-save" } });
-      const task = fake({ steps: [{ say: "turn one" }, { write: { path: "half.txt", content: "half\n" } }, { say: "turn two" }], end: "crash" });
-      const main = startStep(job, "main", { agent: "fixer", prompt: task, "anthropic-api-key": KEY, "save-state": "cache" });
+      const job = newJob({
+        workspace: checkout(),
+        runId: "1201",
+        attempt: 1,
+        cacheEnv: server.env,
+        env: { CLAUDE_BOTTLE_PAUSE_AT: "cache-save" },
+      });
+      const task = fake({
+        steps: [{ say: "turn one" }, { write: { path: "half.txt", content: "half\n" } }, { say: "turn two" }],
+        end: "crash",
+      });
+      const main = startStep(job, "main", {
+        agent: "fixer",
+        prompt: task,
+        "anthropic-api-key": KEY,
+        "save-state": "cache",
+      });
       let out = "";
       main.child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
       try {
@@ -259,13 +318,20 @@ describe("the action killed at cache-save", () => {
       f.check(!server.entries().some((e) => e.key === key), "nothing was in the cache before post ran");
       const stateDir = join(job.runnerTemp, "claude-bottle", "state", identity);
       f.check(existsSync(join(stateDir, ".preserve")), "main had preserved the crashed bottle before it was killed");
-      const sessionId = (JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8")) as { sessionId?: string }).sessionId;
+      const sessionId = (JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8")) as { sessionId?: string })
+        .sessionId;
 
       job.env.CLAUDE_BOTTLE_PAUSE_AT = "";
       const post = await runStep(job, "post");
       f.check(post.code === 0, `post exits 0 (${post.code})`);
-      f.check(post.stdout.includes(`the bottle's state is saved to the cache as ${key}`), `post says it saved ${key} (${tail(post.stdout, 2)})`);
-      f.check(server.entries().some((e) => e.key === key), `the cache holds ${key}`);
+      f.check(
+        post.stdout.includes(`the bottle's state is saved to the cache as ${key}`),
+        `post says it saved ${key} (${tail(post.stdout, 2)})`,
+      );
+      f.check(
+        server.entries().some((e) => e.key === key),
+        `the cache holds ${key}`,
+      );
       f.check(stackTrace(post.stdout) === null, `post prints no stack trace (${stackTrace(post.stdout)})`);
       noResources(f, identity, "after post");
 
@@ -276,12 +342,24 @@ describe("the action killed at cache-save", () => {
         "anthropic-api-key": KEY,
         "resume-prompt": RESUME,
       });
-      f.check(resume.code === 0 && resume.outputs.outcome === "success", `the resume job ends success (exit ${resume.code}, outcome ${resume.outputs.outcome}; ${tail(resume.stdout)})`);
-      f.check(resume.outputs["session-id"] === sessionId, `the resume job continues session ${sessionId} (it ran ${resume.outputs["session-id"]})`);
+      f.check(
+        resume.code === 0 && resume.outputs.outcome === "success",
+        `the resume job ends success (exit ${resume.code}, outcome ${resume.outputs.outcome}; ${tail(resume.stdout)})`,
+      );
+      f.check(
+        resume.outputs["session-id"] === sessionId,
+        `the resume job continues session ${sessionId} (it ran ${resume.outputs["session-id"]})`,
+      );
       // A resumed bottle's work lands in the resume job's own checkout, not in the directory the first job had.
-      const seen = existsSync(join(resumeJob.workspace, "seen.txt")) ? readFileSync(join(resumeJob.workspace, "seen.txt"), "utf8") : "";
-      for (const turn of ["turn one", "turn two"]) f.check(seen.includes(turn), `the resumed session sees "${turn}" (it saw: ${seen.trim() || "nothing"})`);
-      f.check(existsSync(join(resumeJob.workspace, "half.txt")), "the work tree from before the kill came back into the resume job's checkout");
+      const seen = existsSync(join(resumeJob.workspace, "seen.txt"))
+        ? readFileSync(join(resumeJob.workspace, "seen.txt"), "utf8")
+        : "";
+      for (const turn of ["turn one", "turn two"])
+        f.check(seen.includes(turn), `the resumed session sees "${turn}" (it saw: ${seen.trim() || "nothing"})`);
+      f.check(
+        existsSync(join(resumeJob.workspace, "half.txt")),
+        "the work tree from before the kill came back into the resume job's checkout",
+      );
       noResources(f, identity, "after the resume job");
       f.note(`post saved ${key}; the resume job sees turn one, turn two`);
     },
@@ -294,7 +372,8 @@ describe("the Docker daemon restarted mid-session", () => {
   faultTest(
     {
       fault: "dockerd restarted mid-session",
-      checked: "the runner ends by itself (≤ 120 s), exit 1, outcome crashed or error, no stack trace; state preserved with the turns before the restart; after cleanup 0 containers/networks; resumable",
+      checked:
+        "the runner ends by itself (≤ 120 s), exit 1, outcome crashed or error, no stack trace; state preserved with the turns before the restart; after cleanup 0 containers/networks; resumable",
       cannot: typeof daemon === "string" ? daemon : null,
       timeout: 480_000,
     },
@@ -306,18 +385,40 @@ describe("the Docker daemon restarted mid-session", () => {
       await waitForQuietEngine(ours, 300_000);
       const box = sandbox({ TEST_ANTHROPIC_KEY: KEY });
       const manifest = fakeBottle(box.dir, agent, "TEST_ANTHROPIC_KEY");
-      const task = fake({ steps: [{ say: "turn one" }, { write: { path: "progress.txt", content: "half" } }, { say: "turn two" }, { sleep: 60_000 }], end: "success" });
-      const run = start(["start", agent, "--manifest", manifest, "--format", "json", "--snapshot-interval", "1s", "--prompt", task], box);
-      await waitFor(() => statesIn(box.home).some((id) => transcriptMentions(join(box.home, "state", id), "turn two")), 90_000, "the second turn on disk");
+      const task = fake({
+        steps: [
+          { say: "turn one" },
+          { write: { path: "progress.txt", content: "half" } },
+          { say: "turn two" },
+          { sleep: 60_000 },
+        ],
+        end: "success",
+      });
+      const run = start(
+        ["start", agent, "--manifest", manifest, "--format", "json", "--snapshot-interval", "1s", "--prompt", task],
+        box,
+      );
+      await waitFor(
+        () => statesIn(box.home).some((id) => transcriptMentions(join(box.home, "state", id), "turn two")),
+        90_000,
+        "the second turn on disk",
+      );
       const identity = statesIn(box.home)[0] as string;
       met.add(identity);
 
       await waitForQuietEngine(ours, 30_000);
       const restarted = Date.now();
       const timing = await restartDaemon(daemon);
-      f.note(`dockerd stopped in ${(timing.stopMs / 1000).toFixed(1)} s and answered ${(timing.startMs / 1000).toFixed(1)} s after its start`);
+      f.note(
+        `dockerd stopped in ${(timing.stopMs / 1000).toFixed(1)} s and answered ${(timing.startMs / 1000).toFixed(1)} s after its start`,
+      );
       const ended = await within(run, 120_000 - (Date.now() - restarted));
-      if (f.check(!ended.hung, `the runner ends by itself within 120 s of the restart (it hung and was killed; its stderr ends: ${tail(ended.stderr)})`)) {
+      if (
+        f.check(
+          !ended.hung,
+          `the runner ends by itself within 120 s of the restart (it hung and was killed; its stderr ends: ${tail(ended.stderr)})`,
+        )
+      ) {
         f.note(`the runner ended ${((Date.now() - restarted) / 1000).toFixed(0)} s after the restart began`);
       }
       f.check(ended.hung || ended.code === 1, `exit code 1 (it was ${ended.code})`);
@@ -357,12 +458,18 @@ describe("a full disk under the state directory", () => {
 
   /** What every full-disk run must show: it ends by itself with exit 1, a line says ENOSPC, no stack trace. */
   function checkRun(f: Findings, ended: Ended, limitS: number): void {
-    f.check(!ended.hung, `the runner ends within ${limitS} s (it hung and was killed; its stderr ends: ${tail(ended.stderr)})`);
+    f.check(
+      !ended.hung,
+      `the runner ends within ${limitS} s (it hung and was killed; its stderr ends: ${tail(ended.stderr)})`,
+    );
     f.check(ended.hung || ended.code === 1, `exit code 1 (it was ${ended.code})`);
     const result = resultOf(ended);
     f.note(result ? `outcome ${String(result.outcome)}` : "no result printed");
     const disk = problemLines(ended.stderr).filter((l) => /ENOSPC|no space left/i.test(l));
-    f.check(disk.length > 0, `a line names the full disk (ENOSPC); the problem lines were: ${problemLines(ended.stderr).join(" / ") || "none"}`);
+    f.check(
+      disk.length > 0,
+      `a line names the full disk (ENOSPC); the problem lines were: ${problemLines(ended.stderr).join(" / ") || "none"}`,
+    );
     f.check(stackTrace(ended.stderr) === null, `no stack trace (${stackTrace(ended.stderr)})`);
     if (disk.length) f.note(`it said: ${disk[0]}`);
   }
@@ -377,14 +484,17 @@ describe("a full disk under the state directory", () => {
     if (!whole) return null;
     const partial = readdirSync(whole.dir).filter((n) => n.includes(".tmp-"));
     f.check(partial.length === 0, `no half-written file is left (${partial.join(", ")})`);
-    f.note(`the state says ${String(whole.metadata?.outcome)}, ${existsSync(join(whole.dir, ".preserve")) ? "marked" : "not marked"} preserved`);
+    f.note(
+      `the state says ${String(whole.metadata?.outcome)}, ${existsSync(join(whole.dir, ".preserve")) ? "marked" : "not marked"} preserved`,
+    );
     return whole.metadata;
   }
 
   faultTest(
     {
       fault: "state dir full: the disk (8 MiB tmpfs) filled up mid-session",
-      checked: "the runner ends (≤ 60 s), exit 1, a clear ENOSPC line and a last line saying the outcome could not be recorded and what to do, no stack trace; the last snapshot intact (metadata and transcript parse, has turn one); no half-written snapshot or file; 0 containers/networks; once space is freed, resume continues",
+      checked:
+        "the runner ends (≤ 60 s), exit 1, a clear ENOSPC line and a last line saying the outcome could not be recorded and what to do, no stack trace; the last snapshot intact (metadata and transcript parse, has turn one); no half-written snapshot or file; 0 containers/networks; once space is freed, resume continues",
       cannot,
     },
     async (f) => {
@@ -392,11 +502,21 @@ describe("a full disk under the state directory", () => {
       try {
         const manifest = fakeBottle(box.dir, "filler", "TEST_ANTHROPIC_KEY");
         const task = fake({
-          steps: [{ say: "turn one" }, { write: { path: "progress.txt", content: "written before the disk filled\n" } }, { sleep: 6_000 }, { say: "turn two" }, { sleep: 1_000 }],
+          steps: [
+            { say: "turn one" },
+            { write: { path: "progress.txt", content: "written before the disk filled\n" } },
+            { sleep: 6_000 },
+            { say: "turn two" },
+            { sleep: 1_000 },
+          ],
           end: "crash",
         });
         const run = start(["start", "filler", "--manifest", manifest, "--format", "json", "--prompt", task], box);
-        await waitFor(() => statesIn(box.home).some((id) => transcriptMentions(join(box.home, "state", id), "progress.txt")), 60_000, "the first turn on disk");
+        await waitFor(
+          () => statesIn(box.home).some((id) => transcriptMentions(join(box.home, "state", id), "progress.txt")),
+          60_000,
+          "the first turn on disk",
+        );
         const identity = statesIn(box.home)[0] as string;
         met.add(identity);
         // Something else on the machine takes the rest of the disk.
@@ -404,7 +524,10 @@ describe("a full disk under the state directory", () => {
         f.note(`filled the disk with ${Math.round(ballast.bytes / 1024)} KiB`);
         const ended = await within(run, 60_000);
         checkRun(f, ended, 60);
-        f.check(/could not record the outcome crashed in .*: ENOSPC.*free some space, then resume/.test(ended.stderr), `the last line says the outcome could not be recorded and what to do (${tail(ended.stderr, 1)})`);
+        f.check(
+          /could not record the outcome crashed in .*: ENOSPC.*free some space, then resume/.test(ended.stderr),
+          `the last line says the outcome could not be recorded and what to do (${tail(ended.stderr, 1)})`,
+        );
         if (ended.hung) await cleanupLeavesNothing(f, box, identity);
         else noResources(f, identity, "after the run");
         const metadata = checkIntact(f, box, identity, ["turn one"]);
@@ -419,7 +542,8 @@ describe("a full disk under the state directory", () => {
   faultTest(
     {
       fault: "state dir full: a 20 MB file in ~/.claude, 8 MiB tmpfs",
-      checked: "the runner ends (≤ 45 s), a clear ENOSPC line, no stack trace, outcome crashed; the last snapshot intact (has turn one); the work tree kept; no half-written snapshot; after cleanup 0 containers/networks; resumable",
+      checked:
+        "the runner ends (≤ 45 s), a clear ENOSPC line, no stack trace, outcome crashed; the last snapshot intact (has turn one); the work tree kept; no half-written snapshot; after cleanup 0 containers/networks; resumable",
       cannot,
     },
     async (f) => {
@@ -442,7 +566,10 @@ describe("a full disk under the state directory", () => {
         const identity = String(resultOf(ended)?.identity ?? statesIn(box.home)[0]);
         met.add(identity);
         checkRun(f, ended, 45);
-        f.check(ended.hung || resultOf(ended)?.outcome === "crashed", `outcome crashed (${String(resultOf(ended)?.outcome ?? "no result")})`);
+        f.check(
+          ended.hung || resultOf(ended)?.outcome === "crashed",
+          `outcome crashed (${String(resultOf(ended)?.outcome ?? "no result")})`,
+        );
         if (ended.hung) await cleanupLeavesNothing(f, box, identity);
         else noResources(f, identity, "after the run");
         // Once the big file is left behind, the disk has room again: the state must be settled as any crash is.

@@ -10,7 +10,18 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { FAKE_AGENT_IMAGE, type Sandbox, fake, jsonResult, labelled, runRunner, sandbox, startRunner, waitFor, writeManifest } from "../support/runner.js";
+import {
+  FAKE_AGENT_IMAGE,
+  type Sandbox,
+  fake,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  startRunner,
+  waitFor,
+  writeManifest,
+} from "../support/runner.js";
 import { printTableAfterAll, record } from "./report.js";
 
 const KEY = `sk-ant-faults-${Math.random().toString(36).slice(2)}`;
@@ -20,7 +31,16 @@ function bottle(box: Sandbox): string {
     bottles: {
       fake: {
         image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" }, role: "anthropic" }] },
+        egress: {
+          routes: [
+            {
+              name: "anthropic",
+              upstream: "http://127.0.0.1:9",
+              inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" },
+              role: "anthropic",
+            },
+          ],
+        },
       },
     },
     agents: { worker: { bottle: "fake" } },
@@ -28,11 +48,23 @@ function bottle(box: Sandbox): string {
 }
 
 /** Two turns on disk, then claude keeps working. */
-const LONG = fake({ steps: [{ say: "turn one" }, { write: { path: "progress.txt", content: "half" } }, { say: "turn two" }, { sleep: 120_000 }] });
+const LONG = fake({
+  steps: [
+    { say: "turn one" },
+    { write: { path: "progress.txt", content: "half" } },
+    { say: "turn two" },
+    { sleep: 120_000 },
+  ],
+});
 /** Two turns, then claude dies: the launch reaches its teardown. */
-const SHORT = fake({ steps: [{ say: "turn one" }, { write: { path: "progress.txt", content: "half" } }, { say: "turn two" }], end: "crash" });
+const SHORT = fake({
+  steps: [{ say: "turn one" }, { write: { path: "progress.txt", content: "half" } }, { say: "turn two" }],
+  end: "crash",
+});
 /** The resumed session writes down which turns it can see in its transcript. */
-const RESUME = fake({ steps: [{ run: "grep -ho 'turn [a-z]*' ~/.claude/projects/*/*.jsonl | sort -u | tr '\\n' ' ' > seen.txt" }] });
+const RESUME = fake({
+  steps: [{ run: "grep -ho 'turn [a-z]*' ~/.claude/projects/*/*.jsonl | sort -u | tr '\\n' ' ' > seen.txt" }],
+});
 
 interface Case {
   phase: string;
@@ -75,20 +107,32 @@ printTableAfterAll("SIGKILL of `node runner start` at each phase, then `node run
 
 describe("the runner killed at each phase", () => {
   test.each(CASES)("$phase", async ({ phase, prompt, keeps, turns }) => {
-    const box = sandbox({ TEST_ANTHROPIC_KEY: KEY, ...(phase === "mid-session" ? {} : { CLAUDE_BOTTLE_PAUSE_AT: phase }) });
+    const box = sandbox({
+      TEST_ANTHROPIC_KEY: KEY,
+      ...(phase === "mid-session" ? {} : { CLAUDE_BOTTLE_PAUSE_AT: phase }),
+    });
     const manifest = bottle(box);
-    const run = startRunner(["start", "worker", "--manifest", manifest, "--format", "json", "--snapshot-interval", "1s", "--prompt", prompt], box);
+    const run = startRunner(
+      ["start", "worker", "--manifest", manifest, "--format", "json", "--snapshot-interval", "1s", "--prompt", prompt],
+      box,
+    );
     let stderr = "";
     run.child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     const stateRoot = join(box.home, "state");
     if (phase === "mid-session") {
-      await waitFor(() => {
-        const id = identityIn(stateRoot);
-        if (!id) return false;
-        const dir = join(stateRoot, id, "transcript", ".claude", "projects");
-        if (!existsSync(dir)) return false;
-        return readdirSync(dir, { recursive: true, withFileTypes: true }).some((e) => e.isFile() && readFileSync(join(e.parentPath, e.name), "utf8").includes("turn two"));
-      }, 60_000, "the second turn on disk");
+      await waitFor(
+        () => {
+          const id = identityIn(stateRoot);
+          if (!id) return false;
+          const dir = join(stateRoot, id, "transcript", ".claude", "projects");
+          if (!existsSync(dir)) return false;
+          return readdirSync(dir, { recursive: true, withFileTypes: true }).some(
+            (e) => e.isFile() && readFileSync(join(e.parentPath, e.name), "utf8").includes("turn two"),
+          );
+        },
+        60_000,
+        "the second turn on disk",
+      );
     } else {
       await waitFor(() => stderr.includes(`paused at ${phase}`), 60_000, `the runner to reach ${phase}`);
     }
@@ -119,10 +163,18 @@ describe("the runner killed at each phase", () => {
     expect(readdirSync(dir).filter((n) => /^\.(transcript|workspace)\.(next|prev)/.test(n))).toEqual([]);
 
     const resumed = await runRunner(["resume", identity as string, "--format", "json", "--prompt", RESUME], after);
-    expect(jsonResult(resumed), resumed.stderr).toMatchObject({ identity, outcome: "success", sessionId: metadata.sessionId });
+    expect(jsonResult(resumed), resumed.stderr).toMatchObject({
+      identity,
+      outcome: "success",
+      sessionId: metadata.sessionId,
+    });
     const seen = readFileSync(join(box.workspace, "seen.txt"), "utf8");
     for (const turn of turns ?? []) expect(seen).toContain(turn);
     expect(labelled(identity as string)).toEqual({ containers: [], networks: [] });
-    record(`SIGKILL at ${phase}`, `0 containers/networks; preserved as interrupted; resume sees ${(turns ?? []).join(", ")}`, "pass");
+    record(
+      `SIGKILL at ${phase}`,
+      `0 containers/networks; preserved as interrupted; resume sees ${(turns ?? []).join(", ")}`,
+      "pass",
+    );
   });
 });

@@ -13,7 +13,13 @@ export function record(fault: string, checked: string, result: string): void {
 
 export function printTableAfterAll(title: string): void {
   afterAll(() => {
-    const lines = [`\n${title}`, "", "| fault | checked | result |", "|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)];
+    const lines = [
+      `\n${title}`,
+      "",
+      "| fault | checked | result |",
+      "|---|---|---|",
+      ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ];
     console.log(lines.join("\n"));
   });
 }

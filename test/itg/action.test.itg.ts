@@ -18,8 +18,10 @@ import { fake, fakeCheckout, jsonResult, labelled, runRunner, sandbox, waitFor, 
 
 const KEY = `sk-ant-action-${Math.random().toString(36).slice(2)}`;
 
-
-const crashTask = fake({ steps: [{ say: "first half" }, { write: { path: "half.txt", content: "half\n" } }], end: "crash" });
+const crashTask = fake({
+  steps: [{ say: "first half" }, { write: { path: "half.txt", content: "half\n" } }],
+  end: "crash",
+});
 
 describe.each([
   ["v1 (Gitea/Forgejo)", { protocol: "v1", flavour: "gitea" }],
@@ -52,7 +54,12 @@ describe.each([
       "resume-prompt": fake({ steps: [{ run: "cat half.txt" }], end: "success" }),
     });
     expect(second.code, second.stdout).toBe(0);
-    expect(second.outputs).toMatchObject({ identity, outcome: "success", "session-id": first.outputs["session-id"], preserved: "false" });
+    expect(second.outputs).toMatchObject({
+      identity,
+      outcome: "success",
+      "session-id": first.outputs["session-id"],
+      preserved: "false",
+    });
     expect(second.stdout).toContain(`attempt 2: resuming ${identity}`);
     expect(second.stdout).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
     // The work tree from before the crash came back and landed in the checkout.
@@ -67,39 +74,74 @@ describe.each([
   test("crash → a separate resume job by identity continues the session", async () => {
     const workspace = fakeCheckout();
     const used = { GITHUB_ACTION_REPOSITORY: "octo/bottle-action", GITHUB_ACTION_REF: "v1.4.0" };
-    const first = await runStep(newJob({ workspace, runId: "601", attempt: 1, cacheEnv: server.env, env: used }), "main", {
-      agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache",
-    });
+    const first = await runStep(
+      newJob({ workspace, runId: "601", attempt: 1, cacheEnv: server.env, env: used }),
+      "main",
+      {
+        agent: "fixer",
+        prompt: crashTask,
+        "anthropic-api-key": KEY,
+        "save-state": "cache",
+      },
+    );
     const identity = first.outputs.identity as string;
     expect(first.outputs.preserved).toBe("true");
     // The snippet names the action the way the workflow used it.
-    expect(first.outputs["resume-command"]).toBe(`- uses: octo/bottle-action@v1.4.0\n  with:\n    mode: resume\n    identity: ${identity}`);
+    expect(first.outputs["resume-command"]).toBe(
+      `- uses: octo/bottle-action@v1.4.0\n  with:\n    mode: resume\n    identity: ${identity}`,
+    );
     expect(first.summary).toContain("- uses: octo/bottle-action@v1.4.0");
-    const resume = await runStep(newJob({ workspace: fakeCheckout(), runId: "602", attempt: 1, cacheEnv: server.env }), "main", {
-      mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }),
-    });
+    const resume = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "602", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        mode: "resume",
+        identity,
+        "anthropic-api-key": KEY,
+        "resume-prompt": fake({ end: "success" }),
+      },
+    );
     expect(resume.code, resume.stdout).toBe(0);
     expect(resume.outputs).toMatchObject({ identity, outcome: "success", "session-id": first.outputs["session-id"] });
   });
 
   test("a resume job for an identity with no saved state fails naming the identity and the keys tried", async () => {
-    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "701", attempt: 1, cacheEnv: server.env }), "main", {
-      mode: "resume", identity: "fixer-nope0", "anthropic-api-key": KEY,
-    });
+    const run = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "701", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        mode: "resume",
+        identity: "fixer-nope0",
+        "anthropic-api-key": KEY,
+      },
+    );
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('identity: "fixer-nope0" has no saved state in the cache (looked for keys starting with bottle-state-fixer-nope0-)');
+    expect(run.stdout).toContain(
+      'identity: "fixer-nope0" has no saved state in the cache (looked for keys starting with bottle-state-fixer-nope0-)',
+    );
     expect(labelled()).toEqual({ containers: [], networks: [] });
   });
 
   test("clean success caches only a tombstone: the metadata and the settled mark, no transcript or work tree", async () => {
     const before = server.entries().map((e) => e.key);
-    const run = await runStep(newJob({ workspace: fakeCheckout(), runId: "801", attempt: 1, cacheEnv: server.env }), "main", {
-      agent: "fixer", prompt: fake({ steps: [{ write: { path: "done.txt", content: "done\n" } }], end: "success" }), "anthropic-api-key": KEY,
-    });
+    const run = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "801", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        agent: "fixer",
+        prompt: fake({ steps: [{ write: { path: "done.txt", content: "done\n" } }], end: "success" }),
+        "anthropic-api-key": KEY,
+      },
+    );
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs).toMatchObject({ outcome: "success", preserved: "false", "cache-key": "" });
     const key = `bottle-state-${run.outputs.identity}-801-1`;
-    expect(server.entries().map((e) => e.key).filter((k) => !before.includes(k))).toEqual([key]);
+    expect(
+      server
+        .entries()
+        .map((e) => e.key)
+        .filter((k) => !before.includes(k)),
+    ).toEqual([key]);
     const names: string[] = [];
     const extract = tarStream.extract();
     extract.on("entry", (header, stream, next) => {
@@ -115,7 +157,11 @@ describe.each([
   test("main killed with SIGKILL → post preserves, saves to the cache, leaves no containers", async () => {
     const workspace = fakeCheckout();
     const job = newJob({ workspace, runId: "901", attempt: 1, cacheEnv: server.env });
-    const { child, done } = startStep(job, "main", { agent: "fixer", prompt: fake({ steps: [{ say: "long job" }], end: "hang" }), "anthropic-api-key": KEY });
+    const { child, done } = startStep(job, "main", {
+      agent: "fixer",
+      prompt: fake({ steps: [{ say: "long job" }], end: "hang" }),
+      "anthropic-api-key": KEY,
+    });
     let out = "";
     child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
     await waitFor(() => out.includes("claude: long job"), 120_000, "claude to start");
@@ -128,16 +174,27 @@ describe.each([
     expect(post.stdout).toContain(`bottle's state is saved to the cache as bottle-state-${identity}-901-1`);
     expect(labelled()).toEqual({ containers: [], networks: [] });
     // The rescued state resumes in a later job.
-    const resume = await runStep(newJob({ workspace: fakeCheckout(), runId: "902", attempt: 1, cacheEnv: server.env }), "main", {
-      mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }),
-    });
+    const resume = await runStep(
+      newJob({ workspace: fakeCheckout(), runId: "902", attempt: 1, cacheEnv: server.env }),
+      "main",
+      {
+        mode: "resume",
+        identity,
+        "anthropic-api-key": KEY,
+        "resume-prompt": fake({ end: "success" }),
+      },
+    );
     expect(resume.outputs).toMatchObject({ outcome: "success", identity });
     expect(resume.stdout).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
   });
 
   test("a cancelled job (SIGINT to main): interrupted, state saved by main, post has nothing left to do", async () => {
     const job = newJob({ workspace: fakeCheckout(), runId: "951", attempt: 1, cacheEnv: server.env });
-    const { child, done } = startStep(job, "main", { agent: "fixer", prompt: fake({ steps: [{ say: "working" }], end: "hang" }), "anthropic-api-key": KEY });
+    const { child, done } = startStep(job, "main", {
+      agent: "fixer",
+      prompt: fake({ steps: [{ say: "working" }], end: "hang" }),
+      "anthropic-api-key": KEY,
+    });
     let out = "";
     child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
     await waitFor(() => out.includes("claude: working"), 120_000, "claude to start");
@@ -157,7 +214,10 @@ describe.each([
   ])("a poisoned cache archive (%s) is refused; nothing is written outside the state dir", async (_kind, poison) => {
     const identity = `fixer-p${options.protocol}${_kind === "traversal" ? "t" : "s"}x`.slice(0, 12);
     const workspace = fakeCheckout();
-    await saveRawState(server, workspace, `bottle-state-${identity}-1-1`, [{ name: "metadata.json", body: "{}" }, poison]);
+    await saveRawState(server, workspace, `bottle-state-${identity}-1-1`, [
+      { name: "metadata.json", body: "{}" },
+      poison,
+    ]);
     const job = newJob({ workspace, runId: "1001", attempt: 1, cacheEnv: server.env });
     const run = await runStep(job, "main", { mode: "resume", identity, "anthropic-api-key": KEY });
     expect(run.code).toBe(1);
@@ -173,19 +233,48 @@ describe("parity", () => {
     const server = await startCacheServer({ protocol: "v1", flavour: "gitea" });
     try {
       const workspace = fakeCheckout();
-      const job = newJob({ workspace, runId: "1101", attempt: 1, cacheEnv: server.env, env: { CLAUDE_BOTTLE_HOME: mkdtempSync(join(tmpdir(), "parity-")) } });
-      const action = await runStep(job, "main", { agent: "fixer", prompt: crashTask, "anthropic-api-key": KEY, "save-state": "cache" });
+      const job = newJob({
+        workspace,
+        runId: "1101",
+        attempt: 1,
+        cacheEnv: server.env,
+        env: { CLAUDE_BOTTLE_HOME: mkdtempSync(join(tmpdir(), "parity-")) },
+      });
+      const action = await runStep(job, "main", {
+        agent: "fixer",
+        prompt: crashTask,
+        "anthropic-api-key": KEY,
+        "save-state": "cache",
+      });
       const box = sandbox({ ANTHROPIC_API_KEY: KEY });
-      const cli = await runRunner(["start", "fixer", "--manifest", join(workspace, "claude-bottle.json"), "--format", "json", "--prompt", crashTask], box, workspace);
+      const cli = await runRunner(
+        [
+          "start",
+          "fixer",
+          "--manifest",
+          join(workspace, "claude-bottle.json"),
+          "--format",
+          "json",
+          "--prompt",
+          crashTask,
+        ],
+        box,
+        workspace,
+      );
       const cliResult = jsonResult(cli);
       expect(action.outputs.outcome).toBe(cliResult.outcome);
-      const layout = (dir: string) => [...walk(dir)].map((f) => relative(dir, f).replace(/[0-9a-f-]{36}/g, "<session>")).filter((f) => !f.includes("/.claude/") || f.includes("projects/")).sort();
+      const layout = (dir: string) =>
+        [...walk(dir)]
+          .map((f) => relative(dir, f).replace(/[0-9a-f-]{36}/g, "<session>"))
+          .filter((f) => !f.includes("/.claude/") || f.includes("projects/"))
+          .sort();
       const actionState = join(String(job.env.CLAUDE_BOTTLE_HOME), "state", action.outputs.identity as string);
       expect(layout(actionState)).toEqual(layout(String(cliResult.stateDir)));
-      expect(layout(actionState)).toEqual(expect.arrayContaining(["metadata.json", ".preserve", "events.jsonl", "egress.jsonl", "workspace/half.txt"]));
+      expect(layout(actionState)).toEqual(
+        expect.arrayContaining(["metadata.json", ".preserve", "events.jsonl", "egress.jsonl", "workspace/half.txt"]),
+      );
     } finally {
       await server.close();
     }
   });
 });
-

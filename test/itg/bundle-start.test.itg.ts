@@ -31,7 +31,11 @@ describe.each(JOB_IMAGES)("the bundles on %s", (_name, image, version) => {
   afterAll(() => job?.remove());
 
   /** Runs `node <args>` in the job container until it exits, or until `until` sees its output. */
-  async function node(args: string[], env: NodeJS.ProcessEnv = {}, until?: (out: string) => boolean): Promise<{ code: number | null; out: string }> {
+  async function node(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    until?: (out: string) => boolean,
+  ): Promise<{ code: number | null; out: string }> {
     const child = job.spawnNode(args, { cwd: job.actionDir, env: { PATH: job.path, ...env } });
     let out = "";
     child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
@@ -70,10 +74,17 @@ describe.each(JOB_IMAGES)("the bundles on %s", (_name, image, version) => {
   });
 
   test("node runner start --dry-run plans a bottle against the engine and creates nothing", async () => {
-    const run = await node(["runner", "start", "claude", "--dry-run", "--format", "json", "--prompt", "x"], { HOME: job.root });
+    const run = await node(["runner", "start", "claude", "--dry-run", "--format", "json", "--prompt", "x"], {
+      HOME: job.root,
+    });
     expect(run.code, run.out).toBe(0);
     const plan = JSON.parse(run.out) as { identity: string };
-    expect(plan).toMatchObject({ mode: "start", agent: "claude", manifest: "(embedded default)", workspace: job.actionDir });
+    expect(plan).toMatchObject({
+      mode: "start",
+      agent: "claude",
+      manifest: "(embedded default)",
+      workspace: job.actionDir,
+    });
     expect(labelled(plan.identity)).toEqual({ containers: [], networks: [] });
   });
 

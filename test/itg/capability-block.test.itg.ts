@@ -13,7 +13,13 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StubModel, type StubReply, offersTools, startStubModel, userTexts } from "../../src/cli/demo/stub-model.js";
+import {
+  type StubModel,
+  type StubReply,
+  offersTools,
+  startStubModel,
+  userTexts,
+} from "../../src/cli/demo/stub-model.js";
 import { newJob, runStep } from "../support/action.js";
 import { startCacheServer } from "../support/cache-server.js";
 import {
@@ -72,17 +78,28 @@ async function reply(body: unknown): Promise<StubReply> {
     if (prompt.includes("rebuilt from the Dockerfile you proposed")) {
       return { toolUse: { name: "Bash", input: { command: "frobnicate", description: "use the new tool" } } };
     }
-    if (prompt.includes("did not build")) return { text: "The image stays as it was; I will report without frobnicating." };
+    if (prompt.includes("did not build"))
+      return { text: "The image stays as it was; I will report without frobnicating." };
     await firstReplyGate;
     switch (scenario) {
       case "propose":
         return { toolUse: { name: "mcp__supervise__current-dockerfile", input: {} } };
       case "deny":
-        return { toolUse: { name: CAPABILITY_TOOL, input: { dockerfile: `FROM ${AGENT_BASE_IMAGE}\n${FROBNICATE}`, reason: REASON } } };
+        return {
+          toolUse: {
+            name: CAPABILITY_TOOL,
+            input: { dockerfile: `FROM ${AGENT_BASE_IMAGE}\n${FROBNICATE}`, reason: REASON },
+          },
+        };
       case "invalid":
         return { toolUse: { name: CAPABILITY_TOOL, input: { dockerfile: "INSTALL frobnicate\n", reason: REASON } } };
       case "unbuildable":
-        return { toolUse: { name: CAPABILITY_TOOL, input: { dockerfile: `FROM ${AGENT_BASE_IMAGE}\nRUN echo trying && exit 3\n`, reason: REASON } } };
+        return {
+          toolUse: {
+            name: CAPABILITY_TOOL,
+            input: { dockerfile: `FROM ${AGENT_BASE_IMAGE}\nRUN echo trying && exit 3\n`, reason: REASON },
+          },
+        };
     }
   }
   if (result.startsWith("# source:")) {
@@ -102,7 +119,11 @@ afterAll(async () => {
   await stub?.close();
 });
 
-function supervisedBottle(box: Pick<Sandbox, "dir">, capabilityBlock?: string, keyVariable = "TEST_ANTHROPIC_KEY"): string {
+function supervisedBottle(
+  box: Pick<Sandbox, "dir">,
+  capabilityBlock?: string,
+  keyVariable = "TEST_ANTHROPIC_KEY",
+): string {
   return writeManifest(box.dir, {
     bottles: {
       tooling: {
@@ -134,7 +155,10 @@ function toolResultsSince(from: number): string[] {
 }
 
 function modelRequestsSince(from: number): unknown[] {
-  return stub.requests.slice(from).filter((r) => r.path.startsWith("/v1/messages") && offersTools(r.body)).map((r) => r.body);
+  return stub.requests
+    .slice(from)
+    .filter((r) => r.path.startsWith("/v1/messages") && offersTools(r.body))
+    .map((r) => r.body);
 }
 
 /**
@@ -150,7 +174,11 @@ function probeFromHost(host: string): string {
 
 /** The same probe from a fresh container on `network`. */
 function probeFromContainer(network: string, host: string): string {
-  return execFileSync("docker", ["run", "--rm", "--network", network, GATE_IMAGE, "node", "-e", PROBE.replace("HOST", host)], { encoding: "utf8" }).trim();
+  return execFileSync(
+    "docker",
+    ["run", "--rm", "--network", network, GATE_IMAGE, "node", "-e", PROBE.replace("HOST", host)],
+    { encoding: "utf8" },
+  ).trim();
 }
 
 describe("capability-block with the real claude CLI", () => {
@@ -165,15 +193,30 @@ describe("capability-block with the real claude CLI", () => {
 
     // While the bottle runs: the supervise port answers inside its internal network and nowhere else.
     let supervise = "";
-    await waitFor(() => (supervise = labelled().containers.find((c) => c.endsWith("-supervise")) ?? "") !== "" && stub.requests.length > before, 120_000, "the supervised bottle to ask the model");
+    await waitFor(
+      () =>
+        (supervise = labelled().containers.find((c) => c.endsWith("-supervise")) ?? "") !== "" &&
+        stub.requests.length > before,
+      120_000,
+      "the supervised bottle to ask the model",
+    );
     try {
-      const networks = JSON.parse(execFileSync("docker", ["inspect", "-f", "{{json .NetworkSettings.Networks}}", supervise], { encoding: "utf8" })) as Record<string, { IPAddress: string }>;
-      expect(Object.keys(networks), "supervise joins only the internal network").toEqual([supervise.replace(/-supervise$/, "-internal")]);
+      const networks = JSON.parse(
+        execFileSync("docker", ["inspect", "-f", "{{json .NetworkSettings.Networks}}", supervise], {
+          encoding: "utf8",
+        }),
+      ) as Record<string, { IPAddress: string }>;
+      expect(Object.keys(networks), "supervise joins only the internal network").toEqual([
+        supervise.replace(/-supervise$/, "-internal"),
+      ]);
       const [internal, { IPAddress: address }] = Object.entries(networks)[0] as [string, { IPAddress: string }];
       expect(probeFromContainer(internal, address), "inside the internal network").toBe("supervise");
       expect(probeFromHost(address), "from the host").not.toBe("supervise");
       expect(probeFromContainer("bridge", address), "from the default bridge").not.toBe("supervise");
-      expect(probeFromContainer(supervise.replace(/-supervise$/, "-egress"), address), "from the bottle's egress network").not.toBe("supervise");
+      expect(
+        probeFromContainer(supervise.replace(/-supervise$/, "-egress"), address),
+        "from the bottle's egress network",
+      ).not.toBe("supervise");
     } finally {
       release();
     }
@@ -199,14 +242,18 @@ describe("capability-block with the real claude CLI", () => {
     expect(dockerfile).not.toContain("# source:");
     const record = JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8")) as Record<string, unknown>;
     expect(record).toMatchObject({ reason: REASON, policy: "preserve", before: { source: "bundled" } });
-    expect(readFileSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`), "utf8")).toContain("request was recorded");
+    expect(
+      readFileSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`), "utf8"),
+    ).toContain("request was recorded");
     expect(labelled()).toEqual({ containers: [], networks: [] });
 
     const resumeFrom = stub.requests.length;
     const second = await runRunner(["resume", identity, "--format", "json"], box);
     const resumed = jsonResult(second);
     expect(resumed, second.stderr).toMatchObject({ identity, outcome: "success", sessionId, preserved: false });
-    expect(second.stderr).toContain(`building agent image claude-bottle-bottle:${identity} from the per-bottle Dockerfile`);
+    expect(second.stderr).toContain(
+      `building agent image claude-bottle-bottle:${identity} from the per-bottle Dockerfile`,
+    );
     // The new image has the tool, and the conversation is the same one.
     expect(toolResultsSince(resumeFrom)).toContain("frobnicated-by-the-new-image");
     const firstResumed = modelRequestsSince(resumeFrom)[0];
@@ -221,17 +268,35 @@ describe("capability-block with the real claude CLI", () => {
     const box = sandbox({ TEST_ANTHROPIC_KEY: SECRET });
     const manifest = supervisedBottle(box);
     const before = stub.requests.length;
-    const run = await runRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--capability-block", "rebuild", "--prompt", TASK], box);
+    const run = await runRunner(
+      [
+        "start",
+        "builder",
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--capability-block",
+        "rebuild",
+        "--prompt",
+        TASK,
+      ],
+      box,
+    );
     const result = jsonResult(run);
     expect(result, run.stderr).toMatchObject({ outcome: "success", preserved: false });
-    expect(result.capabilityBlocks).toEqual([expect.objectContaining({ reason: REASON, policy: "rebuild", result: "rebuilt" })]);
+    expect(result.capabilityBlocks).toEqual([
+      expect.objectContaining({ reason: REASON, policy: "rebuild", result: "rebuilt" }),
+    ]);
     expect(run.stderr).toContain("rebuild 1 of 2");
     const results = toolResultsSince(before);
     expect(results.some((r) => r.includes("rebuilt from the new Dockerfile right away"))).toBe(true);
     expect(results).toContain("frobnicated-by-the-new-image");
     // One session throughout: every model request after the rebuild carries the original task.
     const requests = modelRequestsSince(before);
-    const afterRebuild = requests.filter((b) => userTexts(b).some((t) => t.includes("rebuilt from the Dockerfile you proposed")));
+    const afterRebuild = requests.filter((b) =>
+      userTexts(b).some((t) => t.includes("rebuilt from the Dockerfile you proposed")),
+    );
     expect(afterRebuild.length).toBeGreaterThan(0);
     for (const body of afterRebuild) expect(userTexts(body).some((t) => t.includes(TASK))).toBe(true);
     expect(labelled()).toEqual({ containers: [], networks: [] });
@@ -243,7 +308,10 @@ describe("capability-block with the real claude CLI", () => {
     const box = sandbox({ TEST_ANTHROPIC_KEY: SECRET });
     const manifest = supervisedBottle(box, "deny");
     const before = stub.requests.length;
-    const run = await runRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK], box);
+    const run = await runRunner(
+      ["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK],
+      box,
+    );
     const result = jsonResult(run);
     expect(result, run.stderr).toMatchObject({ outcome: "success", preserved: false, capabilityBlocks: [] });
     const refusal = toolResultsSince(before).find((r) => r.includes("denied")) ?? "";
@@ -259,7 +327,10 @@ describe("capability-block with the real claude CLI", () => {
     const box = sandbox({ TEST_ANTHROPIC_KEY: SECRET });
     const manifest = supervisedBottle(box);
     const before = stub.requests.length;
-    const run = await runRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK], box);
+    const run = await runRunner(
+      ["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK],
+      box,
+    );
     const result = jsonResult(run);
     expect(result, run.stderr).toMatchObject({ outcome: "success", preserved: false, capabilityBlocks: [] });
     const refusal = toolResultsSince(before)[0] ?? "";
@@ -274,7 +345,10 @@ describe("capability-block with the real claude CLI", () => {
     firstReplyGate = Promise.resolve();
     const box = sandbox({ TEST_ANTHROPIC_KEY: SECRET });
     const manifest = supervisedBottle(box, "rebuild");
-    const run = await runRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK], box);
+    const run = await runRunner(
+      ["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", TASK],
+      box,
+    );
     const result = jsonResult(run);
     expect(result, run.stderr).toMatchObject({ outcome: "build-failed", preserved: true });
     expect(run.code).toBe(1);
@@ -283,8 +357,12 @@ describe("capability-block with the real claude CLI", () => {
     expect(readFileSync(join(stateDir, "build.log"), "utf8")).toMatch(/non-zero code: 3/);
     expect(existsSync(join(stateDir, "Dockerfile")), "the bottle's Dockerfile stays what it was (none)").toBe(false);
     expect(readFileSync(join(stateDir, "Dockerfile.proposed"), "utf8")).toContain("exit 3");
-    expect(existsSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`))).toBe(true);
-    expect(JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8"))).toMatchObject({ result: "build-failed" });
+    expect(existsSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`))).toBe(
+      true,
+    );
+    expect(JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8"))).toMatchObject({
+      result: "build-failed",
+    });
     expect(labelled()).toEqual({ containers: [], networks: [] });
 
     const resumeFrom = stub.requests.length;
@@ -315,18 +393,34 @@ describe("capability-block with the real claude CLI", () => {
       expect(first.summary).toContain("Approve the new image by resuming this bottle");
       expect(first.stdout).toContain(`mode: resume\n    identity: ${identity}`);
       // The only place the key may appear is the mask command that tells the runner to hide it.
-      const printed = first.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n");
+      const printed = first.stdout
+        .split("\n")
+        .filter((l) => !l.startsWith("::add-mask::"))
+        .join("\n");
       expect(printed + first.summary).not.toContain(SECRET);
       expect(labelled()).toEqual({ containers: [], networks: [] });
 
       // A later job on a fresh runner: the state comes back from the cache, with the proposal in it.
       const resumeFrom = stub.requests.length;
-      const second = await runStep(newJob({ workspace: mkdtempSync(join(tmpdir(), "bottle-checkout-")), runId: "78", attempt: 1, cacheEnv: server.env }), "main", {
-        mode: "resume",
+      const second = await runStep(
+        newJob({
+          workspace: mkdtempSync(join(tmpdir(), "bottle-checkout-")),
+          runId: "78",
+          attempt: 1,
+          cacheEnv: server.env,
+        }),
+        "main",
+        {
+          mode: "resume",
+          identity,
+          "anthropic-api-key": SECRET,
+        },
+      );
+      expect(second.outputs, second.stdout).toMatchObject({
+        outcome: "success",
         identity,
-        "anthropic-api-key": SECRET,
+        "session-id": first.outputs["session-id"],
       });
-      expect(second.outputs, second.stdout).toMatchObject({ outcome: "success", identity, "session-id": first.outputs["session-id"] });
       expect(second.stdout).toContain("from the per-bottle Dockerfile");
       expect(toolResultsSince(resumeFrom)).toContain("frobnicated-by-the-new-image");
       expect(second.summary).toContain("This bottle runs on its own Dockerfile");
@@ -356,8 +450,14 @@ describe("capability-block with the real claude CLI", () => {
     expect(labelled(identity)).toEqual({ containers: [], networks: [] });
     const stateDir = join(box.home, "state", identity);
     expect(readFileSync(join(stateDir, "Dockerfile"), "utf8")).toContain("frobnicated-by-the-new-image");
-    expect(JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8"))).toMatchObject({ reason: REASON, policy: "preserve", before: { source: "bundled" } });
-    expect(JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8"))).toMatchObject({ outcome: "capability-block" });
+    expect(JSON.parse(readFileSync(join(stateDir, "capability-block.json"), "utf8"))).toMatchObject({
+      reason: REASON,
+      policy: "preserve",
+      before: { source: "bundled" },
+    });
+    expect(JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8"))).toMatchObject({
+      outcome: "capability-block",
+    });
     expect(existsSync(join(stateDir, ".preserve"))).toBe(true);
   });
 });

@@ -9,10 +9,26 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type StubModel, countMessages, offersTools, startStubModel, toolResultText, userTexts } from "../../src/cli/demo/stub-model.js";
+import {
+  type StubModel,
+  countMessages,
+  offersTools,
+  startStubModel,
+  toolResultText,
+  userTexts,
+} from "../../src/cli/demo/stub-model.js";
 import { newJob, runStep } from "../support/action.js";
 import { startCacheServer } from "../support/cache-server.js";
-import { AGENT_BASE_IMAGE, hostAddressForContainers, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";
+import {
+  AGENT_BASE_IMAGE,
+  hostAddressForContainers,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  walk,
+  writeManifest,
+} from "../support/runner.js";
 
 const SECRET = `sk-ant-real-${Math.random().toString(36).slice(2)}-do-not-leak`;
 const TASK = "Record your progress in progress.txt, then finish the job.";
@@ -29,7 +45,15 @@ beforeAll(async () => {
       if (phase === "resume") return { text: `Continuing with ${countMessages(body)} messages of history. Done.` };
       const lastResult = toolResultText(body);
       if (lastResult === null) {
-        return { toolUse: { name: "Bash", input: { command: "echo half > progress.txt; env; cat /home/node/.claude.json", description: "look around" } } };
+        return {
+          toolUse: {
+            name: "Bash",
+            input: {
+              command: "echo half > progress.txt; env; cat /home/node/.claude.json",
+              description: "look around",
+            },
+          },
+        };
       }
       // claude writes its transcript a moment after each turn; a kill loses only what is not on disk yet.
       await new Promise((r) => setTimeout(r, 2_000));
@@ -64,7 +88,10 @@ describe("the real claude CLI in a bottle", () => {
       agents: { worker: { bottle: "real", prompt: "You are a careful worker." } },
     });
 
-    const first = await runRunner(["start", "worker", "--manifest", manifest, "--format", "json", "--prompt", TASK], box);
+    const first = await runRunner(
+      ["start", "worker", "--manifest", manifest, "--format", "json", "--prompt", TASK],
+      box,
+    );
     const crashed = jsonResult(first);
     expect(crashed, first.stderr).toMatchObject({ outcome: "crashed", exitCode: 137, preserved: true });
     const sessionId = String(crashed.sessionId);
@@ -74,7 +101,8 @@ describe("the real claude CLI in a bottle", () => {
     const crashRequests = stub.requests.filter((r) => r.path.startsWith("/v1/messages") && offersTools(r.body));
     expect(crashRequests.length).toBeGreaterThanOrEqual(2);
     // The model API saw the real key, injected by the gate, on every request ...
-    for (const r of stub.requests.filter((r) => r.path.startsWith("/v1/messages"))) expect(r.headers["x-api-key"]).toBe(SECRET);
+    for (const r of stub.requests.filter((r) => r.path.startsWith("/v1/messages")))
+      expect(r.headers["x-api-key"]).toBe(SECRET);
     // ... while inside the bottle the agent only ever had the placeholder.
     const envOutput = toolResultText(crashRequests[1]?.body) ?? "";
     expect(envOutput).toContain("ANTHROPIC_API_KEY=sk-ant-bottle-placeholder");
@@ -83,16 +111,28 @@ describe("the real claude CLI in a bottle", () => {
     expect(first.stdout + first.stderr).not.toContain(SECRET);
     const stateDir = String(crashed.stateDir);
     for (const file of walk(stateDir)) expect(readFileSync(file).includes(SECRET), file).toBe(false);
-    expect(readFileSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`), "utf8")).toContain(TASK);
+    expect(
+      readFileSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`), "utf8"),
+    ).toContain(TASK);
     expect(readFileSync(join(stateDir, "workspace/progress.txt"), "utf8")).toBe("half\n");
     const crashHistory = countMessages(crashRequests[crashRequests.length - 1]?.body);
 
     phase = "resume";
     const before = stub.requests.length;
-    const second = await runRunner(["resume", String(crashed.identity), "--format", "json", "--prompt", RESUME_PROMPT], box);
+    const second = await runRunner(
+      ["resume", String(crashed.identity), "--format", "json", "--prompt", RESUME_PROMPT],
+      box,
+    );
     const resumed = jsonResult(second);
-    expect(resumed, second.stderr).toMatchObject({ identity: crashed.identity, outcome: "success", sessionId, preserved: false });
-    const resumeRequest = stub.requests.slice(before).find((r) => r.path.startsWith("/v1/messages") && offersTools(r.body));
+    expect(resumed, second.stderr).toMatchObject({
+      identity: crashed.identity,
+      outcome: "success",
+      sessionId,
+      preserved: false,
+    });
+    const resumeRequest = stub.requests
+      .slice(before)
+      .find((r) => r.path.startsWith("/v1/messages") && offersTools(r.body));
     expect(resumeRequest, "the resumed session asked the model").toBeDefined();
     // The same conversation: the original task and the turns before the crash, then the resume prompt.
     const texts = userTexts(resumeRequest?.body);
@@ -116,7 +156,16 @@ describe("the real claude CLI through the action", () => {
         bottles: {
           real: {
             buildArgs: { BASE_IMAGE: AGENT_BASE_IMAGE },
-            egress: { routes: [{ name: "anthropic", upstream: `http://${hostAddressForContainers()}:${stub.port}`, inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" }] },
+            egress: {
+              routes: [
+                {
+                  name: "anthropic",
+                  upstream: `http://${hostAddressForContainers()}:${stub.port}`,
+                  inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" },
+                  role: "anthropic",
+                },
+              ],
+            },
           },
         },
         agents: { worker: { bottle: "real" } },
@@ -126,8 +175,15 @@ describe("the real claude CLI through the action", () => {
       expect(first.outputs, first.stdout).toMatchObject({ outcome: "crashed", preserved: "true" });
       phase = "resume";
       const before = stub.requests.length;
-      const second = await runStep(newJob({ workspace, runId: "42", attempt: 2, cacheEnv: server.env }), "main", { ...inputs, "resume-prompt": RESUME_PROMPT });
-      expect(second.outputs, second.stdout).toMatchObject({ outcome: "success", "session-id": first.outputs["session-id"], identity: first.outputs.identity });
+      const second = await runStep(newJob({ workspace, runId: "42", attempt: 2, cacheEnv: server.env }), "main", {
+        ...inputs,
+        "resume-prompt": RESUME_PROMPT,
+      });
+      expect(second.outputs, second.stdout).toMatchObject({
+        outcome: "success",
+        "session-id": first.outputs["session-id"],
+        identity: first.outputs.identity,
+      });
       const resumed = stub.requests.slice(before).find((r) => r.path.startsWith("/v1/messages") && offersTools(r.body));
       const texts = userTexts(resumed?.body);
       expect(texts.some((t) => t.includes(TASK))).toBe(true);

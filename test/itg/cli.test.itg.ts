@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AGENT_BASE_IMAGE, ROOT, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
 
-
 describe("the built runner", () => {
   test("--version names the package's version; start --help is start's own help", async () => {
     const b = sandbox();
@@ -26,7 +25,10 @@ describe("the built runner", () => {
     const b = sandbox();
     const marker = `build-${Math.random().toString(36).slice(2)}`;
     writeFileSync(join(b.dir, "agent.Dockerfile"), `FROM ${AGENT_BASE_IMAGE}\nRUN echo ${marker} && exit 3\n`);
-    const manifest = writeManifest(b.dir, { bottles: { built: { dockerfile: "agent.Dockerfile" } }, agents: { fixer: { bottle: "built" } } });
+    const manifest = writeManifest(b.dir, {
+      bottles: { built: { dockerfile: "agent.Dockerfile" } },
+      agents: { fixer: { bottle: "built" } },
+    });
     const run = await runRunner(["start", "fixer", "--manifest", manifest, "--prompt", "x"], b);
     expect(run.code).toBe(1);
     const lines = run.stderr.split("\n");

@@ -24,8 +24,15 @@ describe("dist/", () => {
 
   test("action.yml's main and post are each one call into the one action bundle", () => {
     for (const step of ["main", "post"]) {
-      expect(readFileSync(join(DIST, step, "index.js"), "utf8")).toContain(`import { ${step} } from "../action/index.js";\nawait ${step}();`);
+      expect(readFileSync(join(DIST, step, "index.js"), "utf8")).toContain(
+        `import { ${step} } from "../action/index.js";\nawait ${step}();`,
+      );
     }
-    expect(files.filter((file) => file.startsWith("main/") || file.startsWith("post/"))).toEqual(["main/index.js", "main/package.json", "post/index.js", "post/package.json"]);
+    expect(files.filter((file) => file.startsWith("main/") || file.startsWith("post/"))).toEqual([
+      "main/index.js",
+      "main/package.json",
+      "post/index.js",
+      "post/package.json",
+    ]);
   });
 });

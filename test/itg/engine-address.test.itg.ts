@@ -7,7 +7,16 @@ import { readFileSync } from "node:fs";
 import { type Socket, connect, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FAKE_AGENT_IMAGE, type Sandbox, fake, jsonResult, labelled, runRunner, sandbox, writeManifest } from "../support/runner.js";
+import {
+  FAKE_AGENT_IMAGE,
+  type Sandbox,
+  fake,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  writeManifest,
+} from "../support/runner.js";
 
 const SOCKET = "/var/run/docker.sock";
 const AGENT = "addresser";
@@ -50,8 +59,16 @@ describe("DOCKER_HOST", () => {
   test("tcp://: a bottle runs end to end through the address, and nothing is left", async () => {
     const box = sandbox({ DOCKER_HOST: `tcp://127.0.0.1:${port}` });
     const run = await runRunner(
-      ["start", AGENT, "--manifest", fakeBottle(box), "--format", "json", "--prompt",
-        fake({ steps: [{ run: "echo through tcp > out.txt" }, { say: "done" }], end: "success" })],
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        fakeBottle(box),
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ run: "echo through tcp > out.txt" }, { say: "done" }], end: "success" }),
+      ],
       box,
     );
     const result = jsonResult(run);
@@ -65,7 +82,10 @@ describe("DOCKER_HOST", () => {
   test("ssh://: refused by name with the fix, before any container or network is made", async () => {
     const box = sandbox({ DOCKER_HOST: "ssh://builder:hunter2@ci.example:2222" });
     const before = connections;
-    const run = await runRunner(["start", AGENT, "--manifest", fakeBottle(box), "--prompt", fake({ end: "success" })], box);
+    const run = await runRunner(
+      ["start", AGENT, "--manifest", fakeBottle(box), "--prompt", fake({ end: "success" })],
+      box,
+    );
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(
       `DOCKER_HOST: "ssh://builder@ci.example:2222" is an ssh:// address, which bottle-action does not speak; forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock -p 2222 builder@ci.example) and set DOCKER_HOST=unix:///tmp/docker.sock, or give a unix:// or tcp:// address`,

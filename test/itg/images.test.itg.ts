@@ -19,10 +19,14 @@ interface Run {
 
 /** A throwaway container with no network: `docker run --rm` reports the command's own exit code. */
 function dockerRun(image: string, options: string[], command: string[]): Run {
-  const run = spawnSync("docker", ["run", "--rm", "--network", "none", "--label", "bottle-test=1", ...options, image, ...command], {
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  const run = spawnSync(
+    "docker",
+    ["run", "--rm", "--network", "none", "--label", "bottle-test=1", ...options, image, ...command],
+    {
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
   if (run.error) throw run.error;
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -38,13 +42,24 @@ function events(stdout: string): Record<string, unknown>[] {
 }
 
 describe("test images", () => {
-  test.each([BASE_IMAGE, GATE_IMAGE, AGENT_BASE_IMAGE, FAKE_AGENT_IMAGE])("%s carries the bottle-test label", (image) => {
-    const label = spawnSync("docker", ["image", "inspect", "--format", '{{index .Config.Labels "bottle-test"}}', image], { encoding: "utf8" });
-    expect(label.stdout.trim(), label.stderr).toBe("1");
-  });
+  test.each([BASE_IMAGE, GATE_IMAGE, AGENT_BASE_IMAGE, FAKE_AGENT_IMAGE])(
+    "%s carries the bottle-test label",
+    (image) => {
+      const label = spawnSync(
+        "docker",
+        ["image", "inspect", "--format", '{{index .Config.Labels "bottle-test"}}', image],
+        { encoding: "utf8" },
+      );
+      expect(label.stdout.trim(), label.stderr).toBe("1");
+    },
+  );
 
   test("the gate image runs Node 24 as a numeric non-root user", () => {
-    const run = dockerRun(GATE_IMAGE, ["--user", "65534:65534"], ["node", "-e", "console.log(process.version, process.getuid())"]);
+    const run = dockerRun(
+      GATE_IMAGE,
+      ["--user", "65534:65534"],
+      ["node", "-e", "console.log(process.version, process.getuid())"],
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim()).toMatch(/^v24\.\d+\.\d+ 65534$/);
   });
@@ -63,10 +78,22 @@ describe("test images", () => {
 
   test("the fake claude plays a scenario: files in the workspace, a command's output, a success result", () => {
     const prompt = fake({
-      steps: [{ say: "starting" }, { write: { path: "out/note.txt", content: "from the fake\n" } }, { run: "cat out/note.txt; id -un" }, { say: "finished" }],
+      steps: [
+        { say: "starting" },
+        { write: { path: "out/note.txt", content: "from the fake\n" } },
+        { run: "cat out/note.txt; id -un" },
+        { say: "finished" },
+      ],
       end: "success",
     });
-    const run = dockerRun(FAKE_AGENT_IMAGE, asAgent, ["sh", "-c", 'p=$1; shift; claude -p "$p" "$@"; ls ~/.claude/projects/-home-node-workspace', "sh", prompt, ...headless]);
+    const run = dockerRun(FAKE_AGENT_IMAGE, asAgent, [
+      "sh",
+      "-c",
+      'p=$1; shift; claude -p "$p" "$@"; ls ~/.claude/projects/-home-node-workspace',
+      "sh",
+      prompt,
+      ...headless,
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = events(run.stdout);
     const init = out[0];
@@ -75,7 +102,12 @@ describe("test images", () => {
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
     const toolResults = out.filter((e) => e.type === "user").map((e) => JSON.stringify(e));
     expect(toolResults.some((r) => r.includes("from the fake\\nnode"))).toBe(true);
-    expect(out[out.length - 1]).toMatchObject({ type: "result", subtype: "success", is_error: false, session_id: sessionId });
+    expect(out[out.length - 1]).toMatchObject({
+      type: "result",
+      subtype: "success",
+      is_error: false,
+      session_id: sessionId,
+    });
     expect(run.stdout).toContain(`${sessionId}.jsonl`);
   });
 
@@ -86,7 +118,13 @@ describe("test images", () => {
       'claude -p "carry on" --resume "$sid" --output-format stream-json --verbose --dangerously-skip-permissions; echo "resume exit $?"',
       'claude -p "carry on" --resume 00000000-0000-0000-0000-000000000000 --output-format stream-json; echo "unknown exit $?"',
     ].join("\n");
-    const run = dockerRun(FAKE_AGENT_IMAGE, asAgent, ["sh", "-c", script, "sh", fake({ steps: [{ say: "half way" }], end: "crash" })]);
+    const run = dockerRun(FAKE_AGENT_IMAGE, asAgent, [
+      "sh",
+      "-c",
+      script,
+      "sh",
+      fake({ steps: [{ say: "half way" }], end: "crash" }),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain("crash exit 137");
     expect(run.stdout).toContain("resume exit 0");
@@ -94,7 +132,12 @@ describe("test images", () => {
     expect(run.stderr).toContain("No conversation found with session ID: 00000000-0000-0000-0000-000000000000");
     const resumed = events(run.stdout);
     const sessionId = resumed[0]?.session_id as string;
-    expect(JSON.stringify(resumed[1])).toMatch(new RegExp(`resumed session ${sessionId} with [1-9]\\d* earlier entries`));
-    expect(resumed.find((e) => e.type === "result" && e.is_error === false)).toMatchObject({ subtype: "success", session_id: sessionId });
+    expect(JSON.stringify(resumed[1])).toMatch(
+      new RegExp(`resumed session ${sessionId} with [1-9]\\d* earlier entries`),
+    );
+    expect(resumed.find((e) => e.type === "result" && e.is_error === false)).toMatchObject({
+      subtype: "success",
+      session_id: sessionId,
+    });
   });
 });

@@ -15,7 +15,14 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { newJob, runStep } from "../support/action.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { JOB_IMAGES, type JobContainer, startJobContainer } from "../support/job-container.js";
-import { fake, FAKE_AGENT_IMAGE, FAKE_ROUTE, hostAddressForContainers, labelled, labelledImages } from "../support/runner.js";
+import {
+  fake,
+  FAKE_AGENT_IMAGE,
+  FAKE_ROUTE,
+  hostAddressForContainers,
+  labelled,
+  labelledImages,
+} from "../support/runner.js";
 
 const KEY = `sk-ant-job-${Math.random().toString(36).slice(2)}`;
 const TOKEN = Math.random().toString(36).slice(2, 10);
@@ -50,7 +57,17 @@ describe.each(JOB_IMAGES)("the action in a %s job container (act-based runner, c
     container.checkout({ "README.md": README, "claude-bottle.json": JSON.stringify(MANIFEST, null, 2) });
     // A job name of this file's own keeps its bottles' identities apart from other tests' on a shared engine.
     const env = { GITHUB_JOB: `job-container-${TOKEN}-${version}` };
-    return { container, job: newJob({ workspace: container.workspace, runId: "1201", attempt: n, cacheEnv: server.env, host: container, env }) };
+    return {
+      container,
+      job: newJob({
+        workspace: container.workspace,
+        runId: "1201",
+        attempt: n,
+        cacheEnv: server.env,
+        host: container,
+        env,
+      }),
+    };
   }
 
   test("crash in attempt 1 → the re-run resumes the same session; nothing is left on the engine or on this host", async () => {
@@ -77,9 +94,17 @@ describe.each(JOB_IMAGES)("the action in a %s job container (act-based runner, c
     expect(labelled(identity)).toEqual({ containers: [], networks: [] });
 
     const two = attempt(2);
-    const second = await runStep(two.job, "main", { ...inputs, "resume-prompt": fake({ steps: [{ run: "grep -q '^seen: ' half.txt" }], end: "success" }) });
+    const second = await runStep(two.job, "main", {
+      ...inputs,
+      "resume-prompt": fake({ steps: [{ run: "grep -q '^seen: ' half.txt" }], end: "success" }),
+    });
     expect(second.code, second.stdout).toBe(0);
-    expect(second.outputs).toMatchObject({ identity, outcome: "success", "session-id": first.outputs["session-id"], preserved: "false" });
+    expect(second.outputs).toMatchObject({
+      identity,
+      outcome: "success",
+      "session-id": first.outputs["session-id"],
+      preserved: "false",
+    });
     expect(second.stdout).toContain(`attempt 2: resuming ${identity}`);
     expect(second.stdout).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
     expect(second.stdout).toMatch(TOOL_OK);

@@ -31,7 +31,12 @@ function fakeBottle(box: Sandbox, limits: Record<string, unknown> = {}): string 
         env: { GREETING: "hello" },
         egress: {
           routes: [
-            { name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" }, role: "anthropic" },
+            {
+              name: "anthropic",
+              upstream: "http://127.0.0.1:9",
+              inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" },
+              role: "anthropic",
+            },
           ],
         },
         limits,
@@ -61,8 +66,23 @@ describe("how claude ended decides what happens to the state", () => {
     const manifest = fakeBottle(b);
     writeFileSync(join(b.workspace, "input.txt"), "from the host\n");
     const run = await runRunner(
-      ["start", "fixer", "--manifest", manifest, "--format", "json", "--prompt",
-        fake({ steps: [{ run: "cat input.txt" }, { write: { path: "out/result.txt", content: "done\n" } }, { say: "all done" }], end: "success" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({
+          steps: [
+            { run: "cat input.txt" },
+            { write: { path: "out/result.txt", content: "done\n" } },
+            { say: "all done" },
+          ],
+          end: "success",
+        }),
+      ],
       b,
     );
     const result = jsonResult(run);
@@ -79,8 +99,19 @@ describe("how claude ended decides what happens to the state", () => {
     const b = box();
     const manifest = fakeBottle(b);
     const first = await runRunner(
-      ["start", "fixer", "--manifest", manifest, "--format", "json", "--prompt",
-        fake({ steps: [{ say: "step one" }, { write: { path: "progress.txt", content: "half\n" } }, { say: "step two" }], end: "crash" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({
+          steps: [{ say: "step one" }, { write: { path: "progress.txt", content: "half\n" } }, { say: "step two" }],
+          end: "crash",
+        }),
+      ],
       b,
     );
     const crashed = jsonResult(first);
@@ -93,7 +124,11 @@ describe("how claude ended decides what happens to the state", () => {
     expect(readFileSync(transcript, "utf8")).toContain("step two");
     expect(readFileSync(join(stateDir, "workspace/progress.txt"), "utf8")).toBe("half\n");
     expect(JSON.parse(readFileSync(join(stateDir, "metadata.json"), "utf8"))).toMatchObject({
-      identity: crashed.identity, agent: "fixer", sessionId, outcome: "crashed", exitCode: 137,
+      identity: crashed.identity,
+      agent: "fixer",
+      sessionId,
+      outcome: "crashed",
+      exitCode: 137,
     });
     expect(first.stdout + first.stderr).toContain(`node runner resume ${String(crashed.identity)}`);
     // The host work tree is not touched by a run that did not finish.
@@ -114,7 +149,19 @@ describe("how claude ended decides what happens to the state", () => {
     ["max turns: exit 1 with a result", "max-turns", 1],
   ])("%s: outcome error, preserved", async (_name, end, claudeExit) => {
     const b = box();
-    const run = await runRunner(["start", "fixer", "--manifest", fakeBottle(b), "--format", "json", "--prompt", fake({ steps: [{ say: "trying" }], end })], b);
+    const run = await runRunner(
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b),
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ say: "trying" }], end }),
+      ],
+      b,
+    );
     expect(run.code).toBe(1);
     const result = jsonResult(run);
     expect(result).toMatchObject({ outcome: "error", exitCode: claudeExit, preserved: true });
@@ -124,7 +171,16 @@ describe("how claude ended decides what happens to the state", () => {
   test("timeout: claude is stopped, the state preserved", async () => {
     const b = box();
     const run = await runRunner(
-      ["start", "fixer", "--manifest", fakeBottle(b, { timeout: "4s" }), "--format", "json", "--prompt", fake({ steps: [{ say: "thinking hard" }], end: "hang" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b, { timeout: "4s" }),
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ say: "thinking hard" }], end: "hang" }),
+      ],
       b,
     );
     expect(run.code).toBe(1);
@@ -137,7 +193,16 @@ describe("how claude ended decides what happens to the state", () => {
   test("SIGTERM to the runner: interrupted, preserved, containers removed before it exits", async () => {
     const b = box();
     const { child, done } = startRunner(
-      ["start", "fixer", "--manifest", fakeBottle(b), "--format", "json", "--prompt", fake({ steps: [{ say: "working away" }], end: "hang" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b),
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ say: "working away" }], end: "hang" }),
+      ],
       b,
     );
     let stderr = "";
@@ -155,7 +220,12 @@ describe("how claude ended decides what happens to the state", () => {
   test("a stale .preserve from an earlier run is cleared: a clean resume removes the state", async () => {
     const b = box();
     const manifest = fakeBottle(b);
-    const first = jsonResult(await runRunner(["start", "fixer", "--manifest", manifest, "--format", "json", "--prompt", fake({ end: "error-result" })], b));
+    const first = jsonResult(
+      await runRunner(
+        ["start", "fixer", "--manifest", manifest, "--format", "json", "--prompt", fake({ end: "error-result" })],
+        b,
+      ),
+    );
     expect(first.preserved).toBe(true);
     const second = await runRunner(["resume", String(first.identity), "--format", "json", "--prompt", "try again"], b);
     expect(jsonResult(second)).toMatchObject({ outcome: "success", preserved: false });
@@ -167,8 +237,22 @@ describe("the agent never holds the credential", () => {
   test("the agent sees a placeholder and the gate URL; the real key is nowhere it or the user can read", async () => {
     const b = box();
     const run = await runRunner(
-      ["start", "fixer", "--manifest", fakeBottle(b), "--format", "json", "--prompt",
-        fake({ steps: [{ "report-env": ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "GREETING", "TEST_ANTHROPIC_KEY"] }, { run: "env; cat /proc/1/environ | tr '\\0' '\\n'; grep -rs . /opt /home/node || true" }], end: "error-result" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b),
+        "--format",
+        "json",
+        "--prompt",
+        fake({
+          steps: [
+            { "report-env": ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "GREETING", "TEST_ANTHROPIC_KEY"] },
+            { run: "env; cat /proc/1/environ | tr '\\0' '\\n'; grep -rs . /opt /home/node || true" },
+          ],
+          end: "error-result",
+        }),
+      ],
       b,
     );
     const result = jsonResult(run);
@@ -185,12 +269,22 @@ describe("snapshots during the session", () => {
   test("every --snapshot-interval, even in the middle of a long tool call", async () => {
     const b = box();
     const { child, done } = startRunner(
-      ["start", "fixer", "--manifest", fakeBottle(b), "--snapshot-interval", "1s", "--prompt",
-        fake({ steps: [{ run: "echo periodic-marker > ~/.claude/marker.txt; sleep 60" }], end: "success" })],
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b),
+        "--snapshot-interval",
+        "1s",
+        "--prompt",
+        fake({ steps: [{ run: "echo periodic-marker > ~/.claude/marker.txt; sleep 60" }], end: "success" }),
+      ],
       b,
     );
     const stateRoot = join(b.home, "state");
-    const marker = () => existsSync(stateRoot) && readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude/marker.txt")));
+    const marker = () =>
+      existsSync(stateRoot) &&
+      readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude/marker.txt")));
     await waitFor(marker, 60_000, "a periodic snapshot holding the marker");
     child.kill("SIGKILL");
     await done;
@@ -203,12 +297,35 @@ describe("egress through the gate", () => {
     const b = box();
     // What any proxy-aware tool does: CONNECT through HTTPS_PROXY.
     const connect = `node -e 'const u=new URL(process.env.HTTPS_PROXY);const s=require("net").connect(u.port,u.hostname,()=>s.write("CONNECT nothere.example:443 HTTP/1.1\\r\\nHost: nothere.example:443\\r\\n\\r\\n"));s.on("data",d=>{console.log(String(d).split("\\r\\n")[0]);s.destroy()})'`;
-    const run = await runRunner(["start", "fixer", "--manifest", fakeBottle(b), "--format", "json", "--prompt", fake({ steps: [{ run: connect }], end: "error-result" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        "fixer",
+        "--manifest",
+        fakeBottle(b),
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ run: connect }], end: "error-result" }),
+      ],
+      b,
+    );
     const result = jsonResult(run);
     const events = readFileSync(join(String(result.stateDir), "events.jsonl"), "utf8");
     expect(events).toContain("HTTP/1.1 403");
-    const egress = readFileSync(join(String(result.stateDir), "egress.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(egress).toEqual([expect.objectContaining({ event: "egress", kind: "connect", host: "nothere.example", port: 443, decision: "refuse" })]);
+    const egress = readFileSync(join(String(result.stateDir), "egress.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(egress).toEqual([
+      expect.objectContaining({
+        event: "egress",
+        kind: "connect",
+        host: "nothere.example",
+        port: 443,
+        decision: "refuse",
+      }),
+    ]);
     expect(run.stderr).toContain("egress: reached none; refused nothere.example:443 (1)");
   });
 });
@@ -240,10 +357,15 @@ describe("bad input creates nothing", () => {
 
   test("--dry-run prints the plan and creates nothing; credentials appear by name only", async () => {
     const b = box();
-    const run = await runRunner(["start", "fixer", "--manifest", fakeBottle(b), "--prompt", "x", "--dry-run", "--format", "json"], b);
+    const run = await runRunner(
+      ["start", "fixer", "--manifest", fakeBottle(b), "--prompt", "x", "--dry-run", "--format", "json"],
+      b,
+    );
     expect(run.code, run.stderr).toBe(0);
     const plan = JSON.parse(run.stdout) as Record<string, any>;
-    expect(plan.gate.credentials).toEqual([{ route: "anthropic", header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY", present: true }]);
+    expect(plan.gate.credentials).toEqual([
+      { route: "anthropic", header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY", present: true },
+    ]);
     expect(plan.agentContainer.anthropicBaseUrl).toBe("http://gate:8080/anthropic");
     expect(run.stdout).not.toContain(SECRET);
     expect(existsSync(join(b.home, "state"))).toBe(false);
@@ -254,7 +376,10 @@ describe("bad input creates nothing", () => {
     // An image with no node: the gate program cannot run, so it never says it is ready.
     b.env.CLAUDE_BOTTLE_GATE_IMAGE = "bottle-test/base:bookworm";
     const events: string[] = [];
-    const { child, done } = startRunner(["start", "fixer", "--manifest", fakeBottle(b), "--prompt", fake({ end: "success" })], b);
+    const { child, done } = startRunner(
+      ["start", "fixer", "--manifest", fakeBottle(b), "--prompt", fake({ end: "success" })],
+      b,
+    );
     const poll = setInterval(() => events.push(...labelled().containers), 200);
     child.on("close", () => clearInterval(poll));
     const run = await done;
@@ -269,13 +394,22 @@ describe("bad input creates nothing", () => {
 describe("list and cleanup", () => {
   test("a runner killed with SIGKILL leaves labelled resources; list shows them, cleanup removes them", async () => {
     const b = box();
-    const { child, done } = startRunner(["start", "fixer", "--manifest", fakeBottle(b), "--prompt", fake({ steps: [{ say: "busy" }], end: "hang" })], b);
+    const { child, done } = startRunner(
+      ["start", "fixer", "--manifest", fakeBottle(b), "--prompt", fake({ steps: [{ say: "busy" }], end: "hang" })],
+      b,
+    );
     let stderr = "";
     child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
     await waitFor(() => stderr.includes("claude: busy"), 120_000, "claude to start");
     // A turn ended, so a snapshot is on its way; the kill must find it complete, never half written.
     const stateRoot = join(b.home, "state");
-    await waitFor(() => existsSync(stateRoot) && readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude"))), 30_000, "a snapshot");
+    await waitFor(
+      () =>
+        existsSync(stateRoot) &&
+        readdirSync(stateRoot).some((id) => existsSync(join(stateRoot, id, "transcript/.claude"))),
+      30_000,
+      "a snapshot",
+    );
     child.kill("SIGKILL");
     await done;
     const [identity] = readdirSync(stateRoot);
@@ -284,7 +418,10 @@ describe("list and cleanup", () => {
     expect(readFileSync(join(projects, String(transcript)), "utf8")).toContain("busy");
     expect(labelled().containers.length).toBe(2);
     const list = await runRunner(["list", "--format", "json"], b);
-    const listed = JSON.parse(list.stdout) as { running: { live: boolean; containers: unknown[] }[]; states: { outcome: string }[] };
+    const listed = JSON.parse(list.stdout) as {
+      running: { live: boolean; containers: unknown[] }[];
+      states: { outcome: string }[];
+    };
     expect(listed.running).toHaveLength(1);
     expect(listed.running[0]?.live).toBe(false);
     expect(listed.states[0]?.outcome).toBe("running");
@@ -293,10 +430,16 @@ describe("list and cleanup", () => {
     expect(cleanup.stdout).toMatch(/removed fixer-[0-9a-z]{5}: .*-agent/);
     expect(labelled()).toEqual({ containers: [], networks: [] });
     // cleanup saved what the dead runner's bottle held, so the session can go on.
-    const metadata = JSON.parse(readFileSync(join(stateRoot, String(identity), "metadata.json"), "utf8")) as Record<string, unknown>;
+    const metadata = JSON.parse(readFileSync(join(stateRoot, String(identity), "metadata.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.outcome).toBe("interrupted");
     expect(existsSync(join(stateRoot, String(identity), ".preserve"))).toBe(true);
-    const resumed = await runRunner(["resume", String(identity), "--format", "json", "--prompt", fake({ end: "success" })], b);
+    const resumed = await runRunner(
+      ["resume", String(identity), "--format", "json", "--prompt", fake({ end: "success" })],
+      b,
+    );
     expect(jsonResult(resumed)).toMatchObject({ outcome: "success", sessionId: metadata.sessionId });
     expect(resumed.stderr).toMatch(/resumed session \S+ with [1-9]\d* earlier entries/);
   });

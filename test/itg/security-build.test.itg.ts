@@ -15,7 +15,18 @@ import { type Server, type Socket, createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FAKE_AGENT_IMAGE, type RunnerRun, type Sandbox, fake, jsonResult, labelled, runRunner, sandbox, walk, writeManifest } from "../support/runner.js";
+import {
+  FAKE_AGENT_IMAGE,
+  type RunnerRun,
+  type Sandbox,
+  fake,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  walk,
+  writeManifest,
+} from "../support/runner.js";
 
 const ARG_SECRET = `npm_buildarg${randomBytes(8).toString("hex")}`;
 const DOTENV_SECRET = `npm_dotenv${randomBytes(8).toString("hex")}`;
@@ -40,7 +51,10 @@ class HostCanary {
       this.events.push(event);
       socket.on("data", (chunk: Buffer) => {
         event.data += chunk.toString("latin1");
-        if (socket.writable) socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 7\r\nconnection: close\r\n\r\ncanary\n");
+        if (socket.writable)
+          socket.end(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 7\r\nconnection: close\r\n\r\ncanary\n",
+          );
       });
       socket.on("error", () => {});
       socket.once("close", () => this.sockets.delete(socket));
@@ -72,7 +86,11 @@ afterAll(async () => {
   await canary.close();
   // The images this file's bottles built, whatever the runner left of them.
   for (const identity of identities) {
-    const ids = execFileSync("docker", ["images", "-q", "--filter", `label=claude-bottle.identity=${identity}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+    const ids = execFileSync("docker", ["images", "-q", "--filter", `label=claude-bottle.identity=${identity}`], {
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter(Boolean);
     if (ids.length) spawnSync("docker", ["rmi", "-f", ...new Set(ids)]);
   }
   for (const box of boxes) rmSync(box.dir, { recursive: true, force: true });
@@ -86,7 +104,9 @@ function nonce(): string {
 function hostAddresses(): string[] {
   return Object.entries(networkInterfaces())
     .filter(([name]) => !name.startsWith("br-") && !name.startsWith("veth"))
-    .flatMap(([, addresses]) => (addresses ?? []).filter((a) => a.family === "IPv4" && !a.internal).map((a) => a.address));
+    .flatMap(([, addresses]) =>
+      (addresses ?? []).filter((a) => a.family === "IPv4" && !a.internal).map((a) => a.address),
+    );
 }
 
 /** A supervised bottle on a manifest Dockerfile, with a `.env` and a secret build arg beside it. */
@@ -113,7 +133,12 @@ function bottle(policy: "preserve" | "rebuild"): { box: Sandbox; manifest: strin
 
 /** A shell command that calls the supervise server's capability-block tool directly, as any program in the bottle can. */
 function propose(dockerfile: string): string {
-  const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "capability-block", arguments: { dockerfile, reason: REASON } } };
+  const call = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name: "capability-block", arguments: { dockerfile, reason: REASON } },
+  };
   const script =
     'fetch("http://supervise:8090/mcp",{method:"POST",headers:{"content-type":"application/json",accept:"application/json, text/event-stream"},body:Buffer.from(process.argv[1],"base64")}).then(r=>r.text()).then(t=>console.log(t),e=>console.log("failed",e))';
   return `node -e '${script}' ${Buffer.from(JSON.stringify(call)).toString("base64")}`;
@@ -124,8 +149,15 @@ function proposing(dockerfile: string): string {
   return fake({ steps: [{ run: propose(dockerfile) }, { sleep: 6_000 }], end: "error-result" });
 }
 
-async function start(box: Sandbox, manifest: string, prompt: string): Promise<{ run: RunnerRun; result: Record<string, unknown> }> {
-  const run = await runRunner(["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", prompt], box);
+async function start(
+  box: Sandbox,
+  manifest: string,
+  prompt: string,
+): Promise<{ run: RunnerRun; result: Record<string, unknown> }> {
+  const run = await runRunner(
+    ["start", "builder", "--manifest", manifest, "--format", "json", "--prompt", prompt],
+    box,
+  );
   const result = jsonResult(run);
   identities.add(String(result.identity));
   return { run, result };
@@ -138,7 +170,8 @@ function toolOutputs(stateDir: string): string[] {
   const outputs: string[] = [];
   for (const line of readFileSync(path, "utf8").split("\n").filter(Boolean)) {
     const event = JSON.parse(line) as { type?: string; message?: { content?: { type?: string; content?: unknown }[] } };
-    for (const part of event.message?.content ?? []) if (part.type === "tool_result") outputs.push(String(part.content ?? ""));
+    for (const part of event.message?.content ?? [])
+      if (part.type === "tool_result") outputs.push(String(part.content ?? ""));
   }
   return outputs;
 }
@@ -177,14 +210,20 @@ describe("a proposal's build has no way out but the bottle's gate", () => {
     ].join("\n");
     const { box, manifest } = bottle("rebuild");
     const { run, result } = await start(box, manifest, proposing(dockerfile));
-    expect(result, run.stderr).toMatchObject({ outcome: "success", capabilityBlocks: [expect.objectContaining({ policy: "rebuild", result: "rebuilt" })] });
+    expect(result, run.stderr).toMatchObject({
+      outcome: "success",
+      capabilityBlocks: [expect.objectContaining({ policy: "rebuild", result: "rebuilt" })],
+    });
 
     expect(canary.since(mark), "connections to the host canary during the build").toEqual([]);
     // The build's one way out was the gate, which refused a host outside the allowlist (the run's egress line says so).
     expect(run.stderr).toMatch(new RegExp(`egress: reached .*; refused .*${marker}\\.build\\.example:80`));
     // The bottle's state is gone after its success, and its image with it.
     expect(existsSync(String(result.stateDir))).toBe(false);
-    expect(imageExists(`claude-bottle-bottle:${String(result.identity)}`), "the per-bottle image after the state was removed").toBe(false);
+    expect(
+      imageExists(`claude-bottle-bottle:${String(result.identity)}`),
+      "the per-bottle image after the state was removed",
+    ).toBe(false);
     expect(labelled(String(result.identity))).toEqual({ containers: [], networks: [] });
   });
 
@@ -192,7 +231,11 @@ describe("a proposal's build has no way out but the bottle's gate", () => {
     const marker = nonce();
     const mark = canary.events.length;
     const { box, manifest } = bottle("rebuild");
-    const { run, result } = await start(box, manifest, proposing(`FROM ${FAKE_AGENT_IMAGE}\nADD http://127.0.0.1:${canary.port}/${marker}/add /tmp/added\n`));
+    const { run, result } = await start(
+      box,
+      manifest,
+      proposing(`FROM ${FAKE_AGENT_IMAGE}\nADD http://127.0.0.1:${canary.port}/${marker}/add /tmp/added\n`),
+    );
     expect(canary.since(mark), "connections to the host canary").toEqual([]);
     expect(result, run.stderr).toMatchObject({ outcome: "error", capabilityBlocks: [] });
     const answer = toolOutputs(String(result.stateDir))[0] ?? "";
@@ -219,28 +262,50 @@ describe("a proposal's build has no way out but the bottle's gate", () => {
 
 describe("a restored state's Dockerfile is checked again before anything is built", () => {
   const cases = [
-    { name: "ADD from the host's loopback", dockerfile: (marker: string) => `FROM ${FAKE_AGENT_IMAGE}\nADD http://127.0.0.1:${canary.port}/${marker}/state /tmp/added\n`, problem: "line 2: ADD" },
-    { name: "COPY of the .env beside the manifest", dockerfile: () => `FROM ${FAKE_AGENT_IMAGE}\nCOPY .env /tmp/added\n`, problem: "line 2: COPY" },
+    {
+      name: "ADD from the host's loopback",
+      dockerfile: (marker: string) =>
+        `FROM ${FAKE_AGENT_IMAGE}\nADD http://127.0.0.1:${canary.port}/${marker}/state /tmp/added\n`,
+      problem: "line 2: ADD",
+    },
+    {
+      name: "COPY of the .env beside the manifest",
+      dockerfile: () => `FROM ${FAKE_AGENT_IMAGE}\nCOPY .env /tmp/added\n`,
+      problem: "line 2: COPY",
+    },
   ];
-  test.each(cases)("$name: resume refuses it, fetches nothing, and keeps the state", async ({ dockerfile, problem }) => {
-    const marker = nonce();
-    const mark = canary.events.length;
-    const { box, manifest } = bottle("preserve");
-    const { run, result } = await start(box, manifest, fake({ steps: [{ say: "working" }], end: "error-result" }));
-    expect(result, run.stderr).toMatchObject({ outcome: "error", preserved: true });
-    const stateDir = String(result.stateDir);
-    // What a poisoned cache entry would bring back.
-    writeFileSync(join(stateDir, "Dockerfile"), dockerfile(marker));
+  test.each(cases)(
+    "$name: resume refuses it, fetches nothing, and keeps the state",
+    async ({ dockerfile, problem }) => {
+      const marker = nonce();
+      const mark = canary.events.length;
+      const { box, manifest } = bottle("preserve");
+      const { run, result } = await start(box, manifest, fake({ steps: [{ say: "working" }], end: "error-result" }));
+      expect(result, run.stderr).toMatchObject({ outcome: "error", preserved: true });
+      const stateDir = String(result.stateDir);
+      // What a poisoned cache entry would bring back.
+      writeFileSync(join(stateDir, "Dockerfile"), dockerfile(marker));
 
-    const resumed = await runRunner(["resume", String(result.identity), "--format", "json", "--prompt", fake({ steps: [{ run: "cat /tmp/added" }], end: "error-result" })], box);
-    expect(canary.since(mark), "connections to the host canary").toEqual([]);
-    expect(stateHolds(stateDir, DOTENV_SECRET), "the .env in the state").toBe(false);
-    expect(resumed.code).not.toBe(0);
-    expect(resumed.stderr).toContain(join(stateDir, "Dockerfile"));
-    expect(resumed.stderr).toContain(problem);
-    expect(existsSync(join(stateDir, ".preserve"))).toBe(true);
-    expect(labelled(String(result.identity))).toEqual({ containers: [], networks: [] });
-  });
+      const resumed = await runRunner(
+        [
+          "resume",
+          String(result.identity),
+          "--format",
+          "json",
+          "--prompt",
+          fake({ steps: [{ run: "cat /tmp/added" }], end: "error-result" }),
+        ],
+        box,
+      );
+      expect(canary.since(mark), "connections to the host canary").toEqual([]);
+      expect(stateHolds(stateDir, DOTENV_SECRET), "the .env in the state").toBe(false);
+      expect(resumed.code).not.toBe(0);
+      expect(resumed.stderr).toContain(join(stateDir, "Dockerfile"));
+      expect(resumed.stderr).toContain(problem);
+      expect(existsSync(join(stateDir, ".preserve"))).toBe(true);
+      expect(labelled(String(result.identity))).toEqual({ containers: [], networks: [] });
+    },
+  );
 });
 
 describe("a proposal's build sees nothing of the manifest's directory or its build args", () => {
@@ -251,7 +316,17 @@ describe("a proposal's build sees nothing of the manifest's directory or its bui
     expect(result, run.stderr).toMatchObject({ outcome: "capability-block", preserved: true });
     const identity = String(result.identity);
 
-    const resumed = await runRunner(["resume", identity, "--format", "json", "--prompt", fake({ steps: [{ run: "cat /tmp/build-arg" }], end: "error-result" })], box);
+    const resumed = await runRunner(
+      [
+        "resume",
+        identity,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ run: "cat /tmp/build-arg" }], end: "error-result" }),
+      ],
+      box,
+    );
     expect(jsonResult(resumed), resumed.stderr).toMatchObject({ outcome: "error", preserved: true });
     const stateDir = String(result.stateDir);
     expect(toolOutputs(stateDir).at(-1)).toContain("token=[");
@@ -266,7 +341,17 @@ describe("a proposal's build sees nothing of the manifest's directory or its bui
     const identity = String(result.identity);
     const stateDir = String(result.stateDir);
     // Whatever came of the proposal, the bottle goes on and the agent looks for the file.
-    const resumed = await runRunner(["resume", identity, "--format", "json", "--prompt", fake({ steps: [{ run: "cat /tmp/dotenv" }], end: "error-result" })], box);
+    const resumed = await runRunner(
+      [
+        "resume",
+        identity,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: [{ run: "cat /tmp/dotenv" }], end: "error-result" }),
+      ],
+      box,
+    );
     expect(jsonResult(resumed), resumed.stderr).toMatchObject({ preserved: true });
     expect(stateHolds(stateDir, DOTENV_SECRET), "the .env in what the agent could read").toBe(false);
     expect(result, run.stderr).toMatchObject({ outcome: "error", capabilityBlocks: [] });

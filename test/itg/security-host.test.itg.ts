@@ -87,18 +87,45 @@ async function cleanup(identity: string, ...flags: string[]): Promise<{ run: Run
 }
 
 function agentRunning(identity: string): boolean {
-  return docker(["ps", "-q", "--filter", `label=claude-bottle.identity=${identity}`, "--filter", "label=claude-bottle.role=agent", "--filter", "status=running"]).trim() !== "";
+  return (
+    docker([
+      "ps",
+      "-q",
+      "--filter",
+      `label=claude-bottle.identity=${identity}`,
+      "--filter",
+      "label=claude-bottle.role=agent",
+      "--filter",
+      "status=running",
+    ]).trim() !== ""
+  );
 }
 
 function gateOf(identity: string): string {
-  return docker(["ps", "-q", "--filter", `label=claude-bottle.identity=${identity}`, "--filter", "label=claude-bottle.role=gate"]).trim();
+  return docker([
+    "ps",
+    "-q",
+    "--filter",
+    `label=claude-bottle.identity=${identity}`,
+    "--filter",
+    "label=claude-bottle.role=gate",
+  ]).trim();
 }
 
 describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a live bottle whose runner is on another host survives cleanup; --force naming it removes it", async () => {
     const agent = unique("far");
     const b = box({});
-    const runner = startForeignRunner(b, ["start", agent, "--manifest", busyManifest(b, agent), "--format", "json", "--prompt", BUSY]);
+    const runner = startForeignRunner(b, [
+      "start",
+      agent,
+      "--manifest",
+      busyManifest(b, agent),
+      "--format",
+      "json",
+      "--prompt",
+      BUSY,
+    ]);
     runners.push(runner);
     const identity = await runner.bottle(agent);
 
@@ -122,7 +149,16 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a bottle whose runner on another host went silent is kept until its lease expires, then reaped", async () => {
     const agent = unique("far");
     const b = box({});
-    const runner = startForeignRunner(b, ["start", agent, "--manifest", busyManifest(b, agent), "--format", "json", "--prompt", BUSY]);
+    const runner = startForeignRunner(b, [
+      "start",
+      agent,
+      "--manifest",
+      busyManifest(b, agent),
+      "--format",
+      "json",
+      "--prompt",
+      BUSY,
+    ]);
     runners.push(runner);
     const identity = await runner.bottle(agent);
     // The runner's host is gone: nobody renews the lease, the bottle runs on.
@@ -139,7 +175,10 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
     expect(Date.parse(lease.expiresAt)).toBeGreaterThan(Date.now());
     const back = (iso: string) => new Date(Date.parse(iso) - 10 * 60_000).toISOString();
     const file = join(b.dir, "lease.json");
-    writeFileSync(file, JSON.stringify({ ...lease, renewedAt: back(lease.renewedAt), expiresAt: back(lease.expiresAt) }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...lease, renewedAt: back(lease.renewedAt), expiresAt: back(lease.expiresAt) }),
+    );
     docker(["cp", file, `${gate}:${LEASE_PATH}`]);
 
     const late = await cleanup(identity);
@@ -150,12 +189,29 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a runner on this host: its bottle is kept while it runs and reaped at once when it is killed", async () => {
     const agent = unique("near");
     const b = box({});
-    const { child, done } = startRunner(["start", agent, "--manifest", busyManifest(b, agent), "--format", "json", "--prompt", BUSY], b);
+    const { child, done } = startRunner(
+      ["start", agent, "--manifest", busyManifest(b, agent), "--format", "json", "--prompt", BUSY],
+      b,
+    );
     let identity = "";
-    await waitFor(() => {
-      identity = docker(["ps", "--filter", `label=claude-bottle.agent=${agent}`, "--filter", "label=claude-bottle.role=agent", "--filter", "status=running", "--format", '{{.Label "claude-bottle.identity"}}']).trim();
-      return identity !== "";
-    }, 90_000, "the bottle of the runner on this host");
+    await waitFor(
+      () => {
+        identity = docker([
+          "ps",
+          "--filter",
+          `label=claude-bottle.agent=${agent}`,
+          "--filter",
+          "label=claude-bottle.role=agent",
+          "--filter",
+          "status=running",
+          "--format",
+          '{{.Label "claude-bottle.identity"}}',
+        ]).trim();
+        return identity !== "";
+      },
+      90_000,
+      "the bottle of the runner on this host",
+    );
 
     const alive = await cleanup(identity);
     expect(alive.report.removed).toEqual([]);
@@ -195,9 +251,20 @@ describe("the gate and the Docker host's own addresses", () => {
       docker(["run", "-d", "--name", name, "--label", "bottle-test=1", "--network", network, "--ip", ip, ...cmd]);
     };
     // The DNS program from this checkout, whatever version of it the image holds.
-    run(`${network}-dns`, at(53), ["-v", `${ROOT}/test/world/dns.mjs:/world/dns.mjs:ro`, WORLD_IMAGE, "node", "/world/dns.mjs", at(11)]);
+    run(`${network}-dns`, at(53), [
+      "-v",
+      `${ROOT}/test/world/dns.mjs:/world/dns.mjs:ro`,
+      WORLD_IMAGE,
+      "node",
+      "/world/dns.mjs",
+      at(11),
+    ]);
     run(`${network}-canary`, at(11), [WORLD_IMAGE, "node", "/world/canary.mjs", "public", "tcp:443"]);
-    await waitFor(() => containers.every((c) => docker(["logs", c]).includes('"listening"')), 30_000, "the DNS server and the canary");
+    await waitFor(
+      () => containers.every((c) => docker(["logs", c]).includes('"listening"')),
+      30_000,
+      "the DNS server and the canary",
+    );
   });
 
   afterAll(async () => {
@@ -220,15 +287,41 @@ describe("the gate and the Docker host's own addresses", () => {
     const port = hostCanary.port;
     const b = box({ CLAUDE_BOTTLE_EGRESS_NETWORK: network, CLAUDE_BOTTLE_GATE_DNS: at(53) });
     const manifest = writeManifest(b.dir, {
-      bottles: { toolbox: { image: TOOLBOX_IMAGE, egress: { allow: [`*.ip.test:${port}`, "*.ip.test"] }, limits: { timeout: "3m" } } },
+      bottles: {
+        toolbox: {
+          image: TOOLBOX_IMAGE,
+          egress: { allow: [`*.ip.test:${port}`, "*.ip.test"] },
+          limits: { timeout: "3m" },
+        },
+      },
       agents: { attacker: { bottle: "toolbox", prompt: "You test the sandbox you run in." } },
     });
     const tries = targets.flatMap((address, i) => [
       `curl -sS -m 8 -k -o /dev/null -w 'https ${address} %{http_code}\\n' https://${spelled(address, markers[i]!)}:${port}/${markers[i]} &`,
       `curl -sS -m 8 -o /dev/null -w 'http ${address} %{http_code}\\n' http://${spelled(address, markers[i]!)}:${port}/${markers[i]} &`,
     ]);
-    const steps = [{ run: [...tries, `curl -sS -m 8 -k -o /dev/null -w 'public %{http_code}\\n' https://${spelled(at(11), control)}/ &`, "wait"].join("\n") }];
-    const run = await startRunner(["start", "attacker", "--manifest", manifest, "--format", "json", "--prompt", fake({ steps, end: "error-result" })], b).done;
+    const steps = [
+      {
+        run: [
+          ...tries,
+          `curl -sS -m 8 -k -o /dev/null -w 'public %{http_code}\\n' https://${spelled(at(11), control)}/ &`,
+          "wait",
+        ].join("\n"),
+      },
+    ];
+    const run = await startRunner(
+      [
+        "start",
+        "attacker",
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps, end: "error-result" }),
+      ],
+      b,
+    ).done;
     const result = jsonResult(run);
     expect(result.outcome, run.stderr).toBe("error");
     expect(labelled(String(result.identity))).toEqual({ containers: [], networks: [] });
@@ -238,12 +331,16 @@ describe("the gate and the Docker host's own addresses", () => {
     // The gate refused every one of them as the host's, after resolving the name.
     const egressPath = join(String(result.stateDir), "egress.jsonl");
     const egress = existsSync(egressPath)
-      ? readFileSync(egressPath, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as { host: string; decision: string; reason?: string; address?: string })
+      ? readFileSync(egressPath, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { host: string; decision: string; reason?: string; address?: string })
       : [];
     for (const [i, address] of targets.entries()) {
       const tried = egress.filter((e) => e.host.startsWith(markers[i]!));
       expect(tried.length, `${address}: ${JSON.stringify(egress)}`).toBe(2);
-      for (const event of tried) expect(event, address).toMatchObject({ decision: "refuse", reason: expect.stringContaining("Docker host") });
+      for (const event of tried)
+        expect(event, address).toMatchObject({ decision: "refuse", reason: expect.stringContaining("Docker host") });
     }
     // The same way out works for a public address: the path itself is open.
     const publicCanary = docker(["logs", `${network}-canary`]);

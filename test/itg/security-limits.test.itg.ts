@@ -20,7 +20,20 @@ import { rescueBottle } from "../../src/bottle/launch/rescue.js";
 import { DockerodeClient } from "../../src/docker/dockerode.js";
 import { StateStore } from "../../src/state/store.js";
 import { GVISOR_RUNTIME } from "../../src/bottle/runtime.js";
-import { FAKE_AGENT_IMAGE, type RunnerRun, engineRuntimes, type Sandbox, fake, jsonResult, labelled, sandbox, startRunner, waitFor, walk, writeManifest } from "../support/runner.js";
+import {
+  FAKE_AGENT_IMAGE,
+  type RunnerRun,
+  engineRuntimes,
+  type Sandbox,
+  fake,
+  jsonResult,
+  labelled,
+  sandbox,
+  startRunner,
+  waitFor,
+  walk,
+  writeManifest,
+} from "../support/runner.js";
 
 const TIMEOUT_S = 10;
 /** How long the runner waits for claude to stop on its own before the engine kills the agent container. */
@@ -44,7 +57,16 @@ function manifest(b: Sandbox, limits: Record<string, unknown>): string {
     bottles: {
       fake: {
         image: FAKE_AGENT_IMAGE,
-        egress: { routes: [{ name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" }, role: "anthropic" }] },
+        egress: {
+          routes: [
+            {
+              name: "anthropic",
+              upstream: "http://127.0.0.1:9",
+              inject: { header: "x-api-key", fromEnv: "TEST_ANTHROPIC_KEY" },
+              role: "anthropic",
+            },
+          ],
+        },
         limits,
       },
     },
@@ -80,7 +102,10 @@ function identityOf(b: Sandbox): string {
 /** Removes what a runner the test had to kill left on the engine: only this bottle's resources, by its label. */
 function removeBottle(identity: string): void {
   const filter = `label=claude-bottle.identity=${identity}`;
-  const ids = (args: string[]) => execFileSync("docker", [...args, "--filter", filter, "-q"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  const ids = (args: string[]) =>
+    execFileSync("docker", [...args, "--filter", filter, "-q"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
   const containers = ids(["ps", "-a"]);
   if (containers.length) execFileSync("docker", ["rm", "-f", ...containers], { stdio: "ignore" });
   const networks = ids(["network", "ls"]);
@@ -89,8 +114,27 @@ function removeBottle(identity: string): void {
 
 /** Runs the hostile session and times it from claude's first line; gives up (and cleans up) past GIVE_UP_S. */
 async function timedRun(b: Sandbox, steps: unknown[]): Promise<Timed> {
-  const prompt = fake({ steps: [{ say: "hostile agent at work" }, { write: { path: "evidence.txt", content: "written before the timeout\n" } }, ...steps], end: "hang" });
-  const { child, done } = startRunner(["start", "hostile", "--manifest", manifest(b, { timeout: `${TIMEOUT_S}s`, pids: 64 }), "--format", "json", "--prompt", prompt], b);
+  const prompt = fake({
+    steps: [
+      { say: "hostile agent at work" },
+      { write: { path: "evidence.txt", content: "written before the timeout\n" } },
+      ...steps,
+    ],
+    end: "hang",
+  });
+  const { child, done } = startRunner(
+    [
+      "start",
+      "hostile",
+      "--manifest",
+      manifest(b, { timeout: `${TIMEOUT_S}s`, pids: 64 }),
+      "--format",
+      "json",
+      "--prompt",
+      prompt,
+    ],
+    b,
+  );
   let started = 0;
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => {
@@ -125,11 +169,18 @@ const GVISOR = engineRuntimes().includes(GVISOR_RUNTIME);
  */
 function expectTimedOut(t: Timed, stateWasKilled: boolean, atPidLimit = false): void {
   const bound = TIMEOUT_S + GRACE_S + MARGIN_S;
-  expect(t.seconds, `the runner was still running ${GIVE_UP_S} s after claude started (timeout ${TIMEOUT_S} s, grace ${GRACE_S} s); stopped by the test\n${t.run.stderr}`).not.toBeNull();
-  expect(t.seconds!, `the runner ended ${t.seconds} s after claude started; the promise is within ${bound} s\n${t.run.stderr}`).toBeLessThanOrEqual(bound);
+  expect(
+    t.seconds,
+    `the runner was still running ${GIVE_UP_S} s after claude started (timeout ${TIMEOUT_S} s, grace ${GRACE_S} s); stopped by the test\n${t.run.stderr}`,
+  ).not.toBeNull();
+  expect(
+    t.seconds!,
+    `the runner ended ${t.seconds} s after claude started; the promise is within ${bound} s\n${t.run.stderr}`,
+  ).toBeLessThanOrEqual(bound);
   const result = jsonResult(t.run);
   const endedByGvisor = GVISOR && atPidLimit && result.outcome === "crashed";
-  if (endedByGvisor) expect(t.run.stderr).toMatch(/the agent container stopped \(exit code -?\d+\) while claude ran; under gVisor/);
+  if (endedByGvisor)
+    expect(t.run.stderr).toMatch(/the agent container stopped \(exit code -?\d+\) while claude ran; under gVisor/);
   else expect(result, t.run.stderr).toMatchObject({ outcome: "timeout" });
   expect(result, t.run.stderr).toMatchObject({ preserved: true });
   const stateDir = String(result.stateDir);
@@ -151,7 +202,9 @@ const FORK_BOMB =
 describe("limits.timeout is enforced from outside the bottle", () => {
   test("the agent rewrites the pid file the runner used to stop claude", async () => {
     const b = box();
-    const t = await timedRun(b, [{ run: "sleep 100000 >/dev/null 2>&1 & echo $! > /tmp/claude-bottle.pid; echo rewrote" }]);
+    const t = await timedRun(b, [
+      { run: "sleep 100000 >/dev/null 2>&1 & echo $! > /tmp/claude-bottle.pid; echo rewrote" },
+    ]);
     expectTimedOut(t, false);
   });
 
@@ -171,7 +224,14 @@ describe("limits.timeout is enforced from outside the bottle", () => {
 describe("a dead runner's bottle", () => {
   test("cleanup's rescue stops claude without the runner: the engine says when its exec has ended", async () => {
     const b = box();
-    const prompt = fake({ steps: [{ say: "hostile agent at work" }, { write: { path: "evidence.txt", content: "written before the runner died\n" } }, { say: "still going" }], end: "hang" });
+    const prompt = fake({
+      steps: [
+        { say: "hostile agent at work" },
+        { write: { path: "evidence.txt", content: "written before the runner died\n" } },
+        { say: "still going" },
+      ],
+      end: "hang",
+    });
     const { child, done } = startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", prompt], b);
     let stderr = "";
     child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -183,17 +243,30 @@ describe("a dead runner's bottle", () => {
     const docker = new DockerodeClient();
     const state = new StateStore(b.home);
     const lines: string[] = [];
-    const log = { info: (l: string) => lines.push(l), warn: (l: string) => lines.push(`warning: ${l}`), progress: () => {} };
+    const log = {
+      info: (l: string) => lines.push(l),
+      warn: (l: string) => lines.push(`warning: ${l}`),
+      progress: () => {},
+    };
     const started = Date.now();
-    const report = await cleanupOrphans(docker, { identities: [identity], force: true, rescue: (id) => rescueBottle(id, { docker, state, clock: { now: () => new Date() }, log }) });
+    const report = await cleanupOrphans(docker, {
+      identities: [identity],
+      force: true,
+      rescue: (id) => rescueBottle(id, { docker, state, clock: { now: () => new Date() }, log }),
+    });
     const seconds = (Date.now() - started) / 1000;
     expect(report.failures).toEqual([]);
     // claude ended on SIGTERM, so the rescue did not wait out the grace.
     expect(seconds, lines.join("\n")).toBeLessThan(GRACE_S);
     expect(lines.join("\n")).not.toContain("the agent container was killed");
-    const metadata = JSON.parse(readFileSync(join(state.dir(identity), "metadata.json"), "utf8")) as Record<string, unknown>;
+    const metadata = JSON.parse(readFileSync(join(state.dir(identity), "metadata.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.outcome).toBe("interrupted");
-    expect(readFileSync(join(state.dir(identity), "workspace/evidence.txt"), "utf8")).toBe("written before the runner died\n");
+    expect(readFileSync(join(state.dir(identity), "workspace/evidence.txt"), "utf8")).toBe(
+      "written before the runner died\n",
+    );
     expect(labelled(identity)).toEqual({ containers: [], networks: [] });
   });
 });
@@ -208,10 +281,39 @@ function bytesIn(dir: string): number {
 describe("limits.state bounds what a bottle writes into the state directory", () => {
   test("--dry-run shows the limit, in bytes and as the manifest says it", async () => {
     const b = box();
-    const json = await startRunner(["start", "hostile", "--manifest", manifest(b, { state: "8m" }), "--prompt", "x", "--dry-run", "--format", "json"], b).done;
+    const json = await startRunner(
+      [
+        "start",
+        "hostile",
+        "--manifest",
+        manifest(b, { state: "8m" }),
+        "--prompt",
+        "x",
+        "--dry-run",
+        "--format",
+        "json",
+      ],
+      b,
+    ).done;
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ stateLimitBytes: 8 * 1024 * 1024, agentContainer: { command: ["claude", "-p", "x", "--output-format", "stream-json", "--verbose", "--append-system-prompt-file", "/opt/claude-bottle/system-prompt.md", "--dangerously-skip-permissions"] } });
-    const text = await startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", "x", "--dry-run"], b).done;
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      stateLimitBytes: 8 * 1024 * 1024,
+      agentContainer: {
+        command: [
+          "claude",
+          "-p",
+          "x",
+          "--output-format",
+          "stream-json",
+          "--verbose",
+          "--append-system-prompt-file",
+          "/opt/claude-bottle/system-prompt.md",
+          "--dangerously-skip-permissions",
+        ],
+      },
+    });
+    const text = await startRunner(["start", "hostile", "--manifest", manifest(b, {}), "--prompt", "x", "--dry-run"], b)
+      .done;
     expect(text.stdout).toMatch(/limits: .*, timeout 30m, state 2g\n/);
     expect(existsSync(join(b.home, "state"))).toBe(false);
   });
@@ -225,8 +327,14 @@ describe("limits.state bounds what a bottle writes into the state directory", ()
       "head -c 16777216 /dev/zero | tr '\\0' x | fold -w 1048576 > /proc/$PPID/fd/1",
       "echo flooded",
     ].join("; ");
-    const prompt = fake({ steps: [{ say: "before the flood" }, { sleep: 3000 }, { run: flood }, { say: "after the flood" }], end: "crash" });
-    const { done } = startRunner(["start", "hostile", "--manifest", manifest(b, { state: "8m" }), "--format", "json", "--prompt", prompt], b);
+    const prompt = fake({
+      steps: [{ say: "before the flood" }, { sleep: 3000 }, { run: flood }, { say: "after the flood" }],
+      end: "crash",
+    });
+    const { done } = startRunner(
+      ["start", "hostile", "--manifest", manifest(b, { state: "8m" }), "--format", "json", "--prompt", prompt],
+      b,
+    );
     const run = await done;
     const result = jsonResult(run);
     const stateDir = String(result.stateDir);

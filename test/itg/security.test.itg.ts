@@ -141,18 +141,26 @@ async function runAttack(attack: Attack): Promise<Session> {
   const box = sandbox({ ...world.runnerEnv, ...attack.env });
   boxes.push(box);
   const names = Object.keys(attack.steps);
-  const scenario = fake({ steps: [...names.map((name) => ({ run: attack.steps[name] })), ...(attack.then ?? [])], end: "error-result" });
-  const { child, done } = startRunner(["start", "attacker", "--manifest", manifestFor(box, attack.egress), "--format", "json", "--prompt", scenario], box);
+  const scenario = fake({
+    steps: [...names.map((name) => ({ run: attack.steps[name] })), ...(attack.then ?? [])],
+    end: "error-result",
+  });
+  const { child, done } = startRunner(
+    ["start", "attacker", "--manifest", manifestFor(box, attack.egress), "--format", "json", "--prompt", scenario],
+    box,
+  );
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   // A failure alongside stops the session rather than leaving it waiting for a signal that never comes.
-  const alongside = attack.during?.(child, () => stderr).then(
-    () => null,
-    (error: unknown) => {
-      child.kill("SIGTERM");
-      return error;
-    },
-  );
+  const alongside = attack
+    .during?.(child, () => stderr)
+    .then(
+      () => null,
+      (error: unknown) => {
+        child.kill("SIGTERM");
+        return error;
+      },
+    );
   const run = await done;
   const failure = await alongside;
   if (failure) throw failure;
@@ -194,7 +202,14 @@ function expectNowhere(marker: string): void {
 function bottleContainer(pid: number, role: "agent" | "gate"): string {
   return execFileSync(
     "docker",
-    ["ps", "-q", "--filter", `label=claude-bottle.runner=${hostname()}/${pid}`, "--filter", `label=claude-bottle.role=${role}`],
+    [
+      "ps",
+      "-q",
+      "--filter",
+      `label=claude-bottle.runner=${hostname()}/${pid}`,
+      "--filter",
+      `label=claude-bottle.role=${role}`,
+    ],
     { encoding: "utf8" },
   ).trim();
 }
@@ -259,10 +274,13 @@ describe("from inside the bottle, around the gate", () => {
       },
       during: async (child, stderr) => {
         let agent = "";
-        await waitFor(() => (agent = bottleContainer(child.pid!, "agent")) !== "", 60_000, "the agent container to run").catch((error: Error) =>
-          Promise.reject(new Error(`${error.message}; the runner said:\n${stderr()}`)),
-        );
-        const inspect = (args: string[]) => JSON.parse(execFileSync("docker", args, { encoding: "utf8" })) as Array<Record<string, any>>;
+        await waitFor(
+          () => (agent = bottleContainer(child.pid!, "agent")) !== "",
+          60_000,
+          "the agent container to run",
+        ).catch((error: Error) => Promise.reject(new Error(`${error.message}; the runner said:\n${stderr()}`)));
+        const inspect = (args: string[]) =>
+          JSON.parse(execFileSync("docker", args, { encoding: "utf8" })) as Array<Record<string, any>>;
         containers = inspect(["inspect", agent, bottleContainer(child.pid!, "gate")]);
         agentNetworks = inspect(["network", "inspect", ...Object.keys(containers[0]!.NetworkSettings.Networks)]);
       },
@@ -273,7 +291,16 @@ describe("from inside the bottle, around the gate", () => {
     const { bypass, netadmin, hardening } = session.steps;
     const lines = bypass!.output.trim().split("\n").sort();
     expect(lines).toEqual(
-      expect.arrayContaining(["curl-noproxy: failed", "curl-noproxy-ip: failed", "dns-direct: failed", "ping: failed", "tcp-22: failed", "tcp-443: failed", "tcp-80: failed", "tcp-8080: failed"]),
+      expect.arrayContaining([
+        "curl-noproxy: failed",
+        "curl-noproxy-ip: failed",
+        "dns-direct: failed",
+        "ping: failed",
+        "tcp-22: failed",
+        "tcp-443: failed",
+        "tcp-80: failed",
+        "tcp-8080: failed",
+      ]),
     );
     expect(lines.filter((line) => line.endsWith("reached"))).toEqual([]);
     expect(world.events("canary").filter((e) => e.event !== "listening")).toEqual([]);
@@ -334,7 +361,9 @@ describe("from inside the bottle, around the gate", () => {
     for (const result of results) expect(result, JSON.stringify(result)).toMatchObject({ status: 403 });
     expect(output).not.toMatch(/^curl6=0$/m);
     // Nothing else in this session asked the gate for a way out.
-    expect(session.egress.map((e) => [e.decision, e.reason])).toEqual(Array(7).fill(["refuse", expect.stringContaining("IPv6 address")]));
+    expect(session.egress.map((e) => [e.decision, e.reason])).toEqual(
+      Array(7).fill(["refuse", expect.stringContaining("IPv6 address")]),
+    );
     expectNowhere(v6);
   });
 
@@ -365,8 +394,20 @@ describe("through the gate's forward proxy", () => {
     `${WORLD_IP.origin}.:443`,
     `[::ffff:${WORLD_IP.origin}]:443`,
   ];
-  const absoluteLiterals = [`http://${WORLD_IP.origin}/`, "http://3323068426/", "http://0xc612000a/", "http://0306.022.0.012/", "http://[::ffff:c612:a]/"];
-  const tricks = ["allowed.test@evil.test:443", "evil.test#allowed.test:443", "allowed.test:443@evil.test:443", "evil.test:443", "allowed.test:443/evil.test"];
+  const absoluteLiterals = [
+    `http://${WORLD_IP.origin}/`,
+    "http://3323068426/",
+    "http://0xc612000a/",
+    "http://0306.022.0.012/",
+    "http://[::ffff:c612:a]/",
+  ];
+  const tricks = [
+    "allowed.test@evil.test:443",
+    "evil.test#allowed.test:443",
+    "allowed.test:443@evil.test:443",
+    "evil.test:443",
+    "allowed.test:443/evil.test",
+  ];
   let session: Session;
   let inner: InnerCanary;
 
@@ -423,7 +464,10 @@ describe("through the gate's forward proxy", () => {
     expect(session.steps.gateDns!.output).toMatch(/^403$/m);
     expectNowhere(gateDns);
     // The same path works for a listed name, and the DNS server hears that lookup.
-    expect(results.find((r) => r.target.startsWith(ok))).toMatchObject({ status: 200, after: { kind: "tls", body: { vhost: "allowed.test" } } });
+    expect(results.find((r) => r.target.startsWith(ok))).toMatchObject({
+      status: 200,
+      after: { kind: "tls", body: { vhost: "allowed.test" } },
+    });
     expect(world.events("dns").some((e) => e.name === `${ok}.allowed.test`)).toBe(true);
   });
 
@@ -433,13 +477,21 @@ describe("through the gate's forward proxy", () => {
     for (const target of [...literals, ...absoluteLiterals.map((t) => `${t}${literal}/absolute`)]) {
       expect(byTarget(target), target).toMatchObject({ status: 403 });
     }
-    expect(byTarget("ALLOWED.TEST:443")).toMatchObject({ status: 200, after: { kind: "tls", body: { vhost: "allowed.test", path: `/${ok}/upper` } } });
-    expect(byTarget("allowed.test.:443")).toMatchObject({ status: 200, after: { kind: "tls", body: { vhost: "allowed.test", path: `/${ok}/dot` } } });
+    expect(byTarget("ALLOWED.TEST:443")).toMatchObject({
+      status: 200,
+      after: { kind: "tls", body: { vhost: "allowed.test", path: `/${ok}/upper` } },
+    });
+    expect(byTarget("allowed.test.:443")).toMatchObject({
+      status: 200,
+      after: { kind: "tls", body: { vhost: "allowed.test", path: `/${ok}/dot` } },
+    });
     const tricked = probes(session.steps.tricks!.output);
     expect(tricked).toHaveLength(tricks.length + 3);
-    for (const result of tricked.filter((r) => r.probe === "connect")) expect(result, JSON.stringify(result)).toMatchObject({ status: 403 });
+    for (const result of tricked.filter((r) => r.probe === "connect"))
+      expect(result, JSON.stringify(result)).toMatchObject({ status: 403 });
     // A `#` in a request target does not even parse: 400 from the gate's HTTP parser.
-    for (const result of tricked.filter((r) => r.probe === "http")) expect([400, 403], JSON.stringify(result)).toContain(result.status);
+    for (const result of tricked.filter((r) => r.probe === "http"))
+      expect([400, 403], JSON.stringify(result)).toContain(result.status);
     // Refused before any lookup: not one of these reached the DNS server either.
     const asked = world.events("dns").map((e) => String(e.name));
     expect(asked.filter((name) => /^[0-9]|^0x|@|#|^evil\.test$/.test(name))).toEqual([]);
@@ -448,7 +500,10 @@ describe("through the gate's forward proxy", () => {
 
   test("DNS rebinding and internal targets: a name alternating with loopback, the gate's own IP and 169.254.169.254 never reaches them", () => {
     const counts = Object.fromEntries(
-      [...session.steps.rebind!.output.matchAll(/^\s*(\d+) (\d{3}) (\d{3})$/gm)].map((m) => [`${m[2]} ${m[3]}`, Number(m[1])]),
+      [...session.steps.rebind!.output.matchAll(/^\s*(\d+) (\d{3}) (\d{3})$/gm)].map((m) => [
+        `${m[2]} ${m[3]}`,
+        Number(m[1]),
+      ]),
     );
     const reached = counts["200 200"] ?? 0;
     const refused = counts["403 000"] ?? 0;
@@ -483,7 +538,9 @@ describe("through the gate's forward proxy", () => {
     const reachedInside = inner.events().filter((e) => e.event !== "listening" && e.port !== INNER_CANARY_PORTS.ready);
     expect(reachedInside).toEqual([]);
     // Only the checked public answer ever got the request.
-    const atOrigin = world.events("origin").filter((e) => e.event === "request" && new RegExp(`^/${rebind}/\\d+$`).test(String(e.path)));
+    const atOrigin = world
+      .events("origin")
+      .filter((e) => e.event === "request" && new RegExp(`^/${rebind}/\\d+$`).test(String(e.path)));
     expect(atOrigin).toHaveLength(reached);
     expect(everyLog().replace(/.*"svc":"origin".*/g, "")).not.toContain(rebind);
   });
@@ -508,14 +565,18 @@ describe("through the gate's forward proxy", () => {
     expect(reasons.filter((r) => r.includes("did not start with a TLS ClientHello"))).toHaveLength(2);
     expect(reasons.filter((r) => /port (22|8443) is not allowed/.test(r)).length).toBeGreaterThanOrEqual(3);
     // The origin never saw a handshake for evil.test, nor a byte of these attempts.
-    expect(world.events("origin").filter((e) => e.event === "tls" && (e.sni === null || String(e.sni).includes("evil")))).toEqual([]);
+    expect(
+      world.events("origin").filter((e) => e.event === "tls" && (e.sni === null || String(e.sni).includes("evil"))),
+    ).toEqual([]);
     expectNowhere(sni);
   });
 
   test("domain fronting (allowed SNI, another Host inside TLS) is a documented limitation", () => {
     // The gate cannot see inside TLS without intercepting it; the README says so and what to do.
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    expect(readme).toMatch(/Known limit: domain fronting[\s\S]{0,120}cannot be seen without intercepting TLS; keep allowlists narrow/);
+    expect(readme).toMatch(
+      /Known limit: domain fronting[\s\S]{0,120}cannot be seen without intercepting TLS; keep allowlists narrow/,
+    );
   });
 
   test("an absolute-URI request with a conflicting Host goes by the request target; evil.test never sees it", () => {
@@ -524,7 +585,8 @@ describe("through the gate's forward proxy", () => {
     expect(fromCurl).toMatchObject({ vhost: "allowed.test", host: "allowed.test" });
     const results = probes(output);
     expect(results).toHaveLength(2);
-    for (const result of results) expect(result).toMatchObject({ status: 200, body: { vhost: "allowed.test", host: "allowed.test" } });
+    for (const result of results)
+      expect(result).toMatchObject({ status: 200, body: { vhost: "allowed.test", host: "allowed.test" } });
     expect(output).toMatch(/^direct 403$/m);
     const seen = world.events("origin").filter((e) => e.event === "request" && String(e.path).includes(hostHeader));
     expect(seen.map((e) => [e.vhost, e.host])).toEqual([
@@ -564,8 +626,17 @@ describe("credential routes", () => {
       env: { SECURITY_TEST_KEY: KEY, SECURITY_TEST_TOKEN: TOKEN },
       egress: {
         routes: [
-          { name: "model", upstream: `http://${WORLD_IP.api}`, inject: { header: "x-api-key", fromEnv: "SECURITY_TEST_KEY" }, role: "anthropic" },
-          { name: "oauth", upstream: `http://${WORLD_IP.api}/oauth`, inject: { header: "authorization", fromEnv: "SECURITY_TEST_TOKEN", format: "Bearer {value}" } },
+          {
+            name: "model",
+            upstream: `http://${WORLD_IP.api}`,
+            inject: { header: "x-api-key", fromEnv: "SECURITY_TEST_KEY" },
+            role: "anthropic",
+          },
+          {
+            name: "oauth",
+            upstream: `http://${WORLD_IP.api}/oauth`,
+            inject: { header: "authorization", fromEnv: "SECURITY_TEST_TOKEN", format: "Bearer {value}" },
+          },
         ],
       },
       steps: {
@@ -578,7 +649,9 @@ describe("credential routes", () => {
       },
       then: [
         { say: "scan now" },
-        { run: "i=0; while [ ! -e /tmp/.scan-done ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done; echo scanned" },
+        {
+          run: "i=0; while [ ! -e /tmp/.scan-done ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done; echo scanned",
+        },
       ],
       during: async (child, stderr) => {
         await waitFor(() => stderr().includes("claude: scan now"), 120_000, "the agent to stop for the scan");
@@ -589,20 +662,29 @@ describe("credential routes", () => {
         seen.agentScan = execFileSync(
           "docker",
           [
-            "exec", "-i", "-u", "node", agent, "sh", "-c",
+            "exec",
+            "-i",
+            "-u",
+            "node",
+            agent,
+            "sh",
+            "-c",
             "grep -raosF -f /dev/stdin / /proc/[0-9]*/environ /proc/[0-9]*/cmdline --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev; echo scan complete",
           ],
           { input: `${KEY}\n${TOKEN}\n${PLACEHOLDER_API_KEY}\n`, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
         );
         seen.agentInspect = execFileSync("docker", ["inspect", agent], { encoding: "utf8" });
         seen.gateInspect = execFileSync("docker", ["inspect", gate], { encoding: "utf8" });
-        seen.gateConfig = execFileSync("docker", ["exec", gate, "cat", "/opt/claude-bottle-gate/config.json"], { encoding: "utf8" });
+        seen.gateConfig = execFileSync("docker", ["exec", gate, "cat", "/opt/claude-bottle-gate/config.json"], {
+          encoding: "utf8",
+        });
         execFileSync("docker", ["exec", "-u", "node", agent, "touch", "/tmp/.scan-done"]);
       },
     });
   });
 
-  const requestsTo = (path: string): WorldEvent[] => world.events("api").filter((e) => e.event === "request" && e.path === path);
+  const requestsTo = (path: string): WorldEvent[] =>
+    world.events("api").filter((e) => e.event === "request" && e.path === path);
 
   test("the upstream sees only the gate's credential and fixed Host; a redirect to evil is not followed", () => {
     const { api, oauth, redirect: redirected } = session.steps;
@@ -619,7 +701,8 @@ describe("credential routes", () => {
     expect(header(bearer!, "x-api-key")).toEqual([]);
     for (const request of [model!, bearer!]) {
       expect(header(request, "host")).toEqual([WORLD_IP.api]);
-      for (const name of ["proxy-authorization", "forwarded", "x-real-ip", "cookie"]) expect(header(request, name), name).toEqual([]);
+      for (const name of ["proxy-authorization", "forwarded", "x-real-ip", "cookie"])
+        expect(header(request, name), name).toEqual([]);
       expect((request.headers as string[]).filter((h) => h.toLowerCase().startsWith("x-forwarded-"))).toEqual([]);
     }
     expectNowhere(stripped);
@@ -657,9 +740,21 @@ describe("credential routes", () => {
     const carrying = world
       .events("api")
       .filter((e) => e.event === "request")
-      .flatMap((e) => (e.headers as string[]).flatMap((value, i, all) => (i % 2 === 1 && (value.includes(KEY) || value.includes(TOKEN)) ? [`${all[i - 1]!.toLowerCase()}: ${value}`] : [])));
+      .flatMap((e) =>
+        (e.headers as string[]).flatMap((value, i, all) =>
+          i % 2 === 1 && (value.includes(KEY) || value.includes(TOKEN))
+            ? [`${all[i - 1]!.toLowerCase()}: ${value}`]
+            : [],
+        ),
+      );
     expect(new Set(carrying)).toEqual(new Set([`x-api-key: ${KEY}`, `authorization: Bearer ${TOKEN}`]));
-    expect(world.events("api").filter((e) => [KEY, TOKEN].some((secret) => String(e.body).includes(secret) || String(e.path).includes(secret)))).toEqual([]);
+    expect(
+      world
+        .events("api")
+        .filter((e) =>
+          [KEY, TOKEN].some((secret) => String(e.body).includes(secret) || String(e.path).includes(secret)),
+        ),
+    ).toEqual([]);
   });
 });
 
@@ -706,17 +801,47 @@ describe("tunnel limits", () => {
 
 describe("a gate that cannot apply its policy: fail closed", () => {
   /** Launches a bottle expected to fail before claude runs; returns the run and every agent container seen meanwhile. */
-  async function failedLaunch(env: Record<string, string>): Promise<{ run: RunnerRun; agents: string[]; box: Sandbox }> {
+  async function failedLaunch(
+    env: Record<string, string>,
+  ): Promise<{ run: RunnerRun; agents: string[]; box: Sandbox }> {
     const box = sandbox({ ...world.runnerEnv, ...env });
     boxes.push(box);
     const manifest = manifestFor(box, {
-      routes: [{ name: "model", upstream: `http://${WORLD_IP.api}`, inject: { header: "x-api-key", fromEnv: "SECURITY_TEST_KEY" }, role: "anthropic" }],
+      routes: [
+        {
+          name: "model",
+          upstream: `http://${WORLD_IP.api}`,
+          inject: { header: "x-api-key", fromEnv: "SECURITY_TEST_KEY" },
+          role: "anthropic",
+        },
+      ],
     });
-    const { child, done } = startRunner(["start", "attacker", "--manifest", manifest, "--prompt", fake({ steps: [{ run: "echo the agent ran" }], end: "success" })], box);
+    const { child, done } = startRunner(
+      [
+        "start",
+        "attacker",
+        "--manifest",
+        manifest,
+        "--prompt",
+        fake({ steps: [{ run: "echo the agent ran" }], end: "success" }),
+      ],
+      box,
+    );
     const agents = new Set<string>();
     const poll = setInterval(() => {
       if (child.pid === undefined) return;
-      const seen = execFileSync("docker", ["ps", "-aq", "--filter", `label=claude-bottle.runner=${hostname()}/${child.pid}`, "--filter", "label=claude-bottle.role=agent"], { encoding: "utf8" });
+      const seen = execFileSync(
+        "docker",
+        [
+          "ps",
+          "-aq",
+          "--filter",
+          `label=claude-bottle.runner=${hostname()}/${child.pid}`,
+          "--filter",
+          "label=claude-bottle.role=agent",
+        ],
+        { encoding: "utf8" },
+      );
       for (const id of seen.split("\n").filter(Boolean)) agents.add(id);
     }, 100);
     const run = await done.finally(() => clearInterval(poll));
@@ -735,7 +860,9 @@ describe("a gate that cannot apply its policy: fail closed", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("the gate did not come up");
     expect(run.stderr).toContain("the agent was not started");
-    expect(run.stderr).toMatch(/route "model": environment variable GATE_SECRET_MODEL holds characters not allowed in an HTTP header/);
+    expect(run.stderr).toMatch(
+      /route "model": environment variable GATE_SECRET_MODEL holds characters not allowed in an HTTP header/,
+    );
     expect(run.stdout + run.stderr).not.toContain(secret);
     expect(agents).toEqual([]);
     nothingLeft(box);
@@ -744,7 +871,10 @@ describe("a gate that cannot apply its policy: fail closed", () => {
 
   test("a way out that does not exist (CLAUDE_BOTTLE_EGRESS_NETWORK names no network): the launch fails, no agent ever exists", async () => {
     const missing = `bottle-world-missing-${nonce()}`;
-    const { run, agents, box } = await failedLaunch({ SECURITY_TEST_KEY: "sk-ant-not-used", CLAUDE_BOTTLE_EGRESS_NETWORK: missing });
+    const { run, agents, box } = await failedLaunch({
+      SECURITY_TEST_KEY: "sk-ant-not-used",
+      CLAUDE_BOTTLE_EGRESS_NETWORK: missing,
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("the gate did not come up");
     expect(run.stderr).toContain("the agent was not started");

@@ -32,11 +32,12 @@ const hostile = fake({
     { run: `echo '${ATTACK_LINES[0]}' # ::add-mask::maskword3` },
     { write: { path: "::add-mask::maskword4.txt", content: "x\n" } },
     // Straight onto claude's own stderr, with a bare CR and ESC sequences before each line.
-    { run: `printf '${ATTACK_LINES.map((l) => `progress\\r${l}\\n\\033[2K\\033[1G${l}\\n`).join("")}' > /proc/$PPID/fd/2` },
+    {
+      run: `printf '${ATTACK_LINES.map((l) => `progress\\r${l}\\n\\033[2K\\033[1G${l}\\n`).join("")}' > /proc/$PPID/fd/2`,
+    },
   ],
   end: "success",
 });
-
 
 let server: CacheServer;
 beforeAll(async () => {
@@ -54,7 +55,9 @@ test("the action: only its own commands run; state, outputs and masks are its ow
   const commands = workflowCommands(run.stdout);
   expect(commands.filter((c) => c.name === "add-mask").map((c) => c.data)).toEqual([KEY]);
   // The action's own: the mask of its key, its log groups, and @actions/cache's debug lines.
-  expect(commands.map((c) => c.name).filter((n) => !["add-mask", "group", "endgroup", "debug"].includes(n))).toEqual([]);
+  expect(commands.map((c) => c.name).filter((n) => !["add-mask", "group", "endgroup", "debug"].includes(n))).toEqual(
+    [],
+  );
   expect(commands.filter((c) => /maskword|pwned|errorword|agenttoken/.test(c.line))).toEqual([]);
 
   expect(Object.keys(run.state)).toEqual(["main"]);
@@ -73,7 +76,11 @@ test("the action: only its own commands run; state, outputs and masks are its ow
   // The post step reads the state main saved: it is the action's, not the agent's.
   const post = await runStep(job, "post");
   expect(post.code, post.stdout).toBe(0);
-  expect(workflowCommands(post.stdout).map((c) => c.name).filter((n) => !["group", "endgroup", "debug"].includes(n))).toEqual([]);
+  expect(
+    workflowCommands(post.stdout)
+      .map((c) => c.name)
+      .filter((n) => !["group", "endgroup", "debug"].includes(n)),
+  ).toEqual([]);
 });
 
 test("the CLI: no raw CR or ESC reaches the terminal and no line starts a command", async () => {

@@ -100,7 +100,11 @@ function inputEnv(inputs: Record<string, string>): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
 }
 
-export function startStep(job: Job, step: "main" | "post", inputs: Record<string, string> = {}): { child: ChildProcess; done: Promise<StepRun> } {
+export function startStep(
+  job: Job,
+  step: "main" | "post",
+  inputs: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<StepRun> } {
   const extra: NodeJS.ProcessEnv = {};
   // The runner hands what main saved with saveState to post as STATE_<name>.
   const read = (path: string) => parseCommandFile(job.host.readFile(path));

@@ -19,7 +19,17 @@
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type CacheServer, azureError, azureHeaders, drain, json, readBody, readJson, serveBytes, twirpError } from "./cache-server.js";
+import {
+  type CacheServer,
+  azureError,
+  azureHeaders,
+  drain,
+  json,
+  readBody,
+  readJson,
+  serveBytes,
+  twirpError,
+} from "./cache-server.js";
 
 export interface ArtifactServerOptions {
   /** Whose server to imitate (default "github"). Only github.com lets one run read another's artifacts. */
@@ -108,7 +118,8 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
   let lastId = 0;
   let lastJob = 0;
 
-  const sign = (id: number, permission: string) => createHmac("sha256", secret).update(`${id}:${permission}`).digest("base64url");
+  const sign = (id: number, permission: string) =>
+    createHmac("sha256", secret).update(`${id}:${permission}`).digest("base64url");
   // github.com signs Azure Blob URLs; Gitea points back at its own ArtifactService with the ids in the query.
   const signedUrl = (a: Artifact, permission: "r" | "cw") =>
     gitea
@@ -152,13 +163,29 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     const body = await readJson(req);
     if (body === null) return twirpError(res, 400, "malformed", "the request body is not a JSON object");
     if (body.workflow_run_backend_id !== job.runBackendId || body.workflow_job_run_backend_id !== job.jobBackendId) {
-      return twirpError(res, 403, "permission_denied", "the backend ids are not the ones of the job this token was issued to");
+      return twirpError(
+        res,
+        403,
+        "permission_denied",
+        "the backend ids are not the ones of the job this token was issued to",
+      );
     }
     const method = url.pathname.slice(TWIRP.length);
     if (method === "ListArtifacts") {
-      const listed = finalized().filter((a) => a.job.runBackendId === job.runBackendId && (body.name_filter === undefined || a.name === body.name_filter));
+      const listed = finalized().filter(
+        (a) =>
+          a.job.runBackendId === job.runBackendId && (body.name_filter === undefined || a.name === body.name_filter),
+      );
       return json(res, 200, {
-        artifacts: listed.map((a) => ({ workflow_run_backend_id: a.job.runBackendId, workflow_job_run_backend_id: a.job.jobBackendId, database_id: String(a.id), name: a.name, size: String(a.data?.length ?? 0), created_at: a.createdAt.toISOString(), digest: a.digest })),
+        artifacts: listed.map((a) => ({
+          workflow_run_backend_id: a.job.runBackendId,
+          workflow_job_run_backend_id: a.job.jobBackendId,
+          database_id: String(a.id),
+          name: a.name,
+          size: String(a.data?.length ?? 0),
+          created_at: a.createdAt.toISOString(),
+          digest: a.digest,
+        })),
       });
     }
     const name = typeof body.name === "string" ? body.name : "";
@@ -166,12 +193,28 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     const sameRun = store.filter((a) => a.job.runBackendId === job.runBackendId && a.name === name);
     switch (method) {
       case "CreateArtifact": {
-        if (sameRun.length > 0) return twirpError(res, 409, "already_exists", "an artifact with this name already exists on the workflow run");
+        if (sameRun.length > 0)
+          return twirpError(
+            res,
+            409,
+            "already_exists",
+            "an artifact with this name already exists on the workflow run",
+          );
         const now = new Date();
-        const expiresAt = typeof body.expires_at === "string" ? new Date(body.expires_at) : new Date(now.getTime() + RETENTION_MS);
+        const expiresAt =
+          typeof body.expires_at === "string" ? new Date(body.expires_at) : new Date(now.getTime() + RETENTION_MS);
         const artifact: Artifact = {
-          id: ++lastId, name, job, mimeType: typeof body.mime_type === "string" ? body.mime_type : "application/zip",
-          createdAt: now, expiresAt, expired: false, data: null, digest: "", blocks: new Map(), blob: null,
+          id: ++lastId,
+          name,
+          job,
+          mimeType: typeof body.mime_type === "string" ? body.mime_type : "application/zip",
+          createdAt: now,
+          expiresAt,
+          expired: false,
+          data: null,
+          digest: "",
+          blocks: new Map(),
+          blob: null,
         };
         store.push(artifact);
         return json(res, 200, { ok: true, signed_upload_url: signedUrl(artifact, "cw") });
@@ -179,10 +222,23 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
       case "FinalizeArtifact": {
         const artifact = sameRun.find((a) => a.data === null);
         if (!artifact) return twirpError(res, 404, "not_found", `no artifact ${name} is being uploaded in this run`);
-        if (artifact.blob === null) return twirpError(res, 400, "failed_precondition", `the content of ${name} was never uploaded`);
-        if (String(body.size) !== String(artifact.blob.length)) return twirpError(res, 400, "invalid_argument", `size ${String(body.size)} does not match the ${artifact.blob.length} bytes uploaded`);
+        if (artifact.blob === null)
+          return twirpError(res, 400, "failed_precondition", `the content of ${name} was never uploaded`);
+        if (String(body.size) !== String(artifact.blob.length))
+          return twirpError(
+            res,
+            400,
+            "invalid_argument",
+            `size ${String(body.size)} does not match the ${artifact.blob.length} bytes uploaded`,
+          );
         const digest = `sha256:${createHash("sha256").update(artifact.blob).digest("hex")}`;
-        if (body.hash !== undefined && body.hash !== digest) return twirpError(res, 400, "invalid_argument", `hash ${String(body.hash)} does not match the content uploaded`);
+        if (body.hash !== undefined && body.hash !== digest)
+          return twirpError(
+            res,
+            400,
+            "invalid_argument",
+            `hash ${String(body.hash)} does not match the content uploaded`,
+          );
         artifact.data = artifact.blob;
         artifact.digest = digest;
         artifact.blob = null;
@@ -198,19 +254,33 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
   async function blob(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const id = gitea ? url.searchParams.get("artifactID") : url.pathname.slice(BLOBS.length);
     const artifact = store.find((a) => String(a.id) === id);
-    const permission = gitea ? (url.pathname.endsWith("UploadArtifact") ? "cw" : "r") : (url.searchParams.get("sp") ?? "");
+    const permission = gitea
+      ? url.pathname.endsWith("UploadArtifact")
+        ? "cw"
+        : "r"
+      : (url.searchParams.get("sp") ?? "");
     const writing = req.method === "PUT";
     if (!writing && req.method !== "GET" && req.method !== "HEAD") {
       await drain(req);
       return azureError(res, 405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.");
     }
-    if (!artifact || url.searchParams.get("sig") !== sign(artifact.id, permission) || !permission.includes(writing ? "w" : "r")) {
+    if (
+      !artifact ||
+      url.searchParams.get("sig") !== sign(artifact.id, permission) ||
+      !permission.includes(writing ? "w" : "r")
+    ) {
       await drain(req);
-      return azureError(res, 403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.");
+      return azureError(
+        res,
+        403,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+      );
     }
     if (!writing) {
       await drain(req);
-      if (!artifact.data || artifact.expired) return azureError(res, 404, "BlobNotFound", "The specified blob does not exist.");
+      if (!artifact.data || artifact.expired)
+        return azureError(res, 404, "BlobNotFound", "The specified blob does not exist.");
       // Zipped artifacts download as <name>.zip; raw ones (skipArchive) under their own name.
       const file = artifact.mimeType === "application/zip" ? `${artifact.name}.zip` : artifact.name;
       return serveBytes(req, res, artifact.data, {
@@ -222,28 +292,57 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     }
     if (artifact.data !== null) {
       await drain(req);
-      return azureError(res, 409, "BlobImmutableDueToPolicy", "This operation is not permitted as the blob is immutable due to a policy.");
+      return azureError(
+        res,
+        409,
+        "BlobImmutableDueToPolicy",
+        "This operation is not permitted as the blob is immutable due to a policy.",
+      );
     }
     const comp = url.searchParams.get("comp");
     // Gitea answers its upload calls with a JSON string.
-    const done = () => (gitea ? json(res, 201, comp === "blocklist" ? "created" : "appended") : void res.writeHead(201, azureHeaders()).end());
+    const done = () =>
+      gitea
+        ? json(res, 201, comp === "blocklist" ? "created" : "appended")
+        : void res.writeHead(201, azureHeaders()).end();
     if (comp === "blocklist") {
       const body = await readBody(req, 1024 * 1024);
-      const ids = [...(body?.toString() ?? "").matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map((m) => m[2] ?? "");
+      const ids = [...(body?.toString() ?? "").matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map(
+        (m) => m[2] ?? "",
+      );
       const blocks = ids.map((id) => artifact.blocks.get(id));
-      if (blocks.some((b) => b === undefined)) return azureError(res, 400, "InvalidBlockList", "The specified block list is invalid.");
+      if (blocks.some((b) => b === undefined))
+        return azureError(res, 400, "InvalidBlockList", "The specified block list is invalid.");
       artifact.blob = Buffer.concat(blocks as Buffer[]);
       return done();
     }
     const body = await readBody(req, MAX_BYTES);
-    if (body === null) return azureError(res, 413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.");
+    if (body === null)
+      return azureError(
+        res,
+        413,
+        "RequestBodyTooLarge",
+        "The request body is too large and exceeds the maximum permissible limit.",
+      );
     if (comp === "block") {
       const blockId = url.searchParams.get("blockid");
-      if (!blockId) return azureError(res, 400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.");
+      if (!blockId)
+        return azureError(
+          res,
+          400,
+          "MissingRequiredQueryParameter",
+          "A query parameter that's mandatory for this request is not specified.",
+        );
       artifact.blocks.set(blockId, body);
       return done();
     }
-    if (req.headers["x-ms-blob-type"] !== "BlockBlob") return azureError(res, 400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.");
+    if (req.headers["x-ms-blob-type"] !== "BlockBlob")
+      return azureError(
+        res,
+        400,
+        "MissingRequiredHeader",
+        "An HTTP header that's mandatory for this request is not specified.",
+      );
     artifact.blob = body;
     res.writeHead(201, azureHeaders()).end();
   }
@@ -253,11 +352,25 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
   async function rest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     await drain(req);
     const auth = /^(?:token|bearer) (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    const apiError = (status: number, message: string) => json(res, status, { message, documentation_url: "https://docs.github.com/rest/actions/artifacts", status: String(status) });
-    if (auth !== undefined && auth !== token && auth !== tokenWithoutActionsRead) return apiError(401, "Bad credentials");
-    const m = /^\/repos\/([^/]+)\/([^/]+)\/actions\/(?:runs\/(\d+)\/artifacts|artifacts(?:\/(\d+)(?:\/(zip))?)?)$/.exec(url.pathname);
+    const apiError = (status: number, message: string) =>
+      json(res, status, {
+        message,
+        documentation_url: "https://docs.github.com/rest/actions/artifacts",
+        status: String(status),
+      });
+    if (auth !== undefined && auth !== token && auth !== tokenWithoutActionsRead)
+      return apiError(401, "Bad credentials");
+    const m = /^\/repos\/([^/]+)\/([^/]+)\/actions\/(?:runs\/(\d+)\/artifacts|artifacts(?:\/(\d+)(?:\/(zip))?)?)$/.exec(
+      url.pathname,
+    );
     // A private repository looks absent to whoever may not read it.
-    if (!m || req.method !== "GET" || `${m[1]}/${m[2]}`.toLowerCase() !== repository.toLowerCase() || auth === undefined) return apiError(404, "Not Found");
+    if (
+      !m ||
+      req.method !== "GET" ||
+      `${m[1]}/${m[2]}`.toLowerCase() !== repository.toLowerCase() ||
+      auth === undefined
+    )
+      return apiError(404, "Not Found");
     if (auth !== token) return apiError(403, "Resource not accessible by integration");
     const [, , , runId, id, zip] = m;
     if (id !== undefined) {
@@ -273,7 +386,10 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     const matching = finalized()
       .filter((a) => (name === null || a.name === name) && (runId === undefined || String(a.job.runId) === runId))
       .sort((a, b) => b.id - a.id);
-    json(res, 200, { total_count: matching.length, artifacts: matching.slice((page - 1) * perPage, page * perPage).map(describe) });
+    json(res, 200, {
+      total_count: matching.length,
+      artifacts: matching.slice((page - 1) * perPage, page * perPage).map(describe),
+    });
   }
 
   function describe(a: Artifact): Record<string, unknown> {
@@ -290,7 +406,13 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
       created_at: a.createdAt.toISOString(),
       updated_at: a.createdAt.toISOString(),
       expires_at: a.expiresAt.toISOString(),
-      workflow_run: { id: a.job.runId, repository_id: REPOSITORY_ID, head_repository_id: a.job.headRepositoryId, head_branch: "main", head_sha: "0".repeat(40) },
+      workflow_run: {
+        id: a.job.runId,
+        repository_id: REPOSITORY_ID,
+        head_repository_id: a.job.headRepositoryId,
+        head_branch: "main",
+        head_sha: "0".repeat(40),
+      },
     };
   }
 
@@ -325,7 +447,9 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
       ...(cacheEnv.ACTIONS_CACHE_URL ? { ACTIONS_CACHE_URL: `${base()}/` } : {}),
       ACTIONS_RESULTS_URL: `${base()}/`,
       ACTIONS_RUNTIME_TOKEN: runtimeToken,
-      ...(gitea ? { GITHUB_SERVER_URL: cacheEnv.GITHUB_SERVER_URL ?? "https://gitea.example.com", GITEA_ACTIONS: "true" } : { GITHUB_SERVER_URL: "https://github.com", GITHUB_API_URL: base() }),
+      ...(gitea
+        ? { GITHUB_SERVER_URL: cacheEnv.GITHUB_SERVER_URL ?? "https://gitea.example.com", GITEA_ACTIONS: "true" }
+        : { GITHUB_SERVER_URL: "https://github.com", GITHUB_API_URL: base() }),
     };
   }
 
@@ -334,8 +458,24 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     const now = Math.floor(Date.now() / 1000);
     const results = `Actions.Results:${job.runBackendId}:${job.jobBackendId}`;
     const claims = gitea
-      ? { iat: now, nbf: now - 60, exp: now + 6 * 3600, scp: results, TaskID: Number(job.jobBackendId), RunID: job.runId, JobID: Number(job.jobBackendId), ac: "[]" }
-      : { iat: now, nbf: now - 60, exp: now + 6 * 3600, scp: `Actions.GenericRead:${job.runBackendId} ${results} Actions.UploadArtifacts:${job.runBackendId}:${job.jobBackendId}`, attempt, ac: "[]" };
+      ? {
+          iat: now,
+          nbf: now - 60,
+          exp: now + 6 * 3600,
+          scp: results,
+          TaskID: Number(job.jobBackendId),
+          RunID: job.runId,
+          JobID: Number(job.jobBackendId),
+          ac: "[]",
+        }
+      : {
+          iat: now,
+          nbf: now - 60,
+          exp: now + 6 * 3600,
+          scp: `Actions.GenericRead:${job.runBackendId} ${results} Actions.UploadArtifacts:${job.runBackendId}:${job.jobBackendId}`,
+          attempt,
+          ac: "[]",
+        };
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const unsigned = `${encode({ typ: "JWT", alg: "HS256" })}.${encode(claims)}`;
     return `${unsigned}.${createHmac("sha256", secret).update(unsigned).digest("base64url")}`;
@@ -352,7 +492,16 @@ export async function startArtifactServer(options: ArtifactServerOptions = {}): 
     tokenWithoutActionsRead,
     jobEnv,
     requests,
-    artifacts: () => finalized().map((a) => ({ id: a.id, name: a.name, runId: a.job.runId, size: a.data?.length ?? 0, mimeType: a.mimeType, digest: a.digest, expired: a.expired })),
+    artifacts: () =>
+      finalized().map((a) => ({
+        id: a.id,
+        name: a.name,
+        runId: a.job.runId,
+        size: a.data?.length ?? 0,
+        mimeType: a.mimeType,
+        digest: a.digest,
+        expired: a.expired,
+      })),
     expire: (id) => {
       for (const a of store) if (a.id === id) a.expired = true;
     },

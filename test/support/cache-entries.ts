@@ -26,9 +26,16 @@ export async function tarOf(entries: RawEntry[]): Promise<Buffer> {
 }
 
 /** Runs `use` with the real cache client pointed at `server`, as a job in `workspace` would. */
-export async function withCacheClient(server: CacheServer, workspace: string, use: (cache: typeof import("@actions/cache")) => Promise<void>): Promise<void> {
+export async function withCacheClient(
+  server: CacheServer,
+  workspace: string,
+  use: (cache: typeof import("@actions/cache")) => Promise<void>,
+): Promise<void> {
   const saved = { ...process.env };
-  Object.assign(process.env, server.env, { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: mkdtempSync(join(tmpdir(), "raw-")) });
+  Object.assign(process.env, server.env, {
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: mkdtempSync(join(tmpdir(), "raw-")),
+  });
   const cwd = process.cwd();
   process.chdir(workspace);
   try {
@@ -40,17 +47,32 @@ export async function withCacheClient(server: CacheServer, workspace: string, us
 }
 
 /** Saves `files` (names under .claude-bottle-cache/) as one entry under `key`. */
-export async function saveFiles(server: CacheServer, workspace: string, key: string, files: Record<string, Buffer | string>): Promise<void> {
+export async function saveFiles(
+  server: CacheServer,
+  workspace: string,
+  key: string,
+  files: Record<string, Buffer | string>,
+): Promise<void> {
   mkdirSync(join(workspace, DIR), { recursive: true });
   for (const [name, body] of Object.entries(files)) writeFileSync(join(workspace, DIR, name), body);
   await withCacheClient(server, workspace, async (cache) => {
-    expect(await cache.saveCache(Object.keys(files).map((name) => `${DIR}/${name}`), key)).not.toBe(-1);
+    expect(
+      await cache.saveCache(
+        Object.keys(files).map((name) => `${DIR}/${name}`),
+        key,
+      ),
+    ).not.toBe(-1);
   });
   rmSync(join(workspace, DIR), { recursive: true, force: true });
 }
 
 /** A bottle state archive of our own making under `key`. */
-export async function saveRawState(server: CacheServer, workspace: string, key: string, entries: RawEntry[]): Promise<void> {
+export async function saveRawState(
+  server: CacheServer,
+  workspace: string,
+  key: string,
+  entries: RawEntry[],
+): Promise<void> {
   await saveFiles(server, workspace, key, { "state.tar": await tarOf(entries) });
 }
 

@@ -86,14 +86,29 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   let lastId = 0;
 
   const normal = (key: string) => (gitea ? key.toLowerCase() : key);
-  const held = () => store.reduce((n, e) => n + (e.data?.length ?? 0) + (e.blob?.length ?? 0) + sum(e.chunks.values()) + sum(e.blocks.values()), 0);
+  const held = () =>
+    store.reduce(
+      (n, e) => n + (e.data?.length ?? 0) + (e.blob?.length ?? 0) + sum(e.chunks.values()) + sum(e.blocks.values()),
+      0,
+    );
   const available = () => Math.max(0, maxBytes - held());
   const byId = (id: string | undefined) => store.find((e) => String(e.id) === id);
-  const pending = (key: string, version: string) => store.find((e) => e.data === null && e.key === key && e.version === version);
-  const committed = (key: string, version: string) => store.find((e) => e.data !== null && e.key === key && e.version === version);
+  const pending = (key: string, version: string) =>
+    store.find((e) => e.data === null && e.key === key && e.version === version);
+  const committed = (key: string, version: string) =>
+    store.find((e) => e.data !== null && e.key === key && e.version === version);
 
   function reserve(key: string, version: string): Entry {
-    const entry: Entry = { id: ++lastId, key, version, createdAt: Date.now(), data: null, chunks: new Map(), blocks: new Map(), blob: null };
+    const entry: Entry = {
+      id: ++lastId,
+      key,
+      version,
+      createdAt: Date.now(),
+      data: null,
+      chunks: new Map(),
+      blocks: new Map(),
+      blob: null,
+    };
     store.push(entry);
     return entry;
   }
@@ -120,8 +135,10 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     return undefined;
   }
 
-  const sign = (id: number, permission: string) => createHmac("sha256", secret).update(`${id}:${permission}`).digest("base64url");
-  const signedUrl = (entry: Entry, permission: "r" | "cw") => `${base()}${BLOBS}${entry.id}?sv=2025-01-05&sr=b&sp=${permission}&sig=${sign(entry.id, permission)}`;
+  const sign = (id: number, permission: string) =>
+    createHmac("sha256", secret).update(`${id}:${permission}`).digest("base64url");
+  const signedUrl = (entry: Entry, permission: "r" | "cw") =>
+    `${base()}${BLOBS}${entry.id}?sv=2025-01-05&sr=b&sp=${permission}&sig=${sign(entry.id, permission)}`;
 
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? "", path: req.url ?? "" });
@@ -139,11 +156,18 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     // Gitea's embedded server never reads the runtime token; checking it anyway catches a
     // job environment that lost it, which github.com would refuse.
     if (options.protocol === "v1" && url.pathname.startsWith(V1)) {
-      if (req.headers.authorization !== `Bearer ${token}`) return v1Error(res, 401, "the runtime token is missing or not the one this runner issued");
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return v1Error(res, 401, "the runtime token is missing or not the one this runner issued");
       return v1(req, res, url);
     }
     if (options.protocol === "v2" && url.pathname.startsWith("/twirp/")) {
-      if (req.headers.authorization !== `Bearer ${token}`) return twirpError(res, 401, "unauthenticated", "the runtime token is missing or not the one this runner issued");
+      if (req.headers.authorization !== `Bearer ${token}`)
+        return twirpError(
+          res,
+          401,
+          "unauthenticated",
+          "the runtime token is missing or not the one this runner issued",
+        );
       return v2(req, res, url);
     }
     await drain(req);
@@ -155,7 +179,15 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   // Gitea answers errors as {"error": …}; github.com's v1 service as an Azure DevOps exception.
   function v1Error(res: ServerResponse, status: number, message: string, typeKey = "ArtifactCacheException"): void {
     if (gitea) return json(res, status, { error: message });
-    json(res, status, { $id: "1", innerException: null, message, typeName: `Microsoft.Azure.DevOps.PipelineCache.WebApi.${typeKey}, Microsoft.Azure.DevOps.PipelineCache.WebApi`, typeKey, errorCode: 0, eventId: 3000 });
+    json(res, status, {
+      $id: "1",
+      innerException: null,
+      message,
+      typeName: `Microsoft.Azure.DevOps.PipelineCache.WebApi.${typeKey}, Microsoft.Azure.DevOps.PipelineCache.WebApi`,
+      typeKey,
+      errorCode: 0,
+      eventId: 3000,
+    });
   }
 
   async function v1(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -163,14 +195,33 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     if (req.method === "GET" && resource === "cache") {
       const hit = lookup((url.searchParams.get("keys") ?? "").split(","), url.searchParams.get("version") ?? "");
       if (!hit?.data) return void res.writeHead(204).end();
-      if (gitea) return json(res, 200, { result: "hit", archiveLocation: `${base()}${V1}artifacts/${hit.id}`, cacheKey: hit.key });
-      return json(res, 200, { scope: SCOPE, cacheKey: hit.key, cacheVersion: hit.version, creationTime: new Date(hit.createdAt).toISOString(), archiveLocation: signedUrl(hit, "r") });
+      if (gitea)
+        return json(res, 200, {
+          result: "hit",
+          archiveLocation: `${base()}${V1}artifacts/${hit.id}`,
+          cacheKey: hit.key,
+        });
+      return json(res, 200, {
+        scope: SCOPE,
+        cacheKey: hit.key,
+        cacheVersion: hit.version,
+        creationTime: new Date(hit.createdAt).toISOString(),
+        archiveLocation: signedUrl(hit, "r"),
+      });
     }
     if (req.method === "GET" && resource === "caches" && !gitea) {
       // Only asked for diagnostics after a miss in debug mode; Gitea has no such route.
       const key = url.searchParams.get("key") ?? "";
       const similar = store.filter((e) => e.data !== null && e.key === key);
-      return json(res, 200, { totalCount: similar.length, artifactCaches: similar.map((e) => ({ cacheKey: e.key, cacheVersion: e.version, scope: SCOPE, creationTime: new Date(e.createdAt).toISOString() })) });
+      return json(res, 200, {
+        totalCount: similar.length,
+        artifactCaches: similar.map((e) => ({
+          cacheKey: e.key,
+          cacheVersion: e.version,
+          scope: SCOPE,
+          creationTime: new Date(e.createdAt).toISOString(),
+        })),
+      });
     }
     if (req.method === "POST" && resource === "caches") {
       const request = await readJson(req);
@@ -178,9 +229,19 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
       const version = typeof request?.version === "string" ? request.version : "";
       if (!key || !version) return v1Error(res, 400, "a reservation needs a key and a version");
       const size = typeof request?.cacheSize === "number" ? request.cacheSize : 0;
-      if (size > available()) return v1Error(res, 400, `Cache size of ~${Math.round(size / (1024 * 1024))} MB (${size} B) is over the data cap limit, not saving cache.`);
+      if (size > available())
+        return v1Error(
+          res,
+          400,
+          `Cache size of ~${Math.round(size / (1024 * 1024))} MB (${size} B) is over the data cap limit, not saving cache.`,
+        );
       if (!gitea && (committed(key, version) ?? pending(key, version))) {
-        return v1Error(res, 409, `Cache already exists. Scope: ${SCOPE}, Key: ${key}, Version: ${version}`, "ArtifactCacheAlreadyExistsException");
+        return v1Error(
+          res,
+          409,
+          `Cache already exists. Scope: ${SCOPE}, Key: ${key}, Version: ${version}`,
+          "ArtifactCacheAlreadyExistsException",
+        );
       }
       return json(res, gitea ? 200 : 201, { cacheId: reserve(key, version).id });
     }
@@ -201,10 +262,21 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     if (req.method === "PATCH") {
       const range = /^bytes (\d+)-(\d+)\/(\*|\d+)$/.exec(req.headers["content-range"] ?? "");
       const body = await readBody(req, available());
-      if (!range) return v1Error(res, 400, `cache ${id}: Content-Range "${req.headers["content-range"] ?? ""}" is not "bytes start-end/*"`);
-      if (body === null || body.length > available()) return v1Error(res, 413, `cache ${id}: the chunk does not fit in the server's ${maxBytes} bytes`);
+      if (!range)
+        return v1Error(
+          res,
+          400,
+          `cache ${id}: Content-Range "${req.headers["content-range"] ?? ""}" is not "bytes start-end/*"`,
+        );
+      if (body === null || body.length > available())
+        return v1Error(res, 413, `cache ${id}: the chunk does not fit in the server's ${maxBytes} bytes`);
       const start = Number(range[1]);
-      if (body.length !== Number(range[2]) - start + 1) return v1Error(res, 400, `cache ${id}: Content-Range ${range[0]} does not match a body of ${body.length} bytes`);
+      if (body.length !== Number(range[2]) - start + 1)
+        return v1Error(
+          res,
+          400,
+          `cache ${id}: Content-Range ${range[0]} does not match a body of ${body.length} bytes`,
+        );
       entry.chunks.set(start, body);
       return gitea ? json(res, 200, {}) : void res.writeHead(204).end();
     }
@@ -212,7 +284,8 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     const data = assemble(entry.chunks);
     const size = typeof request?.size === "number" ? request.size : -1;
     // Gitea writes what arrived and only then compares it with the announced size.
-    if (data === null || data.length !== size) return v1Error(res, gitea ? 500 : 400, `broken file: ${data?.length ?? "chunks with gaps"} != ${size}`);
+    if (data === null || data.length !== size)
+      return v1Error(res, gitea ? 500 : 400, `broken file: ${data?.length ?? "chunks with gaps"} != ${size}`);
     commit(entry, data);
     return gitea ? json(res, 200, {}) : void res.writeHead(204).end();
   }
@@ -241,21 +314,35 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     switch (url.pathname.slice(TWIRP.length)) {
       case "CreateCacheEntry": {
         // Immutable keys: a second save of a key (and version) is refused, even mid-upload.
-        if (committed(key, version) ?? pending(key, version)) return twirpError(res, 409, "already_exists", "cache entry with the same key, version, and scope already exists");
+        if (committed(key, version) ?? pending(key, version))
+          return twirpError(
+            res,
+            409,
+            "already_exists",
+            "cache entry with the same key, version, and scope already exists",
+          );
         return json(res, 200, { ok: true, signed_upload_url: signedUrl(reserve(key, version), "cw") });
       }
       case "FinalizeCacheEntryUpload": {
         const entry = pending(key, version);
         if (!entry) return twirpError(res, 404, "not_found", `no cache entry for key ${key} is being uploaded`);
-        if (entry.blob === null) return twirpError(res, 400, "failed_precondition", `the archive for key ${key} was never uploaded`);
+        if (entry.blob === null)
+          return twirpError(res, 400, "failed_precondition", `the archive for key ${key} was never uploaded`);
         if (String(entry.blob.length) !== String(request.size_bytes)) {
-          return twirpError(res, 400, "invalid_argument", `size_bytes ${String(request.size_bytes)} does not match the ${entry.blob.length} bytes uploaded`);
+          return twirpError(
+            res,
+            400,
+            "invalid_argument",
+            `size_bytes ${String(request.size_bytes)} does not match the ${entry.blob.length} bytes uploaded`,
+          );
         }
         commit(entry, entry.blob);
         return json(res, 200, { ok: true, entry_id: String(entry.id) });
       }
       case "GetCacheEntryDownloadURL": {
-        const restoreKeys = Array.isArray(request.restore_keys) ? request.restore_keys.filter((k): k is string => typeof k === "string") : [];
+        const restoreKeys = Array.isArray(request.restore_keys)
+          ? request.restore_keys.filter((k): k is string => typeof k === "string")
+          : [];
         const hit = lookup([key, ...restoreKeys], version);
         if (!hit) return json(res, 200, { ok: false, signed_download_url: "", matched_key: "" });
         return json(res, 200, { ok: true, signed_download_url: signedUrl(hit, "r"), matched_key: hit.key });
@@ -276,11 +363,21 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     }
     if (!entry || url.searchParams.get("sig") !== sign(entry.id, permission)) {
       await drain(req);
-      return azureError(res, 403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.");
+      return azureError(
+        res,
+        403,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+      );
     }
     if (!permission.includes(writing ? "w" : "r")) {
       await drain(req);
-      return azureError(res, 403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.");
+      return azureError(
+        res,
+        403,
+        "AuthorizationPermissionMismatch",
+        "This request is not authorized to perform this operation using this permission.",
+      );
     }
     if (!writing) {
       await drain(req);
@@ -289,28 +386,54 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
     }
     if (entry.data !== null) {
       await drain(req);
-      return azureError(res, 409, "BlobImmutableDueToPolicy", "This operation is not permitted as the blob is immutable due to a policy.");
+      return azureError(
+        res,
+        409,
+        "BlobImmutableDueToPolicy",
+        "This operation is not permitted as the blob is immutable due to a policy.",
+      );
     }
     const comp = url.searchParams.get("comp");
     if (comp === "blocklist") {
       const body = await readBody(req, MAX_JSON_BYTES);
-      const ids = [...(body?.toString() ?? "").matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map((m) => m[2] ?? "");
+      const ids = [...(body?.toString() ?? "").matchAll(/<(Latest|Uncommitted|Committed)>([^<]*)<\/\1>/g)].map(
+        (m) => m[2] ?? "",
+      );
       const blocks = ids.map((id) => entry.blocks.get(id));
-      if (blocks.some((b) => b === undefined)) return azureError(res, 400, "InvalidBlockList", "The specified block list is invalid.");
+      if (blocks.some((b) => b === undefined))
+        return azureError(res, 400, "InvalidBlockList", "The specified block list is invalid.");
       entry.blob = Buffer.concat(blocks as Buffer[]);
       entry.blocks.clear();
       return void res.writeHead(201, azureHeaders()).end();
     }
     const body = await readBody(req, available());
     // Checked again once read: other uploads may have filled the budget meanwhile.
-    if (body === null || body.length > available()) return azureError(res, 413, "RequestBodyTooLarge", `The request body is too large and exceeds the maximum permissible limit.`);
+    if (body === null || body.length > available())
+      return azureError(
+        res,
+        413,
+        "RequestBodyTooLarge",
+        `The request body is too large and exceeds the maximum permissible limit.`,
+      );
     if (comp === "block") {
       const blockId = url.searchParams.get("blockid");
-      if (!blockId) return azureError(res, 400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.");
+      if (!blockId)
+        return azureError(
+          res,
+          400,
+          "MissingRequiredQueryParameter",
+          "A query parameter that's mandatory for this request is not specified.",
+        );
       entry.blocks.set(blockId, body);
       return void res.writeHead(201, azureHeaders()).end();
     }
-    if (req.headers["x-ms-blob-type"] !== "BlockBlob") return azureError(res, 400, "MissingRequiredHeader", "An HTTP header that's mandatory for this request is not specified.");
+    if (req.headers["x-ms-blob-type"] !== "BlockBlob")
+      return azureError(
+        res,
+        400,
+        "MissingRequiredHeader",
+        "An HTTP header that's mandatory for this request is not specified.",
+      );
     entry.blob = body;
     entry.blocks.clear();
     res.writeHead(201, azureHeaders()).end();
@@ -325,14 +448,28 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   const url = base();
   const env: Record<string, string> =
     options.protocol === "v2"
-      ? { ACTIONS_RESULTS_URL: `${url}/`, ACTIONS_CACHE_SERVICE_V2: "true", ACTIONS_RUNTIME_TOKEN: token, GITHUB_SERVER_URL: "https://github.com" }
+      ? {
+          ACTIONS_RESULTS_URL: `${url}/`,
+          ACTIONS_CACHE_SERVICE_V2: "true",
+          ACTIONS_RUNTIME_TOKEN: token,
+          GITHUB_SERVER_URL: "https://github.com",
+        }
       : // The client appends `_apis/artifactcache/…` to ACTIONS_CACHE_URL as a string: the slash matters.
-        { ACTIONS_CACHE_URL: `${url}/`, ACTIONS_RUNTIME_TOKEN: token, ...(gitea ? { GITHUB_SERVER_URL: GITEA_SERVER_URL, GITEA_ACTIONS: "true" } : { GITHUB_SERVER_URL: "https://github.com" }) };
+        {
+          ACTIONS_CACHE_URL: `${url}/`,
+          ACTIONS_RUNTIME_TOKEN: token,
+          ...(gitea
+            ? { GITHUB_SERVER_URL: GITEA_SERVER_URL, GITEA_ACTIONS: "true" }
+            : { GITHUB_SERVER_URL: "https://github.com" }),
+        };
   return {
     url,
     env,
     requests,
-    entries: () => store.filter((e) => e.data !== null).map((e) => ({ key: e.key, version: e.version, size: e.data?.length ?? 0, createdAt: e.createdAt })),
+    entries: () =>
+      store
+        .filter((e) => e.data !== null)
+        .map((e) => ({ key: e.key, version: e.version, size: e.data?.length ?? 0, createdAt: e.createdAt })),
     evict: (prefix) => {
       const gone = store.filter((e) => e.data !== null && e.key.startsWith(normal(prefix)));
       for (const entry of gone) store.splice(store.indexOf(entry), 1);
@@ -355,7 +492,14 @@ function runtimeToken(gitea: boolean, secret: Buffer): string {
   const now = Math.floor(Date.now() / 1000);
   const times = { iat: now, nbf: now - 60, exp: now + 6 * 3600 };
   const claims = gitea
-    ? { ...times, scp: "Actions.Results:17:42", TaskID: 42, RunID: 17, JobID: 42, ac: JSON.stringify([{ Scope: SCOPE, Permission: 3 }]) }
+    ? {
+        ...times,
+        scp: "Actions.Results:17:42",
+        TaskID: 42,
+        RunID: 17,
+        JobID: 42,
+        ac: JSON.stringify([{ Scope: SCOPE, Permission: 3 }]),
+      }
     : (() => {
         const run = randomUUID();
         const job = randomUUID();
@@ -391,7 +535,12 @@ function sum(buffers: Iterable<Buffer>): number {
   return n;
 }
 
-export function serveBytes(req: IncomingMessage, res: ServerResponse, data: Buffer, headers: Record<string, string>): void {
+export function serveBytes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  data: Buffer,
+  headers: Record<string, string>,
+): void {
   // The Azure SDK asks with x-ms-range, plain HTTP clients with Range.
   const asked = req.headers["x-ms-range"] ?? req.headers.range;
   const range = /^bytes=(\d+)-(\d*)$/.exec(typeof asked === "string" ? asked : "");
@@ -434,7 +583,9 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   const body = await readBody(req, MAX_JSON_BYTES);
   try {
     const value: unknown = JSON.parse(body?.toString() || "{}");
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -442,7 +593,12 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) }).end(text);
+  res
+    .writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(Buffer.byteLength(text)),
+    })
+    .end(text);
 }
 
 export function twirpError(res: ServerResponse, status: number, code: string, msg: string): void {
@@ -450,11 +606,25 @@ export function twirpError(res: ServerResponse, status: number, code: string, ms
 }
 
 export function azureHeaders(): Record<string, string> {
-  return { "x-ms-request-id": randomUUID(), "x-ms-version": "2025-01-05", date: new Date().toUTCString(), etag: `"0x${randomBytes(8).toString("hex").toUpperCase()}"`, "last-modified": new Date().toUTCString() };
+  return {
+    "x-ms-request-id": randomUUID(),
+    "x-ms-version": "2025-01-05",
+    date: new Date().toUTCString(),
+    etag: `"0x${randomBytes(8).toString("hex").toUpperCase()}"`,
+    "last-modified": new Date().toUTCString(),
+  };
 }
 
 export function azureError(res: ServerResponse, status: number, code: string, message: string): void {
   const requestId = randomUUID();
   const text = `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}</Message></Error>`;
-  res.writeHead(status, { "content-type": "application/xml", "content-length": String(Buffer.byteLength(text)), "x-ms-error-code": code, "x-ms-request-id": requestId, "x-ms-version": "2025-01-05" }).end(text);
+  res
+    .writeHead(status, {
+      "content-type": "application/xml",
+      "content-length": String(Buffer.byteLength(text)),
+      "x-ms-error-code": code,
+      "x-ms-request-id": requestId,
+      "x-ms-version": "2025-01-05",
+    })
+    .end(text);
 }

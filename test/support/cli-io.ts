@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { type CliIo, main } from "../../src/cli/main.js";
 import type { DockerClient } from "../../src/docker/client.js";
 
-export const NO_ENGINE = "cannot reach the Docker engine (connect ENOENT /var/run/docker.sock); start dockerd or set DOCKER_HOST";
+export const NO_ENGINE =
+  "cannot reach the Docker engine (connect ENOENT /var/run/docker.sock); start dockerd or set DOCKER_HOST";
 
 export interface CliRun {
   code: number;
@@ -34,7 +35,10 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function runCli(argv: string[], options: { docker?: DockerClient; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  options: { docker?: DockerClient; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliRun> {
   const run: CliRun = { code: -1, stdout: "", stderr: "", engineAsked: 0 };
   const io: CliIo = {
     env: { CLAUDE_BOTTLE_HOME: tempDir("cli-home-"), ...options.env },

@@ -33,14 +33,36 @@ function docker(args: string[]): string {
 
 export function startForeignRunner(box: Sandbox, args: string[]): ForeignRunner {
   const container = `bottle-test-foreign-runner-${randomBytes(3).toString("hex")}`;
-  const env = ["HOME", "CLAUDE_BOTTLE_HOME", "CLAUDE_BOTTLE_GATE_IMAGE"].flatMap((name) => (box.env[name] ? ["-e", `${name}=${box.env[name]}`] : []));
+  const env = ["HOME", "CLAUDE_BOTTLE_HOME", "CLAUDE_BOTTLE_GATE_IMAGE"].flatMap((name) =>
+    box.env[name] ? ["-e", `${name}=${box.env[name]}`] : [],
+  );
   docker([
-    "run", "-d", "--name", container, "--label", `${FOREIGN_RUNNER_LABEL}=1`, "--network", "none",
-    "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", `${ROOT}:${ROOT}:ro`, "-v", `${box.dir}:${box.dir}`,
-    "-w", box.workspace, ...env, GATE_IMAGE, "node", `${ROOT}/runner`, ...args,
+    "run",
+    "-d",
+    "--name",
+    container,
+    "--label",
+    `${FOREIGN_RUNNER_LABEL}=1`,
+    "--network",
+    "none",
+    "-v",
+    "/var/run/docker.sock:/var/run/docker.sock",
+    "-v",
+    `${ROOT}:${ROOT}:ro`,
+    "-v",
+    `${box.dir}:${box.dir}`,
+    "-w",
+    box.workspace,
+    ...env,
+    GATE_IMAGE,
+    "node",
+    `${ROOT}/runner`,
+    ...args,
   ]);
   const state = (): { running: boolean; code: number } => {
-    const [running, code] = docker(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", container]).trim().split(" ");
+    const [running, code] = docker(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", container])
+      .trim()
+      .split(" ");
     return { running: running === "true", code: Number(code) };
   };
   return {
@@ -51,8 +73,15 @@ export function startForeignRunner(box: Sandbox, args: string[]): ForeignRunner 
         () => {
           if (!state().running) return true;
           identity = docker([
-            "ps", "--filter", `label=claude-bottle.agent=${agent}`, "--filter", "label=claude-bottle.role=agent", "--filter", "status=running",
-            "--format", '{{.Label "claude-bottle.identity"}}',
+            "ps",
+            "--filter",
+            `label=claude-bottle.agent=${agent}`,
+            "--filter",
+            "label=claude-bottle.role=agent",
+            "--filter",
+            "status=running",
+            "--format",
+            '{{.Label "claude-bottle.identity"}}',
           ]).trim();
           return identity !== "";
         },

@@ -11,7 +11,9 @@ export default function setup(): void {
   try {
     execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { stdio: "pipe" });
   } catch (error) {
-    const said = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim().split("\n")[0];
+    const said = String((error as { stderr?: unknown }).stderr ?? (error as Error).message)
+      .trim()
+      .split("\n")[0];
     throw new Error(
       `the integration tests need a running Docker engine (docker said: ${said}): start one with \`dockerd >/tmp/dockerd.log 2>&1 &\` as root (as .ci/run does), or point DOCKER_HOST at one`,
     );

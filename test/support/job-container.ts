@@ -49,12 +49,24 @@ export function startJobContainer(image: string, repository = "octo/widgets"): J
   const root = `/job-${token}`;
   const workspace = `${root}/workspace/${repository}`;
   const actionDir = `${root}/actions/bottle-action`;
-  const docker = (args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const docker = (args: string[]) =>
+    execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const id = docker([
-    "run", "--detach", "--name", `bottle-test-job-${token}`, "--label", `${JOB_LABEL}=${token}`,
-    "--volume", `${SOCKET}:${SOCKET}`, image, "tail", "-f", "/dev/null",
+    "run",
+    "--detach",
+    "--name",
+    `bottle-test-job-${token}`,
+    "--label",
+    `${JOB_LABEL}=${token}`,
+    "--volume",
+    `${SOCKET}:${SOCKET}`,
+    image,
+    "tail",
+    "-f",
+    "/dev/null",
   ]).trim();
-  const exec = (cmd: string[], options: { cwd?: string } = {}) => docker(["exec", ...(options.cwd ? ["--workdir", options.cwd] : []), id, ...cmd]);
+  const exec = (cmd: string[], options: { cwd?: string } = {}) =>
+    docker(["exec", ...(options.cwd ? ["--workdir", options.cwd] : []), id, ...cmd]);
   let runners = 0;
   const putFiles = (dir: string, files: Record<string, string>) => {
     const staging = mkdtempSync(join(tmpdir(), "bottle-job-files-"));
@@ -88,7 +100,10 @@ export function startJobContainer(image: string, repository = "octo/widgets"): J
       putFiles(workspace, files);
       exec(["git", "init", "--quiet"], { cwd: workspace });
       exec(["git", "add", "--all"], { cwd: workspace });
-      exec(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "--quiet", "--message", "checkout"], { cwd: workspace });
+      exec(
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "--quiet", "--message", "checkout"],
+        { cwd: workspace },
+      );
     },
     newRunnerDir(files) {
       const dir = `${root}/runs/${++runners}`;
@@ -99,7 +114,9 @@ export function startJobContainer(image: string, repository = "octo/widgets"): J
     readFile: (path) => exec(["cat", path]),
     spawnNode(args, { cwd, env }): ChildProcess {
       const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : ["--env", `${k}=${v}`]));
-      return spawn("docker", ["exec", "--workdir", cwd, ...vars, id, "node", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      return spawn("docker", ["exec", "--workdir", cwd, ...vars, id, "node", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
     },
     remove: () => void docker(["rm", "--force", id]),
   };

@@ -15,7 +15,8 @@ export function hasTool(command: string, args: string[]): boolean {
     execFileSync(command, args, { stdio: "ignore" });
     return true;
   } catch {
-    if (process.env.CI === "true") throw new Error(`${command} is missing, and CI must run every test: install it (.ci/run does)`);
+    if (process.env.CI === "true")
+      throw new Error(`${command} is missing, and CI must run every test: install it (.ci/run does)`);
     return false;
   }
 }

@@ -54,10 +54,18 @@ export function sandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
 }
 
 /** The anthropic route of the fake agent's bottles: the fake never calls it, so nothing listens upstream. */
-export const FAKE_ROUTE = { name: "anthropic", upstream: "http://127.0.0.1:9", inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" }, role: "anthropic" };
+export const FAKE_ROUTE = {
+  name: "anthropic",
+  upstream: "http://127.0.0.1:9",
+  inject: { header: "x-api-key", fromEnv: "ANTHROPIC_API_KEY" },
+  role: "anthropic",
+};
 
 /** A manifest whose agent `fixer` runs the scriptable fake claude. */
-export const FAKE_MANIFEST = { bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [FAKE_ROUTE] } } }, agents: { fixer: { bottle: "fake" } } };
+export const FAKE_MANIFEST = {
+  bottles: { fake: { image: FAKE_AGENT_IMAGE, egress: { routes: [FAKE_ROUTE] } } },
+  agents: { fixer: { bottle: "fake" } },
+};
 
 /** A job's checkout: a fresh directory with the fake manifest (or `manifest`) and a README. */
 export function fakeCheckout(manifest: unknown = FAKE_MANIFEST): string {
@@ -73,7 +81,11 @@ export function writeManifest(dir: string, manifest: unknown): string {
   return path;
 }
 
-export function startRunner(args: string[], box: Sandbox, cwd = box.workspace): { child: ChildProcess; done: Promise<RunnerRun> } {
+export function startRunner(
+  args: string[],
+  box: Sandbox,
+  cwd = box.workspace,
+): { child: ChildProcess; done: Promise<RunnerRun> } {
   const child = spawn(NODE, [RUNNER, ...args], { cwd, env: box.env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -103,7 +115,11 @@ type Listed = { name: string; identity: string };
 
 function listLabelled(filter: string): { containers: Listed[]; networks: Listed[] } {
   const list = (args: string[], name: string) =>
-    execFileSync("docker", [...args, "--filter", filter, "--format", `{{${name}}}\t{{.Label "claude-bottle.identity"}}`], { encoding: "utf8" })
+    execFileSync(
+      "docker",
+      [...args, "--filter", filter, "--format", `{{${name}}}\t{{.Label "claude-bottle.identity"}}`],
+      { encoding: "utf8" },
+    )
       .split("\n")
       .filter(Boolean)
       .map((line) => {
@@ -132,7 +148,9 @@ const FOREIGN = (() => {
 
 /** The OCI runtimes the engine has registered: `runsc` means every bottle's agent runs under gVisor. */
 export function engineRuntimes(): string[] {
-  return Object.keys(JSON.parse(execFileSync("docker", ["info", "--format", "{{json .Runtimes}}"], { encoding: "utf8" })) as object);
+  return Object.keys(
+    JSON.parse(execFileSync("docker", ["info", "--format", "{{json .Runtimes}}"], { encoding: "utf8" })) as object,
+  );
 }
 
 /**
@@ -141,13 +159,18 @@ export function engineRuntimes(): string[] {
  */
 export function labelled(identity?: string): { containers: string[]; networks: string[] } {
   const all = listLabelled(identity ? `label=claude-bottle.identity=${identity}` : "label=claude-bottle.identity");
-  const names = (rs: Listed[]) => rs.filter((r) => identity !== undefined || !FOREIGN.has(r.identity)).map((r) => r.name);
+  const names = (rs: Listed[]) =>
+    rs.filter((r) => identity !== undefined || !FOREIGN.has(r.identity)).map((r) => r.name);
   return { containers: names(all.containers), networks: names(all.networks) };
 }
 
 /** Images carrying one bottle's identity label (an agent image built for it). */
 export function labelledImages(identity: string): string[] {
-  return execFileSync("docker", ["images", "--filter", `label=claude-bottle.identity=${identity}`, "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" })
+  return execFileSync(
+    "docker",
+    ["images", "--filter", `label=claude-bottle.identity=${identity}`, "--format", "{{.Repository}}:{{.Tag}}"],
+    { encoding: "utf8" },
+  )
     .split("\n")
     .filter(Boolean);
 }

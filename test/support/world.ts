@@ -60,7 +60,11 @@ function dockerQuiet(args: string[]): void {
 }
 
 function readEvents(container: string): WorldEvent[] {
-  const text = execFileSync("docker", ["logs", container], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 * 1024 * 1024 });
+  const text = execFileSync("docker", ["logs", container], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return text
     .split("\n")
     .filter((line) => line.startsWith("{"))
@@ -77,9 +81,13 @@ function listeningCount(container: string): number {
 
 /** Removes every container and network of any world, such as one a killed run left. */
 export function removeWorlds(): void {
-  const containers = docker(["ps", "-aq", "--filter", `label=${WORLD_LABEL}`]).split("\n").filter(Boolean);
+  const containers = docker(["ps", "-aq", "--filter", `label=${WORLD_LABEL}`])
+    .split("\n")
+    .filter(Boolean);
   if (containers.length > 0) dockerQuiet(["rm", "-f", ...containers]);
-  for (const network of docker(["network", "ls", "-q", "--filter", `label=${WORLD_LABEL}`]).split("\n").filter(Boolean)) {
+  for (const network of docker(["network", "ls", "-q", "--filter", `label=${WORLD_LABEL}`])
+    .split("\n")
+    .filter(Boolean)) {
     dockerQuiet(["network", "rm", network]);
   }
 }
@@ -126,17 +134,51 @@ export async function startWorld(): Promise<World> {
   try {
     // Internal: the stand-in internet must not lead to the real one.
     docker([
-      "network", "create", "--internal", "--subnet", WORLD_SUBNET, "--gateway", WORLD_IP.gateway,
-      "--ip-range", "198.18.0.128/25", "--label", label, network,
+      "network",
+      "create",
+      "--internal",
+      "--subnet",
+      WORLD_SUBNET,
+      "--gateway",
+      WORLD_IP.gateway,
+      "--ip-range",
+      "198.18.0.128/25",
+      "--label",
+      label,
+      network,
     ]);
     const run = (service: Service, ip: string, cmd: string[]): void => {
-      docker(["run", "-d", "--name", containers[service], "--label", label, "--network", network, "--ip", ip, WORLD_IMAGE, "node", ...cmd]);
+      docker([
+        "run",
+        "-d",
+        "--name",
+        containers[service],
+        "--label",
+        label,
+        "--network",
+        network,
+        "--ip",
+        ip,
+        WORLD_IMAGE,
+        "node",
+        ...cmd,
+      ]);
     };
     run("origin", WORLD_IP.origin, ["/world/origin.mjs", "/world/certs", "22", "80", "443", "8443"]);
-    run("canary", WORLD_IP.canary, ["/world/canary.mjs", "outside", `tcp:${CANARY_TCP_PORTS.join(",")}`, `udp:${CANARY_UDP_PORTS.join(",")}`]);
+    run("canary", WORLD_IP.canary, [
+      "/world/canary.mjs",
+      "outside",
+      `tcp:${CANARY_TCP_PORTS.join(",")}`,
+      `udp:${CANARY_UDP_PORTS.join(",")}`,
+    ]);
     run("dns", WORLD_IP.dns, ["/world/dns.mjs", WORLD_IP.origin]);
     run("api", WORLD_IP.api, ["/world/model-api.mjs", "80"]);
-    const expected: Record<Service, number> = { origin: 4, canary: CANARY_TCP_PORTS.length + CANARY_UDP_PORTS.length, dns: 1, api: 1 };
+    const expected: Record<Service, number> = {
+      origin: 4,
+      canary: CANARY_TCP_PORTS.length + CANARY_UDP_PORTS.length,
+      dns: 1,
+      api: 1,
+    };
     await waitFor(
       () => (Object.keys(containers) as Service[]).every((s) => listeningCount(containers[s]) >= expected[s]),
       30_000,
@@ -151,13 +193,31 @@ export async function startWorld(): Promise<World> {
     network,
     runnerEnv: { CLAUDE_BOTTLE_EGRESS_NETWORK: network, CLAUDE_BOTTLE_GATE_DNS: WORLD_IP.dns },
     events: (service) => readEvents(containers[service]),
-    allLogs: () => [...Object.values(containers), ...inner].map((c) => execFileSync("docker", ["logs", c], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 })).join("\n"),
+    allLogs: () =>
+      [...Object.values(containers), ...inner]
+        .map((c) =>
+          execFileSync("docker", ["logs", c], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "pipe"],
+            maxBuffer: 64 * 1024 * 1024,
+          }),
+        )
+        .join("\n"),
     async innerCanary(runnerPid, timeoutMs = 60_000) {
       const runner = `claude-bottle.runner=${hostname()}/${runnerPid}`;
       let gate = "";
       await waitFor(
         () => {
-          gate = docker(["ps", "-q", "--filter", `label=${runner}`, "--filter", "label=claude-bottle.role=gate", "--filter", "status=running"]).trim();
+          gate = docker([
+            "ps",
+            "-q",
+            "--filter",
+            `label=${runner}`,
+            "--filter",
+            "label=claude-bottle.role=gate",
+            "--filter",
+            "status=running",
+          ]).trim();
           return gate !== "";
         },
         timeoutMs,
@@ -167,8 +227,20 @@ export async function startWorld(): Promise<World> {
       inner.push(container);
       // The canary needs NET_ADMIN to add the metadata address; the gate itself keeps none.
       docker([
-        "run", "-d", "--name", container, "--label", label, "--network", `container:${gate}`, "--cap-add", "NET_ADMIN", WORLD_IMAGE,
-        "sh", "-c", `ip addr add 169.254.169.254/32 dev lo && exec node /world/canary.mjs inside tcp:${INNER_CANARY_PORTS.target},${INNER_CANARY_PORTS.ready}`,
+        "run",
+        "-d",
+        "--name",
+        container,
+        "--label",
+        label,
+        "--network",
+        `container:${gate}`,
+        "--cap-add",
+        "NET_ADMIN",
+        WORLD_IMAGE,
+        "sh",
+        "-c",
+        `ip addr add 169.254.169.254/32 dev lo && exec node /world/canary.mjs inside tcp:${INNER_CANARY_PORTS.target},${INNER_CANARY_PORTS.ready}`,
       ]);
       await waitFor(() => listeningCount(container) >= 2, 20_000, "the inner canary to listen");
       return { container, events: () => readEvents(container) };

@@ -40,7 +40,9 @@ const expand = (value: string) => value.replaceAll("${{ github.workspace }}", JO
  * Defaults only the runner knows (the job's token): the code has no value of its own
  * for them, so the check is that it takes the runner's value as given.
  */
-const RUNNER_ONLY: Record<string, { sample: string; field: string }> = { "${{ github.token }}": { sample: "ghs_sample", field: "githubToken" } };
+const RUNNER_ONLY: Record<string, { sample: string; field: string }> = {
+  "${{ github.token }}": { sample: "ghs_sample", field: "githubToken" },
+};
 
 describe("action.yml", () => {
   test("parses with a strict YAML 1.2 parser, with no errors or warnings", () => {
@@ -50,7 +52,9 @@ describe("action.yml", () => {
   test("the parser used here refuses what the runners refuse", () => {
     // The line that once made the action unloadable: a plain scalar holding ": ".
     const broken = "inputs:\n  x:\n    description: told when resumed (default: continue).\n";
-    expect(strictParse(broken).problems.join("\n")).toMatch(/Nested mappings are not allowed in compact mappings|mapping/i);
+    expect(strictParse(broken).problems.join("\n")).toMatch(
+      /Nested mappings are not allowed in compact mappings|mapping/i,
+    );
     expect(strictParse("a: 1\na: 2\n").problems.join("\n")).toMatch(/unique/i);
   });
 
@@ -61,32 +65,41 @@ describe("action.yml", () => {
     // GitHub's marketplace refuses descriptions over 125 characters.
     expect(meta.description.length).toBeLessThanOrEqual(125);
     expect(meta.branding).toEqual({ icon: expect.any(String), color: expect.any(String) });
-    expect(meta.runs).toEqual({ using: "node24", main: "dist/main/index.js", post: "dist/post/index.js", "post-if": "always()" });
-    for (const entry of [meta.runs.main, meta.runs.post]) expect(readdirSync(join(ROOT, entry, ".."))).toContain("index.js");
+    expect(meta.runs).toEqual({
+      using: "node24",
+      main: "dist/main/index.js",
+      post: "dist/post/index.js",
+      "post-if": "always()",
+    });
+    for (const entry of [meta.runs.main, meta.runs.post])
+      expect(readdirSync(join(ROOT, entry, ".."))).toContain("index.js");
     for (const [name, input] of Object.entries(meta.inputs)) {
       expect(name).toMatch(/^[a-z][a-z0-9-]*$/);
-      expect(Object.keys(input).every((k) => ["description", "required", "default", "deprecationMessage"].includes(k)), name).toBe(true);
+      expect(
+        Object.keys(input).every((k) => ["description", "required", "default", "deprecationMessage"].includes(k)),
+        name,
+      ).toBe(true);
       expect(typeof input.description, name).toBe("string");
       if ("default" in input) expect(typeof input.default, `${name}'s default is a string`).toBe("string");
     }
-    for (const [name, output] of Object.entries(meta.outputs)) expect(Object.keys(output), name).toEqual(["description"]);
+    for (const [name, output] of Object.entries(meta.outputs))
+      expect(Object.keys(output), name).toEqual(["description"]);
   });
 
   test("declares every input the code reads, and the code reads every declared input", () => {
     const read = new Set<string>();
-    parseInputs(
-      (name) => {
-        read.add(name);
-        return name === "prompt" ? "task" : "";
-      },
-      JOB_WORKSPACE,
-    );
+    parseInputs((name) => {
+      read.add(name);
+      return name === "prompt" ? "task" : "";
+    }, JOB_WORKSPACE);
     expect([...read].sort()).toEqual(Object.keys(meta.inputs).sort());
   });
 
   test("only the input parser reads inputs, and only the output table sets outputs", () => {
     const sources = walk(join(ROOT, "src")).map((file) => ({ file, code: readFileSync(file, "utf8") }));
-    const readers = sources.filter((s) => /\bgetInput\(|getBooleanInput\(|getMultilineInput\(/.test(s.code)).map((s) => s.file.slice(ROOT.length + 1));
+    const readers = sources
+      .filter((s) => /\bgetInput\(|getBooleanInput\(|getMultilineInput\(/.test(s.code))
+      .map((s) => s.file.slice(ROOT.length + 1));
     expect(readers.sort()).toEqual(["src/action/log.ts", "src/action/run.ts", "src/action/toolkit.ts"]);
     const setters = sources.filter((s) => /\bsetOutput\(/.test(s.code)).map((s) => s.file.slice(ROOT.length + 1));
     expect(setters.sort()).toEqual(["src/action/log.ts", "src/action/outputs.ts", "src/action/toolkit.ts"]);
@@ -106,7 +119,10 @@ describe("action.yml", () => {
         expect((parsed as unknown as Record<string, unknown>)[runnerOnly.field]).toBe(runnerOnly.sample);
         return;
       }
-      const withDefault = parseInputs((n) => (n === name ? expand(input.default as string) : (base[n] ?? "")), JOB_WORKSPACE);
+      const withDefault = parseInputs(
+        (n) => (n === name ? expand(input.default as string) : (base[n] ?? "")),
+        JOB_WORKSPACE,
+      );
       const left = parseInputs((n) => base[n] ?? "", JOB_WORKSPACE);
       expect(withDefault).toEqual(left);
     },
@@ -114,5 +130,7 @@ describe("action.yml", () => {
 });
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }

@@ -21,7 +21,16 @@ import { UnsafeArchiveError } from "../../src/state/archive.js";
 import { StateStore } from "../../src/state/store.js";
 import { type ArtifactJob, type ArtifactServer, startArtifactServer } from "../support/artifact-server.js";
 
-const RUNNER_VARS = ["ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL", "ACTIONS_CACHE_SERVICE_V2", "ACTIONS_RUNTIME_TOKEN", "GITHUB_SERVER_URL", "GITHUB_API_URL", "GITEA_ACTIONS", "FORGEJO_ACTIONS"];
+const RUNNER_VARS = [
+  "ACTIONS_CACHE_URL",
+  "ACTIONS_RESULTS_URL",
+  "ACTIONS_CACHE_SERVICE_V2",
+  "ACTIONS_RUNTIME_TOKEN",
+  "GITHUB_SERVER_URL",
+  "GITHUB_API_URL",
+  "GITEA_ACTIONS",
+  "FORGEJO_ACTIONS",
+];
 const IDENTITY = "fixer-ab12c";
 const savedEnv = { ...process.env };
 let server: ArtifactServer;
@@ -46,7 +55,10 @@ const core = {
   info: (line: string) => lines.push(`info: ${line}`),
   warning: (line: string) => lines.push(`warning: ${line}`),
 } as unknown as Toolkit;
-const log = { info: (line: string) => lines.push(`info: ${line}`), warn: (line: string) => lines.push(`warning: ${line}`) };
+const log = {
+  info: (line: string) => lines.push(`info: ${line}`),
+  warn: (line: string) => lines.push(`warning: ${line}`),
+};
 const client = async () => new artifact.DefaultArtifactClient();
 
 /** A state store holding bottle `identity`'s state made of `files`. */
@@ -64,7 +76,13 @@ function savedState(files: Record<string, string>, identity = IDENTITY): StateSt
 async function preserve(identity: string, job: ArtifactJob, note: string, name?: string): Promise<number | null> {
   const env = enterJob(server, job);
   const state = savedState({ "metadata.json": JSON.stringify({ note }), "workspace/half.txt": note }, identity);
-  return uploadStateArtifact({ core, artifact: client, env }, jobContext(env), state, identity, name ?? defaultArtifactName(identity, job.attempt ?? 1));
+  return uploadStateArtifact(
+    { core, artifact: client, env },
+    jobContext(env),
+    state,
+    identity,
+    name ?? defaultArtifactName(identity, job.attempt ?? 1),
+  );
 }
 
 /** A resume job of run `runId` that restores `identity` into a fresh state directory. */
@@ -81,7 +99,9 @@ async function resume(identity: string, runId: string, options: { token?: string
     log,
     client,
   });
-  const note = existsSync(join(target, "workspace", "half.txt")) ? readFileSync(join(target, "workspace", "half.txt"), "utf8") : null;
+  const note = existsSync(join(target, "workspace", "half.txt"))
+    ? readFileSync(join(target, "workspace", "half.txt"), "utf8")
+    : null;
   return { restored, note, target };
 }
 
@@ -120,7 +140,9 @@ describe("restoring a bottle from its state artifact", () => {
     expect(names).toContain(stateArchiveArtifactName(defaultArtifactName(IDENTITY, 2)));
     const { restored, note } = await resume(IDENTITY, "200");
     expect(note).toBe("run 102, attempt 2");
-    expect(restored?.source).toMatch(new RegExp(`^artifact bottle-${IDENTITY}-attempt-2-state\\.tar \\(id \\d+\\) of run 102$`));
+    expect(restored?.source).toMatch(
+      new RegExp(`^artifact bottle-${IDENTITY}-attempt-2-state\\.tar \\(id \\d+\\) of run 102$`),
+    );
   });
 
   test("an attempt that saved nothing is stepped over", async () => {
@@ -138,7 +160,11 @@ describe("restoring a bottle from its state artifact", () => {
     await preserve("fork-aaaaa", { runId: "131" }, "ours");
     await preserve("fork-aaaaa", { runId: "132", fork: true }, "a fork's");
     expect((await resume("fork-aaaaa", "203")).note).toBe("ours");
-    expect(lines).toContainEqual(expect.stringMatching(/^warning: artifacts: skipped artifact bottle-fork-aaaaa-attempt-1-state\.tar \(id \d+\) of run 132: made by a run from a fork$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^warning: artifacts: skipped artifact bottle-fork-aaaaa-attempt-1-state\.tar \(id \d+\) of run 132: made by a run from a fork$/,
+      ),
+    );
   });
 
   test("an expired artifact is passed over for an older one still kept", async () => {
@@ -152,11 +178,23 @@ describe("restoring a bottle from its state artifact", () => {
     ["traversal", { name: "../../escaped.txt", body: "x" }],
     ["a symlink out", { name: "workspace", type: "symlink" as const, linkname: "/etc" }],
   ])("a poisoned state artifact (%s) is refused before anything is written", async (_kind, poison) => {
-    await uploadRawTar({ runId: `15${_kind.length}` }, stateArchiveArtifactName(defaultArtifactName(IDENTITY, 1)), [{ name: "metadata.json", body: "{}" }, poison]);
+    await uploadRawTar({ runId: `15${_kind.length}` }, stateArchiveArtifactName(defaultArtifactName(IDENTITY, 1)), [
+      { name: "metadata.json", body: "{}" },
+      poison,
+    ]);
     const home = mkdtempSync(join(tmpdir(), "restore-home-"));
     const target = join(home, "state", IDENTITY);
     const env = enterJob(server, { runId: "205" });
-    const restore = restoreFromArtifact({ identity: IDENTITY, artifactName: null, stateDir: target, ctx: jobContext(env), token: server.token, env, log, client });
+    const restore = restoreFromArtifact({
+      identity: IDENTITY,
+      artifactName: null,
+      stateDir: target,
+      ctx: jobContext(env),
+      token: server.token,
+      env,
+      log,
+      client,
+    });
     await expect(restore).rejects.toThrow(UnsafeArchiveError);
     await expect(restore).rejects.toThrow(/restored state refused: entry .*(climbs out|symlink pointing outside)/);
     expect(existsSync(target)).toBe(false);
@@ -167,14 +205,29 @@ describe("restoring a bottle from its state artifact", () => {
 describe("when there is nothing to restore from", () => {
   test("no artifact of the bottle: null, and the log names what was looked for", async () => {
     const env = enterJob(server, { runId: "300" });
-    const restored = await restoreFromArtifact({ identity: "other-zz999", artifactName: null, stateDir: join(tmpdir(), "never"), ctx: jobContext(env), token: server.token, env, log, client });
+    const restored = await restoreFromArtifact({
+      identity: "other-zz999",
+      artifactName: null,
+      stateDir: join(tmpdir(), "never"),
+      ctx: jobContext(env),
+      token: server.token,
+      env,
+      log,
+      client,
+    });
     expect(restored).toBeNull();
-    expect(lines).toEqual([`info: artifacts: no state artifact of other-zz999 in octo/widgets (looked for bottle-other-zz999-attempt-1-state.tar, bottle-other-zz999-attempt-2-state.tar)`]);
+    expect(lines).toEqual([
+      `info: artifacts: no state artifact of other-zz999 in octo/widgets (looked for bottle-other-zz999-attempt-1-state.tar, bottle-other-zz999-attempt-2-state.tar)`,
+    ]);
   });
 
   test("a token without actions: read: null, and a warning that says what the token needs", async () => {
     expect((await resume(IDENTITY, "301", { token: server.tokenWithoutActionsRead })).restored).toBeNull();
-    expect(lines).toEqual([expect.stringMatching(/^warning: artifacts: could not look for fixer-ab12c's state artifact in octo\/widgets: Resource not accessible by integration.*needs actions: read/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^warning: artifacts: could not look for fixer-ab12c's state artifact in octo\/widgets: Resource not accessible by integration.*needs actions: read/,
+      ),
+    ]);
   });
 
   test("no token: null, and a note", async () => {
@@ -185,10 +238,25 @@ describe("when there is nothing to restore from", () => {
   test("on Gitea: null, and a note that only GitHub reads other runs' artifacts; nothing is asked", async () => {
     const before = server.requests.length;
     const downloads = vi.fn<ArtifactDownloader["downloadArtifact"]>();
-    const env = { ...enterJob(server, { runId: "303" }), GITEA_ACTIONS: "true", GITHUB_SERVER_URL: "https://gitea.example.com" };
-    const restored = await restoreFromArtifact({ identity: IDENTITY, artifactName: null, stateDir: join(tmpdir(), "never"), ctx: jobContext(env), token: server.token, env, log, client: async () => ({ downloadArtifact: downloads }) });
+    const env = {
+      ...enterJob(server, { runId: "303" }),
+      GITEA_ACTIONS: "true",
+      GITHUB_SERVER_URL: "https://gitea.example.com",
+    };
+    const restored = await restoreFromArtifact({
+      identity: IDENTITY,
+      artifactName: null,
+      stateDir: join(tmpdir(), "never"),
+      ctx: jobContext(env),
+      token: server.token,
+      env,
+      log,
+      client: async () => ({ downloadArtifact: downloads }),
+    });
     expect(restored).toBeNull();
-    expect(lines).toEqual(["info: artifacts: another run's artifacts are read only on GitHub, so on gitea only the cache holds fixer-ab12c's state"]);
+    expect(lines).toEqual([
+      "info: artifacts: another run's artifacts are read only on GitHub, so on gitea only the cache holds fixer-ab12c's state",
+    ]);
     expect(server.requests.length).toBe(before);
     expect(downloads).not.toHaveBeenCalled();
   });
@@ -203,16 +271,29 @@ describe("uploading on Gitea and Forgejo", () => {
     try {
       const env = enterJob(gitea, { runId: "77" });
       const state = savedState({ "metadata.json": "{}" });
-      const id = await uploadStateArtifact({ core, artifact: client, env }, jobContext(env), state, IDENTITY, defaultArtifactName(IDENTITY, 1));
+      const id = await uploadStateArtifact(
+        { core, artifact: client, env },
+        jobContext(env),
+        state,
+        IDENTITY,
+        defaultArtifactName(IDENTITY, 1),
+      );
       expect(process.env.GITHUB_SERVER_URL).toBe("https://gitea.example.com");
       const artifactLines = lines.filter((l) => l.includes("artifact"));
       if (v4) {
         expect(id).toEqual(expect.any(Number));
-        expect(gitea.artifacts().map((a) => a.name)).toEqual([defaultArtifactName(IDENTITY, 1), stateArchiveArtifactName(defaultArtifactName(IDENTITY, 1))]);
-        expect(artifactLines).toEqual([`info: artifacts: gitea took the state as artifacts bottle-${IDENTITY}-attempt-1 and bottle-${IDENTITY}-attempt-1-state.tar`]);
+        expect(gitea.artifacts().map((a) => a.name)).toEqual([
+          defaultArtifactName(IDENTITY, 1),
+          stateArchiveArtifactName(defaultArtifactName(IDENTITY, 1)),
+        ]);
+        expect(artifactLines).toEqual([
+          `info: artifacts: gitea took the state as artifacts bottle-${IDENTITY}-attempt-1 and bottle-${IDENTITY}-attempt-1-state.tar`,
+        ]);
       } else {
         expect(id).toBeNull();
-        expect(artifactLines).toEqual([`info: artifacts: the gitea server does not serve artifacts to this job (${gitea.url}/ answers 404 to the v4 artifact protocol; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`]);
+        expect(artifactLines).toEqual([
+          `info: artifacts: the gitea server does not serve artifacts to this job (${gitea.url}/ answers 404 to the v4 artifact protocol; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`,
+        ]);
       }
     } finally {
       await gitea.close();
@@ -220,10 +301,27 @@ describe("uploading on Gitea and Forgejo", () => {
   });
 
   test("a runner that gives the job no results URL: one plain line, nothing tried", async () => {
-    const env = { ...enterJob(server, { runId: "78" }), GITEA_ACTIONS: "true", GITHUB_SERVER_URL: "https://gitea.example.com", ACTIONS_RESULTS_URL: "" };
+    const env = {
+      ...enterJob(server, { runId: "78" }),
+      GITEA_ACTIONS: "true",
+      GITHUB_SERVER_URL: "https://gitea.example.com",
+      ACTIONS_RESULTS_URL: "",
+    };
     const uploads = vi.fn();
-    expect(await uploadStateArtifact({ core, artifact: async () => ({ uploadArtifact: uploads }), env }, jobContext(env), savedState({ "metadata.json": "{}" }), IDENTITY, "x")).toBeNull();
+    expect(
+      await uploadStateArtifact(
+        { core, artifact: async () => ({ uploadArtifact: uploads }), env },
+        jobContext(env),
+        savedState({ "metadata.json": "{}" }),
+        IDENTITY,
+        "x",
+      ),
+    ).toBeNull();
     expect(uploads).not.toHaveBeenCalled();
-    expect(lines).toEqual([expect.stringMatching(/^info: artifacts: the gitea server does not serve artifacts to this job \(ACTIONS_RESULTS_URL is not set;/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^info: artifacts: the gitea server does not serve artifacts to this job \(ACTIONS_RESULTS_URL is not set;/,
+      ),
+    ]);
   });
 });

@@ -29,24 +29,55 @@ const BUILD: BottleBuild = {
   buildArgs: { BASE_IMAGE: "local/base:1", NPM_TOKEN: "npm_secret" },
   labels: { "claude-bottle.identity": "fixer-abcde" },
   network: "claude-bottle-fixer-abcde-internal",
-  agentEnv: { HOME: "/home/node", HTTPS_PROXY: "http://gate:8080", https_proxy: "http://gate:8080", NO_PROXY: "gate", ANTHROPIC_API_KEY: "placeholder" },
+  agentEnv: {
+    HOME: "/home/node",
+    HTTPS_PROXY: "http://gate:8080",
+    https_proxy: "http://gate:8080",
+    NO_PROXY: "gate",
+    ANTHROPIC_API_KEY: "placeholder",
+  },
 };
 
 describe("a per-bottle build", () => {
   test("runs on the bottle's internal network with the gate as its proxy, with only BASE_IMAGE and the Dockerfile", async () => {
     const request = await bottleBuildRequest(BUILD, engine(["local/base:1"]));
-    expect(request).toMatchObject({ tag: BUILD.tag, networkMode: BUILD.network, labels: { "claude-bottle.identity": "fixer-abcde", "claude-bottle.role": "bottle-image" } });
-    expect(request.buildArgs).toEqual({ BASE_IMAGE: "local/base:1", HTTPS_PROXY: "http://gate:8080", https_proxy: "http://gate:8080", NO_PROXY: "gate" });
+    expect(request).toMatchObject({
+      tag: BUILD.tag,
+      networkMode: BUILD.network,
+      labels: { "claude-bottle.identity": "fixer-abcde", "claude-bottle.role": "bottle-image" },
+    });
+    expect(request.buildArgs).toEqual({
+      BASE_IMAGE: "local/base:1",
+      HTTPS_PROXY: "http://gate:8080",
+      https_proxy: "http://gate:8080",
+      NO_PROXY: "gate",
+    });
     const files = await readTarFiles(request.context, 1024 * 1024);
     expect([...files.keys()]).toEqual([request.dockerfile]);
     expect(files.get(request.dockerfile)?.toString()).toBe(BUILD.dockerfile);
   });
 
   test.each([
-    ["an image the engine does not have", "FROM 127.0.0.1:5000/tools:1\n", "127.0.0.1:5000/tools:1 (line 1) is not on this Docker engine, and a per-bottle build pulls nothing"],
-    ["COPY --from an image the engine does not have", "FROM local/base:1\nCOPY --from=busybox:1 /bin/sh /bin/\n", "busybox:1 (line 2) is not on this Docker engine"],
-    ["a base the build arg leaves empty", "ARG NOPE\nFROM ${NOPE}\n", "(an empty name) (line 2) is not on this Docker engine"],
-    ["an ADD, however it got here", "FROM local/base:1\nADD http://127.0.0.1/x /x\n", "the per-bottle Dockerfile is not usable: line 2: ADD"],
+    [
+      "an image the engine does not have",
+      "FROM 127.0.0.1:5000/tools:1\n",
+      "127.0.0.1:5000/tools:1 (line 1) is not on this Docker engine, and a per-bottle build pulls nothing",
+    ],
+    [
+      "COPY --from an image the engine does not have",
+      "FROM local/base:1\nCOPY --from=busybox:1 /bin/sh /bin/\n",
+      "busybox:1 (line 2) is not on this Docker engine",
+    ],
+    [
+      "a base the build arg leaves empty",
+      "ARG NOPE\nFROM ${NOPE}\n",
+      "(an empty name) (line 2) is not on this Docker engine",
+    ],
+    [
+      "an ADD, however it got here",
+      "FROM local/base:1\nADD http://127.0.0.1/x /x\n",
+      "the per-bottle Dockerfile is not usable: line 2: ADD",
+    ],
   ])("is refused before it starts: %s", async (_name, dockerfile, message) => {
     await expect(bottleBuildRequest({ ...BUILD, dockerfile }, engine(["local/base:1"]))).rejects.toThrow(message);
   });

@@ -3,10 +3,29 @@ import { ClaudeStream, claudeArgs } from "../../src/bottle/claude.js";
 
 const lines = {
   init: JSON.stringify({ type: "system", subtype: "init", session_id: "s-1", model: "claude-x" }),
-  text: JSON.stringify({ type: "assistant", session_id: "s-1", message: { content: [{ type: "text", text: "Looking at the tests\nnow" }] } }),
-  tool: JSON.stringify({ type: "assistant", session_id: "s-1", message: { content: [{ type: "tool_use", name: "Bash", input: { command: "npm test" } }] } }),
-  toolResult: JSON.stringify({ type: "user", session_id: "s-1", message: { content: [{ type: "tool_result", content: "ok" }] } }),
-  result: JSON.stringify({ type: "result", subtype: "success", is_error: false, num_turns: 2, session_id: "s-1", total_cost_usd: 0.0123 }),
+  text: JSON.stringify({
+    type: "assistant",
+    session_id: "s-1",
+    message: { content: [{ type: "text", text: "Looking at the tests\nnow" }] },
+  }),
+  tool: JSON.stringify({
+    type: "assistant",
+    session_id: "s-1",
+    message: { content: [{ type: "tool_use", name: "Bash", input: { command: "npm test" } }] },
+  }),
+  toolResult: JSON.stringify({
+    type: "user",
+    session_id: "s-1",
+    message: { content: [{ type: "tool_result", content: "ok" }] },
+  }),
+  result: JSON.stringify({
+    type: "result",
+    subtype: "success",
+    is_error: false,
+    num_turns: 2,
+    session_id: "s-1",
+    total_cost_usd: 0.0123,
+  }),
 };
 
 describe("reading claude's stream-json", () => {
@@ -22,7 +41,13 @@ describe("reading claude's stream-json", () => {
       "result: success, 2 turns, $0.0123",
     ]);
     expect(seen.map((s) => s.turnEnded)).toEqual([false, true, false, true, true]);
-    expect(stream.result).toEqual({ subtype: "success", is_error: false, num_turns: 2, session_id: "s-1", total_cost_usd: 0.0123 });
+    expect(stream.result).toEqual({
+      subtype: "success",
+      is_error: false,
+      num_turns: 2,
+      session_id: "s-1",
+      total_cost_usd: 0.0123,
+    });
   });
 
   test("an error result is kept as an error", () => {
@@ -51,11 +76,23 @@ describe("reading claude's stream-json", () => {
 describe("claude's command line", () => {
   test("headless flags, the appended prompt file and optional model, turns and resume", () => {
     expect(claudeArgs({ prompt: "fix it" })).toEqual([
-      "claude", "-p", "fix it", "--output-format", "stream-json", "--verbose",
-      "--append-system-prompt-file", "/opt/claude-bottle/system-prompt.md", "--dangerously-skip-permissions",
+      "claude",
+      "-p",
+      "fix it",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--append-system-prompt-file",
+      "/opt/claude-bottle/system-prompt.md",
+      "--dangerously-skip-permissions",
     ]);
     expect(claudeArgs({ prompt: "go on", model: "opus", maxTurns: 7, resumeSession: "abc" }).slice(-6)).toEqual([
-      "--model", "opus", "--max-turns", "7", "--resume", "abc",
+      "--model",
+      "opus",
+      "--max-turns",
+      "7",
+      "--resume",
+      "abc",
     ]);
   });
 

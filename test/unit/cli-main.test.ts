@@ -13,12 +13,18 @@ import type { Metadata } from "../../src/state/metadata.js";
 import { StateStore } from "../../src/state/store.js";
 import { NO_ENGINE, fakeDocker, runCli, tempDir } from "../support/cli-io.js";
 
-const PACKAGE = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { name: string; version: string };
+const PACKAGE = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+};
 const COMMANDS = Object.keys(ALLOWED) as CommandName[];
 
 function manifestIn(dir: string, bottle: Record<string, unknown>): string {
   const path = join(dir, "claude-bottle.json");
-  writeFileSync(path, JSON.stringify({ bottles: { b: bottle }, agents: { fixer: { bottle: "b", prompt: "fix things" } } }));
+  writeFileSync(
+    path,
+    JSON.stringify({ bottles: { b: bottle }, agents: { fixer: { bottle: "b", prompt: "fix things" } } }),
+  );
   return path;
 }
 
@@ -26,9 +32,22 @@ async function savedState(home: string, identity: string, sessionId: string | nu
   const state = new StateStore(home);
   await state.ensure(identity);
   const metadata: Metadata = {
-    version: 1, identity, agent: "claude", manifestPath: "(embedded default)", workspace: "/tmp", sessionId,
-    outcome: "crashed", exitCode: 137, startedAt: "2026-11-01T10:00:00.000Z", endedAt: "2026-11-01T10:05:00.000Z",
-    launches: 1, numTurns: 3, costUsd: null, image: null, origin: null, history: [],
+    version: 1,
+    identity,
+    agent: "claude",
+    manifestPath: "(embedded default)",
+    workspace: "/tmp",
+    sessionId,
+    outcome: "crashed",
+    exitCode: 137,
+    startedAt: "2026-11-01T10:00:00.000Z",
+    endedAt: "2026-11-01T10:05:00.000Z",
+    launches: 1,
+    numTurns: 3,
+    costUsd: null,
+    image: null,
+    origin: null,
+    history: [],
   };
   await state.writeMetadata(metadata);
 }
@@ -42,26 +61,37 @@ function exampleArgv(example: string): string[] {
 }
 
 describe("--version", () => {
-  test.each([["--version"], ["-V"]])("%s prints the name and version from package.json and touches no engine", async (flag) => {
-    const run = await runCli([flag]);
-    expect(run).toMatchObject({ code: 0, stdout: `${PACKAGE.name} ${PACKAGE.version}\n`, stderr: "", engineAsked: 0 });
-  });
+  test.each([["--version"], ["-V"]])(
+    "%s prints the name and version from package.json and touches no engine",
+    async (flag) => {
+      const run = await runCli([flag]);
+      expect(run).toMatchObject({
+        code: 0,
+        stdout: `${PACKAGE.name} ${PACKAGE.version}\n`,
+        stderr: "",
+        engineAsked: 0,
+      });
+    },
+  );
 });
 
 describe("help for each command", () => {
-  test.each(COMMANDS)("%s: `<command> --help`, `<command> -h` and `help <command>` print its usage, flags and an example", async (command) => {
-    const overview = await runCli(["help"]);
-    const runs = await Promise.all([runCli([command, "--help"]), runCli([command, "-h"]), runCli(["help", command])]);
-    for (const run of runs) {
-      expect(run).toMatchObject({ code: 0, stderr: "", engineAsked: 0 });
-      expect(run.stdout).toBe(runs[0]?.stdout);
-    }
-    const text = runs[0]?.stdout ?? "";
-    expect(text).not.toBe(overview.stdout);
-    expect(text).toMatch(new RegExp(`^usage: node runner ${command}\\b`));
-    expect(text).toMatch(/\nexample:\n {2}.*node runner /);
-    for (const flag of ALLOWED[command]) expect(text).toContain(`--${flag}`);
-  });
+  test.each(COMMANDS)(
+    "%s: `<command> --help`, `<command> -h` and `help <command>` print its usage, flags and an example",
+    async (command) => {
+      const overview = await runCli(["help"]);
+      const runs = await Promise.all([runCli([command, "--help"]), runCli([command, "-h"]), runCli(["help", command])]);
+      for (const run of runs) {
+        expect(run).toMatchObject({ code: 0, stderr: "", engineAsked: 0 });
+        expect(run.stdout).toBe(runs[0]?.stdout);
+      }
+      const text = runs[0]?.stdout ?? "";
+      expect(text).not.toBe(overview.stdout);
+      expect(text).toMatch(new RegExp(`^usage: node runner ${command}\\b`));
+      expect(text).toMatch(/\nexample:\n {2}.*node runner /);
+      for (const flag of ALLOWED[command]) expect(text).toContain(`--${flag}`);
+    },
+  );
 
   test.each(COMMANDS)("%s: the example in its help is a command line the runner accepts", (command) => {
     const parsed = parseCommand(exampleArgv(COMMAND_HELP[command].example));
@@ -125,13 +155,18 @@ describe("list", () => {
 });
 
 describe("resume reads the state before it asks for the engine", () => {
-  test.each([[[]], [["--dry-run"]]])("an identity with no state: exit 2, 'no saved state', the engine never asked (%j)", async (extra) => {
-    const run = await runCli(["resume", "claude-zzzzz", ...extra]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/identity: "claude-zzzzz" has no saved state in .*; check the identity with `node runner list`/);
-    expect(run.stderr).not.toContain("Docker engine");
-    expect(run.engineAsked).toBe(0);
-  });
+  test.each([[[]], [["--dry-run"]]])(
+    "an identity with no state: exit 2, 'no saved state', the engine never asked (%j)",
+    async (extra) => {
+      const run = await runCli(["resume", "claude-zzzzz", ...extra]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(
+        /identity: "claude-zzzzz" has no saved state in .*; check the identity with `node runner list`/,
+      );
+      expect(run.stderr).not.toContain("Docker engine");
+      expect(run.engineAsked).toBe(0);
+    },
+  );
 
   test("a state with no claude session: exit 2, saying so, the engine never asked", async () => {
     const home = tempDir("cli-home-");
@@ -157,7 +192,9 @@ describe("--dry-run speaks the manifest's units", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("  limits:    memory 4g, 2 cpus, 512 pids, timeout 30m, state 2g\n");
     expect(run.stdout).toContain("  snapshots: every 30s and after each turn\n");
-    expect(run.stdout).toMatch(/ {2}image: {5}build from bundled Dockerfile \(base node:24-bookworm-slim\) as claude-bottle-agent:[0-9a-f]+ \(reused when already built\)\n/);
+    expect(run.stdout).toMatch(
+      / {2}image: {5}build from bundled Dockerfile \(base node:24-bookworm-slim\) as claude-bottle-agent:[0-9a-f]+ \(reused when already built\)\n/,
+    );
     expect(run.stdout).not.toMatch(/bytes|4294967296|1800s|[{}]/);
     expect(run.stderr).toContain("no Docker engine answered; the plan assumes the engine's default runtime");
   });
@@ -165,16 +202,35 @@ describe("--dry-run speaks the manifest's units", () => {
   test("a manifest's own limits and Dockerfile come back as they were written", async () => {
     const dir = tempDir("cli-manifest-");
     writeFileSync(join(dir, "agent.Dockerfile"), "FROM base\n");
-    const manifest = manifestIn(dir, { dockerfile: "agent.Dockerfile", buildArgs: { TOOL: "jq" }, limits: { memory: "1536m", timeout: "1h30m", cpus: 0.5 } });
-    const run = await runCli(["start", "fixer", "--manifest", manifest, "--prompt", "x", "--dry-run", "--snapshot-interval", "1m30s"]);
+    const manifest = manifestIn(dir, {
+      dockerfile: "agent.Dockerfile",
+      buildArgs: { TOOL: "jq" },
+      limits: { memory: "1536m", timeout: "1h30m", cpus: 0.5 },
+    });
+    const run = await runCli([
+      "start",
+      "fixer",
+      "--manifest",
+      manifest,
+      "--prompt",
+      "x",
+      "--dry-run",
+      "--snapshot-interval",
+      "1m30s",
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("memory 1536m, 0.5 cpus, 512 pids, timeout 1h30m");
     expect(run.stdout).toContain("snapshots: every 1m30s");
-    expect(run.stdout).toContain(`image:     build from ${join(dir, "agent.Dockerfile")}, build args TOOL=jq as claude-bottle-agent:fixer-`);
+    expect(run.stdout).toContain(
+      `image:     build from ${join(dir, "agent.Dockerfile")}, build args TOOL=jq as claude-bottle-agent:fixer-`,
+    );
   });
 
   test("a prebuilt image is named as such", async () => {
-    const manifest = manifestIn(tempDir("cli-manifest-"), { image: "my/agent:1", limits: { memory: "512m", timeout: "90s" } });
+    const manifest = manifestIn(tempDir("cli-manifest-"), {
+      image: "my/agent:1",
+      limits: { memory: "512m", timeout: "90s" },
+    });
     const run = await runCli(["start", "fixer", "--manifest", manifest, "--prompt", "x", "--dry-run"]);
     expect(run.stdout).toContain("image:     my/agent:1 (prebuilt; pulled when the engine lacks it)");
     expect(run.stdout).toContain("memory 512m, 2 cpus, 512 pids, timeout 1m30s");
@@ -205,22 +261,41 @@ describe("a near-miss flag or command suggests the one meant", () => {
 
 describe("long work shows progress on stderr", () => {
   // The default base and gate images are there; the agent's image is what gets built or pulled.
-  const engine = { runtimes: async () => ["runc"], listContainers: async () => [], listNetworks: async () => [], imageExists: async (ref: string) => ref.startsWith("node:") };
+  const engine = {
+    runtimes: async () => ["runc"],
+    listContainers: async () => [],
+    listNetworks: async () => [],
+    imageExists: async (ref: string) => ref.startsWith("node:"),
+  };
 
   test("an image build prints one compact line per Dockerfile step, not the build's chatter", async () => {
     const docker = fakeDocker({
       ...engine,
       buildImage: async (_request, onLog) => {
-        for (const line of ["Step 1/3 : ARG BASE_IMAGE=node:24", "Step 2/3 : FROM ${BASE_IMAGE}", " ---> 1a2b3c", "Step 3/3 : RUN npm install --global x", " ---> Running in 9f8e", "added 1 package in 40s"]) onLog(line);
+        for (const line of [
+          "Step 1/3 : ARG BASE_IMAGE=node:24",
+          "Step 2/3 : FROM ${BASE_IMAGE}",
+          " ---> 1a2b3c",
+          "Step 3/3 : RUN npm install --global x",
+          " ---> Running in 9f8e",
+          "added 1 package in 40s",
+        ])
+          onLog(line);
         throw new Error("The command '/bin/sh -c npm install --global x' returned a non-zero code: 1");
       },
     });
     const run = await runCli(["start", "claude", "--prompt", "x"], { docker });
     expect(run.code).toBe(1);
     const lines = run.stderr.split("\n");
-    const building = lines.findIndex((l) => /building agent image claude-bottle-agent:\S+ from the bundled Dockerfile/.test(l));
+    const building = lines.findIndex((l) =>
+      /building agent image claude-bottle-agent:\S+ from the bundled Dockerfile/.test(l),
+    );
     expect(building).toBeGreaterThanOrEqual(0);
-    expect(lines.slice(building + 1, building + 4)).toEqual(["  step 1/3 ARG BASE_IMAGE=node:24", "  step 2/3 FROM ${BASE_IMAGE}", "  step 3/3 RUN npm install --global x"]);
+    expect(lines.slice(building + 1, building + 4)).toEqual([
+      "  step 1/3 ARG BASE_IMAGE=node:24",
+      "  step 2/3 FROM ${BASE_IMAGE}",
+      "  step 3/3 RUN npm install --global x",
+    ]);
     expect(run.stdout).toBe("");
   });
 

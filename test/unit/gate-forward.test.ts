@@ -9,7 +9,14 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { type AddressInfo, connect as netConnect, createServer as createNetServer, isIP, type Server, type Socket } from "node:net";
+import {
+  type AddressInfo,
+  connect as netConnect,
+  createServer as createNetServer,
+  isIP,
+  type Server,
+  type Socket,
+} from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -24,17 +31,31 @@ import { type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 /** A fresh self-signed certificate for the test names, made with the openssl CLI. */
 function selfSignedCertificate(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), "gate-forward-tls-"));
   try {
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-        "-subj", "/CN=allowed.test",
-        "-addext", "subjectAltName=DNS:allowed.test,DNS:*.wild.test,DNS:*.deep.wild.test,DNS:notallowed.test",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=allowed.test",
+        "-addext",
+        "subjectAltName=DNS:allowed.test,DNS:*.wild.test,DNS:*.deep.wild.test,DNS:notallowed.test",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
       { stdio: "ignore" },
     );
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
@@ -96,7 +117,12 @@ const origin = createHttpServer((req, res) => {
       res.writeHead(302, { location: `http://127.0.0.1:${evilPort}/stolen` });
       res.end();
     } else if (req.url!.startsWith("/echo")) {
-      res.writeHead(200, { "content-type": "text/plain", connection: "x-origin-hop", "x-origin-hop": "1", "x-kept": "yes" });
+      res.writeHead(200, {
+        "content-type": "text/plain",
+        connection: "x-origin-hop",
+        "x-origin-hop": "1",
+        "x-kept": "yes",
+      });
       res.end(`echo:${body}`);
     } else if (req.url!.startsWith("/hold")) {
       res.writeHead(200, { "content-type": "text/plain" });
@@ -136,10 +162,12 @@ const lookup: HostLookup = async (name) => {
 
 const checked: string[] = [];
 /** The real policy, except that exactly 127.0.0.1 passes: the only address these tests may reach. */
-const loopbackAllowed = (policy: AddressPolicy): AddressPolicy => (address) => {
-  checked.push(address);
-  return address === "127.0.0.1" ? undefined : policy(address);
-};
+const loopbackAllowed =
+  (policy: AddressPolicy): AddressPolicy =>
+  (address) => {
+    checked.push(address);
+    return address === "127.0.0.1" ? undefined : policy(address);
+  };
 
 // --- Gates ------------------------------------------------------------------
 
@@ -238,7 +266,9 @@ function tlsGet(socket: Socket, servername: string | undefined): Promise<string>
       text += chunk.toString();
     });
     secure.on("error", reject);
-    secure.on("close", () => (secured ? resolve(text) : reject(new Error("the tunnel closed during the TLS handshake"))));
+    secure.on("close", () =>
+      secured ? resolve(text) : reject(new Error("the tunnel closed during the TLS handshake")),
+    );
   });
 }
 
@@ -311,7 +341,9 @@ function dechunk(text: string): string {
 
 /** A GET for `target`, with a Host header naming its authority unless `headers` bring one. */
 function get(target: string, headers: string[] = []): string {
-  const host = headers.some((header) => /^host:/i.test(header)) ? [] : [`Host: ${target.replace(/^[a-z]+:\/\/([^/]*).*$/i, "$1")}`];
+  const host = headers.some((header) => /^host:/i.test(header))
+    ? []
+    : [`Host: ${target.replace(/^[a-z]+:\/\/([^/]*).*$/i, "$1")}`];
   return [`GET ${target} HTTP/1.1`, ...host, ...headers, "Connection: close", "", ""].join("\r\n");
 }
 
@@ -451,7 +483,13 @@ describe.skipIf(!OPENSSL)("CONNECT tunnels to a TLS upstream", () => {
       await expect(tlsGet(reply.socket, sni)).rejects.toThrow();
     });
     expect(tlsConnections).toBe(before);
-    expect(event).toMatchObject({ kind: "connect", decision: "refuse", reason: expect.stringContaining(reason), bytesIn: 0, bytesOut: 0 });
+    expect(event).toMatchObject({
+      kind: "connect",
+      decision: "refuse",
+      reason: expect.stringContaining(reason),
+      bytesIn: 0,
+      bytesOut: 0,
+    });
   });
 });
 
@@ -471,7 +509,10 @@ describe("CONNECT tunnels, byte by byte", () => {
       await closed(reply.socket);
     });
     expect(recorded.length).toBe(before);
-    expect(event).toMatchObject({ decision: "refuse", reason: expect.stringContaining("did not start a TLS handshake") });
+    expect(event).toMatchObject({
+      decision: "refuse",
+      reason: expect.stringContaining("did not start a TLS handshake"),
+    });
   });
 
   test("a ClientHello trickling in tiny pieces is buffered whole, then forwarded byte for byte", async () => {
@@ -513,7 +554,9 @@ describe("CONNECT tunnels, byte by byte", () => {
       reply.socket.write("more-from-client");
       for (let i = 0; i < 100 && Buffer.concat(recorded[before] ?? []).length < hello.length + 16; i++) await sleep(10);
       const upstream = [...recorderSockets].at(-1)!;
-      const received = new Promise<string>((resolve) => reply.socket.once("data", (chunk: Buffer) => resolve(chunk.toString())));
+      const received = new Promise<string>((resolve) =>
+        reply.socket.once("data", (chunk: Buffer) => resolve(chunk.toString())),
+      );
       reply.socket.resume();
       upstream.end("from-upstream");
       expect(await received).toBe("from-upstream");
@@ -533,7 +576,10 @@ describe("CONNECT tunnels, byte by byte", () => {
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(recorded.length).toBe(before);
-    expect(event).toMatchObject({ decision: "refuse", reason: expect.stringContaining("no complete ClientHello within 1000 ms") });
+    expect(event).toMatchObject({
+      decision: "refuse",
+      reason: expect.stringContaining("no complete ClientHello within 1000 ms"),
+    });
   });
 
   test("a name that resolves to the same address twice connects once", async () => {
@@ -586,7 +632,13 @@ describe("CONNECT refusals before any lookup", () => {
     expect(status).toBe(403);
     expect(asked.slice(askedBefore)).toEqual([]);
     expect(recorded.length).toBe(recordedBefore);
-    expect(event).toMatchObject({ kind: "connect", decision: "refuse", reason: expect.stringContaining(reason), bytesIn: 0, bytesOut: 0 });
+    expect(event).toMatchObject({
+      kind: "connect",
+      decision: "refuse",
+      reason: expect.stringContaining(reason),
+      bytesIn: 0,
+      bytesOut: 0,
+    });
     expect(event).not.toHaveProperty("address");
     expect(JSON.stringify(event)).not.toContain("allowed.test@");
   });
@@ -597,7 +649,10 @@ describe("CONNECT refusals before any lookup", () => {
     reply.socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     reply.socket.resume();
     await closed(reply.socket);
-    expect(JSON.parse(Buffer.concat(chunks).toString())).toEqual({ error: "forbidden", reason: "evil.test is not on the allowlist" });
+    expect(JSON.parse(Buffer.concat(chunks).toString())).toEqual({
+      error: "forbidden",
+      reason: "evil.test is not on the allowlist",
+    });
   });
 });
 
@@ -618,7 +673,13 @@ describe("CONNECT refusals after the lookup", () => {
     });
     expect(status).toBe(403);
     expect(recorded.length).toBe(recordedBefore);
-    expect(event).toMatchObject({ decision: "refuse", address, reason: expect.stringContaining(reason), bytesIn: 0, bytesOut: 0 });
+    expect(event).toMatchObject({
+      decision: "refuse",
+      address,
+      reason: expect.stringContaining(reason),
+      bytesIn: 0,
+      bytesOut: 0,
+    });
   });
 
   test.each([
@@ -640,7 +701,11 @@ describe("CONNECT refusals after the lookup", () => {
         const event = await oneEvent(strict, async () => {
           expect(await refusedConnect(strict.running.port, `loopback.test:${canaryPort}`)).toBe(403);
         });
-        expect(event).toMatchObject({ decision: "refuse", address: "127.0.0.1", reason: expect.stringContaining("loopback") });
+        expect(event).toMatchObject({
+          decision: "refuse",
+          address: "127.0.0.1",
+          reason: expect.stringContaining("loopback"),
+        });
         const http = await rawRequest(strict.running.port, get(`http://loopback.test:${canaryPort}/`));
         expect(http.status).toBe(403);
       }
@@ -682,7 +747,8 @@ describe("absolute-form HTTP", () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.url).toBe("/echo?q=1");
     expect(seen[0]!.headers.host).toBe(`allowed.test:${originPort}`);
-    for (const name of ["proxy-authorization", "proxy-connection", "x-client-hop", "te"]) expect(seen[0]!.headers[name], name).toBeUndefined();
+    for (const name of ["proxy-authorization", "proxy-connection", "x-client-hop", "te"])
+      expect(seen[0]!.headers[name], name).toBeUndefined();
     expect(seen[0]!.headers.authorization).toBe("Bearer agent-own-token");
     expect(event).toEqual({
       event: "egress",
@@ -853,18 +919,28 @@ describe("audit mode", () => {
     const event = await oneEvent(audit, async () => {
       expect(await tunnelThrough(`notallowed.test:${recorderPort}`, hello)).toBe(hello.length);
     });
-    expect(event).toMatchObject({ decision: "audit", host: "notallowed.test", reason: "notallowed.test is not on the allowlist" });
+    expect(event).toMatchObject({
+      decision: "audit",
+      host: "notallowed.test",
+      reason: "notallowed.test is not on the allowlist",
+    });
   });
 
   test("an SNI mismatch and plaintext go through and are logged as audit", async () => {
     const mismatch = await oneEvent(audit, async () => {
       expect(await tunnelThrough(`allowed.test:${recorderPort}`, hello)).toBe(hello.length);
     });
-    expect(mismatch).toMatchObject({ decision: "audit", reason: expect.stringContaining("is not the CONNECT host allowed.test") });
+    expect(mismatch).toMatchObject({
+      decision: "audit",
+      reason: expect.stringContaining("is not the CONNECT host allowed.test"),
+    });
     const plain = await oneEvent(audit, async () => {
       expect(await tunnelThrough(`allowed.test:${recorderPort}`, Buffer.from("SSH-2.0-x\r\n"))).toBe(11);
     });
-    expect(plain).toMatchObject({ decision: "audit", reason: expect.stringContaining("did not start a TLS handshake") });
+    expect(plain).toMatchObject({
+      decision: "audit",
+      reason: expect.stringContaining("did not start a TLS handshake"),
+    });
   });
 
   test("a plain request off the allowlist goes through and is logged as audit", async () => {
@@ -872,7 +948,12 @@ describe("audit mode", () => {
       const reply = await rawRequest(audit.running.port, get(`http://evil.test:${originPort}/who`));
       expect(reply.body).toBe(`origin saw host evil.test:${originPort}`);
     });
-    expect(event).toMatchObject({ kind: "http", decision: "audit", status: 200, reason: expect.stringContaining("not on the allowlist") });
+    expect(event).toMatchObject({
+      kind: "http",
+      decision: "audit",
+      status: 200,
+      reason: expect.stringContaining("not on the allowlist"),
+    });
   });
 
   test.each([
@@ -898,11 +979,12 @@ describe("startup", () => {
   ])("refuses to start with %s, before ready", async (_name, proxy, mention) => {
     const events: GateEvent[] = [];
     await expect(
-      startRoutes({ version: 1, listen: { host: "127.0.0.1", port: 0 }, routes: [], proxy: proxy as GateConfig["proxy"] }, {}, (e) =>
-        events.push(e),
+      startRoutes(
+        { version: 1, listen: { host: "127.0.0.1", port: 0 }, routes: [], proxy: proxy as GateConfig["proxy"] },
+        {},
+        (e) => events.push(e),
       ),
     ).rejects.toThrow(mention);
     expect(events).toEqual([]);
   });
 });
-

@@ -32,7 +32,8 @@ describe("the Docker host's own addresses", () => {
 });
 
 describe("hostAddresses in the gate's config", () => {
-  const config = (hostAddresses: unknown) => GateConfigSchema.safeParse({ version: 1, routes: [], proxy: { hostAddresses } });
+  const config = (hostAddresses: unknown) =>
+    GateConfigSchema.safeParse({ version: 1, routes: [], proxy: { hostAddresses } });
 
   test("defaults to none and takes IPv4 and IPv6 addresses", () => {
     expect(GateConfigSchema.parse({ version: 1, routes: [] }).proxy.hostAddresses).toEqual([]);
@@ -42,6 +43,8 @@ describe("hostAddresses in the gate's config", () => {
   test.each(["192.0.2.0/24", "host.example", "1.2.3", "fe80::1%eth0", ""])("%j is refused, by name", (entry) => {
     const parsed = config([entry]);
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.message).toBe(`hostAddresses entry ${JSON.stringify(entry)} is not an IP address; write it like 192.0.2.1 or 2001:db8::1`);
+    expect(parsed.error?.issues[0]?.message).toBe(
+      `hostAddresses entry ${JSON.stringify(entry)} is not an IP address; write it like 192.0.2.1 or 2001:db8::1`,
+    );
   });
 });

@@ -31,9 +31,72 @@ function prng(seed: number): () => number {
 const LOWER = [..."abcdefghijklmnopqrstuvwxyz"];
 const DIGITS = [..."0123456789"];
 // Characters that must never pass: unicode lookalikes, separators, URL syntax, controls.
-const HOSTILE = ["а", "е", "ο", "\u212A", "ß", "ı", "İ", "ａ", "\u3002", "\u200b", "_", "@", "#", "/", "?", "\\", "%", ":", "[", "]", " ", "\t", "\u0000", "*", "!", "~", "é", "😀"];
-const IPISH = ["0", "1", "10", "127", "255", "256", "0x7f", "0X7F", "0x", "0306", "3323068426", "0xc612000a", "1e3", "08", "0x1g"];
-const PORTS = ["443", "443", "443", "8443", "80", "22", "0", "65535", "65536", "0443", "", "+443", "44 3", "4430", "1", "99999", "abc"];
+const HOSTILE = [
+  "а",
+  "е",
+  "ο",
+  "\u212A",
+  "ß",
+  "ı",
+  "İ",
+  "ａ",
+  "\u3002",
+  "\u200b",
+  "_",
+  "@",
+  "#",
+  "/",
+  "?",
+  "\\",
+  "%",
+  ":",
+  "[",
+  "]",
+  " ",
+  "\t",
+  "\u0000",
+  "*",
+  "!",
+  "~",
+  "é",
+  "😀",
+];
+const IPISH = [
+  "0",
+  "1",
+  "10",
+  "127",
+  "255",
+  "256",
+  "0x7f",
+  "0X7F",
+  "0x",
+  "0306",
+  "3323068426",
+  "0xc612000a",
+  "1e3",
+  "08",
+  "0x1g",
+];
+const PORTS = [
+  "443",
+  "443",
+  "443",
+  "8443",
+  "80",
+  "22",
+  "0",
+  "65535",
+  "65536",
+  "0443",
+  "",
+  "+443",
+  "44 3",
+  "4430",
+  "1",
+  "99999",
+  "abc",
+];
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
@@ -148,7 +211,9 @@ describe("allowlist matcher fuzz", () => {
       const actual = matcher(target);
       if (expected !== null) allowed += 1;
       if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-        disagreements.push(`${JSON.stringify(target)}: matcher ${JSON.stringify(actual)}, reference ${JSON.stringify(expected)}`);
+        disagreements.push(
+          `${JSON.stringify(target)}: matcher ${JSON.stringify(actual)}, reference ${JSON.stringify(expected)}`,
+        );
       }
     }
     expect(disagreements.slice(0, 20)).toEqual([]);

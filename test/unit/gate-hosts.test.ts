@@ -26,7 +26,9 @@ function verdict(target: string): string {
   const parsed = parseAuthority(target);
   if ("refused" in parsed) return `refused: ${parsed.refused}`;
   const entry = findAllowed(ALLOW, parsed.ok.host, parsed.ok.port);
-  return entry === undefined ? `refused: ${allowlistProblem(ALLOW, parsed.ok.host, parsed.ok.port)}` : `allowed by ${entry.host}`;
+  return entry === undefined
+    ? `refused: ${allowlistProblem(ALLOW, parsed.ok.host, parsed.ok.port)}`
+    : `allowed by ${entry.host}`;
 }
 
 describe("CONNECT targets", () => {
@@ -159,12 +161,23 @@ describe("host normalising", () => {
     expect(normaliseHost(raw)).toEqual({ ok: host });
   });
 
-  test.each(["", ".", "..", "a..b", "example.com..", "10", "0x0a", "017", "a.1", "ex ample.com", "exa_mple.com", "ḿ.test", "\u212A.test"])(
-    "%j is refused",
-    (raw) => {
-      expect(normaliseHost(raw)).toHaveProperty("refused");
-    },
-  );
+  test.each([
+    "",
+    ".",
+    "..",
+    "a..b",
+    "example.com..",
+    "10",
+    "0x0a",
+    "017",
+    "a.1",
+    "ex ample.com",
+    "exa_mple.com",
+    "ḿ.test",
+    "\u212A.test",
+  ])("%j is refused", (raw) => {
+    expect(normaliseHost(raw)).toHaveProperty("refused");
+  });
 
   test("is idempotent", () => {
     for (const raw of ["Example.COM.", "a.b.c", "xn--bcher-kva.example."]) {
@@ -291,7 +304,9 @@ describe("refused addresses", () => {
   });
 
   test("a denied IPv6 network refuses addresses outside the built-in ranges", () => {
-    expect(refusedAddressReason("2001:db8:5::1", { denied: [parseCidr("2001:db8:5::/48")!] })).toContain("denied network");
+    expect(refusedAddressReason("2001:db8:5::1", { denied: [parseCidr("2001:db8:5::/48")!] })).toContain(
+      "denied network",
+    );
     expect(refusedAddressReason("2001:db8:6::1", { denied: [parseCidr("2001:db8:5::/48")!] })).toBeUndefined();
   });
 
@@ -306,12 +321,18 @@ describe("refused addresses", () => {
     expect(parseIp(text)).toEqual(ip);
   });
 
-  test.each(["10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/08", "::/129", "fd00::/x", "example.com/8", "10.0.0/8"])(
-    "%j is not a CIDR",
-    (text) => {
-      expect(parseCidr(text)).toBeUndefined();
-    },
-  );
+  test.each([
+    "10.0.0.0",
+    "10.0.0.0/33",
+    "10.0.0.0/-1",
+    "10.0.0.0/08",
+    "::/129",
+    "fd00::/x",
+    "example.com/8",
+    "10.0.0/8",
+  ])("%j is not a CIDR", (text) => {
+    expect(parseCidr(text)).toBeUndefined();
+  });
 
   test("a CIDR with host bits set covers its whole network", () => {
     const cidr = parseCidr("10.1.2.3/8")!;
@@ -336,7 +357,10 @@ describe("proxy config", () => {
   });
 
   test("allow entries are canonical and default to port 443", () => {
-    const result = parse({ allow: [{ host: "API.Example.com." }, { host: "*.CDN.example", port: 8443 }], mode: "audit" });
+    const result = parse({
+      allow: [{ host: "API.Example.com." }, { host: "*.CDN.example", port: 8443 }],
+      mode: "audit",
+    });
     expect(result.success).toBe(true);
     expect(result.data?.proxy.allow).toEqual([
       { host: "api.example.com", port: 443 },

@@ -16,13 +16,21 @@ test("an OAuth route writes the token into Authorization as its format says, ove
     {
       version: 1,
       listen: { host: "127.0.0.1", port: 0 },
-      routes: [{ name: "anthropic", upstream: `http://127.0.0.1:${port}`, inject: { header: "authorization", secretEnv: "GATE_SECRET_ANTHROPIC", format: "Bearer {value}" } }],
+      routes: [
+        {
+          name: "anthropic",
+          upstream: `http://127.0.0.1:${port}`,
+          inject: { header: "authorization", secretEnv: "GATE_SECRET_ANTHROPIC", format: "Bearer {value}" },
+        },
+      ],
     },
     { GATE_SECRET_ANTHROPIC: "oauth-real-token" },
     (e) => events.push(e),
   );
   try {
-    const res = await fetch(`http://127.0.0.1:${gate.port}/anthropic/v1/messages`, { headers: { authorization: "Bearer sk-ant-oat01-placeholder" } });
+    const res = await fetch(`http://127.0.0.1:${gate.port}/anthropic/v1/messages`, {
+      headers: { authorization: "Bearer sk-ant-oat01-placeholder" },
+    });
     expect(await res.text()).toBe("ok");
     expect(seen).toEqual(["Bearer oauth-real-token"]);
     expect(JSON.stringify(events)).not.toContain("oauth-real-token");

@@ -75,7 +75,12 @@ const upstream = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
-    upstreamSeen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
+    upstreamSeen.push({
+      method: req.method!,
+      url: req.url!,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString(),
+    });
     const path = req.url!.split("?")[0]!;
     if (path.endsWith("/sse")) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -117,10 +122,21 @@ const evil = createServer((req, res) => {
 });
 
 /** Sends exactly `path` as the request target: no client-side normalisation. */
-function send(options: { method?: string; path: string; headers?: Record<string, string | string[]>; body?: string }): Promise<Reply> {
+function send(options: {
+  method?: string;
+  path: string;
+  headers?: Record<string, string | string[]>;
+  body?: string;
+}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: gate.port, method: options.method ?? "GET", path: options.path, headers: options.headers },
+      {
+        host: "127.0.0.1",
+        port: gate.port,
+        method: options.method ?? "GET",
+        path: options.path,
+        headers: options.headers,
+      },
       (res) => {
         readBody(res).then((body) => {
           const reply = { status: res.statusCode!, headers: res.headers, body };
@@ -209,8 +225,23 @@ describe("gate config", () => {
 
   const route = { name: "anthropic", upstream: "https://api.anthropic.com" };
   test.each([
-    ["a route with a path prefix and inject", { version: 1, routes: [{ ...route, upstream: "https://api.github.com/repos/", inject: { header: "authorization", secretEnv: "GATE_SECRET_GH" } }] }],
-    ["an http upstream with a port", { version: 1, listen: { host: "127.0.0.1", port: 0 }, routes: [{ ...route, upstream: "http://10.0.0.2:8000" }] }],
+    [
+      "a route with a path prefix and inject",
+      {
+        version: 1,
+        routes: [
+          {
+            ...route,
+            upstream: "https://api.github.com/repos/",
+            inject: { header: "authorization", secretEnv: "GATE_SECRET_GH" },
+          },
+        ],
+      },
+    ],
+    [
+      "an http upstream with a port",
+      { version: 1, listen: { host: "127.0.0.1", port: 0 }, routes: [{ ...route, upstream: "http://10.0.0.2:8000" }] },
+    ],
   ])("accepts %s", (_name, config) => {
     expect(GateConfigSchema.safeParse(config).success).toBe(true);
   });
@@ -221,12 +252,28 @@ describe("gate config", () => {
     ["a 41-character route name", { version: 1, routes: [{ ...route, name: "a".repeat(41) }] }, "route name"],
     ["a non-http upstream", { version: 1, routes: [{ ...route, upstream: "ftp://x.test" }] }, "http or https"],
     ["a relative upstream", { version: 1, routes: [{ ...route, upstream: "/v1" }] }, "absolute URL"],
-    ["credentials in the upstream", { version: 1, routes: [{ ...route, upstream: "https://u:p@x.test" }] }, "credentials"],
+    [
+      "credentials in the upstream",
+      { version: 1, routes: [{ ...route, upstream: "https://u:p@x.test" }] },
+      "credentials",
+    ],
     ["a query in the upstream", { version: 1, routes: [{ ...route, upstream: "https://x.test/?a=1" }] }, "query"],
     ["a route name used twice", { version: 1, routes: [route, route] }, "used twice"],
-    ["injecting into host", { version: 1, routes: [{ ...route, inject: { header: "Host", secretEnv: "S" } }] }, "inject.header"],
-    ["a header name with a space", { version: 1, routes: [{ ...route, inject: { header: "x api", secretEnv: "S" } }] }, "inject.header"],
-    ["a bad variable name", { version: 1, routes: [{ ...route, inject: { header: "x-api-key", secretEnv: "1-BAD" } }] }, "secretEnv"],
+    [
+      "injecting into host",
+      { version: 1, routes: [{ ...route, inject: { header: "Host", secretEnv: "S" } }] },
+      "inject.header",
+    ],
+    [
+      "a header name with a space",
+      { version: 1, routes: [{ ...route, inject: { header: "x api", secretEnv: "S" } }] },
+      "inject.header",
+    ],
+    [
+      "a bad variable name",
+      { version: 1, routes: [{ ...route, inject: { header: "x-api-key", secretEnv: "1-BAD" } }] },
+      "secretEnv",
+    ],
     ["a secret value in the config", { version: 1, routes: [{ ...route, secret: "sk-x" }] }, "secret"],
     ["a port out of range", { version: 1, listen: { port: 70000 }, routes: [] }, "port"],
   ])("rejects %s", (_name, config, mention) => {
@@ -270,7 +317,11 @@ describe("gate startup", () => {
   });
 
   test("logs ready with the port and route names once listening", () => {
-    expect(events[0]).toEqual({ event: "ready", port: gate.port, routes: ["anthropic", "github-api", "plain", "down"] });
+    expect(events[0]).toEqual({
+      event: "ready",
+      port: gate.port,
+      routes: ["anthropic", "github-api", "plain", "down"],
+    });
   });
 });
 
@@ -302,7 +353,15 @@ describe("gate routes", () => {
     expect(seen.body).toBe('{"model":"x"}');
     expect(seen.headers["x-api-key"]).toBe(SECRET);
     expect(seen.headers.host).toBe(`127.0.0.1:${upstreamPort}`);
-    for (const name of ["authorization", "proxy-authorization", "x-forwarded-for", "x-forwarded-host", "forwarded", "x-real-ip", "cookie"]) {
+    for (const name of [
+      "authorization",
+      "proxy-authorization",
+      "x-forwarded-for",
+      "x-forwarded-host",
+      "forwarded",
+      "x-real-ip",
+      "cookie",
+    ]) {
       expect(seen.headers[name], name).toBeUndefined();
     }
     expect(JSON.stringify(seen.headers)).not.toMatch(/placeholder|10\.9\.9\.9|evil\.test/);
@@ -328,7 +387,13 @@ describe("gate routes", () => {
   test("drops hop-by-hop headers both ways, including those named in Connection", async () => {
     const reply = await send({
       path: "/anthropic/hop",
-      headers: { connection: "keep-alive, x-client-hop", "x-client-hop": "1", te: "trailers", "keep-alive": "timeout=9", "x-end-to-end": "kept" },
+      headers: {
+        connection: "keep-alive, x-client-hop",
+        "x-client-hop": "1",
+        te: "trailers",
+        "keep-alive": "timeout=9",
+        "x-end-to-end": "kept",
+      },
     });
     const seen = lastSeen();
     expect(seen.headers["x-client-hop"]).toBeUndefined();
@@ -370,19 +435,19 @@ describe("gate routes", () => {
     expect(evilSeen).toEqual([]);
   });
 
-  test.each([
-    ["/"],
-    ["/nope/v1/messages"],
-    ["/anthropic"],
-    ["/ANTHROPIC/messages"],
-    ["/%61nthropic/messages"],
-  ])("answers %s with 404 and the route list", async (path) => {
-    const before = upstreamSeen.length;
-    const reply = await send({ path });
-    expect(reply.status).toBe(404);
-    expect(JSON.parse(reply.body)).toEqual({ error: "no such route", routes: ["anthropic", "github-api", "plain", "down"] });
-    expect(upstreamSeen.length).toBe(before);
-  });
+  test.each([["/"], ["/nope/v1/messages"], ["/anthropic"], ["/ANTHROPIC/messages"], ["/%61nthropic/messages"]])(
+    "answers %s with 404 and the route list",
+    async (path) => {
+      const before = upstreamSeen.length;
+      const reply = await send({ path });
+      expect(reply.status).toBe(404);
+      expect(JSON.parse(reply.body)).toEqual({
+        error: "no such route",
+        routes: ["anthropic", "github-api", "plain", "down"],
+      });
+      expect(upstreamSeen.length).toBe(before);
+    },
+  );
 
   // EVIL stands for the evil server's address; each target gets a nonce in its
   // query so a request can be traced to whichever server saw it.
@@ -419,7 +484,9 @@ describe("gate routes", () => {
       expect(hits).toEqual([]);
     } else {
       expect(reply.status).toBe(200);
-      expect(hits.map((seen) => seen.url)).toEqual([`${expected.upstream.replaceAll("EVIL", evilAddress)}?nonce=${nonce}`]);
+      expect(hits.map((seen) => seen.url)).toEqual([
+        `${expected.upstream.replaceAll("EVIL", evilAddress)}?nonce=${nonce}`,
+      ]);
       expect(hits[0]!.headers.host).toBe(`127.0.0.1:${upstreamPort}`);
     }
   });
@@ -484,9 +551,25 @@ function selfSignedCertificate(): { key: string; cert: string } {
   try {
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
       { stdio: "ignore" },
     );
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
@@ -495,76 +578,89 @@ function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
-
 // Trusting a test CA needs tls.setDefaultCACertificates (Node 22.19+); the gate
 // itself only ever uses the default CAs. @types/node follows the oldest Node the
 // bundles run on (20), which lacks both calls.
-const testCa = tls as typeof tls & { setDefaultCACertificates?: (certs: string[]) => void; getCACertificates: (type: "default") => string[] };
-describe.skipIf(!hasOpenssl() || typeof testCa.setDefaultCACertificates !== "function")("gate routes over https", () => {
-  const tlsSeen: Seen[] = [];
-  const tlsEvents: GateEvent[] = [];
-  const servers: Server[] = [];
-  let tlsGate: RunningRoutes;
+const testCa = tls as typeof tls & {
+  setDefaultCACertificates?: (certs: string[]) => void;
+  getCACertificates: (type: "default") => string[];
+};
+describe.skipIf(!hasOpenssl() || typeof testCa.setDefaultCACertificates !== "function")(
+  "gate routes over https",
+  () => {
+    const tlsSeen: Seen[] = [];
+    const tlsEvents: GateEvent[] = [];
+    const servers: Server[] = [];
+    let tlsGate: RunningRoutes;
 
-  async function httpsUpstream(identity: { key: string; cert: string }): Promise<number> {
-    const server = createHttpsServer(identity, (req, res) => {
-      tlsSeen.push({ method: req.method!, url: req.url!, headers: req.headers, body: "" });
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ok: true }));
-    });
-    servers.push(server);
-    return listen(server);
-  }
-
-  function get(path: string): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: tlsGate.port, path }, (res) => {
-        readBody(res).then((body) => resolve({ status: res.statusCode!, headers: res.headers, body }), reject);
+    async function httpsUpstream(identity: { key: string; cert: string }): Promise<number> {
+      const server = createHttpsServer(identity, (req, res) => {
+        tlsSeen.push({ method: req.method!, url: req.url!, headers: req.headers, body: "" });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: true }));
       });
-      req.on("error", reject);
-      req.end();
+      servers.push(server);
+      return listen(server);
+    }
+
+    function get(path: string): Promise<Reply> {
+      return new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: tlsGate.port, path }, (res) => {
+          readBody(res).then((body) => resolve({ status: res.statusCode!, headers: res.headers, body }), reject);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    }
+
+    beforeAll(async () => {
+      const trusted = selfSignedCertificate();
+      const untrusted = selfSignedCertificate();
+      testCa.setDefaultCACertificates?.([...testCa.getCACertificates("default"), trusted.cert]);
+      const trustedPort = await httpsUpstream(trusted);
+      const untrustedPort = await httpsUpstream(untrusted);
+      tlsGate = await startRoutes(
+        {
+          version: 1,
+          listen: { host: "127.0.0.1", port: 0 },
+          routes: [
+            {
+              name: "trusted",
+              upstream: `https://127.0.0.1:${trustedPort}/api`,
+              inject: { header: "x-api-key", secretEnv: "S" },
+            },
+            {
+              name: "untrusted",
+              upstream: `https://127.0.0.1:${untrustedPort}`,
+              inject: { header: "x-api-key", secretEnv: "S" },
+            },
+          ],
+        },
+        { S: SECRET },
+        (event) => tlsEvents.push(event),
+      );
     });
-  }
 
-  beforeAll(async () => {
-    const trusted = selfSignedCertificate();
-    const untrusted = selfSignedCertificate();
-    testCa.setDefaultCACertificates?.([...testCa.getCACertificates("default"), trusted.cert]);
-    const trustedPort = await httpsUpstream(trusted);
-    const untrustedPort = await httpsUpstream(untrusted);
-    tlsGate = await startRoutes(
-      {
-        version: 1,
-        listen: { host: "127.0.0.1", port: 0 },
-        routes: [
-          { name: "trusted", upstream: `https://127.0.0.1:${trustedPort}/api`, inject: { header: "x-api-key", secretEnv: "S" } },
-          { name: "untrusted", upstream: `https://127.0.0.1:${untrustedPort}`, inject: { header: "x-api-key", secretEnv: "S" } },
-        ],
-      },
-      { S: SECRET },
-      (event) => tlsEvents.push(event),
-    );
-  });
+    afterAll(async () => {
+      await tlsGate?.close();
+      for (const server of servers) await closeServer(server);
+    });
 
-  afterAll(async () => {
-    await tlsGate?.close();
-    for (const server of servers) await closeServer(server);
-  });
+    test("forwards over TLS to a trusted upstream with the secret and the upstream's host", async () => {
+      const reply = await get("/trusted/v1/messages?x=1");
+      expect(reply.status).toBe(200);
+      expect(tlsSeen).toHaveLength(1);
+      expect(tlsSeen[0]!.url).toBe("/api/v1/messages?x=1");
+      expect(tlsSeen[0]!.headers["x-api-key"]).toBe(SECRET);
+    });
 
-  test("forwards over TLS to a trusted upstream with the secret and the upstream's host", async () => {
-    const reply = await get("/trusted/v1/messages?x=1");
-    expect(reply.status).toBe(200);
-    expect(tlsSeen).toHaveLength(1);
-    expect(tlsSeen[0]!.url).toBe("/api/v1/messages?x=1");
-    expect(tlsSeen[0]!.headers["x-api-key"]).toBe(SECRET);
-  });
-
-  test("refuses an upstream whose certificate the default CAs do not trust", async () => {
-    const reply = await get("/untrusted/v1/messages");
-    expect(reply.status).toBe(502);
-    expect(JSON.parse(reply.body).reason).toMatch(/certificate/i);
-    expect(reply.body).not.toContain(SECRET);
-    expect(tlsSeen).toHaveLength(1);
-    expect(JSON.stringify(tlsEvents)).not.toContain(SECRET);
-  });
-});
+    test("refuses an upstream whose certificate the default CAs do not trust", async () => {
+      const reply = await get("/untrusted/v1/messages");
+      expect(reply.status).toBe(502);
+      expect(JSON.parse(reply.body).reason).toMatch(/certificate/i);
+      expect(reply.body).not.toContain(SECRET);
+      expect(tlsSeen).toHaveLength(1);
+      expect(JSON.stringify(tlsEvents)).not.toContain(SECRET);
+    });
+  },
+);

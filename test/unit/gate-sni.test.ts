@@ -44,7 +44,7 @@ function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
 /** One handshake message's bytes re-framed into TLS records of at most `size` bytes each. */
 function reframe(records: Buffer, size: number): Buffer {
   const handshake: Buffer[] = [];
-  for (let offset = 0; offset < records.length; ) {
+  for (let offset = 0; offset < records.length;) {
     const length = records.readUInt16BE(offset + 3);
     handshake.push(records.subarray(offset + 5, offset + 5 + length));
     offset += 5 + length;
@@ -74,7 +74,9 @@ function extension(type: number, body: Buffer): Buffer {
 function serverNameExtension(...names: Array<[number, string]>): Buffer {
   return extension(
     0,
-    vector16(...names.map(([type, name]) => Buffer.concat([Buffer.from([type]), vector16(Buffer.from(name, "latin1"))]))),
+    vector16(
+      ...names.map(([type, name]) => Buffer.concat([Buffer.from([type]), vector16(Buffer.from(name, "latin1"))])),
+    ),
   );
 }
 
@@ -172,15 +174,31 @@ describe("synthetic ClientHellos", () => {
     ["an empty record", Buffer.from([22, 3, 1, 0, 0]), "empty handshake record"],
     ["a record over 16 KiB", Buffer.from([22, 3, 1, 0x40, 0x01]), "longer than 16 KiB"],
     ["a ServerHello", Buffer.from([22, 3, 3, 0, 4, 2, 0, 0, 0]), "not a ClientHello"],
-    ["a hello over the cap", Buffer.from([22, 3, 1, 0, 4, 1, 0x01, 0x00, 0x00]), `longer than ${MAX_CLIENT_HELLO_BYTES}`],
+    [
+      "a hello over the cap",
+      Buffer.from([22, 3, 1, 0, 4, 1, 0x01, 0x00, 0x00]),
+      `longer than ${MAX_CLIENT_HELLO_BYTES}`,
+    ],
     ["two host names", syntheticHello([serverNameExtension([0, "a.test"], [0, "b.test"])]), "two hosts"],
     ["an empty host name", syntheticHello([serverNameExtension([0, ""])]), "empty"],
     ["an empty server_name list", syntheticHello([extension(0, vector16())]), "list is empty"],
     ["an empty server_name extension", syntheticHello([extension(0, Buffer.alloc(0))]), "shorter"],
     ["only other name types", syntheticHello([serverNameExtension([1, "x"])]), "no host name"],
-    ["a repeated extension", syntheticHello([serverNameExtension([0, "a.test"]), serverNameExtension([0, "b.test"])]), "repeats"],
-    ["a repeated non-SNI extension", syntheticHello([extension(43, Buffer.from([2, 3, 4])), extension(43, Buffer.from([2, 3, 3]))]), "repeats"],
-    ["bytes after the hello", syntheticHello([serverNameExtension([0, "a.test"])], { trailing: Buffer.from([0]) }), "bytes after it"],
+    [
+      "a repeated extension",
+      syntheticHello([serverNameExtension([0, "a.test"]), serverNameExtension([0, "b.test"])]),
+      "repeats",
+    ],
+    [
+      "a repeated non-SNI extension",
+      syntheticHello([extension(43, Buffer.from([2, 3, 4])), extension(43, Buffer.from([2, 3, 3]))]),
+      "repeats",
+    ],
+    [
+      "bytes after the hello",
+      syntheticHello([serverNameExtension([0, "a.test"])], { trailing: Buffer.from([0]) }),
+      "bytes after it",
+    ],
   ])("%s is invalid (%s)", (_name, bytes, reason) => {
     const result = parseClientHello(bytes);
     expect(result.kind).toBe("invalid");
@@ -191,7 +209,10 @@ describe("synthetic ClientHellos", () => {
     const split = syntheticHello([serverNameExtension([0, "a.test"])], { recordSize: 20 });
     const alert = Buffer.from([21, 3, 3, 0, 2, 1, 0]);
     const spliced = Buffer.concat([split.subarray(0, 25), alert, split.subarray(25)]);
-    expect(parseClientHello(spliced)).toMatchObject({ kind: "invalid", reason: expect.stringContaining("non-handshake record") });
+    expect(parseClientHello(spliced)).toMatchObject({
+      kind: "invalid",
+      reason: expect.stringContaining("non-handshake record"),
+    });
   });
 
   test("lengths that point past their parent are invalid, not read beyond it", () => {
@@ -216,10 +237,12 @@ describe("damaged input", () => {
       const source = Object.values(hellos)[Math.floor(random() * Object.values(hellos).length)]!;
       const bytes = Buffer.from(source.subarray(0, Math.floor(random() * (source.length + 1))));
       const flips = 1 + Math.floor(random() * 4);
-      for (let f = 0; f < flips && bytes.length > 0; f++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      for (let f = 0; f < flips && bytes.length > 0; f++)
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
       const result = parseClientHello(bytes);
       kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1);
-      if (result.kind === "hello" && result.serverName !== undefined) expect(result.serverName.length).toBeGreaterThan(0);
+      if (result.kind === "hello" && result.serverName !== undefined)
+        expect(result.serverName.length).toBeGreaterThan(0);
     }
     expect(kinds.get("invalid")).toBeGreaterThan(0);
     expect(kinds.get("incomplete")).toBeGreaterThan(0);

@@ -3,7 +3,12 @@
 // probe's program as it runs in the probe container.
 import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { HOST_PROBE_PROGRAM, HostAddressProbe, addressesToRefuse, localAddresses } from "../../src/bottle/host-addresses.js";
+import {
+  HOST_PROBE_PROGRAM,
+  HostAddressProbe,
+  addressesToRefuse,
+  localAddresses,
+} from "../../src/bottle/host-addresses.js";
 import type { ContainerRequest, DockerClient } from "../../src/docker/client.js";
 
 // Shaped as /proc/net/fib_trie prints it: leaves (`|--`) followed by their routes.
@@ -49,7 +54,12 @@ describe("the kernel's local addresses", () => {
   });
 
   test("IPv6 addresses from if_inet6, written so the gate's parser reads them", () => {
-    expect(localAddresses("", IF_INET6)).toEqual(["fe80:0:0:0:fc:ff:fe00:1", "0:0:0:0:0:0:0:1", "2001:db8:0:0:0:0:0:42", "fd00:0:0:0:0:0:0:2"]);
+    expect(localAddresses("", IF_INET6)).toEqual([
+      "fe80:0:0:0:fc:ff:fe00:1",
+      "0:0:0:0:0:0:0:1",
+      "2001:db8:0:0:0:0:0:42",
+      "fd00:0:0:0:0:0:0:2",
+    ]);
   });
 
   test("empty or unreadable files give nothing", () => {
@@ -60,10 +70,16 @@ describe("the kernel's local addresses", () => {
 
 describe("which of them the gate is told about", () => {
   test.each([
-    [["192.0.2.2", "198.19.5.1", "203.0.113.7"], ["192.0.2.2", "198.19.5.1", "203.0.113.7"]],
+    [
+      ["192.0.2.2", "198.19.5.1", "203.0.113.7"],
+      ["192.0.2.2", "198.19.5.1", "203.0.113.7"],
+    ],
     // The gate refuses these by range already.
     [["127.0.0.1", "10.1.2.3", "172.17.0.1", "192.168.1.1", "169.254.1.1", "::1", "fe80::1%eth0", "fd00::2"], []],
-    [["2001:db8:0:0:0:0:0:42", "2001:db8::42"], ["2001:db8:0:0:0:0:0:42", "2001:db8::42"]],
+    [
+      ["2001:db8:0:0:0:0:0:42", "2001:db8::42"],
+      ["2001:db8:0:0:0:0:0:42", "2001:db8::42"],
+    ],
     [["192.0.2.2", "192.0.2.2", "not-an-ip", ""], ["192.0.2.2"]],
   ])("%j -> %j", (given, kept) => {
     expect(addressesToRefuse(given)).toEqual(kept);
@@ -87,7 +103,8 @@ function fakeEngine(output: string[], createError?: Error) {
   const removed: string[] = [];
   const docker = {
     startContainer: async () => {},
-    waitForLogLine: async (_id: string, onLine: (line: string) => boolean) => (output.some((line) => onLine(line)) ? "matched" : "exited"),
+    waitForLogLine: async (_id: string, onLine: (line: string) => boolean) =>
+      output.some((line) => onLine(line)) ? "matched" : "exited",
     logsTail: async () => output.join("\n"),
     removeContainer: async (name: string) => void removed.push(name),
     networkGateways: async (network: string) => (network === "egress" ? ["198.19.7.1"] : ["172.30.0.1"]),
@@ -97,17 +114,29 @@ function fakeEngine(output: string[], createError?: Error) {
     if (createError) throw createError;
     return "probe-id";
   };
-  const probe = new HostAddressProbe(docker, { name: "b-gate-host-probe", labels: { "claude-bottle.identity": "b" }, image: "node:24" }, create);
+  const probe = new HostAddressProbe(
+    docker,
+    { name: "b-gate-host-probe", labels: { "claude-bottle.identity": "b" }, image: "node:24" },
+    create,
+  );
   return { probe, learn: () => probe.addresses(["egress", "internal"]), made, removed };
 }
 
 describe("learning the host's addresses", () => {
   test("the probe's answer and the networks' gateways, less what the gate refuses by range; the probe is removed", async () => {
-    const engine = fakeEngine(['{"event":"host-addresses","addresses":["127.0.0.1","192.0.2.2","172.17.0.1","fe80::1"]}']);
+    const engine = fakeEngine([
+      '{"event":"host-addresses","addresses":["127.0.0.1","192.0.2.2","172.17.0.1","fe80::1"]}',
+    ]);
     const addresses = await engine.learn();
     expect(addresses).toEqual(expect.arrayContaining(["192.0.2.2", "198.19.7.1"]));
     expect(addresses.filter((a) => a.startsWith("127.") || a.startsWith("172.") || a.startsWith("fe80"))).toEqual([]);
-    expect(engine.made[0]).toMatchObject({ name: "b-gate-host-probe", network: "host", user: "65534:65534", capDrop: ["ALL"], readonlyRootfs: true });
+    expect(engine.made[0]).toMatchObject({
+      name: "b-gate-host-probe",
+      network: "host",
+      user: "65534:65534",
+      capDrop: ["ALL"],
+      readonlyRootfs: true,
+    });
     expect(engine.made[0]?.labels).toEqual({ "claude-bottle.identity": "b", "claude-bottle.role": "host-probe" });
     await new Promise((r) => setImmediate(r));
     expect(engine.removed).toEqual(["b-gate-host-probe"]);
@@ -125,11 +154,15 @@ describe("learning the host's addresses", () => {
 
   test("a probe that ends without an answer fails the launch, saying what it printed", async () => {
     const engine = fakeEngine(["node: not found"]);
-    await expect(engine.learn()).rejects.toThrow(/^could not learn the Docker host's addresses, which the gate must refuse: it exited without an answer "node: not found"; .*image node:24/);
+    await expect(engine.learn()).rejects.toThrow(
+      /^could not learn the Docker host's addresses, which the gate must refuse: it exited without an answer "node: not found"; .*image node:24/,
+    );
   });
 
   test("an engine that refuses a container on the host network fails the launch, saying so", async () => {
     const engine = fakeEngine([], new Error("host networking is not allowed by policy"));
-    await expect(engine.learn()).rejects.toThrow(/could not learn the Docker host's addresses, which the gate must refuse: host networking is not allowed by policy; .*which the engine must allow/);
+    await expect(engine.learn()).rejects.toThrow(
+      /could not learn the Docker host's addresses, which the gate must refuse: host networking is not allowed by policy; .*which the engine must allow/,
+    );
   });
 });

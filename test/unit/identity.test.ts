@@ -35,6 +35,8 @@ describe("identity", () => {
     [null],
   ])("%j is refused with a message naming the field and the fix", (id) => {
     expect(() => parseIdentity(id, "--identity")).toThrow(InputError);
-    expect(() => parseIdentity(id, "--identity")).toThrow(/^--identity: .* is not a bottle identity; an identity is 1-63 lowercase/);
+    expect(() => parseIdentity(id, "--identity")).toThrow(
+      /^--identity: .* is not a bottle identity; an identity is 1-63 lowercase/,
+    );
   });
 });

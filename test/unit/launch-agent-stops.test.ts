@@ -29,7 +29,11 @@ describe("the agent container stops under claude", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(EXEC_DRAIN_MS);
     expect(world.state.exists(IDENTITY)).toBe(true);
     const warned = world.lines.filter((l) => l.level === "warn").map((l) => l.line);
-    expect(warned).toContainEqual(expect.stringMatching(/^the agent container stopped \(exit code 128\) while claude ran; under gVisor .* limits\.pids \(512\)$/));
+    expect(warned).toContainEqual(
+      expect.stringMatching(
+        /^the agent container stopped \(exit code 128\) while claude ran; under gVisor .* limits\.pids \(512\)$/,
+      ),
+    );
     // Nothing is left: the stopped container and the networks are removed as after any session.
     expect(world.docker.containers.size + world.docker.networks.size).toBe(0);
   });

@@ -3,7 +3,15 @@
 import { Readable } from "node:stream";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { ROOT_OWNER, packFiles, readTarFiles } from "../../src/bottle/archive.js";
-import { BottleLease, EngineClock, LEASE_PATH, LEASE_RENEW_MS, LEASE_TTL_MS, leaseAt, readLease } from "../../src/bottle/lease.js";
+import {
+  BottleLease,
+  EngineClock,
+  LEASE_PATH,
+  LEASE_RENEW_MS,
+  LEASE_TTL_MS,
+  leaseAt,
+  readLease,
+} from "../../src/bottle/lease.js";
 import type { DockerClient } from "../../src/docker/client.js";
 
 /** An engine whose clock runs an hour ahead of this process's, and whose gate keeps what is put into it. */
@@ -13,11 +21,14 @@ function fakeEngine(gateFiles: Map<string, Buffer> = new Map()) {
     engineTime: async () => new Date(Date.now() + 3_600_000),
     putArchive: async (_container: string, _path: string, tar: Buffer) => {
       puts.push(Date.now());
-      for (const [name, content] of await readTarFiles(Readable.from([tar]), 1 << 20)) gateFiles.set(`/${name}`, content);
+      for (const [name, content] of await readTarFiles(Readable.from([tar]), 1 << 20))
+        gateFiles.set(`/${name}`, content);
     },
     getArchive: async (_container: string, path: string) => {
       const content = gateFiles.get(path);
-      return content === undefined ? null : Readable.from([await packFiles([{ name: path.split("/").at(-1)!, content }], ROOT_OWNER)]);
+      return content === undefined
+        ? null
+        : Readable.from([await packFiles([{ name: path.split("/").at(-1)!, content }], ROOT_OWNER)]);
     },
   };
   return { docker: docker as unknown as DockerClient, puts, gateFiles };
@@ -30,7 +41,12 @@ afterEach(() => {
 describe("the lease", () => {
   test("holds LEASE_TTL_MS past its renewal", () => {
     const lease = leaseAt("vm/12", new Date("2026-12-02T12:00:00.000Z"));
-    expect(lease).toEqual({ version: 1, runner: "vm/12", renewedAt: "2026-12-02T12:00:00.000Z", expiresAt: new Date(Date.parse("2026-12-02T12:00:00.000Z") + LEASE_TTL_MS).toISOString() });
+    expect(lease).toEqual({
+      version: 1,
+      runner: "vm/12",
+      renewedAt: "2026-12-02T12:00:00.000Z",
+      expiresAt: new Date(Date.parse("2026-12-02T12:00:00.000Z") + LEASE_TTL_MS).toISOString(),
+    });
     expect(LEASE_TTL_MS).toBeGreaterThanOrEqual(4 * LEASE_RENEW_MS);
   });
 
@@ -84,7 +100,11 @@ describe("reading a gate's lease", () => {
   test.each([
     ["no file", undefined, { missing: true }],
     ["not JSON", "{", { problem: expect.stringMatching(/^reading the lease in gate failed: /) }],
-    ["another shape", JSON.stringify({ version: 2 }), { problem: expect.stringMatching(/^the lease in gate is not one this runner reads/) }],
+    [
+      "another shape",
+      JSON.stringify({ version: 2 }),
+      { problem: expect.stringMatching(/^the lease in gate is not one this runner reads/) },
+    ],
     [
       "a lease with more fields than this version knows",
       JSON.stringify({ ...leaseAt("vm/1", new Date(0)), holder: "x" }),

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { DEFAULT_AGENT, DEFAULT_MANIFEST } from "../../src/manifest/default.js";
 import { GateConfigSchema } from "../../src/gate/config.js";
-import { EMBEDDED_MANIFEST_PATH, ManifestError, type ManifestIssue, loadManifest, parseManifest } from "../../src/manifest/load.js";
+import {
+  EMBEDDED_MANIFEST_PATH,
+  ManifestError,
+  type ManifestIssue,
+  loadManifest,
+  parseManifest,
+} from "../../src/manifest/load.js";
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -74,7 +80,16 @@ describe("valid manifests", () => {
             buildArgs: {},
             env: {},
             egress: { allow: [], routes: [] },
-            limits: { memory: "4g", memoryBytes: 4 * GIB, cpus: 2, pids: 512, timeout: "30m", timeoutMs: 1_800_000, state: "2g", stateBytes: 2 * GIB },
+            limits: {
+              memory: "4g",
+              memoryBytes: 4 * GIB,
+              cpus: 2,
+              pids: 512,
+              timeout: "30m",
+              timeoutMs: 1_800_000,
+              state: "2g",
+              stateBytes: 2 * GIB,
+            },
             supervise: false,
           },
         },
@@ -102,11 +117,20 @@ describe("valid manifests", () => {
                 { name: "internal-api", upstream: "http://api.example.com/v1/" },
               ],
             },
-            limits: { memory: "8g", memoryBytes: 8 * GIB, cpus: 0.5, pids: 1024, timeout: "1h30m", timeoutMs: 5_400_000 },
+            limits: {
+              memory: "8g",
+              memoryBytes: 8 * GIB,
+              cpus: 0.5,
+              pids: 1024,
+              timeout: "1h30m",
+              timeoutMs: 5_400_000,
+            },
             supervise: true,
           },
         },
-        agents: { fixer: { bottle: "default", prompt: "Fix the failing tests.", model: "claude-sonnet-4-5", maxTurns: 50 } },
+        agents: {
+          fixer: { bottle: "default", prompt: "Fix the failing tests.", model: "claude-sonnet-4-5", maxTurns: 50 },
+        },
       },
     },
     {
@@ -131,8 +155,13 @@ describe("valid manifests", () => {
     },
     {
       name: "a state limit in megabytes, and the smallest one",
-      manifest: { bottles: { a: { limits: { state: "500m" } }, b: { limits: { state: "1m" } } }, agents: { x: { bottle: "a" } } },
-      expected: { bottles: { a: { limits: { state: "500m", stateBytes: 500 * MIB } }, b: { limits: { stateBytes: MIB } } } },
+      manifest: {
+        bottles: { a: { limits: { state: "500m" } }, b: { limits: { state: "1m" } } },
+        agents: { x: { bottle: "a" } },
+      },
+      expected: {
+        bottles: { a: { limits: { state: "500m", stateBytes: 500 * MIB } }, b: { limits: { stateBytes: MIB } } },
+      },
     },
     {
       name: "memory in bytes",
@@ -165,8 +194,18 @@ describe("valid manifests", () => {
 describe("invalid manifests", () => {
   test.each([
     // Unknown keys
-    { name: "unknown key at the top level", manifest: { ...MINIMAL, agent: {} }, path: "(root)", message: 'unknown key "agent"; did you mean "agents"?' },
-    { name: "unknown key in a bottle", manifest: withBottle({ limit: {} }), path: "bottles.default", message: 'unknown key "limit"; did you mean "limits"?' },
+    {
+      name: "unknown key at the top level",
+      manifest: { ...MINIMAL, agent: {} },
+      path: "(root)",
+      message: 'unknown key "agent"; did you mean "agents"?',
+    },
+    {
+      name: "unknown key in a bottle",
+      manifest: withBottle({ limit: {} }),
+      path: "bottles.default",
+      message: 'unknown key "limit"; did you mean "limits"?',
+    },
     {
       name: "unknown key with no near miss",
       manifest: withBottle({ limits: { swap: "1g" } }),
@@ -195,7 +234,12 @@ describe("invalid manifests", () => {
     { name: "not an object", manifest: [], path: "(root)", message: "[] is an array; expected an object" },
     { name: "no bottles", manifest: { ...MINIMAL, bottles: {} }, path: "bottles", message: "no bottles defined" },
     { name: "no agents", manifest: { ...MINIMAL, agents: {} }, path: "agents", message: "no agents defined" },
-    { name: "missing agents", manifest: { bottles: { default: {} } }, path: "agents", message: "missing; expected an object" },
+    {
+      name: "missing agents",
+      manifest: { bottles: { default: {} } },
+      path: "agents",
+      message: "missing; expected an object",
+    },
     // Names
     {
       name: "bottle name with capitals",
@@ -240,7 +284,12 @@ describe("invalid manifests", () => {
       path: "agents.claude.bottle",
       message: '"defualt" is not a bottle in this manifest; did you mean "default"? (bottles: default, big)',
     },
-    { name: "agent without a bottle", manifest: { ...MINIMAL, agents: { claude: {} } }, path: "agents.claude.bottle", message: "missing; name the bottle" },
+    {
+      name: "agent without a bottle",
+      manifest: { ...MINIMAL, agents: { claude: {} } },
+      path: "agents.claude.bottle",
+      message: "missing; name the bottle",
+    },
     {
       name: "empty model",
       manifest: { ...MINIMAL, agents: { claude: { bottle: "default", model: "" } } },
@@ -420,21 +469,96 @@ describe("invalid manifests", () => {
       path: "bottles.default.egress.allow[1]",
       message: '"169.254.169.254:80" is an IP address',
     },
-    { name: "decimal IPv4", manifest: withBottle({ egress: { allow: ["2130706433"] } }), path: "bottles.default.egress.allow[0]", message: "is an IP address" },
-    { name: "IPv6 literal", manifest: withBottle({ egress: { allow: ["[::1]:443"] } }), path: "bottles.default.egress.allow[0]", message: '"[::1]:443" is an IP address' },
-    { name: "bare IPv6", manifest: withBottle({ egress: { allow: ["fe80::1"] } }), path: "bottles.default.egress.allow[0]", message: "is an IP address" },
-    { name: "a URL", manifest: withBottle({ egress: { allow: ["https://api.github.com"] } }), path: "bottles.default.egress.allow[0]", message: "is a URL" },
-    { name: "a path", manifest: withBottle({ egress: { allow: ["api.github.com/repos"] } }), path: "bottles.default.egress.allow[0]", message: "has a path" },
-    { name: "user info", manifest: withBottle({ egress: { allow: ["git@github.com"] } }), path: "bottles.default.egress.allow[0]", message: "has user info" },
-    { name: "no dot", manifest: withBottle({ egress: { allow: ["localhost"] } }), path: "bottles.default.egress.allow[0]", message: '"localhost" has no dot' },
-    { name: "wildcard over a TLD", manifest: withBottle({ egress: { allow: ["*.com"] } }), path: "bottles.default.egress.allow[0]", message: '"*.com" is too broad' },
-    { name: "wildcard inside", manifest: withBottle({ egress: { allow: ["api.*.com"] } }), path: "bottles.default.egress.allow[0]", message: "has a wildcard that is not the whole first label" },
-    { name: "port out of range", manifest: withBottle({ egress: { allow: ["api.github.com:70000"] } }), path: "bottles.default.egress.allow[0]", message: "has port 70000; a port is 1-65535" },
-    { name: "port zero", manifest: withBottle({ egress: { allow: ["api.github.com:0"] } }), path: "bottles.default.egress.allow[0]", message: "has port 0" },
-    { name: "port not a number", manifest: withBottle({ egress: { allow: ["api.github.com:https"] } }), path: "bottles.default.egress.allow[0]", message: "has a port that is not a number" },
-    { name: "label with an underscore", manifest: withBottle({ egress: { allow: ["my_host.example.com"] } }), path: "bottles.default.egress.allow[0]", message: 'has the label "my_host"' },
-    { name: "label ending in a hyphen", manifest: withBottle({ egress: { allow: ["api-.example.com"] } }), path: "bottles.default.egress.allow[0]", message: 'has the label "api-"' },
-    { name: "empty label", manifest: withBottle({ egress: { allow: ["example..com"] } }), path: "bottles.default.egress.allow[0]", message: "has an empty label" },
+    {
+      name: "decimal IPv4",
+      manifest: withBottle({ egress: { allow: ["2130706433"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "is an IP address",
+    },
+    {
+      name: "IPv6 literal",
+      manifest: withBottle({ egress: { allow: ["[::1]:443"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: '"[::1]:443" is an IP address',
+    },
+    {
+      name: "bare IPv6",
+      manifest: withBottle({ egress: { allow: ["fe80::1"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "is an IP address",
+    },
+    {
+      name: "a URL",
+      manifest: withBottle({ egress: { allow: ["https://api.github.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "is a URL",
+    },
+    {
+      name: "a path",
+      manifest: withBottle({ egress: { allow: ["api.github.com/repos"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has a path",
+    },
+    {
+      name: "user info",
+      manifest: withBottle({ egress: { allow: ["git@github.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has user info",
+    },
+    {
+      name: "no dot",
+      manifest: withBottle({ egress: { allow: ["localhost"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: '"localhost" has no dot',
+    },
+    {
+      name: "wildcard over a TLD",
+      manifest: withBottle({ egress: { allow: ["*.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: '"*.com" is too broad',
+    },
+    {
+      name: "wildcard inside",
+      manifest: withBottle({ egress: { allow: ["api.*.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has a wildcard that is not the whole first label",
+    },
+    {
+      name: "port out of range",
+      manifest: withBottle({ egress: { allow: ["api.github.com:70000"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has port 70000; a port is 1-65535",
+    },
+    {
+      name: "port zero",
+      manifest: withBottle({ egress: { allow: ["api.github.com:0"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has port 0",
+    },
+    {
+      name: "port not a number",
+      manifest: withBottle({ egress: { allow: ["api.github.com:https"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has a port that is not a number",
+    },
+    {
+      name: "label with an underscore",
+      manifest: withBottle({ egress: { allow: ["my_host.example.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: 'has the label "my_host"',
+    },
+    {
+      name: "label ending in a hyphen",
+      manifest: withBottle({ egress: { allow: ["api-.example.com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: 'has the label "api-"',
+    },
+    {
+      name: "empty label",
+      manifest: withBottle({ egress: { allow: ["example..com"] } }),
+      path: "bottles.default.egress.allow[0]",
+      message: "has an empty label",
+    },
     {
       name: "host name too long",
       manifest: withBottle({ egress: { allow: [`${`${"a".repeat(60)}.`.repeat(5)}com`] } }),
@@ -454,26 +578,96 @@ describe("invalid manifests", () => {
       path: "bottles.default.limits.timeout",
       message: '1800 is not a duration; write it as a string with a unit, like "90s", "30m" or "1h30m"',
     },
-    { name: "zero timeout", manifest: withBottle({ limits: { timeout: "0s" } }), path: "bottles.default.limits.timeout", message: '"0s" is zero' },
-    { name: "timeout too long", manifest: withBottle({ limits: { timeout: "30d" } }), path: "bottles.default.limits.timeout", message: '"30d" is longer than the longest timeout, 24d' },
+    {
+      name: "zero timeout",
+      manifest: withBottle({ limits: { timeout: "0s" } }),
+      path: "bottles.default.limits.timeout",
+      message: '"0s" is zero',
+    },
+    {
+      name: "timeout too long",
+      manifest: withBottle({ limits: { timeout: "30d" } }),
+      path: "bottles.default.limits.timeout",
+      message: '"30d" is longer than the longest timeout, 24d',
+    },
     {
       name: "memory with a word for a unit",
       manifest: withBottle({ limits: { memory: "4 GB" } }),
       path: "bottles.default.limits.memory",
       message: '"4 GB" is not a memory size; use a number with an optional unit b, k, m or g, like 512m or 4g',
     },
-    { name: "memory below Docker's minimum", manifest: withBottle({ limits: { memory: "4m" } }), path: "bottles.default.limits.memory", message: '"4m" is below Docker\'s minimum of 6m' },
-    { name: "memory as a number", manifest: withBottle({ limits: { memory: 4096 } }), path: "bottles.default.limits.memory", message: "4096 is not a memory size" },
-    { name: "negative memory", manifest: withBottle({ limits: { memory: "-1g" } }), path: "bottles.default.limits.memory", message: '"-1g" is not a memory size' },
-    { name: "a state limit with a word for a unit", manifest: withBottle({ limits: { state: "2 GB" } }), path: "bottles.default.limits.state", message: '"2 GB" is not a size; use a number with an optional unit b, k, m or g, like 500m or 2g' },
-    { name: "a state limit below 1m", manifest: withBottle({ limits: { state: "512k" } }), path: "bottles.default.limits.state", message: '"512k" is below the smallest state limit, 1m; use something like 500m or 2g' },
-    { name: "a state limit as a number", manifest: withBottle({ limits: { state: 2048 } }), path: "bottles.default.limits.state", message: '2048 is not a size; write it as a string like "500m" or "2g"' },
-    { name: "a state limit too large to count", manifest: withBottle({ limits: { state: "99999999999g" } }), path: "bottles.default.limits.state", message: '"99999999999g" is too large a size' },
-    { name: "zero cpus", manifest: withBottle({ limits: { cpus: 0 } }), path: "bottles.default.limits.cpus", message: "0 is too small; use more than 0" },
-    { name: "too many cpus", manifest: withBottle({ limits: { cpus: 65 } }), path: "bottles.default.limits.cpus", message: "65 is too big; use at most 64" },
-    { name: "cpus as a string", manifest: withBottle({ limits: { cpus: "2" } }), path: "bottles.default.limits.cpus", message: '"2" is a string; expected a number' },
-    { name: "too few pids", manifest: withBottle({ limits: { pids: 8 } }), path: "bottles.default.limits.pids", message: "8 is too small; use at least 16" },
-    { name: "supervise as a string", manifest: withBottle({ supervise: "yes" }), path: "bottles.default.supervise", message: '"yes" is a string; expected true or false' },
+    {
+      name: "memory below Docker's minimum",
+      manifest: withBottle({ limits: { memory: "4m" } }),
+      path: "bottles.default.limits.memory",
+      message: '"4m" is below Docker\'s minimum of 6m',
+    },
+    {
+      name: "memory as a number",
+      manifest: withBottle({ limits: { memory: 4096 } }),
+      path: "bottles.default.limits.memory",
+      message: "4096 is not a memory size",
+    },
+    {
+      name: "negative memory",
+      manifest: withBottle({ limits: { memory: "-1g" } }),
+      path: "bottles.default.limits.memory",
+      message: '"-1g" is not a memory size',
+    },
+    {
+      name: "a state limit with a word for a unit",
+      manifest: withBottle({ limits: { state: "2 GB" } }),
+      path: "bottles.default.limits.state",
+      message: '"2 GB" is not a size; use a number with an optional unit b, k, m or g, like 500m or 2g',
+    },
+    {
+      name: "a state limit below 1m",
+      manifest: withBottle({ limits: { state: "512k" } }),
+      path: "bottles.default.limits.state",
+      message: '"512k" is below the smallest state limit, 1m; use something like 500m or 2g',
+    },
+    {
+      name: "a state limit as a number",
+      manifest: withBottle({ limits: { state: 2048 } }),
+      path: "bottles.default.limits.state",
+      message: '2048 is not a size; write it as a string like "500m" or "2g"',
+    },
+    {
+      name: "a state limit too large to count",
+      manifest: withBottle({ limits: { state: "99999999999g" } }),
+      path: "bottles.default.limits.state",
+      message: '"99999999999g" is too large a size',
+    },
+    {
+      name: "zero cpus",
+      manifest: withBottle({ limits: { cpus: 0 } }),
+      path: "bottles.default.limits.cpus",
+      message: "0 is too small; use more than 0",
+    },
+    {
+      name: "too many cpus",
+      manifest: withBottle({ limits: { cpus: 65 } }),
+      path: "bottles.default.limits.cpus",
+      message: "65 is too big; use at most 64",
+    },
+    {
+      name: "cpus as a string",
+      manifest: withBottle({ limits: { cpus: "2" } }),
+      path: "bottles.default.limits.cpus",
+      message: '"2" is a string; expected a number',
+    },
+    {
+      name: "too few pids",
+      manifest: withBottle({ limits: { pids: 8 } }),
+      path: "bottles.default.limits.pids",
+      message: "8 is too small; use at least 16",
+    },
+    {
+      name: "supervise as a string",
+      manifest: withBottle({ supervise: "yes" }),
+      path: "bottles.default.supervise",
+      message: '"yes" is a string; expected true or false',
+    },
     {
       name: "an unknown capability-block policy",
       manifest: withBottle({ supervise: true, capabilityBlock: "approve" }),
@@ -486,8 +680,18 @@ describe("invalid manifests", () => {
       path: "bottles.default.capabilityBlock",
       message: 'only applies to a supervised bottle; set "supervise": true, or remove "capabilityBlock"',
     },
-    { name: "maxRebuilds without supervise", manifest: withBottle({ maxRebuilds: 1 }), path: "bottles.default.maxRebuilds", message: 'set "supervise": true, or remove "maxRebuilds"' },
-    { name: "too many rebuilds", manifest: withBottle({ supervise: true, maxRebuilds: 11 }), path: "bottles.default.maxRebuilds", message: "11 is too big; use at most 10" },
+    {
+      name: "maxRebuilds without supervise",
+      manifest: withBottle({ maxRebuilds: 1 }),
+      path: "bottles.default.maxRebuilds",
+      message: 'set "supervise": true, or remove "maxRebuilds"',
+    },
+    {
+      name: "too many rebuilds",
+      manifest: withBottle({ supervise: true, maxRebuilds: 11 }),
+      path: "bottles.default.maxRebuilds",
+      message: "11 is too big; use at most 10",
+    },
     // JSON
     {
       name: "invalid JSON, with line and column",
@@ -513,8 +717,18 @@ describe("invalid manifests", () => {
       path: "(file)",
       message: "not valid JSON at line 3, column 1: Expected double-quoted property name",
     },
-    { name: "a truncated file", manifest: '{\n  "bottles": {', path: "(file)", message: "not valid JSON at line 2, column 15" },
-    { name: "a truncated value", manifest: '{\n  "bottles": t', path: "(file)", message: "not valid JSON at line 2, column 15: Unexpected end of JSON input" },
+    {
+      name: "a truncated file",
+      manifest: '{\n  "bottles": {',
+      path: "(file)",
+      message: "not valid JSON at line 2, column 15",
+    },
+    {
+      name: "a truncated value",
+      manifest: '{\n  "bottles": t',
+      path: "(file)",
+      message: "not valid JSON at line 2, column 15: Unexpected end of JSON input",
+    },
     { name: "an empty file", manifest: "  \n", path: "(file)", message: "is empty; a manifest is a JSON object" },
   ])("$name", ({ manifest, path, message }) => {
     expect(issuesOf(manifest)).toEqual([{ path, message: expect.stringContaining(message) }]);
@@ -532,13 +746,20 @@ describe("invalid manifests", () => {
       bottles: { default: { image: "node:24", dockerfile: "Dockerfile", limits: { timeout: "soon" } } },
       agents: { claude: { bottle: "nope" } },
     });
-    expect(issues.map((issue) => issue.path)).toEqual(["bottles.default.limits.timeout", "bottles.default", "agents.claude.bottle"]);
+    expect(issues.map((issue) => issue.path)).toEqual([
+      "bottles.default.limits.timeout",
+      "bottles.default",
+      "agents.claude.bottle",
+    ]);
   });
 
   test("the error message lists each issue under the file, with no stack trace", () => {
     const error = (() => {
       try {
-        parseManifest(JSON.stringify(withBottle({ limits: { timeout: "30 minutes" }, egress: { routes: [{ name: "a" }] } })), "/repo/claude-bottle.json");
+        parseManifest(
+          JSON.stringify(withBottle({ limits: { timeout: "30 minutes" }, egress: { routes: [{ name: "a" }] } })),
+          "/repo/claude-bottle.json",
+        );
       } catch (caught) {
         return caught;
       }
@@ -613,15 +834,53 @@ describe("the manifest and the gate agree", () => {
 
   const HOSTS = [
     // accepted by both, in one canonical form
-    "example.com", "EXAMPLE.com.", "*.Example.com", "*.a.b.example", "xn--bcher-kva.example", "a-b.c-d.example",
-    `${"a".repeat(63)}.example`, `${`${"a".repeat(62)}.`.repeat(4)}com`,
+    "example.com",
+    "EXAMPLE.com.",
+    "*.Example.com",
+    "*.a.b.example",
+    "xn--bcher-kva.example",
+    "a-b.c-d.example",
+    `${"a".repeat(63)}.example`,
+    `${`${"a".repeat(62)}.`.repeat(4)}com`,
     // refused by both
-    "", ".", "..", "*", "*.", "*.com", "com", "localhost", "a.*.example.com", "*example.com", "**.example.com",
-    "user@example.com", "[::1]", "fe80::1", "198.18.0.10", "10.1", "0x7f.1", "2130706433", "example.0x",
-    "exämple.com", "\u212aelvin.example", "my_host.example.com", "-a.example.com", "a-.example.com", "example..com",
-    ".example.com", "example.com..", `${"a".repeat(64)}.example`, `${`${"a".repeat(61)}.`.repeat(5)}com`,
-    "example.com/path", "https://example.com", "example.com?x", "example.com#x", "exa mple.com", " example.com",
-    "example.com:https", "example.com:", "a]b.example",
+    "",
+    ".",
+    "..",
+    "*",
+    "*.",
+    "*.com",
+    "com",
+    "localhost",
+    "a.*.example.com",
+    "*example.com",
+    "**.example.com",
+    "user@example.com",
+    "[::1]",
+    "fe80::1",
+    "198.18.0.10",
+    "10.1",
+    "0x7f.1",
+    "2130706433",
+    "example.0x",
+    "exämple.com",
+    "\u212aelvin.example",
+    "my_host.example.com",
+    "-a.example.com",
+    "a-.example.com",
+    "example..com",
+    ".example.com",
+    "example.com..",
+    `${"a".repeat(64)}.example`,
+    `${`${"a".repeat(61)}.`.repeat(5)}com`,
+    "example.com/path",
+    "https://example.com",
+    "example.com?x",
+    "example.com#x",
+    "exa mple.com",
+    " example.com",
+    "example.com:https",
+    "example.com:",
+    "a]b.example",
   ];
 
   test.each(HOSTS)("allow host %j", (host) => {
@@ -637,7 +896,7 @@ describe("the manifest and the gate agree", () => {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const CHARS = [..."abcxyzABC0129-", ..."._*:@/?#[] \u212aä"];
     const LABELS = ["example", "com", "a", "0x7f", "10", "xn--bcher-kva", "", "a".repeat(63), "a".repeat(64), "-x"];
     const randomLabel = (): string => Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(CHARS)).join("");
@@ -658,15 +917,28 @@ describe("the manifest and the gate agree", () => {
 
   test.each([
     // accepted by both
-    "https://api.anthropic.com", "http://api.example.com/v1/", "https://api.example.com:8443/v1",
+    "https://api.anthropic.com",
+    "http://api.example.com/v1/",
+    "https://api.example.com:8443/v1",
     "http://10.0.0.2:8000",
     "HTTPS://API.EXAMPLE.COM",
     // refused by both
-    "ftp://files.example.com", "api.anthropic.com", "/v1", "", "https://user:secret@api.example.com",
-    "https://@api.example.com", "https://user@api.example.com", "https://api.example.com?",
+    "ftp://files.example.com",
+    "api.anthropic.com",
+    "/v1",
+    "",
+    "https://user:secret@api.example.com",
+    "https://@api.example.com",
+    "https://user@api.example.com",
+    "https://api.example.com?",
     "https://api.example.com/v1?key=1",
-    "https://api.example.com#", "https://api.example.com/#top", " https://api.example.com", "https://api.example.com\n",
-    "https://api.exa\tmple.com", "javascript:alert(1)", "https://",
+    "https://api.example.com#",
+    "https://api.example.com/#top",
+    " https://api.example.com",
+    "https://api.example.com\n",
+    "https://api.exa\tmple.com",
+    "javascript:alert(1)",
+    "https://",
   ])("upstream %j", (upstream) => {
     expectAgreement(upstream, manifestUpstream(upstream), gateUpstream(upstream), (ok) => ok);
   });
@@ -733,12 +1005,17 @@ describe("loadManifest", () => {
     const cwd = project("broken", { "claude-bottle.json": JSON.stringify(withBottle({ limits: { memory: "lots" } })) });
     const error = loadError({ cwd });
     expect(error.file).toBe(join(cwd, "claude-bottle.json"));
-    expect(error.issues).toEqual([{ path: "bottles.default.limits.memory", message: expect.stringContaining('"lots" is not a memory size') }]);
+    expect(error.issues).toEqual([
+      { path: "bottles.default.limits.memory", message: expect.stringContaining('"lots" is not a memory size') },
+    ]);
   });
 
   test("the embedded default's recorded path loads it again", () => {
     const cwd = project("roundtrip", { "claude-bottle.json": JSON.stringify(FULL) });
-    expect(loadManifest({ path: EMBEDDED_MANIFEST_PATH, cwd })).toMatchObject({ path: EMBEDDED_MANIFEST_PATH, embedded: true });
+    expect(loadManifest({ path: EMBEDDED_MANIFEST_PATH, cwd })).toMatchObject({
+      path: EMBEDDED_MANIFEST_PATH,
+      embedded: true,
+    });
   });
 });
 

@@ -8,7 +8,9 @@ test("no CLAUDE_BOTTLE_PAUSE_AT: no pause hook at all", () => {
 
 test("an unknown phase is an error naming the variable and the phases", () => {
   expect(() => pauseFromEnv({ CLAUDE_BOTTLE_PAUSE_AT: "lunch" }, () => {})).toThrow(InputError);
-  expect(() => pauseFromEnv({ CLAUDE_BOTTLE_PAUSE_AT: "lunch" }, () => {})).toThrow(/^CLAUDE_BOTTLE_PAUSE_AT: "lunch" is not a phase; use one of: plan, image-build, networks/);
+  expect(() => pauseFromEnv({ CLAUDE_BOTTLE_PAUSE_AT: "lunch" }, () => {})).toThrow(
+    /^CLAUDE_BOTTLE_PAUSE_AT: "lunch" is not a phase; use one of: plan, image-build, networks/,
+  );
 });
 
 test("the hook passes every other phase and holds at the named one, saying so", async () => {
@@ -16,7 +18,10 @@ test("the hook passes every other phase and holds at the named one, saying so", 
   const pause = pauseFromEnv({ CLAUDE_BOTTLE_PAUSE_AT: "gate-start" }, (l) => said.push(l));
   expect(PAUSE_POINTS).toContain("cache-save");
   await pause?.("networks");
-  const held = await Promise.race([pause?.("gate-start").then(() => "passed"), new Promise((r) => setTimeout(() => r("held"), 50))]);
+  const held = await Promise.race([
+    pause?.("gate-start").then(() => "passed"),
+    new Promise((r) => setTimeout(() => r("held"), 50)),
+  ]);
   expect(held).toBe("held");
   expect(said).toEqual(["paused at gate-start (CLAUDE_BOTTLE_PAUSE_AT)"]);
 });

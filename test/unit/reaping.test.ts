@@ -20,12 +20,42 @@ describe("cleanup's verdict", () => {
     ["a runner on this host that runs", facts({ state: "running" }), false, /still running on this host/],
     ["a runner on this host that is gone", facts({ state: "gone", lease: null }), true, /on this host is gone/],
     ["a runner elsewhere that renewed its lease", facts({}), false, /renewed its lease at .*holds until/],
-    ["a runner elsewhere whose lease has just a moment left", facts({ lease: leaseRenewed(LEASE_TTL_MS) }), false, /holds until/],
-    ["a runner elsewhere whose lease expired", facts({ lease: leaseRenewed(LEASE_TTL_MS + 1) }), true, /lease expired at/],
-    ["a runner elsewhere whose gate holds no lease (an earlier version)", facts({ lease: { missing: true } }), false, /holds no lease/],
-    ["a runner elsewhere whose lease cannot be read", facts({ lease: { problem: "reading the lease in g failed: boom" } }), false, /failed: boom/],
-    ["elsewhere, no gate yet, created a moment ago", facts({ lease: null, newest: ago(10_000) }), false, /still being set up/],
-    ["elsewhere, no gate, older than a lease holds", facts({ lease: null, newest: ago(LEASE_TTL_MS + 1) }), true, /never got a gate/],
+    [
+      "a runner elsewhere whose lease has just a moment left",
+      facts({ lease: leaseRenewed(LEASE_TTL_MS) }),
+      false,
+      /holds until/,
+    ],
+    [
+      "a runner elsewhere whose lease expired",
+      facts({ lease: leaseRenewed(LEASE_TTL_MS + 1) }),
+      true,
+      /lease expired at/,
+    ],
+    [
+      "a runner elsewhere whose gate holds no lease (an earlier version)",
+      facts({ lease: { missing: true } }),
+      false,
+      /holds no lease/,
+    ],
+    [
+      "a runner elsewhere whose lease cannot be read",
+      facts({ lease: { problem: "reading the lease in g failed: boom" } }),
+      false,
+      /failed: boom/,
+    ],
+    [
+      "elsewhere, no gate yet, created a moment ago",
+      facts({ lease: null, newest: ago(10_000) }),
+      false,
+      /still being set up/,
+    ],
+    [
+      "elsewhere, no gate, older than a lease holds",
+      facts({ lease: null, newest: ago(LEASE_TTL_MS + 1) }),
+      true,
+      /never got a gate/,
+    ],
     ["elsewhere, no gate and no creation time", facts({ lease: null, newest: null }), false, /no creation time/],
   ])("%s", (_, found, reap, reason) => {
     const verdict = judgeBottle(found, NOW);

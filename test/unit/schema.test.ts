@@ -14,7 +14,9 @@ test("the committed JSON Schema matches the zod schema", () => {
     return;
   }
   const committed = existsSync(SCHEMA_FILE) ? readFileSync(SCHEMA_FILE, "utf8") : "";
-  expect(committed, `schema/claude-bottle.schema.json is out of date; regenerate it with ${REGENERATE}`).toBe(generated);
+  expect(committed, `schema/claude-bottle.schema.json is out of date; regenerate it with ${REGENERATE}`).toBe(
+    generated,
+  );
 });
 
 test("the JSON Schema describes the input a user writes", () => {

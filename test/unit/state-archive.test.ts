@@ -43,11 +43,36 @@ describe("state archives", () => {
     ["a .. path", [metadata, { name: "../escape.txt", body: "x" }], /"..\/escape.txt" climbs out/],
     ["a nested .. path", [metadata, { name: "transcript/../../escape.txt", body: "x" }], /climbs out/],
     ["an absolute path", [metadata, { name: "/etc/cron.d/evil", body: "x" }], /has an absolute path/],
-    ["a symlink to /", [metadata, { name: "workspace/root", type: "symlink", linkname: "/" }], /symlink pointing outside/],
-    ["a symlink climbing out", [metadata, { name: "workspace/up", type: "symlink", linkname: "../../.." }], /symlink pointing outside/],
-    ["a file below an inner symlink", [metadata, { name: "transcript", type: "directory" }, { name: "workspace/link", type: "symlink", linkname: "../transcript" }, { name: "workspace/link/planted", body: "x" }], /"workspace\/link\/planted" lies below the symlink "workspace\/link"/],
-    ["a hardlink", [metadata, { name: "workspace/passwd", type: "link", linkname: "/etc/passwd" }], /is a link; only files/],
-    ["a device", [metadata, { name: "workspace/sda", type: "block-device", devmajor: 8, devminor: 0 }], /is a block-device/],
+    [
+      "a symlink to /",
+      [metadata, { name: "workspace/root", type: "symlink", linkname: "/" }],
+      /symlink pointing outside/,
+    ],
+    [
+      "a symlink climbing out",
+      [metadata, { name: "workspace/up", type: "symlink", linkname: "../../.." }],
+      /symlink pointing outside/,
+    ],
+    [
+      "a file below an inner symlink",
+      [
+        metadata,
+        { name: "transcript", type: "directory" },
+        { name: "workspace/link", type: "symlink", linkname: "../transcript" },
+        { name: "workspace/link/planted", body: "x" },
+      ],
+      /"workspace\/link\/planted" lies below the symlink "workspace\/link"/,
+    ],
+    [
+      "a hardlink",
+      [metadata, { name: "workspace/passwd", type: "link", linkname: "/etc/passwd" }],
+      /is a link; only files/,
+    ],
+    [
+      "a device",
+      [metadata, { name: "workspace/sda", type: "block-device", devmajor: 8, devminor: 0 }],
+      /is a block-device/,
+    ],
     ["a fifo", [metadata, { name: "workspace/pipe", type: "fifo" }], /is a fifo/],
     ["no metadata", [{ name: "transcript/x", body: "x" }], /has no metadata.json/],
   ])("%s is refused and nothing is written", async (_name, entries, message) => {
@@ -64,7 +89,9 @@ describe("state archives", () => {
 
   test("size and entry limits", async () => {
     const big = await tarOf([metadata, { name: "workspace/big", body: "x".repeat(10_000) }]);
-    await expect(checkStateArchive(big, { maxBytes: 5_000, maxEntries: 100 })).rejects.toThrow(/larger than 5000 bytes/);
+    await expect(checkStateArchive(big, { maxBytes: 5_000, maxEntries: 100 })).rejects.toThrow(
+      /larger than 5000 bytes/,
+    );
     const many = await tarOf([metadata, ...Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: "" }))]);
     await expect(checkStateArchive(many, { maxBytes: 1e9, maxEntries: 10 })).rejects.toThrow(/more than 10 entries/);
   });
@@ -87,7 +114,9 @@ test("a tar cut inside an entry's data is refused as unreadable, not thrown past
   const archive = join(dir, "cut.tar");
   writeFileSync(archive, Buffer.concat(chunks).subarray(0, 512 * 4));
   await expect(unpackState(archive, join(dir, "state"))).rejects.toThrow(UnsafeArchiveError);
-  await expect(unpackState(archive, join(dir, "state"))).rejects.toThrow(/^restored state refused: .*(cut short|Unexpected end of data)/);
+  await expect(unpackState(archive, join(dir, "state"))).rejects.toThrow(
+    /^restored state refused: .*(cut short|Unexpected end of data)/,
+  );
   expect(existsSync(join(dir, "state"))).toBe(false);
   expect(readdirSync(dir)).toEqual(["cut.tar"]);
 });

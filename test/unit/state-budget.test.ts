@@ -40,8 +40,12 @@ describe("limits.state", () => {
     // The transcript may now take what the work tree leaves.
     const meter = await budget.meter("transcript", "the transcript (~/.claude)");
     await expect(
-      store.replaceSnapshot(ID, "transcript", (dir) => archive("t.bin", 800 * KIB).then((tar) => extractInto(meter.through(tar), dir))),
-    ).rejects.toThrow(/the transcript \(~\/\.claude\) is larger than the 0\.7 MiB that limits\.state \(1m\) leaves for it \(the rest of the state takes 0\.3 MiB\)/);
+      store.replaceSnapshot(ID, "transcript", (dir) =>
+        archive("t.bin", 800 * KIB).then((tar) => extractInto(meter.through(tar), dir)),
+      ),
+    ).rejects.toThrow(
+      /the transcript \(~\/\.claude\) is larger than the 0\.7 MiB that limits\.state \(1m\) leaves for it \(the rest of the state takes 0\.3 MiB\)/,
+    );
   });
 
   test("a snapshot past the limit fails before it is written past it, and the previous one stays", async () => {
@@ -71,7 +75,9 @@ describe("limits.state", () => {
 
   test("what an earlier launch left counts", async () => {
     const store = await fresh();
-    await store.replaceSnapshot(ID, "transcript", async (dir) => writeFileSync(join(dir, "old.bin"), "x".repeat(700 * KIB)));
+    await store.replaceSnapshot(ID, "transcript", async (dir) =>
+      writeFileSync(join(dir, "old.bin"), "x".repeat(700 * KIB)),
+    );
     const budget = await StateBudget.open(store, ID, 1 * MIB);
     await expect(snapshot(store, budget, 400 * KIB)).rejects.toBeInstanceOf(StateLimitExceeded);
     await snapshot(store, budget, 200 * KIB);
@@ -85,7 +91,9 @@ describe("limits.state", () => {
     expect(budget.admitLog(300 * KIB)).toBe(true);
     expect(budget.admitLog(1)).toBe(false);
     expect(budget.admitLog(2 * MIB)).toBe(false);
-    expect(budget.droppedLogs()).toBe("2.0 MiB of claude's output and the gate's log were not kept in the state: the logs may take a quarter of limits.state (4m)");
+    expect(budget.droppedLogs()).toBe(
+      "2.0 MiB of claude's output and the gate's log were not kept in the state: the logs may take a quarter of limits.state (4m)",
+    );
     // The snapshots keep the rest.
     await snapshot(store, budget, 2 * MIB);
   });

@@ -6,9 +6,22 @@ import type { Metadata } from "../../src/state/metadata.js";
 import { StateStore } from "../../src/state/store.js";
 
 const meta = (identity: string): Metadata => ({
-  version: 1, identity, agent: "fixer", manifestPath: "/m.json", workspace: "/w", sessionId: null,
-  outcome: "running", exitCode: null, startedAt: "2026-01-01T00:00:00.000Z", endedAt: null, launches: 1,
-  numTurns: null, costUsd: null, image: null, origin: null, history: [],
+  version: 1,
+  identity,
+  agent: "fixer",
+  manifestPath: "/m.json",
+  workspace: "/w",
+  sessionId: null,
+  outcome: "running",
+  exitCode: null,
+  startedAt: "2026-01-01T00:00:00.000Z",
+  endedAt: null,
+  launches: 1,
+  numTurns: null,
+  costUsd: null,
+  image: null,
+  origin: null,
+  history: [],
 });
 
 const store = () => new StateStore(mkdtempSync(join(tmpdir(), "bottle-state-")));

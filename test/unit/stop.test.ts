@@ -38,7 +38,10 @@ describe("stopping claude", () => {
 
   test.each([
     ["claude ignores SIGTERM", () => Promise.resolve(0)],
-    ["the signal's exec cannot start (a full pid table)", () => Promise.reject(new Error("OCI runtime exec failed: resource temporarily unavailable"))],
+    [
+      "the signal's exec cannot start (a full pid table)",
+      () => Promise.reject(new Error("OCI runtime exec failed: resource temporarily unavailable")),
+    ],
     ["the signal's exec never returns", () => new Promise<number>(() => {})],
   ])("%s: the engine kills the container once the grace is over", async (_name, execResult) => {
     const { docker, calls } = engine({ execResult: execResult() });
@@ -69,7 +72,8 @@ describe("stopping claude", () => {
 test("an exec that cannot start is tried again within the grace", async () => {
   let tries = 0;
   const docker = {
-    exec: async () => (++tries < 3 ? Promise.reject(new Error("OCI runtime exec failed: resource temporarily unavailable")) : 0),
+    exec: async () =>
+      ++tries < 3 ? Promise.reject(new Error("OCI runtime exec failed: resource temporarily unavailable")) : 0,
     killContainer: async () => {},
     runningExecs: async () => [],
   } as unknown as DockerClient;

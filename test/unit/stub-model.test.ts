@@ -49,18 +49,22 @@ function newSession(): Session {
  * claude it is already sandboxed, which is what root in a throwaway test is.
  */
 function runClaude(stub: StubModel, session: Session, args: string[]): Promise<ClaudeRun> {
-  const child = spawn(CLAUDE, ["--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions", ...args], {
-    cwd: session.cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: session.home,
-      ANTHROPIC_BASE_URL: stub.url,
-      ANTHROPIC_API_KEY: API_KEY,
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      ...(process.getuid?.() === 0 ? { IS_SANDBOX: "1" } : {}),
+  const child = spawn(
+    CLAUDE,
+    ["--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions", ...args],
+    {
+      cwd: session.cwd,
+      env: {
+        PATH: process.env.PATH,
+        HOME: session.home,
+        ANTHROPIC_BASE_URL: stub.url,
+        ANTHROPIC_API_KEY: API_KEY,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+        ...(process.getuid?.() === 0 ? { IS_SANDBOX: "1" } : {}),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -104,7 +108,8 @@ const MARKER = "progress-marker-42";
 /** A session that runs one Bash command, then has claude kill itself from its own tool call. */
 async function crashedSession(): Promise<{ session: Session; sessionId: string; run: ClaudeRun; stub: StubModel }> {
   const model = await stub(async ({ body }) => {
-    if (toolResultText(body) === null) return { toolUse: { name: "Bash", input: { command: `echo ${MARKER}`, description: "record the marker" } } };
+    if (toolResultText(body) === null)
+      return { toolUse: { name: "Bash", input: { command: `echo ${MARKER}`, description: "record the marker" } } };
     // claude writes its transcript a moment after each turn; wait so the first tool's result is on disk before the kill.
     await new Promise((r) => setTimeout(r, 2_000));
     return { toolUse: { name: "Bash", input: { command: "kill -9 $PPID", description: "crash" } } };
@@ -126,7 +131,12 @@ describe("the real claude CLI against the stub model", () => {
       expect(run.code, run.stderr).toBe(0);
       const sessionId = initOf(run)?.session_id;
       expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(resultOf(run)).toMatchObject({ subtype: "success", is_error: false, result: "hello from the stub", session_id: sessionId });
+      expect(resultOf(run)).toMatchObject({
+        subtype: "success",
+        is_error: false,
+        result: "hello from the stub",
+        session_id: sessionId,
+      });
       const messages = messageRequests(model);
       expect(messages.length).toBeGreaterThan(0);
       expect(messages[0]?.headers["x-api-key"]).toBe(API_KEY);
@@ -178,7 +188,9 @@ describe("the real claude CLI against the stub model", () => {
     "reports an API error as an error result, and exits 1",
     async () => {
       // A 400 is not retried; 401, 429 and 5xx are, for minutes, unless CLAUDE_CODE_MAX_RETRIES says otherwise.
-      const model = await stub(() => ({ error: { status: 400, type: "invalid_request_error", message: "the stub refuses" } }));
+      const model = await stub(() => ({
+        error: { status: 400, type: "invalid_request_error", message: "the stub refuses" },
+      }));
       const run = await runClaude(model, newSession(), ["-p", "say hello"]);
 
       expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 400 });
@@ -197,7 +209,11 @@ describe("the stub's protocol", () => {
     ...extra,
   });
   const post = (model: StubModel, path: string, payload: unknown) =>
-    fetch(`${model.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+    fetch(`${model.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
 
   it("answers without stream as one JSON message", async () => {
     const model = await stub(() => ({ toolUse: { name: "Bash", input: { command: "ls" } } }));
@@ -219,7 +235,15 @@ describe("the stub's protocol", () => {
     const events = (await res.text())
       .split("\n\n")
       .filter(Boolean)
-      .map((chunk) => JSON.parse(chunk.split("\n").find((l) => l.startsWith("data: "))?.slice(6) ?? "null") as Event);
+      .map(
+        (chunk) =>
+          JSON.parse(
+            chunk
+              .split("\n")
+              .find((l) => l.startsWith("data: "))
+              ?.slice(6) ?? "null",
+          ) as Event,
+      );
     expect(events.map((e) => e.type)).toEqual([
       "message_start",
       "content_block_start",
@@ -257,7 +281,11 @@ describe("the stub's protocol", () => {
     expect((await fetch(model.url, { method: "HEAD" })).status).toBe(200);
     expect((await fetch(`${model.url}/v1/models`)).status).toBe(200);
     expect(calls).toBe(0);
-    expect(model.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /v1/messages/count_tokens", "HEAD /", "GET /v1/models"]);
+    expect(model.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /v1/messages/count_tokens",
+      "HEAD /",
+      "GET /v1/models",
+    ]);
   });
 
   it("holds a hanging reply open until close()", async () => {
@@ -280,7 +308,13 @@ describe("body helpers", () => {
       { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } }] },
       { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "a.txt\nb.txt" }] },
       { role: "assistant", content: [{ type: "tool_use", id: "t2", name: "Bash", input: { command: "pwd" } }] },
-      { role: "user", content: [{ type: "tool_result", tool_use_id: "t2", content: [{ type: "text", text: "/home/node/workspace" }] }, { type: "text", text: "go on" }] },
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "t2", content: [{ type: "text", text: "/home/node/workspace" }] },
+          { type: "text", text: "go on" },
+        ],
+      },
     ],
     tools: [{ name: "Bash" }],
   };
@@ -292,8 +326,16 @@ describe("body helpers", () => {
     { name: "toolResultText", value: toolResultText(conversation), expected: "/home/node/workspace" },
     { name: "offersTools", value: offersTools(conversation), expected: true },
     { name: "countMessages of junk", value: countMessages("not a body"), expected: 0 },
-    { name: "lastUserText of a string prompt", value: lastUserText({ messages: [{ role: "user", content: "plain" }] }), expected: "plain" },
-    { name: "toolResultText without tools", value: toolResultText({ messages: [{ role: "user", content: "plain" }] }), expected: null },
+    {
+      name: "lastUserText of a string prompt",
+      value: lastUserText({ messages: [{ role: "user", content: "plain" }] }),
+      expected: "plain",
+    },
+    {
+      name: "toolResultText without tools",
+      value: toolResultText({ messages: [{ role: "user", content: "plain" }] }),
+      expected: null,
+    },
     { name: "offersTools without tools", value: offersTools({ messages: [] }), expected: false },
   ])("$name", ({ value, expected }) => {
     expect(value).toEqual(expected);

@@ -6,7 +6,10 @@ describe("is a proposal a Dockerfile worth building", () => {
   test.each([
     ["a plain one", "FROM debian:bookworm\nRUN apt-get install -y gcc\n"],
     ["ARG before FROM", "ARG BASE=node:24\nFROM ${BASE}\nUSER node\n"],
-    ["a parser directive, comments and stages", "# syntax=docker/dockerfile:1\n# build stage\nFROM golang AS build\nRUN go build ./...\nFROM debian\nCOPY --from=build /out /usr/local/bin/\n"],
+    [
+      "a parser directive, comments and stages",
+      "# syntax=docker/dockerfile:1\n# build stage\nFROM golang AS build\nRUN go build ./...\nFROM debian\nCOPY --from=build /out /usr/local/bin/\n",
+    ],
     ["lowercase instructions", "from debian\nrun echo hi\n"],
     ["line continuations", "FROM debian\nRUN apt-get update && \\\n    apt-get install -y make\n"],
     ["heredocs", "FROM debian\nRUN <<EOF\napt-get update\napt-get install -y gcc\nEOF\n"],
@@ -21,8 +24,16 @@ describe("is a proposal a Dockerfile worth building", () => {
     ["only whitespace", "  \n\t\n", "the Dockerfile is empty"],
     ["only comments", "# nothing here\n", "has no instructions"],
     ["no FROM", "ARG X=1\n", "has no FROM instruction"],
-    ["RUN before FROM", "RUN make\nFROM debian\n", "line 1: the first instruction is RUN; a Dockerfile starts with FROM"],
-    ["an unknown instruction, with its line", "FROM debian\n\nINSTALL gcc\n", 'line 3: "INSTALL" is not a Dockerfile instruction'],
+    [
+      "RUN before FROM",
+      "RUN make\nFROM debian\n",
+      "line 1: the first instruction is RUN; a Dockerfile starts with FROM",
+    ],
+    [
+      "an unknown instruction, with its line",
+      "FROM debian\n\nINSTALL gcc\n",
+      'line 3: "INSTALL" is not a Dockerfile instruction',
+    ],
     ["FROM without an image", "FROM\n", "line 1: FROM has no arguments"],
     ["FROM with only a flag", "FROM --platform=linux/amd64\n", "FROM has no arguments"],
     ["a NUL byte", "FROM debian\0\n", "contains a NUL byte"],

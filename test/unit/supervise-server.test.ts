@@ -48,7 +48,11 @@ function rawConfig(policy: CapabilityPolicy, proposalsDir: string): Record<strin
     policy,
     proposalsDir,
     currentDockerfile: { source: "manifest", text: "FROM node:24\n" },
-    egress: { mode: "enforce", allow: ["registry.npmjs.org:443"], routes: [{ name: "anthropic", upstream: "https://api.anthropic.com" }] },
+    egress: {
+      mode: "enforce",
+      allow: ["registry.npmjs.org:443"],
+      routes: [{ name: "anthropic", upstream: "https://api.anthropic.com" }],
+    },
   };
 }
 
@@ -66,9 +70,20 @@ async function start(policy: CapabilityPolicy, overrides: Record<string, unknown
 }
 
 /** The answer, and how many events had been emitted when the client had it in hand. */
-async function call(r: Running, name: string, args: Record<string, unknown> = {}): Promise<{ text: string; isError: boolean; eventsSoFar: number }> {
-  const result = (await r.client.callTool({ name, arguments: args })) as { content: { type: string; text: string }[]; isError?: boolean };
-  return { text: result.content.map((c) => c.text).join("\n"), isError: result.isError === true, eventsSoFar: r.events.length };
+async function call(
+  r: Running,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<{ text: string; isError: boolean; eventsSoFar: number }> {
+  const result = (await r.client.callTool({ name, arguments: args })) as {
+    content: { type: string; text: string }[];
+    isError?: boolean;
+  };
+  return {
+    text: result.content.map((c) => c.text).join("\n"),
+    isError: result.isError === true,
+    eventsSoFar: r.events.length,
+  };
 }
 
 function proposals(r: Running): string[] {
@@ -100,12 +115,21 @@ describe("the supervise server's tools", () => {
 
   test("current-dockerfile says where the Dockerfile comes from, then gives it", async () => {
     const r = await start("preserve");
-    expect(await call(r, "current-dockerfile")).toMatchObject({ text: "# source: manifest\nFROM node:24\n", isError: false });
+    expect(await call(r, "current-dockerfile")).toMatchObject({
+      text: "# source: manifest\nFROM node:24\n",
+      isError: false,
+    });
     expect(r.events).toContainEqual({ event: "tool", name: "current-dockerfile" });
   });
 
   test("current-dockerfile names the image the bottle runs on, for a proposal to start FROM", async () => {
-    const r = await start("preserve", { currentDockerfile: { source: "manifest", text: "FROM node:24\nCOPY . /app\n", image: "claude-bottle-agent:fixer-0123456789ab" } });
+    const r = await start("preserve", {
+      currentDockerfile: {
+        source: "manifest",
+        text: "FROM node:24\nCOPY . /app\n",
+        image: "claude-bottle-agent:fixer-0123456789ab",
+      },
+    });
     expect((await call(r, "current-dockerfile")).text).toBe(
       "# source: manifest\n# image: claude-bottle-agent:fixer-0123456789ab (this bottle runs on it; a proposal can start FROM it)\nFROM node:24\nCOPY . /app\n",
     );
@@ -119,7 +143,11 @@ describe("the supervise server's tools", () => {
   test("list-egress gives the mode, the allowlist and the routes by name and upstream", async () => {
     const r = await start("preserve");
     const { text } = await call(r, "list-egress");
-    expect(JSON.parse(text)).toEqual({ mode: "enforce", allow: ["registry.npmjs.org:443"], routes: [{ name: "anthropic", upstream: "https://api.anthropic.com" }] });
+    expect(JSON.parse(text)).toEqual({
+      mode: "enforce",
+      allow: ["registry.npmjs.org:443"],
+      routes: [{ name: "anthropic", upstream: "https://api.anthropic.com" }],
+    });
   });
 
   test("list-egress with nothing allowed", async () => {
@@ -192,22 +220,37 @@ describe("a capability-block proposal", () => {
     ["a whitespace-only Dockerfile", " \n\t \n", REASON, "the Dockerfile is empty"],
     ["no FROM", "ARG BASE=debian\n", REASON, "has no FROM instruction"],
     ["RUN before FROM", "RUN make\nFROM debian\n", REASON, "line 1: the first instruction is RUN"],
-    ["an unknown instruction", "FROM debian\n# tools\nINSTALL gcc\n", REASON, 'line 3: "INSTALL" is not a Dockerfile instruction'],
+    [
+      "an unknown instruction",
+      "FROM debian\n# tools\nINSTALL gcc\n",
+      REASON,
+      'line 3: "INSTALL" is not a Dockerfile instruction',
+    ],
     ["a NUL byte", "FROM debian\nRUN echo \0\n", REASON, "contains a NUL byte"],
-    ["one byte over the limit", `FROM debian\n#${"x".repeat(MAX_DOCKERFILE_BYTES - 13)}\n`, REASON, `${MAX_DOCKERFILE_BYTES + 1} bytes, over the limit of ${MAX_DOCKERFILE_BYTES}`],
+    [
+      "one byte over the limit",
+      `FROM debian\n#${"x".repeat(MAX_DOCKERFILE_BYTES - 13)}\n`,
+      REASON,
+      `${MAX_DOCKERFILE_BYTES + 1} bytes, over the limit of ${MAX_DOCKERFILE_BYTES}`,
+    ],
     ["an empty reason", DOCKERFILE, "  ", "the reason is empty"],
-  ])("%s is refused with what is wrong, a refused line, nothing written", async (_name, dockerfile, reason, problem) => {
-    const r = await start("preserve");
-    const answer = await call(r, "capability-block", { dockerfile, reason });
-    expect(answer.isError).toBe(true);
-    expect(answer.text).toContain(problem);
-    expect(answer.text).toContain("Fix it and call capability-block again");
-    expect(r.events[1]).toMatchObject({ event: "capability-block", decision: "refused" });
-    expect(r.events[1]?.problem).toEqual(expect.stringContaining(problem));
-    expect(proposals(r)).toEqual([]);
-    // A refused proposal does not use up the one that may be accepted.
-    expect((await call(r, "capability-block", { dockerfile: DOCKERFILE, reason: REASON })).text).toMatch(/^Your request was recorded/);
-  });
+  ])(
+    "%s is refused with what is wrong, a refused line, nothing written",
+    async (_name, dockerfile, reason, problem) => {
+      const r = await start("preserve");
+      const answer = await call(r, "capability-block", { dockerfile, reason });
+      expect(answer.isError).toBe(true);
+      expect(answer.text).toContain(problem);
+      expect(answer.text).toContain("Fix it and call capability-block again");
+      expect(r.events[1]).toMatchObject({ event: "capability-block", decision: "refused" });
+      expect(r.events[1]?.problem).toEqual(expect.stringContaining(problem));
+      expect(proposals(r)).toEqual([]);
+      // A refused proposal does not use up the one that may be accepted.
+      expect((await call(r, "capability-block", { dockerfile: DOCKERFILE, reason: REASON })).text).toMatch(
+        /^Your request was recorded/,
+      );
+    },
+  );
 
   test("a configured limit is the one enforced", async () => {
     const r = await start("preserve", { maxDockerfileBytes: 16 });
@@ -327,23 +370,33 @@ describe("the proposal file", () => {
 });
 
 describe("the HTTP endpoint", () => {
-  test.each(["GET", "DELETE", "PUT"])("%s /mcp is 405 with a JSON-RPC error (stateless: no stream to open)", async (method) => {
-    const r = await start("preserve");
-    const response = await fetch(r.url, { method });
-    expect(response.status).toBe(405);
-    expect(response.headers.get("allow")).toBe("POST");
-    expect(await response.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 }, id: null });
-  });
+  test.each(["GET", "DELETE", "PUT"])(
+    "%s /mcp is 405 with a JSON-RPC error (stateless: no stream to open)",
+    async (method) => {
+      const r = await start("preserve");
+      const response = await fetch(r.url, { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("POST");
+      expect(await response.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000 }, id: null });
+    },
+  );
 
   test.each(["/", "/other", "/mcp/extra", "/tools"])("POST %s is 404", async (path) => {
     const r = await start("preserve");
-    const response = await fetch(new URL(path, r.url), { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const response = await fetch(new URL(path, r.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(response.status).toBe(404);
   });
 
   test("a body that is not JSON is 400", async () => {
     const r = await start("preserve");
-    expect((await fetch(r.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" })).status).toBe(400);
+    expect(
+      (await fetch(r.url, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" }))
+        .status,
+    ).toBe(400);
   });
 
   test("the bound port is returned when port 0 is asked for", async () => {
@@ -365,7 +418,10 @@ describe("SuperviseConfigSchema", () => {
     ["an unknown top-level key", { extra: 1 }],
     ["an unknown policy", { policy: "approve" }],
     ["an unknown key in listen", { listen: { host: "0.0.0.0", port: 8090, tls: true } }],
-    ["a credential beside a route", { egress: { mode: "enforce", allow: [], routes: [{ name: "a", upstream: "https://a.test", secret: "s" }] } }],
+    [
+      "a credential beside a route",
+      { egress: { mode: "enforce", allow: [], routes: [{ name: "a", upstream: "https://a.test", secret: "s" }] } },
+    ],
     ["an unknown egress mode", { egress: { mode: "open", allow: [], routes: [] } }],
     ["an unknown Dockerfile source", { currentDockerfile: { source: "guessed", text: "FROM x\n" } }],
     ["a zero limit", { maxDockerfileBytes: 0 }],

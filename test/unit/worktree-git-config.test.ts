@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { type ConfigEntry, parseConfigList, serializeConfig, stripCredentials, withoutCredentials } from "../../src/bottle/worktree-git-config.js";
+import {
+  type ConfigEntry,
+  parseConfigList,
+  serializeConfig,
+  stripCredentials,
+  withoutCredentials,
+} from "../../src/bottle/worktree-git-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "git-config-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,4 +1,13 @@
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -14,7 +23,8 @@ type Entry = Partial<tarStream.Header> & { name: string; body?: string };
 /** An archive as the engine's getArchive of /home/node/workspace gives it: entries under `workspace/`. */
 async function archive(entries: Entry[]): Promise<Readable> {
   const pack = tarStream.pack();
-  for (const { body, ...header } of [{ name: "workspace", type: "directory" as const }, ...entries]) pack.entry(header, body ?? "");
+  for (const { body, ...header } of [{ name: "workspace", type: "directory" as const }, ...entries])
+    pack.entry(header, body ?? "");
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);

@@ -12,7 +12,10 @@ import { createServer } from "node:net";
 const [name, ...specs] = process.argv.slice(2);
 if (!name || specs.length === 0) throw new Error("usage: canary.mjs <name> tcp:<port>,... udp:<port>,...");
 
-const log = (event) => process.stdout.write(`${JSON.stringify({ svc: "canary", canary: name, time: new Date().toISOString(), ...event })}\n`);
+const log = (event) =>
+  process.stdout.write(
+    `${JSON.stringify({ svc: "canary", canary: name, time: new Date().toISOString(), ...event })}\n`,
+  );
 const LIMIT = 4096;
 
 function tcp(port) {
@@ -33,7 +36,9 @@ function tcp(port) {
 
 function udp(port) {
   const socket = createSocket("udp4");
-  socket.on("message", (data, from) => log({ event: "udp", port, from: from.address, data: data.subarray(0, LIMIT).toString("latin1") }));
+  socket.on("message", (data, from) =>
+    log({ event: "udp", port, from: from.address, data: data.subarray(0, LIMIT).toString("latin1") }),
+  );
   socket.bind(port, () => log({ event: "listening", proto: "udp", port }));
 }
 

@@ -22,7 +22,8 @@ import { createSocket } from "node:dgram";
 const origin = process.argv[2];
 if (!origin) throw new Error("usage: dns.mjs <origin IPv4>");
 
-const log = (event) => process.stdout.write(`${JSON.stringify({ svc: "dns", time: new Date().toISOString(), ...event })}\n`);
+const log = (event) =>
+  process.stdout.write(`${JSON.stringify({ svc: "dns", time: new Date().toISOString(), ...event })}\n`);
 
 const TYPE = { A: 1, AAAA: 28 };
 const TYPE_NAME = Object.fromEntries(Object.entries(TYPE).map(([k, v]) => [v, k]));
@@ -106,9 +107,16 @@ socket.on("message", (query, from) => {
     return;
   }
   const name = question.name.toLowerCase().replace(/\.$/, "");
-  const known = question.type === TYPE.A || question.type === TYPE.AAAA ? answer(name, question.type, from.address) : [];
+  const known =
+    question.type === TYPE.A || question.type === TYPE.AAAA ? answer(name, question.type, from.address) : [];
   const addresses = known ?? [];
-  log({ event: "query", name: question.name, type: TYPE_NAME[question.type] ?? question.type, from: from.address, answer: known === null ? "NXDOMAIN" : addresses });
+  log({
+    event: "query",
+    name: question.name,
+    type: TYPE_NAME[question.type] ?? question.type,
+    from: from.address,
+    answer: known === null ? "NXDOMAIN" : addresses,
+  });
   socket.send(reply(query, question, known === null ? NXDOMAIN : 0, addresses), from.port, from.address);
 });
 socket.bind(53, () => log({ event: "listening", port: 53 }));

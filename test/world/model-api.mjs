@@ -14,7 +14,8 @@
 import { createServer } from "node:http";
 
 const port = Number(process.argv[2] ?? 80);
-const log = (event) => process.stdout.write(`${JSON.stringify({ svc: "api", time: new Date().toISOString(), ...event })}\n`);
+const log = (event) =>
+  process.stdout.write(`${JSON.stringify({ svc: "api", time: new Date().toISOString(), ...event })}\n`);
 
 const json = (res, status, body, headers = {}) => {
   const text = JSON.stringify(body);
@@ -28,7 +29,14 @@ createServer((req, res) => {
     if (body.length < 4096) body += chunk.toString("utf8");
   });
   req.on("end", () => {
-    log({ event: "request", method: req.method, path: req.url, headers: req.rawHeaders, body: body.slice(0, 4096), from: req.socket.remoteAddress });
+    log({
+      event: "request",
+      method: req.method,
+      path: req.url,
+      headers: req.rawHeaders,
+      body: body.slice(0, 4096),
+      from: req.socket.remoteAddress,
+    });
     const url = new URL(req.url ?? "/", "http://api");
     if (url.pathname === "/redirect") {
       json(res, 302, { redirect: true }, { location: `http://evil.test/${url.searchParams.get("to") ?? ""}` });

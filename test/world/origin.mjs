@@ -24,10 +24,15 @@ import { createSecureContext, TLSSocket } from "node:tls";
 const [certDir, ...portArgs] = process.argv.slice(2);
 if (!certDir || portArgs.length === 0) throw new Error("usage: origin.mjs <cert dir> <port>...");
 
-const log = (event) => process.stdout.write(`${JSON.stringify({ svc: "origin", time: new Date().toISOString(), ...event })}\n`);
+const log = (event) =>
+  process.stdout.write(`${JSON.stringify({ svc: "origin", time: new Date().toISOString(), ...event })}\n`);
 const preview = (buffer) => buffer.subarray(0, 400).toString("latin1");
 
-const context = (name) => createSecureContext({ key: readFileSync(join(certDir, `${name}.key`)), cert: readFileSync(join(certDir, `${name}.crt`)) });
+const context = (name) =>
+  createSecureContext({
+    key: readFileSync(join(certDir, `${name}.key`)),
+    cert: readFileSync(join(certDir, `${name}.crt`)),
+  });
 const contexts = { "allowed.test": context("allowed.test"), "evil.test": context("evil.test") };
 const contextFor = (servername) => {
   const name = (servername ?? "").toLowerCase();

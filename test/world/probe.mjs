@@ -113,7 +113,10 @@ async function probeConnect() {
     if (flag("--plain")) {
       stream.write(request);
     } else {
-      stream = tlsConnect({ socket: tunnel.socket, servername: option("--sni") ?? hostOf(target), rejectUnauthorized: false }, () => stream.write(request));
+      stream = tlsConnect(
+        { socket: tunnel.socket, servername: option("--sni") ?? hostOf(target), rejectUnauthorized: false },
+        () => stream.write(request),
+      );
     }
     let answered = null;
     const raw = responses(stream, (response) => {
@@ -138,7 +141,13 @@ async function probeHttp() {
       socket.destroy();
     });
     socket.on("error", (error) => resolve({ status: 0, error: error.message }));
-    socket.once("close", () => resolve(answered ? { status: Number(answered.status.split(" ")[1]), body: parseBody(answered.body) } : { status: 0, got: raw().slice(0, 200) }));
+    socket.once("close", () =>
+      resolve(
+        answered
+          ? { status: Number(answered.status.split(" ")[1]), body: parseBody(answered.body) }
+          : { status: 0, got: raw().slice(0, 200) },
+      ),
+    );
     socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
   });
   print(result);

@@ -37,7 +37,9 @@ export class AgentWatch {
    */
   async end(execFailed: boolean): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
-    const wait = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), execFailed ? STOP_REPORT_MS : 0)));
+    const wait = new Promise<null>(
+      (resolve) => (timer = setTimeout(() => resolve(null), execFailed ? STOP_REPORT_MS : 0)),
+    );
     const code = await Promise.race([this.stopped, wait]);
     clearTimeout(timer);
     clearTimeout(this.drain);

@@ -37,9 +37,12 @@ export async function runDemo(io: DemoIo): Promise<number> {
     script: ({ body }) => {
       // Side requests (titles, summaries) carry no tools; answer them plainly.
       if (!offersTools(body)) return { text: "ok" };
-      if (phase === "crash") return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
+      if (phase === "crash")
+        return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
       resumedWith = Math.max(resumedWith, countMessages(body));
-      return { text: `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still here. Task finished.` };
+      return {
+        text: `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still here. Task finished.`,
+      };
     },
   });
   try {
@@ -47,17 +50,28 @@ export async function runDemo(io: DemoIo): Promise<number> {
     const dir = mkdtempSync(join(tmpdir(), "claude-bottle-demo-"));
     const workspace = join(dir, "workspace");
     const manifestPath = join(dir, "claude-bottle.json");
-    const manifest = structuredClone(DEFAULT_MANIFEST) as { bottles: Record<string, { egress: { routes: Record<string, unknown>[] } }> };
+    const manifest = structuredClone(DEFAULT_MANIFEST) as {
+      bottles: Record<string, { egress: { routes: Record<string, unknown>[] } }>;
+    };
     for (const bottle of Object.values(manifest.bottles)) {
       bottle.egress.routes = [
-        { name: "anthropic", upstream: `http://${host}:${stub.port}`, inject: { header: "x-api-key", fromEnv: DEMO_KEY_ENV }, role: "anthropic" },
+        {
+          name: "anthropic",
+          upstream: `http://${host}:${stub.port}`,
+          inject: { header: "x-api-key", fromEnv: DEMO_KEY_ENV },
+          role: "anthropic",
+        },
       ];
     }
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     mkdirSync(workspace);
     const docker = await io.docker();
     // With no registry to pull from, images built from Debian's mirror and npm instead.
-    const localImages = await ensureBaseImages({ docker, env: io.env, log: { info: say, progress: (line) => io.stderr(`  ${line}\n`) } });
+    const localImages = await ensureBaseImages({
+      docker,
+      env: io.env,
+      log: { info: say, progress: (line) => io.stderr(`  ${line}\n`) },
+    });
     const env = { ...io.env, ...localImages, [DEMO_KEY_ENV]: "demo-key-not-a-secret" };
     const deps = { docker, state: io.state, env };
     const run = async (plan: Awaited<ReturnType<typeof planStart>>): Promise<RunResult> =>
@@ -71,11 +85,17 @@ export async function runDemo(io: DemoIo): Promise<number> {
         gateProgram: gateProgramLoader(env),
       });
 
-    say(`1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`);
-    const crashed = await run(await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps));
+    say(
+      `1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`,
+    );
+    const crashed = await run(
+      await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps),
+    );
     printResult(crashed, io.format, io);
     if (crashed.outcome !== "crashed" || !crashed.sessionId) {
-      say(`expected claude to start a session and crash, got ${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`);
+      say(
+        `expected claude to start a session and crash, got ${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`,
+      );
       return 1;
     }
     say(`2/2 resuming ${crashed.identity}: same identity, same claude session ${crashed.sessionId}`);

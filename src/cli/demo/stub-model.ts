@@ -139,7 +139,12 @@ function answerMessage(res: ServerResponse, body: unknown, reply: StubReply): vo
   const block =
     "text" in reply
       ? { type: "text" as const, text: reply.text }
-      : { type: "tool_use" as const, id: `toolu_stub_${randomUUID().replaceAll("-", "")}`, name: reply.toolUse.name, input: reply.toolUse.input };
+      : {
+          type: "tool_use" as const,
+          id: `toolu_stub_${randomUUID().replaceAll("-", "")}`,
+          name: reply.toolUse.name,
+          input: reply.toolUse.input,
+        };
   const stopReason = block.type === "tool_use" ? "tool_use" : "end_turn";
   const outputTokens = Math.max(1, Math.ceil(JSON.stringify(block).length / 4));
 
@@ -158,7 +163,8 @@ function answerMessage(res: ServerResponse, body: unknown, reply: StubReply): vo
   }
 
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const event = (type: string, data: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   event("message_start", {
     message: {
       id,
@@ -176,12 +182,21 @@ function answerMessage(res: ServerResponse, body: unknown, reply: StubReply): vo
     event("ping", {});
     event("content_block_delta", { index: 0, delta: { type: "text_delta", text: block.text } });
   } else {
-    event("content_block_start", { index: 0, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } });
+    event("content_block_start", {
+      index: 0,
+      content_block: { type: "tool_use", id: block.id, name: block.name, input: {} },
+    });
     event("ping", {});
-    event("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input ?? {}) } });
+    event("content_block_delta", {
+      index: 0,
+      delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input ?? {}) },
+    });
   }
   event("content_block_stop", { index: 0 });
-  event("message_delta", { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
+  event("message_delta", {
+    delta: { stop_reason: stopReason, stop_sequence: null },
+    usage: { output_tokens: outputTokens },
+  });
   event("message_stop", {});
   res.end();
 }
