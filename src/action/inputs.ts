@@ -184,26 +184,26 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
   },
 };
 
+/** The input each mode cannot do without, and what to write when it is missing. */
+const NEEDED_BY_MODE: Record<ActionInputs["mode"], { input: "prompt" | "identity"; problem: string; fix: string }> = {
+  start: {
+    input: "prompt",
+    problem: "is required to start a bottle",
+    fix: "give the task as prompt (or prompt-file); only mode: resume may leave it out",
+  },
+  resume: {
+    input: "identity",
+    problem: "is required in mode: resume",
+    fix: "pass the identity output of the job that preserved the bottle, e.g. ${{ needs.agent.outputs.identity }}",
+  },
+};
+
 export function parseInputs(read: InputReader, cwd: string): ActionInputs {
   const inputs = Object.fromEntries(
     Object.entries(FIELDS).map(([key, field]) => [key, field(read, cwd)]),
   ) as unknown as ActionInputs;
-  if (inputs.mode === "start" && inputs.prompt === null) {
-    throw new InputError(
-      "prompt",
-      "",
-      "is required to start a bottle",
-      "give the task as prompt (or prompt-file); only mode: resume may leave it out",
-    );
-  }
-  if (inputs.mode === "resume" && inputs.identity === null) {
-    throw new InputError(
-      "identity",
-      "",
-      "is required in mode: resume",
-      "pass the identity output of the job that preserved the bottle, e.g. ${{ needs.agent.outputs.identity }}",
-    );
-  }
+  const needed = NEEDED_BY_MODE[inputs.mode];
+  if (inputs[needed.input] === null) throw new InputError(needed.input, "", needed.problem, needed.fix);
   if (inputs.mode === "start" && inputs.identity !== null) {
     throw new InputError(
       "identity",

@@ -10,6 +10,7 @@ import type { DockerClient } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import { type LoadedManifest, loadManifest } from "../manifest/load.js";
 import type { StateStore } from "../state/store.js";
+import { STATE_FILES } from "../state/layout.js";
 import type { Metadata } from "../state/metadata.js";
 import { type CapabilityPolicy } from "../supervise/config.js";
 import { dockerfileProblem } from "../supervise/dockerfile.js";
@@ -166,9 +167,10 @@ async function perBottleDockerfile(
   if (text === null) return null;
   const problem = dockerfileProblem(text);
   if (problem) {
+    const file = waiting !== null ? "proposedDockerfile" : "dockerfile";
     throw new InputError(
-      waiting !== null ? "Dockerfile.proposed" : "Dockerfile",
-      waiting !== null ? state.proposedDockerfilePath(identity) : state.dockerfilePath(identity),
+      STATE_FILES[file],
+      state.path(identity, file),
       `(the bottle's per-bottle Dockerfile) is not usable: ${problem}`,
       "fix the file, or remove it to build from the manifest's image again",
     );

@@ -16,33 +16,20 @@ import { nearCommand, nearFlags } from "./near-miss.js";
 const FORMATS = ["text", "json"] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** Flags that override the manifest's capability-block policy for one run. */
-interface PolicyFlags {
+/** The values of LAUNCH_FLAGS, which start and resume share (the policy ones override the manifest's for one run). */
+interface LaunchFlags {
+  workspace?: string;
+  format: Format;
+  dryRun: boolean;
+  snapshotIntervalMs?: number;
   capabilityBlock?: CapabilityPolicy;
   maxRebuilds?: number;
   maxResumes?: number;
 }
 
 export type Command =
-  | ({
-      command: "start";
-      agent: string;
-      prompt: string;
-      manifest?: string;
-      workspace?: string;
-      format: Format;
-      dryRun: boolean;
-      snapshotIntervalMs?: number;
-    } & PolicyFlags)
-  | ({
-      command: "resume";
-      identity: string;
-      prompt?: string;
-      workspace?: string;
-      format: Format;
-      dryRun: boolean;
-      snapshotIntervalMs?: number;
-    } & PolicyFlags)
+  | ({ command: "start"; agent: string; prompt: string; manifest?: string } & LaunchFlags)
+  | ({ command: "resume"; identity: string; prompt?: string } & LaunchFlags)
   | { command: "list"; format: Format }
   | { command: "cleanup"; identities: string[]; force: boolean; format: Format }
   | { command: "demo"; format: Format }
@@ -66,29 +53,21 @@ const FLAGS = {
 /** The commands that do something (help and version only print). */
 export type CommandName = "start" | "resume" | "list" | "cleanup" | "demo";
 
+/** The flags start and resume share: the work tree, the output and the launch's settings. */
+const LAUNCH_FLAGS: (keyof typeof FLAGS)[] = [
+  "workspace",
+  "format",
+  "dry-run",
+  "snapshot-interval",
+  "capability-block",
+  "max-rebuilds",
+  "max-resumes",
+];
+
 /** Which flags each command takes; anything else is an error naming the flag. */
 export const ALLOWED: Record<CommandName, (keyof typeof FLAGS)[]> = {
-  start: [
-    "prompt",
-    "manifest",
-    "workspace",
-    "format",
-    "dry-run",
-    "snapshot-interval",
-    "capability-block",
-    "max-rebuilds",
-    "max-resumes",
-  ],
-  resume: [
-    "prompt",
-    "workspace",
-    "format",
-    "dry-run",
-    "snapshot-interval",
-    "capability-block",
-    "max-rebuilds",
-    "max-resumes",
-  ],
+  start: ["prompt", "manifest", ...LAUNCH_FLAGS],
+  resume: ["prompt", ...LAUNCH_FLAGS],
   list: ["format"],
   cleanup: ["format", "force"],
   demo: ["format"],
@@ -192,7 +171,7 @@ export function parseCommand(argv: string[]): Command {
   const format = parseFormat(values.format);
   const snapshotIntervalMs =
     values["snapshot-interval"] === undefined ? undefined : parseInterval(values["snapshot-interval"]);
-  const policy: PolicyFlags = {
+  const policy = {
     ...(values["capability-block"] !== undefined
       ? { capabilityBlock: parsePolicy("--capability-block", values["capability-block"]) }
       : {}),
@@ -203,8 +182,8 @@ export function parseCommand(argv: string[]): Command {
       ? { maxResumes: parseMaxResumes("--max-resumes", values["max-resumes"]) }
       : {}),
   };
-  // What start and resume share: the work tree, the output and the launch's settings.
-  const launchFlags = () => ({
+  // The values of LAUNCH_FLAGS.
+  const launchFlags = (): LaunchFlags => ({
     ...(values.workspace !== undefined ? { workspace: nonEmpty("--workspace", values.workspace) } : {}),
     format,
     dryRun: values["dry-run"] ?? false,

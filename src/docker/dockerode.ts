@@ -1,25 +1,15 @@
 /**
- * The dockerode implementation of `DockerClient`: each method hands the one
- * dockerode instance to the function that does the work, by what it works on
- * (`dockerode-images.ts`, `-networks.ts`, `-containers.ts`, `-logs.ts`,
- * `-exec.ts`).
+ * The dockerode implementation of `DockerClient`: the functions that do the work,
+ * by what they work on (`dockerode-images.ts`, `-networks.ts`, `-containers.ts`,
+ * `-logs.ts`, `-exec.ts`), bound to the one dockerode instance, and the few
+ * questions about the engine as a whole.
  *
  * Connection settings come from dockerode's defaults (DOCKER_HOST or the local
  * socket).
  */
 import Docker from "dockerode";
-import type { Readable } from "node:stream";
 import { errorMessage } from "../errors.js";
-import type {
-  BuildRequest,
-  ContainerRequest,
-  DockerClient,
-  ExecHandlers,
-  ExecRequest,
-  NetworkRequest,
-  ResourceSummary,
-  RunningExec,
-} from "./client.js";
+import type { DockerClient } from "./client.js";
 import * as containers from "./dockerode-containers.js";
 import * as execs from "./dockerode-exec.js";
 import * as images from "./dockerode-images.js";
@@ -39,6 +29,24 @@ export async function connectDocker(): Promise<DockerodeClient> {
   return client;
 }
 
+/** The work each `dockerode-*.ts` module does, by what it works on; every function takes the dockerode instance first. */
+const OPERATIONS = { ...images, ...networks, ...containers, ...logs, ...execs };
+
+type Operation = (docker: Docker, ...args: never[]) => unknown;
+/** Operations with the dockerode instance given: `imageExists(docker, ref)` becomes `imageExists(ref)`. */
+type Bound<M> = {
+  [K in keyof M]: M[K] extends (docker: Docker, ...args: infer A) => infer R ? (...args: A) => R : never;
+};
+
+function bind<M extends { [K in keyof M]: Operation }>(docker: Docker, operations: M): Bound<M> {
+  return Object.fromEntries(
+    Object.entries<Operation>(operations).map(([name, operation]) => [name, operation.bind(null, docker)]),
+  ) as Bound<M>;
+}
+
+/** The client's methods besides the engine-wide ones in the class: OPERATIONS, which the constructor binds. */
+export interface DockerodeClient extends Bound<typeof OPERATIONS> {}
+
 export class DockerodeClient implements DockerClient {
   private readonly docker: Docker;
 
@@ -46,6 +54,7 @@ export class DockerodeClient implements DockerClient {
   constructor(docker?: Docker) {
     if (!docker) checkEngineHost(process.env);
     this.docker = docker ?? new Docker();
+    Object.assign(this, bind(this.docker, OPERATIONS));
   }
 
   async ping(): Promise<void> {
@@ -64,113 +73,5 @@ export class DockerodeClient implements DockerClient {
   async runtimes(): Promise<string[]> {
     const info = (await this.docker.info()) as { Runtimes?: Record<string, unknown> };
     return Object.keys(info.Runtimes ?? {});
-  }
-
-  imageExists(ref: string): Promise<boolean> {
-    return images.imageExists(this.docker, ref);
-  }
-
-  buildImage(request: BuildRequest, onLog: (line: string) => void): Promise<void> {
-    return images.buildImage(this.docker, request, onLog);
-  }
-
-  pullImage(ref: string, onProgress?: (line: string) => void): Promise<void> {
-    return images.pullImage(this.docker, ref, onProgress);
-  }
-
-  removeImage(ref: string): Promise<void> {
-    return images.removeImage(this.docker, ref);
-  }
-
-  exportImage(ref: string): Promise<Readable> {
-    return images.exportImage(this.docker, ref);
-  }
-
-  importImage(tar: Readable): Promise<void> {
-    return images.importImage(this.docker, tar);
-  }
-
-  listImages(labels: string[]): Promise<ResourceSummary[]> {
-    return images.listImages(this.docker, labels);
-  }
-
-  createNetwork(request: NetworkRequest): Promise<string> {
-    return networks.createNetwork(this.docker, request);
-  }
-
-  removeNetwork(nameOrId: string): Promise<void> {
-    return networks.removeNetwork(this.docker, nameOrId);
-  }
-
-  listNetworks(labels: string[]): Promise<ResourceSummary[]> {
-    return networks.listNetworks(this.docker, labels);
-  }
-
-  networkSubnets(nameOrId: string): Promise<string[]> {
-    return networks.networkSubnets(this.docker, nameOrId);
-  }
-
-  networkGateways(nameOrId: string): Promise<string[]> {
-    return networks.networkGateways(this.docker, nameOrId);
-  }
-
-  createContainer(request: ContainerRequest): Promise<string> {
-    return containers.createContainer(this.docker, request);
-  }
-
-  connectNetwork(container: string, network: string, aliases: string[]): Promise<void> {
-    return containers.connectNetwork(this.docker, container, network, aliases);
-  }
-
-  startContainer(container: string): Promise<void> {
-    return containers.startContainer(this.docker, container);
-  }
-
-  killContainer(container: string): Promise<void> {
-    return containers.killContainer(this.docker, container);
-  }
-
-  waitStopped(container: string, signal: AbortSignal): Promise<number | null> {
-    return containers.waitStopped(this.docker, container, signal);
-  }
-
-  removeContainer(container: string): Promise<void> {
-    return containers.removeContainer(this.docker, container);
-  }
-
-  listContainers(labels: string[]): Promise<ResourceSummary[]> {
-    return containers.listContainers(this.docker, labels);
-  }
-
-  putArchive(container: string, path: string, tar: Readable | Buffer): Promise<void> {
-    return containers.putArchive(this.docker, container, path, tar);
-  }
-
-  getArchive(container: string, path: string): Promise<Readable | null> {
-    return containers.getArchive(this.docker, container, path);
-  }
-
-  waitForLogLine(
-    container: string,
-    onLine: (line: string) => boolean,
-    timeoutMs: number,
-  ): Promise<"matched" | "exited" | "timeout"> {
-    return logs.waitForLogLine(this.docker, container, onLine, timeoutMs);
-  }
-
-  followLogs(container: string, onLine: (line: string) => void): Promise<{ stop(): Promise<void> }> {
-    return logs.followLogs(this.docker, container, onLine);
-  }
-
-  logsTail(container: string, lines: number): Promise<string> {
-    return logs.logsTail(this.docker, container, lines);
-  }
-
-  exec(container: string, request: ExecRequest, handlers: ExecHandlers = {}): Promise<number> {
-    return execs.exec(this.docker, container, request, handlers);
-  }
-
-  runningExecs(container: string): Promise<RunningExec[]> {
-    return execs.runningExecs(this.docker, container);
   }
 }

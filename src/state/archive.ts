@@ -14,6 +14,7 @@ import { pipeline } from "node:stream/promises";
 import * as tarFs from "tar-fs";
 import * as tarStream from "tar-stream";
 import { UserError } from "../errors.js";
+import { STATE_FILES } from "./layout.js";
 
 export interface ArchiveLimits {
   maxBytes: number;
@@ -75,7 +76,7 @@ export async function checkStateArchive(archive: string, limits: ArchiveLimits =
             ),
           );
       }
-      if (path === "metadata.json" && header.type === "file") sawMetadata = true;
+      if (path === STATE_FILES.metadata && header.type === "file") sawMetadata = true;
       switch (header.type) {
         case "file":
         case "directory":

@@ -50,10 +50,10 @@ export class StateBudget {
   /** The budget of a state directory as it is now (what an earlier launch left counts). */
   static async open(state: StateStore, identity: string, limitBytes: number): Promise<StateBudget> {
     const budget = new StateBudget(limitBytes, state.dir(identity), [
-      state.eventsPath(identity),
-      state.egressPath(identity),
+      state.path(identity, "events"),
+      state.path(identity, "egress"),
     ]);
-    for (const name of SNAPSHOT_DIRS) budget.snapshots.set(name, await archiveBytes(join(budget.dir, name)));
+    for (const name of SNAPSHOT_DIRS) budget.snapshots.set(name, await archiveBytes(state.path(identity, name)));
     await budget.measureFiles();
     return budget;
   }

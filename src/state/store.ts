@@ -1,24 +1,8 @@
 /**
- * The per-bottle state directory on the runner's disk:
- *
- *   $CLAUDE_BOTTLE_HOME/state/<identity>/
- *     metadata.json   identity, agent, manifest, session, outcome, exit code, times
- *     Dockerfile      per-bottle override; when present the launch builds from it
- *     capability-block.json  the last accepted proposal: reason, policy, time, the Dockerfile it replaced
- *     Dockerfile.proposed    a proposal whose immediate rebuild failed (the Dockerfile above is untouched)
- *     build.log       the log of a per-bottle build that failed
- *     transcript/     snapshot of the agent's ~/.claude and ~/.claude.json
- *     workspace/      the agent's work tree, when preserved
- *     events.jsonl    claude's raw stream-json events
- *     egress.jsonl    the gate's allow/refuse decisions
- *     .preserve       marker: keep this state when the bottle is torn down
- *
- * Snapshots replace the previous one by renames, so a kill at any instant leaves
- * the last complete snapshot: a new one is unpacked into `.<name>.next`, the old
- * one is renamed to `.<name>.prev`, the new one into place, then the old one is
- * removed. `recover` puts `.prev` back if a kill fell between the two renames.
+ * The one owner of the per-bottle state directories, `$CLAUDE_BOTTLE_HOME/state/<identity>/`:
+ * every read and write of a file there goes through StateStore. What each file is lies
+ * in layout.ts; how a file or a snapshot is replaced without a half state, in atomic.ts.
  */
-import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, readdirSync, statSync, type WriteStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -26,9 +10,10 @@ import { join, resolve } from "node:path";
 import { IDENTITY_PATTERN, parseIdentity } from "./identity.js";
 import { InputError } from "../errors.js";
 import { type Metadata, MetadataSchema, type Settled, SettledSchema } from "./metadata.js";
+import { recoverDir, replaceDir, writeAtomic } from "./atomic.js";
+import { READABLE_FILES, SNAPSHOT_DIRS, type SnapshotDir, STATE_FILES, type StateFile } from "./layout.js";
 
-export const SNAPSHOT_DIRS = ["transcript", "workspace"] as const;
-export type SnapshotDir = (typeof SNAPSHOT_DIRS)[number];
+export { SNAPSHOT_DIRS, type SnapshotDir } from "./layout.js";
 
 export class StateStore {
   readonly root: string;
@@ -46,35 +31,9 @@ export class StateStore {
   dir(identity: string): string {
     return join(this.root, parseIdentity(identity, "identity"));
   }
-  metadataPath(identity: string): string {
-    return join(this.dir(identity), "metadata.json");
-  }
-  dockerfilePath(identity: string): string {
-    return join(this.dir(identity), "Dockerfile");
-  }
-  proposedDockerfilePath(identity: string): string {
-    return join(this.dir(identity), "Dockerfile.proposed");
-  }
-  capabilityBlockPath(identity: string): string {
-    return join(this.dir(identity), "capability-block.json");
-  }
-  buildLogPath(identity: string): string {
-    return join(this.dir(identity), "build.log");
-  }
-  snapshotPath(identity: string, name: SnapshotDir): string {
-    return join(this.dir(identity), name);
-  }
-  eventsPath(identity: string): string {
-    return join(this.dir(identity), "events.jsonl");
-  }
-  egressPath(identity: string): string {
-    return join(this.dir(identity), "egress.jsonl");
-  }
-  settledPath(identity: string): string {
-    return join(this.dir(identity), "settled.json");
-  }
-  private markerPath(identity: string): string {
-    return join(this.dir(identity), ".preserve");
+  /** Where `file` of the bottle's state is (see layout.ts), e.g. `path(identity, "dockerfile")`. */
+  path(identity: string, file: StateFile): string {
+    return join(this.dir(identity), STATE_FILES[file]);
   }
 
   exists(identity: string): boolean {
@@ -90,7 +49,7 @@ export class StateStore {
   async readMetadata(identity: string): Promise<Metadata | null> {
     let text: string;
     try {
-      text = await readFile(this.metadataPath(identity), "utf8");
+      text = await readFile(this.path(identity, "metadata"), "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -100,7 +59,7 @@ export class StateStore {
       json = JSON.parse(text);
     } catch {
       throw new InputError(
-        `${this.metadataPath(identity)}`,
+        `${this.path(identity, "metadata")}`,
         text.slice(0, 40),
         "is not JSON",
         "remove this state directory or restore it from a good copy",
@@ -112,7 +71,7 @@ export class StateStore {
       const issue = parsed.error.issues[0];
       const where = issue ? issue.path.join(".") : "";
       throw new InputError(
-        `${this.metadataPath(identity)}${where ? `: ${where}` : ""}`,
+        `${this.path(identity, "metadata")}${where ? `: ${where}` : ""}`,
         issue && "input" in issue ? issue.input : undefined,
         `is not valid bottle metadata (${issue?.message ?? "unknown problem"})`,
         "remove this state directory or restore it from a good copy",
@@ -120,7 +79,7 @@ export class StateStore {
     }
     if (parsed.data.identity !== identity) {
       throw new InputError(
-        `${this.metadataPath(identity)}: identity`,
+        `${this.path(identity, "metadata")}: identity`,
         parsed.data.identity,
         `does not match the directory it is in (${identity})`,
         "the state was moved or tampered with; remove it",
@@ -132,7 +91,7 @@ export class StateStore {
   /** Written by rename so a reader never sees half a file. */
   async writeMetadata(metadata: Metadata): Promise<void> {
     await this.ensure(metadata.identity);
-    await writeAtomic(this.metadataPath(metadata.identity), `${JSON.stringify(metadata, null, 2)}\n`);
+    await writeAtomic(this.path(metadata.identity, "metadata"), `${JSON.stringify(metadata, null, 2)}\n`);
   }
 
   async updateMetadata(identity: string, change: Partial<Metadata>): Promise<Metadata> {
@@ -145,7 +104,7 @@ export class StateStore {
 
   async readDockerfile(identity: string): Promise<string | null> {
     try {
-      return await readFile(this.dockerfilePath(identity), "utf8");
+      return await readFile(this.path(identity, "dockerfile"), "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
@@ -154,47 +113,39 @@ export class StateStore {
 
   async writeDockerfile(identity: string, content: string): Promise<void> {
     await this.ensure(identity);
-    await writeAtomic(this.dockerfilePath(identity), content);
+    await writeAtomic(this.path(identity, "dockerfile"), content);
   }
 
   /** The proposal a failed immediate rebuild left waiting; null when there is none or it cannot be read. */
   async readProposedDockerfile(identity: string): Promise<string | null> {
-    return readFile(this.proposedDockerfilePath(identity), "utf8").catch(() => null);
+    return readFile(this.path(identity, "proposedDockerfile"), "utf8").catch(() => null);
   }
   hasProposedDockerfile(identity: string): boolean {
-    return existsSync(this.proposedDockerfilePath(identity));
+    return existsSync(this.path(identity, "proposedDockerfile"));
   }
 
   /** The log of a per-bottle build that failed; empty when there is none or it cannot be read. */
   async readBuildLog(identity: string): Promise<string> {
-    return readFile(this.buildLogPath(identity), "utf8").catch(() => "");
+    return readFile(this.path(identity, "buildLog"), "utf8").catch(() => "");
   }
 
-  /** The files of the state a person reads (metadata, Dockerfiles, logs), those that exist. */
+  /** The files of the state a person reads (READABLE_FILES), those that exist. */
   readableFiles(identity: string): string[] {
-    return [
-      this.metadataPath(identity),
-      this.dockerfilePath(identity),
-      this.proposedDockerfilePath(identity),
-      this.capabilityBlockPath(identity),
-      this.buildLogPath(identity),
-      this.eventsPath(identity),
-      this.egressPath(identity),
-    ].filter((path) => existsSync(path));
+    return READABLE_FILES.map((file) => this.path(identity, file)).filter((path) => existsSync(path));
   }
 
   /** Makes this store's state of the bottle a tombstone: the metadata and the settled mark, nothing else. */
   async writeTombstone(metadata: Metadata, settled: Settled): Promise<void> {
     await this.remove(metadata.identity);
     await this.writeMetadata(metadata);
-    await writeAtomic(this.settledPath(metadata.identity), `${JSON.stringify(settled, null, 2)}\n`);
+    await writeAtomic(this.path(metadata.identity, "settled"), `${JSON.stringify(settled, null, 2)}\n`);
   }
 
   /** The settled mark, when the state is a tombstone; checked, since it may come from a restored cache entry. */
   async readSettled(identity: string): Promise<Settled | null> {
     let text: string;
     try {
-      text = await readFile(this.settledPath(identity), "utf8");
+      text = await readFile(this.path(identity, "settled"), "utf8");
     } catch {
       return null;
     }
@@ -208,7 +159,7 @@ export class StateStore {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new InputError(
-        this.settledPath(identity),
+        this.path(identity, "settled"),
         text.slice(0, 80),
         `is not a valid settled mark (${issue?.message ?? "unknown problem"})`,
         "remove this state directory",
@@ -218,12 +169,12 @@ export class StateStore {
   }
 
   hasSnapshot(identity: string, name: SnapshotDir): boolean {
-    return existsSync(this.snapshotPath(identity, name));
+    return existsSync(this.path(identity, name));
   }
 
   /** The session id of the newest transcript in the snapshot (`.claude/projects/<dir>/<session>.jsonl`), if any. */
   transcriptSession(identity: string): string | null {
-    const projects = join(this.snapshotPath(identity, "transcript"), ".claude", "projects");
+    const projects = join(this.path(identity, "transcript"), ".claude", "projects");
     if (!existsSync(projects)) return null;
     const found = readdirSync(projects, { recursive: true, withFileTypes: true })
       .filter((e) => e.isFile() && /^[0-9a-f-]{36}\.jsonl$/.test(e.name))
@@ -234,46 +185,46 @@ export class StateStore {
 
   /** claude's raw events, appended to events.jsonl; the caller ends the stream. */
   appendEvents(identity: string): WriteStream {
-    return createWriteStream(this.eventsPath(identity), { flags: "a" });
+    return createWriteStream(this.path(identity, "events"), { flags: "a" });
   }
 
   /** The record of the last accepted capability-block proposal (capability-block.json). */
   async writeCapabilityBlock(identity: string, record: object): Promise<void> {
-    await writeAtomic(this.capabilityBlockPath(identity), `${JSON.stringify(record, null, 2)}\n`);
+    await writeAtomic(this.path(identity, "capabilityBlock"), `${JSON.stringify(record, null, 2)}\n`);
   }
 
   /** The capability-block record as JSON, or null when there is none or it does not parse. */
   async readCapabilityBlock(identity: string): Promise<unknown> {
     try {
-      return JSON.parse(await readFile(this.capabilityBlockPath(identity), "utf8")) as unknown;
+      return JSON.parse(await readFile(this.path(identity, "capabilityBlock"), "utf8")) as unknown;
     } catch {
       return null;
     }
   }
 
   async writeProposedDockerfile(identity: string, content: string): Promise<void> {
-    await writeAtomic(this.proposedDockerfilePath(identity), content);
+    await writeAtomic(this.path(identity, "proposedDockerfile"), content);
   }
 
   /** The proposal built: Dockerfile.proposed becomes the bottle's Dockerfile, and the log of a failed build goes. */
   async promoteProposedDockerfile(identity: string): Promise<void> {
-    await rename(this.proposedDockerfilePath(identity), this.dockerfilePath(identity));
-    await rm(this.buildLogPath(identity), { force: true });
+    await rename(this.path(identity, "proposedDockerfile"), this.path(identity, "dockerfile"));
+    await rm(this.path(identity, "buildLog"), { force: true });
   }
 
   async writeBuildLog(identity: string, content: string): Promise<void> {
-    await writeAtomic(this.buildLogPath(identity), content);
+    await writeAtomic(this.path(identity, "buildLog"), content);
   }
 
   async markPreserved(identity: string): Promise<void> {
     await this.ensure(identity);
-    await writeFile(this.markerPath(identity), "");
+    await writeFile(this.path(identity, "preserve"), "");
   }
   async clearPreserved(identity: string): Promise<void> {
-    await rm(this.markerPath(identity), { force: true });
+    await rm(this.path(identity, "preserve"), { force: true });
   }
   isPreserved(identity: string): boolean {
-    return existsSync(this.markerPath(identity));
+    return existsSync(this.path(identity, "preserve"));
   }
 
   async remove(identity: string): Promise<void> {
@@ -292,56 +243,13 @@ export class StateStore {
     return names.filter((n) => IDENTITY_PATTERN.test(n)).sort();
   }
 
-  /**
-   * Replaces snapshot `name` with what `fill` writes into a fresh directory. If
-   * `fill` throws, the previous snapshot stays untouched.
-   */
+  /** Replaces snapshot `name` with what `fill` writes into a fresh directory; if `fill` throws, the old one stays. */
   async replaceSnapshot(identity: string, name: SnapshotDir, fill: (dir: string) => Promise<void>): Promise<void> {
-    const dir = await this.ensure(identity);
-    const target = join(dir, name);
-    const next = join(dir, `.${name}.next-${randomBytes(4).toString("hex")}`);
-    const prev = join(dir, `.${name}.prev`);
-    await this.recoverOne(identity, name);
-    await mkdir(next, { recursive: true });
-    try {
-      await fill(next);
-    } catch (error) {
-      await rm(next, { recursive: true, force: true });
-      throw error;
-    }
-    if (existsSync(target)) await rename(target, prev);
-    await rename(next, target);
-    await rm(prev, { recursive: true, force: true });
+    await replaceDir(await this.ensure(identity), STATE_FILES[name], fill);
   }
 
   /** Repairs what a kill between renames left behind: the last complete snapshot wins. */
   async recover(identity: string): Promise<void> {
-    for (const name of SNAPSHOT_DIRS) await this.recoverOne(identity, name);
-  }
-
-  private async recoverOne(identity: string, name: SnapshotDir): Promise<void> {
-    const dir = this.dir(identity);
-    if (!existsSync(dir)) return;
-    const target = join(dir, name);
-    const prev = join(dir, `.${name}.prev`);
-    if (existsSync(prev)) {
-      if (existsSync(target)) await rm(prev, { recursive: true, force: true });
-      else await rename(prev, target);
-    }
-    for (const entry of await readdir(dir)) {
-      if (entry.startsWith(`.${name}.next-`)) await rm(join(dir, entry), { recursive: true, force: true });
-    }
-  }
-}
-
-/** The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file behind. */
-export async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFile(tmp, content, { mode: 0o600 });
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw error;
+    for (const name of SNAPSHOT_DIRS) await recoverDir(this.dir(identity), STATE_FILES[name]);
   }
 }

@@ -115,10 +115,12 @@ describe("the outcome decides what is kept", () => {
         expect(run.capabilityBlocks).toMatchObject([
           { version: 1, policy: "preserve", reason: "needs jq", proposed: PROPOSAL.dockerfile },
         ]);
-        expect(JSON.parse(readFileSync(state.capabilityBlockPath(IDENTITY), "utf8"))).toEqual(run.capabilityBlocks[0]);
+        expect(JSON.parse(readFileSync(state.path(IDENTITY, "capabilityBlock"), "utf8"))).toEqual(
+          run.capabilityBlocks[0],
+        );
         expect(await state.readDockerfile(IDENTITY)).toBe(PROPOSAL.dockerfile);
       }
-      if (c.outcome === "state-limit") expect(existsSync(state.snapshotPath(IDENTITY, "workspace"))).toBe(false);
+      if (c.outcome === "state-limit") expect(existsSync(state.path(IDENTITY, "workspace"))).toBe(false);
     });
   }
 
@@ -226,14 +228,14 @@ describe("the outcome decides what is kept", () => {
       expect(run).toMatchObject({
         outcome: "build-failed",
         preserved: true,
-        buildLog: world.state.buildLogPath(IDENTITY),
+        buildLog: world.state.path(IDENTITY, "buildLog"),
       });
       expect(run.capabilityBlocks).toMatchObject([{ policy: "rebuild", result: "build-failed" }]);
-      expect(JSON.parse(readFileSync(world.state.capabilityBlockPath(IDENTITY), "utf8"))).toMatchObject({
+      expect(JSON.parse(readFileSync(world.state.path(IDENTITY, "capabilityBlock"), "utf8"))).toMatchObject({
         result: "build-failed",
       });
-      expect(readFileSync(world.state.buildLogPath(IDENTITY), "utf8")).toContain("RUN apt-get: exit 100");
-      expect(readFileSync(world.state.proposedDockerfilePath(IDENTITY), "utf8")).toBe(PROPOSAL.dockerfile);
+      expect(readFileSync(world.state.path(IDENTITY, "buildLog"), "utf8")).toContain("RUN apt-get: exit 100");
+      expect(readFileSync(world.state.path(IDENTITY, "proposedDockerfile"), "utf8")).toBe(PROPOSAL.dockerfile);
       expect(await world.state.readDockerfile(IDENTITY)).toBeNull();
       expect(world.state.isPreserved(IDENTITY)).toBe(true);
       expect(world.docker.containers.size + world.docker.networks.size).toBe(0);

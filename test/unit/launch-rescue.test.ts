@@ -57,7 +57,7 @@ describe("rescuing a dead runner's bottle", () => {
     expect(await rescueBottle(IDENTITY, testDeps(world))).toBe(true);
     expect(await world.state.readMetadata(IDENTITY)).toMatchObject({ sessionId: SESSION_ID, outcome: "interrupted" });
     expect(world.state.isPreserved(IDENTITY)).toBe(true);
-    expect(readFileSync(`${world.state.snapshotPath(IDENTITY, "workspace")}/README.md`, "utf8")).toBe("changed\n");
+    expect(readFileSync(`${world.state.path(IDENTITY, "workspace")}/README.md`, "utf8")).toBe("changed\n");
     expect(world.docker.callsOf("exec").map((a) => (a[1] as { cmd: string[] }).cmd[0])).toEqual(["sh"]);
   });
 
@@ -89,7 +89,7 @@ describe("rescuing a dead runner's bottle", () => {
     expect(await rescueBottle(IDENTITY, testDeps(world))).toBe(true);
     expect(await world.state.readMetadata(IDENTITY)).toMatchObject({ outcome: "capability-block" });
     expect(await world.state.readDockerfile(IDENTITY)).toBe(proposal.dockerfile);
-    expect(JSON.parse(readFileSync(world.state.capabilityBlockPath(IDENTITY), "utf8"))).toMatchObject({
+    expect(JSON.parse(readFileSync(world.state.path(IDENTITY, "capabilityBlock"), "utf8"))).toMatchObject({
       policy: "preserve",
       reason: "needs true",
     });

@@ -36,7 +36,7 @@ describe("limits.state", () => {
     const store = await fresh();
     const budget = await StateBudget.open(store, ID, 1 * MIB);
     await snapshot(store, budget, 300 * KIB);
-    expect(readFileSync(join(store.snapshotPath(ID, "workspace"), "big.bin"), "utf8")).toHaveLength(300 * KIB);
+    expect(readFileSync(join(store.path(ID, "workspace"), "big.bin"), "utf8")).toHaveLength(300 * KIB);
     // The transcript may now take what the work tree leaves.
     const meter = await budget.meter("transcript", "the transcript (~/.claude)");
     await expect(
@@ -54,7 +54,7 @@ describe("limits.state", () => {
     await snapshot(store, budget, 200 * KIB, "a");
     const failure = snapshot(store, budget, 5 * MIB, "b");
     await expect(failure).rejects.toBeInstanceOf(StateLimitExceeded);
-    expect(readFileSync(join(store.snapshotPath(ID, "workspace"), "big.bin"), "utf8")).toBe("a".repeat(200 * KIB));
+    expect(readFileSync(join(store.path(ID, "workspace"), "big.bin"), "utf8")).toBe("a".repeat(200 * KIB));
     expect(readdirSync(store.dir(ID)).filter((n) => n.startsWith("."))).toEqual([]);
     // A replacement of the same snapshot may use what the previous one took.
     await snapshot(store, budget, 900 * KIB, "c");
@@ -70,7 +70,7 @@ describe("limits.state", () => {
       await extractInto(meter.through(await archive(".claude.json", 600 * KIB)), dir);
     });
     await expect(filled).rejects.toBeInstanceOf(StateLimitExceeded);
-    expect(existsSync(store.snapshotPath(ID, "transcript"))).toBe(false);
+    expect(existsSync(store.path(ID, "transcript"))).toBe(false);
   });
 
   test("what an earlier launch left counts", async () => {

@@ -36,14 +36,14 @@ describe("state store", () => {
     const s = store();
     await s.writeMetadata(meta("fixer-aaaaa"));
     expect(await s.readMetadata("fixer-aaaaa")).toEqual(meta("fixer-aaaaa"));
-    writeFileSync(s.metadataPath("fixer-aaaaa"), JSON.stringify({ ...meta("fixer-aaaaa"), outcome: "exploded" }));
+    writeFileSync(s.path("fixer-aaaaa", "metadata"), JSON.stringify({ ...meta("fixer-aaaaa"), outcome: "exploded" }));
     await expect(s.readMetadata("fixer-aaaaa")).rejects.toThrow(/outcome.*is not valid bottle metadata/);
   });
 
   test("metadata claiming another identity is refused", async () => {
     const s = store();
     await s.writeMetadata(meta("fixer-aaaaa"));
-    writeFileSync(s.metadataPath("fixer-aaaaa"), JSON.stringify(meta("other-bbbbb")));
+    writeFileSync(s.path("fixer-aaaaa", "metadata"), JSON.stringify(meta("other-bbbbb")));
     await expect(s.readMetadata("fixer-aaaaa")).rejects.toThrow(/does not match the directory/);
   });
 
@@ -55,7 +55,7 @@ describe("state store", () => {
     const s = store();
     await s.replaceSnapshot("b-11111", "transcript", async (dir) => writeFileSync(join(dir, "one"), "1"));
     await s.replaceSnapshot("b-11111", "transcript", async (dir) => writeFileSync(join(dir, "two"), "2"));
-    const dir = s.snapshotPath("b-11111", "transcript");
+    const dir = s.path("b-11111", "transcript");
     expect(existsSync(join(dir, "one"))).toBe(false);
     expect(readFileSync(join(dir, "two"), "utf8")).toBe("2");
   });
@@ -69,7 +69,7 @@ describe("state store", () => {
         throw new Error("disk full");
       }),
     ).rejects.toThrow("disk full");
-    const dir = s.snapshotPath("b-11111", "transcript");
+    const dir = s.path("b-11111", "transcript");
     expect(readFileSync(join(dir, "good"), "utf8")).toBe("g");
     expect(existsSync(join(dir, "half"))).toBe(false);
   });

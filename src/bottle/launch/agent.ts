@@ -70,10 +70,6 @@ async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceS
   await docker.putArchive(id, "/", await packFiles([prompt], ROOT_OWNER));
   if (existsSync(workspaceSource)) await copyWorkTreeIn(docker, id, workspaceSource, AGENT_HOME, AGENT_OWNER, deps.log);
   if (plan.mode === "resume" && state.hasSnapshot(plan.identity, "transcript")) {
-    await docker.putArchive(
-      id,
-      AGENT_HOME,
-      packDirectory(state.snapshotPath(plan.identity, "transcript"), AGENT_OWNER, ""),
-    );
+    await docker.putArchive(id, AGENT_HOME, packDirectory(state.path(plan.identity, "transcript"), AGENT_OWNER, ""));
   }
 }

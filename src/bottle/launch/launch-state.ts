@@ -44,7 +44,7 @@ export async function firstMetadata(plan: BottlePlan, deps: LaunchDeps): Promise
 /** A resumed bottle continues on the work tree it left, not on the original directory. */
 export function workspaceSource(plan: BottlePlan, deps: LaunchDeps): string {
   return plan.mode === "resume" && deps.state.hasSnapshot(plan.identity, "workspace")
-    ? deps.state.snapshotPath(plan.identity, "workspace")
+    ? deps.state.path(plan.identity, "workspace")
     : plan.workspace;
 }
 
@@ -63,6 +63,6 @@ export async function beginState(
   const begun = { ...metadata, image };
   await state.writeMetadata(begun);
   const budget = await StateBudget.open(state, plan.identity, plan.stateLimitBytes);
-  const egress = new EgressLog(state.egressPath(plan.identity), (bytes) => budget.admitLog(bytes));
+  const egress = new EgressLog(state.path(plan.identity, "egress"), (bytes) => budget.admitLog(bytes));
   return { metadata: begun, egress, budget };
 }

@@ -142,14 +142,14 @@ async function settleBuildFailure(s: Settling, failure: BuildFailed): Promise<Ru
   });
   await state.markPreserved(plan.identity);
   log.warn(failure.message);
-  const buildLog = state.buildLogPath(plan.identity);
+  const buildLog = state.path(plan.identity, "buildLog");
   log.info(`outcome build-failed: state preserved in ${state.dir(plan.identity)}, build log in ${buildLog}`);
   const resume = `node runner resume ${plan.identity}`;
   log.info(
     state.hasProposedDockerfile(plan.identity)
       ? `the bottle's Dockerfile is unchanged; \`${resume}\` goes on in the previous image ` +
           "and shows the agent the build log"
-      : `fix ${state.dockerfilePath(plan.identity)} (or remove it to use the manifest's image) and run \`${resume}\``,
+      : `fix ${state.path(plan.identity, "dockerfile")} (or remove it to use the manifest's image) and run \`${resume}\``,
   );
   return toResult(s, { ...s.metadata, outcome: "build-failed" }, { exitCode: null, preserved: true, buildLog });
 }
@@ -196,6 +196,6 @@ function stateLimitAdvice(plan: BottlePlan): string {
  */
 async function copyWorkspaceBack(plan: BottlePlan, deps: LaunchDeps): Promise<string[]> {
   if (!deps.state.hasSnapshot(plan.identity, "workspace")) return [];
-  const snapshot = deps.state.snapshotPath(plan.identity, "workspace");
+  const snapshot = deps.state.path(plan.identity, "workspace");
   return (await copyWorkTreeBack(snapshot, plan.workspace, plan.identity, deps.log)).notes;
 }
