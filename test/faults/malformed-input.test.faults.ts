@@ -243,7 +243,6 @@ const BAD_ALLOW = [
   "bad-.example.com",
   "a..b.com",
   ".example.com",
-  "example.com.",
   `${"a".repeat(64)}.com`,
   `${"a.".repeat(127)}com`,
   "exa mple.com",
