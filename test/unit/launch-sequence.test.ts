@@ -89,6 +89,9 @@ describe("the launch sequence", () => {
       at(docker, "removeContainer", named("agent")),
       at(docker, "removeNetwork", named("internal")),
     ]);
+    // Teardown: every container removed before the first network.
+    const removals = docker.calls.filter((c) => c.method.startsWith("remove")).map((c) => c.method);
+    expect(removals.lastIndexOf("removeContainer")).toBeLessThan(removals.indexOf("removeNetwork"));
     // The two overlap: the agent container is created before the gate has said ready.
     expect(at(docker, "createContainer", named("agent"))).toBeLessThan(
       at(docker, "waitForLogLine", (a) => a[0] === gate),

@@ -178,8 +178,7 @@ class Launch {
    * (the gate's last egress decisions too) has been read, with no wait.
    */
   async tearDown(): Promise<void> {
-    await this.lease.stop();
-    await this.hostProbe.settled();
+    await Promise.all([this.lease.stop(), this.hostProbe.settled()]);
     await this.pause("teardown");
     await this.timer.time("teardown", () => this.resources.teardown());
     await Promise.all(
