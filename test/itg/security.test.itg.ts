@@ -19,6 +19,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PLACEHOLDER_API_KEY } from "../../src/bottle/plan-env.js";
 import {
+  agentExecs,
+  engineNow,
   ROOT,
   type RunnerRun,
   type Sandbox,
@@ -808,7 +810,7 @@ describe("a gate that cannot apply its policy: fail closed", () => {
   async function failedLaunch(
     env: Record<string, string>,
   ): Promise<{ run: RunnerRun; agents: string[]; box: Sandbox }> {
-    const since = execFileSync("docker", ["info", "--format", "{{.SystemTime}}"], { encoding: "utf8" }).trim();
+    const since = engineNow();
     const box = sandbox({ ...world.runnerEnv, ...env });
     boxes.push(box);
     const manifest = manifestFor(box, {
@@ -833,29 +835,7 @@ describe("a gate that cannot apply its policy: fail closed", () => {
       box,
     );
     const run = await done;
-    const until = execFileSync("docker", ["info", "--format", "{{.SystemTime}}"], { encoding: "utf8" }).trim();
-    const execs = execFileSync(
-      "docker",
-      [
-        "events",
-        "--since",
-        since,
-        "--until",
-        until,
-        "--filter",
-        "type=container",
-        "--filter",
-        "event=exec_create",
-        "--filter",
-        `label=claude-bottle.runner=${hostname()}/${child.pid}`,
-        "--filter",
-        "label=claude-bottle.role=agent",
-        "--format",
-        "{{.Action}}",
-      ],
-      { encoding: "utf8" },
-    );
-    return { run, agents: execs.split("\n").filter(Boolean), box };
+    return { run, agents: agentExecs(child.pid, since, engineNow()), box };
   }
 
   const nothingLeft = (box: Sandbox): void => {
