@@ -261,8 +261,10 @@ async function launch() {
 
   const col = (pick) => rows.map(pick);
   const phase = (name) => col((r) => r.t[name]);
+  // The agent (and its copy-in) is made ready while the gate (then the supervise sidecar) starts.
   const other = col(
-    (r) => r.t.execStart - sum(r.t.image, r.t.networks, r.t.gate, r.t.supervise, r.t.agent, r.t.copyIn),
+    (r) =>
+      r.t.execStart - sum(r.t.image, r.t.networks, Math.max(sum(r.t.gate, r.t.supervise), sum(r.t.agent, r.t.copyIn))),
   );
   const ratios = col((r) => r.t.execStart / r.bare);
   console.log(
@@ -280,8 +282,8 @@ async function launch() {
       msRow("  image (agent image present?)", phase("image")),
       msRow("  networks (internal + egress)", phase("networks")),
       msRow("  gate (create, copy program, start, until ready)", phase("gate")),
-      msRow("  agent (create + start)", phase("agent")),
-      msRow("  copyIn (system prompt, work tree)", phase("copyIn")),
+      msRow("  agent (create + start), while the gate starts", phase("agent")),
+      msRow("  copyIn (system prompt, work tree), while the gate starts", phase("copyIn")),
       msRow("  rest of the launch (gate image check, state, log follow)", other),
       msRow("execStart: launch until claude is exec'd", phase("execStart")),
       msRow("session (fake claude, no steps)", phase("session")),

@@ -46,6 +46,9 @@ export async function waitForLogLine(
   }
 }
 
+/** How long `stop` waits for the lines of a container that is still running. */
+const STOP_GRACE_MS = 200;
+
 export async function followLogs(
   docker: Docker,
   container: string,
@@ -55,16 +58,23 @@ export async function followLogs(
   const stdout = new PassThrough();
   const lines = lineSplitter(onLine);
   stdout.on("data", (chunk: Buffer) => lines.push(chunk));
-  const ended = new Promise<void>((resolve) => {
-    raw.on("end", resolve);
-    raw.on("close", resolve);
-    raw.on("error", () => resolve());
-  });
+  // Ended once the raw stream is done and every line demultiplexed from it has been handed on.
+  const ended = new Promise<void>((resolve) => stdout.on("end", resolve));
+  const finish = () => stdout.end();
+  raw.on("end", finish);
+  raw.on("close", finish);
+  raw.on("error", finish);
   docker.modem.demuxStream(raw, stdout, new PassThrough());
   return {
+    /**
+     * Returns at once when the log has ended (the container stopped or was removed: every
+     * line it printed has been read); on a running container, lines already on their way
+     * get a moment to arrive before the stream is cut.
+     */
     async stop() {
-      // Give lines already on their way a moment to arrive before the stream is cut.
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 200))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+      clearTimeout(timer);
       raw.destroy();
       lines.flush();
     },

@@ -8,11 +8,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import {
+  agentExecs,
+  engineNow,
   FAKE_AGENT_IMAGE,
   type Sandbox,
   fake,
   jsonResult,
   labelled,
+  runnerContainers,
   runRunner,
   sandbox,
   startRunner,
@@ -371,22 +374,22 @@ describe("bad input creates nothing", () => {
     expect(existsSync(join(b.home, "state"))).toBe(false);
   });
 
-  test("a gate that cannot start: the launch fails closed, no agent container ever exists", async () => {
+  test("a gate that cannot start: the launch fails closed, nothing is exec'd in the agent, nothing is left", async () => {
     const b = box();
     // An image with no node: the gate program cannot run, so it never says it is ready.
     b.env.CLAUDE_BOTTLE_GATE_IMAGE = "bottle-test/base:bookworm";
-    const events: string[] = [];
+    const since = engineNow();
     const { child, done } = startRunner(
       ["start", "fixer", "--manifest", fakeBottle(b), "--prompt", fake({ end: "success" })],
       b,
     );
-    const poll = setInterval(() => events.push(...labelled().containers), 200);
-    child.on("close", () => clearInterval(poll));
     const run = await done;
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("the gate did not come up");
     expect(run.stderr).toContain("the agent was not started");
-    expect(events.filter((n) => n.endsWith("-agent"))).toEqual([]);
+    // The agent container may have been made ready while the gate started; claude never ran in it.
+    expect(agentExecs(child.pid, since, engineNow())).toEqual([]);
+    expect(runnerContainers(child.pid)).toEqual([]);
     expect(existsSync(join(b.home, "state")) ? readdirSync(join(b.home, "state")) : []).toEqual([]);
   });
 });

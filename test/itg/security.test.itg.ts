@@ -19,6 +19,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PLACEHOLDER_API_KEY } from "../../src/bottle/plan-env.js";
 import {
+  agentExecs,
+  engineNow,
   ROOT,
   type RunnerRun,
   type Sandbox,
@@ -800,10 +802,15 @@ describe("tunnel limits", () => {
 });
 
 describe("a gate that cannot apply its policy: fail closed", () => {
-  /** Launches a bottle expected to fail before claude runs; returns the run and every agent container seen meanwhile. */
+  /**
+   * Launches a bottle expected to fail before claude runs; returns the run and every
+   * process exec'd in one of its agent containers meanwhile (the engine's exec events).
+   * The agent container itself may exist: it is made ready while the gate starts.
+   */
   async function failedLaunch(
     env: Record<string, string>,
   ): Promise<{ run: RunnerRun; agents: string[]; box: Sandbox }> {
+    const since = engineNow();
     const box = sandbox({ ...world.runnerEnv, ...env });
     boxes.push(box);
     const manifest = manifestFor(box, {
@@ -827,25 +834,8 @@ describe("a gate that cannot apply its policy: fail closed", () => {
       ],
       box,
     );
-    const agents = new Set<string>();
-    const poll = setInterval(() => {
-      if (child.pid === undefined) return;
-      const seen = execFileSync(
-        "docker",
-        [
-          "ps",
-          "-aq",
-          "--filter",
-          `label=claude-bottle.runner=${hostname()}/${child.pid}`,
-          "--filter",
-          "label=claude-bottle.role=agent",
-        ],
-        { encoding: "utf8" },
-      );
-      for (const id of seen.split("\n").filter(Boolean)) agents.add(id);
-    }, 100);
-    const run = await done.finally(() => clearInterval(poll));
-    return { run, agents: [...agents], box };
+    const run = await done;
+    return { run, agents: agentExecs(child.pid, since, engineNow()), box };
   }
 
   const nothingLeft = (box: Sandbox): void => {
@@ -854,7 +844,7 @@ describe("a gate that cannot apply its policy: fail closed", () => {
     expect(labelled()).toEqual({ containers: [], networks: [] });
   };
 
-  test("a credential the gate cannot inject (a line break in it): the gate refuses to start, no agent ever exists", async () => {
+  test("a credential the gate cannot inject (a line break in it): the gate refuses to start, nothing is ever exec'd in the agent", async () => {
     const secret = nonce();
     const { run, agents, box } = await failedLaunch({ SECURITY_TEST_KEY: `sk-ant-${secret}\r\nx-injected: ${secret}` });
     expect(run.code).toBe(1);
@@ -869,7 +859,7 @@ describe("a gate that cannot apply its policy: fail closed", () => {
     expectNowhere(secret);
   });
 
-  test("a way out that does not exist (CLAUDE_BOTTLE_EGRESS_NETWORK names no network): the launch fails, no agent ever exists", async () => {
+  test("a way out that does not exist (CLAUDE_BOTTLE_EGRESS_NETWORK names no network): the launch fails, nothing is ever exec'd in the agent", async () => {
     const missing = `bottle-world-missing-${nonce()}`;
     const { run, agents, box } = await failedLaunch({
       SECURITY_TEST_KEY: "sk-ant-not-used",

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export { hostAddressForContainers } from "../../src/cli/demo/demo.js";
@@ -169,6 +169,43 @@ export function labelledImages(identity: string): string[] {
   return execFileSync(
     "docker",
     ["images", "--filter", `label=claude-bottle.identity=${identity}`, "--format", "{{.Repository}}:{{.Tag}}"],
+    { encoding: "utf8" },
+  )
+    .split("\n")
+    .filter(Boolean);
+}
+
+/** The engine's clock now, for `agentExecs`. */
+export function engineNow(): string {
+  return execFileSync("docker", ["info", "--format", "{{.SystemTime}}"], { encoding: "utf8" }).trim();
+}
+
+/**
+ * Every process exec'd in an agent container of the runner with this pid between two
+ * engine times (`engineNow`), from the engine's own events: `exec_create: <command>`.
+ */
+export function agentExecs(runnerPid: number | undefined, since: string, until: string): string[] {
+  return execFileSync(
+    "docker",
+    [
+      "events",
+      ...["--since", since, "--until", until],
+      ...["--filter", "type=container", "--filter", "event=exec_create"],
+      ...["--filter", `label=claude-bottle.runner=${hostname()}/${String(runnerPid)}`],
+      ...["--filter", "label=claude-bottle.role=agent"],
+      ...["--format", "{{.Action}}"],
+    ],
+    { encoding: "utf8" },
+  )
+    .split("\n")
+    .filter(Boolean);
+}
+
+/** The containers left that the runner with this pid made. */
+export function runnerContainers(runnerPid: number | undefined): string[] {
+  return execFileSync(
+    "docker",
+    ["ps", "-a", "--filter", `label=claude-bottle.runner=${hostname()}/${String(runnerPid)}`, "--format", "{{.Names}}"],
     { encoding: "utf8" },
   )
     .split("\n")

@@ -1,6 +1,8 @@
 /**
- * The launch sequence on a fake engine: the order of its steps, and fail-closed:
- * claude is never exec'd unless the gate (and the supervise sidecar) said ready.
+ * The launch sequence on a fake engine: the order of its steps (the agent container
+ * is made ready while the gate starts), and fail-closed: claude is never exec'd
+ * unless the gate (and the supervise sidecar) said ready, and an agent container made
+ * alongside a gate that failed is removed.
  */
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
@@ -24,46 +26,76 @@ function claudeExecs(docker: FakeDocker): unknown[][] {
   return docker.callsOf("exec").filter((args) => (args[1] as { cmd: string[] }).cmd[0] === "claude");
 }
 
+/** The id the fake engine gave the container named with `suffix` (ids count up from id1 as containers are created). */
+function idOf(docker: FakeDocker, suffix: string): string {
+  const created = docker.callsOf("createContainer").map((a) => (a[0] as { name: string }).name);
+  return `id${created.indexOf(`claude-bottle-${IDENTITY}-${suffix}`) + 1}`;
+}
+
+/** The index of the first call that exec'd claude. */
+function claudeExec(docker: FakeDocker): number {
+  return docker.calls.findIndex((c) => c.method === "exec" && (c.args[1] as { cmd: string[] }).cmd[0] === "claude");
+}
+
 function ownedResources(docker: FakeDocker) {
   const { containers, networks } = docker.withLabel(IDENTITY_LABEL, IDENTITY);
   return [...containers.map((c) => c.name), ...networks.map((n) => n.name)];
 }
 
 describe("the launch sequence", () => {
-  test("networks, then the gate until ready, then the agent, copy-in, claude, the snapshots and teardown", async () => {
+  test("networks, then the gate until ready while the agent is made ready, then claude, the snapshots and teardown", async () => {
     const world = launchWorld();
     const { docker } = world;
     const result = await runBottle(testPlan(world), testDeps(world));
     expect(result.outcome).toBe("success");
 
-    // Containers get ids in the order they are created: the host probe id1, the gate id2, the agent id3.
     const created = docker.callsOf("createContainer").map((a) => (a[0] as { name: string }).name);
-    expect(created).toEqual([
-      `claude-bottle-${IDENTITY}-gate-host-probe`,
-      `claude-bottle-${IDENTITY}-gate`,
-      `claude-bottle-${IDENTITY}-agent`,
-    ]);
+    expect([...created].sort()).toEqual(
+      [
+        `claude-bottle-${IDENTITY}-agent`,
+        `claude-bottle-${IDENTITY}-gate`,
+        `claude-bottle-${IDENTITY}-gate-host-probe`,
+      ].sort(),
+    );
+    const gate = idOf(docker, "gate");
+    const agent = idOf(docker, "agent");
 
-    const steps = [
+    const inOrder = (steps: number[]) => {
+      expect(steps.every((i) => i >= 0)).toBe(true);
+      expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    };
+    const exec = at(docker, "exec", (a) => a[0] === agent);
+    // The gate up, then claude.
+    inOrder([
       at(docker, "listContainers"),
       at(docker, "createNetwork", named("internal")),
       at(docker, "createContainer", named("gate")),
       at(docker, "connectNetwork", (a) => a[1] === `claude-bottle-${IDENTITY}-internal`),
-      at(docker, "putArchive", (a) => a[0] === "id2"),
-      at(docker, "startContainer", (a) => a[0] === "id2"),
-      at(docker, "waitForLogLine", (a) => a[0] === "id2"),
-      at(docker, "followLogs", (a) => a[0] === "id2"),
+      at(docker, "putArchive", (a) => a[0] === gate),
+      at(docker, "startContainer", (a) => a[0] === gate),
+      at(docker, "waitForLogLine", (a) => a[0] === gate),
+      at(docker, "followLogs", (a) => a[0] === gate),
+      exec,
+    ]);
+    // The agent made ready, then claude, the snapshots and teardown.
+    inOrder([
+      at(docker, "createNetwork", named("internal")),
       at(docker, "createContainer", named("agent")),
-      at(docker, "putArchive", (a) => a[0] === "id3" && a[1] === "/"),
-      at(docker, "putArchive", (a) => a[0] === "id3" && a[1] === "/home/node"),
-      at(docker, "startContainer", (a) => a[0] === "id3"),
-      at(docker, "exec", (a) => a[0] === "id3"),
+      at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/"),
+      at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/home/node"),
+      at(docker, "startContainer", (a) => a[0] === agent),
+      exec,
       at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
       at(docker, "removeContainer", named("agent")),
       at(docker, "removeNetwork", named("internal")),
-    ];
-    expect(steps.every((i) => i >= 0)).toBe(true);
-    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
+    ]);
+    // Teardown: every container removed before the first network.
+    const removals = docker.calls.filter((c) => c.method.startsWith("remove")).map((c) => c.method);
+    expect(removals.lastIndexOf("removeContainer")).toBeLessThan(removals.indexOf("removeNetwork"));
+    // The two overlap: the agent container is created before the gate has said ready.
+    expect(at(docker, "createContainer", named("agent"))).toBeLessThan(
+      at(docker, "waitForLogLine", (a) => a[0] === gate),
+    );
     expect(world.paused).toEqual([
       "image-build",
       "networks",
@@ -107,18 +139,18 @@ describe("the launch sequence", () => {
     expect(world.docker.callsOf("connectNetwork").map((a) => a[1])).toEqual([`claude-bottle-${IDENTITY}-internal`]);
   });
 
-  test("a supervised bottle starts the supervise sidecar after the gate, before the agent, and waits", async () => {
+  test("a supervised bottle starts the supervise sidecar after the gate, and claude only once it is ready", async () => {
     const world = launchWorld();
     const { docker } = world;
     const result = await runBottle(testPlan(world, { supervise: "preserve" }), testDeps(world));
     expect(result.outcome).toBe("success");
-    const gateReady = at(docker, "waitForLogLine", (a) => a[0] === "id2");
+    const gateReady = at(docker, "waitForLogLine", (a) => a[0] === idOf(docker, "gate"));
     const superviseCreate = at(docker, "createContainer", named("supervise"));
-    const superviseReady = at(docker, "waitForLogLine", (a) => a[0] === "id3");
-    const agentCreate = at(docker, "createContainer", named("agent"));
+    const superviseReady = at(docker, "waitForLogLine", (a) => a[0] === idOf(docker, "supervise"));
+    const exec = claudeExec(docker);
     expect(gateReady).toBeLessThan(superviseCreate);
     expect(superviseCreate).toBeLessThan(superviseReady);
-    expect(superviseReady).toBeLessThan(agentCreate);
+    expect(superviseReady).toBeLessThan(exec);
   });
 });
 
@@ -169,7 +201,7 @@ describe("fail closed: claude is never exec'd without a ready gate", () => {
     },
   ];
   for (const { what, supervise, arrange, message } of cases) {
-    test(`${what}: a launch error, no agent container, nothing left`, async () => {
+    test(`${what}: a launch error, claude never exec'd, nothing left`, async () => {
       const world = launchWorld();
       arrange(world.docker);
       const plan = testPlan(world, supervise ? { supervise: "preserve" } : {});
@@ -177,11 +209,28 @@ describe("fail closed: claude is never exec'd without a ready gate", () => {
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toMatch(message);
       expect(claudeExecs(world.docker)).toEqual([]);
-      expect(at(world.docker, "createContainer", named("agent"))).toBe(-1);
+      // The agent container may have been made ready alongside the gate: then it was removed.
+      if (at(world.docker, "createContainer", named("agent")) >= 0) {
+        expect(at(world.docker, "removeContainer", named("agent"))).toBeGreaterThan(-1);
+      }
       expect(ownedResources(world.docker)).toEqual([]);
       expect(world.state.exists(IDENTITY)).toBe(false);
     });
   }
+
+  test("a gate that fails while the agent container is made ready: the gate's error, the agent removed", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    docker.lines.set(`claude-bottle-${IDENTITY}-gate`, [JSON.stringify({ event: "fatal", reason: "bad config" })]);
+    const error = await runBottle(testPlan(world), testDeps(world)).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/the gate did not come up \(it exited\): bad config/);
+    const made = at(docker, "createContainer", named("agent"));
+    expect(made).toBeGreaterThan(-1);
+    expect(made).toBeLessThan(at(docker, "waitForLogLine", (a) => a[0] === idOf(docker, "gate")));
+    expect(at(docker, "removeContainer", named("agent"))).toBeGreaterThan(made);
+    expect(claudeExecs(docker)).toEqual([]);
+    expect(ownedResources(docker)).toEqual([]);
+  });
 
   test("a missing credential fails before the gate exists", async () => {
     const world = launchWorld();

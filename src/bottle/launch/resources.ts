@@ -79,36 +79,36 @@ export class BottleResources {
     return this.docker.createContainer(request);
   }
 
-  /** Removes the containers, then the networks; a failure is a log line, never an error. */
+  /**
+   * Removes the containers, then the networks; a failure is a log line, never an error.
+   * The containers this launch made are removed at once, all together, while both lists
+   * of whatever else carries the bottle's identity are read; what those add is removed
+   * as soon as they answer. The networks go once every container is gone.
+   */
   async teardown(): Promise<void> {
     const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
     const { docker } = this;
-    await this.removeAll(
-      "container",
-      this.containers,
-      () => docker.listContainers([label]),
-      (n) => docker.removeContainer(n),
-    );
-    await this.removeAll(
-      "network",
-      this.networks,
-      () => docker.listNetworks([label]),
-      (n) => docker.removeNetwork(n),
-    );
+    const listed = (kind: string, list: Promise<{ name: string }[]>) =>
+      list.then(
+        (found) => found.map((r) => r.name),
+        (error: unknown) => {
+          this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
+          return [];
+        },
+      );
+    const containers = listed("container", docker.listContainers([label]));
+    const networks = listed("network", docker.listNetworks([label]));
+    const removeContainers = (names: string[]) => this.removeAll("container", names, (n) => docker.removeContainer(n));
+    const known = [...new Set(this.containers)];
+    await Promise.all([
+      removeContainers(known),
+      containers.then((found) => removeContainers(found.filter((n) => !known.includes(n)))),
+    ]);
+    const allNetworks = [...new Set([...this.networks, ...(await networks)])];
+    await this.removeAll("network", allNetworks, (n) => docker.removeNetwork(n));
   }
 
-  private async removeAll(
-    kind: string,
-    known: string[],
-    list: () => Promise<{ name: string }[]>,
-    remove: (name: string) => Promise<void>,
-  ): Promise<void> {
-    let names = known;
-    try {
-      names = [...new Set([...known, ...(await list()).map((r) => r.name)])];
-    } catch (error) {
-      this.log.warn(`listing ${kind}s for teardown failed: ${errorMessage(error)}`);
-    }
+  private async removeAll(kind: string, names: string[], remove: (name: string) => Promise<void>): Promise<void> {
     const warn = (name: string) => (error: unknown) =>
       this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`);
     await Promise.all(names.map((name) => remove(name).catch(warn(name))));

@@ -3,9 +3,10 @@
  * bottle up from a plan, run claude headlessly in it, snapshot during and after
  * the session, decide the outcome and settle the state (clean up or preserve).
  *
- * The sequence: the images, the networks, the gate (until ready), the supervise
- * sidecar (a supervised bottle), the agent with its work tree copied in, claude's
- * session, the final snapshot, teardown, then settling. Teardown always runs and
+ * The sequence: the images, the networks, then at the same time the gate (until
+ * ready) with the supervise sidecar after it (a supervised bottle), and the agent
+ * container with its work tree copied in; claude's session once both are up, the
+ * final snapshot, teardown, then settling. Teardown always runs and
  * is idempotent; a failed cleanup is a log line, and the original error is what
  * the caller sees.
  *
@@ -124,7 +125,14 @@ class Launch {
     this.proposals = new ProposalWatch(docker, log);
   }
 
-  /** Everything up to a started agent container; returns its id. */
+  /**
+   * Everything up to a started agent container; returns its id. The agent container is
+   * created, filled and started while the gate starts: its only network is internal, with
+   * no way out, and claude is exec'd in it only after this returns, once the gate (and a
+   * supervise sidecar) said ready. Both branches settle before a failure of either is
+   * thrown (the gate's first), so teardown never races a creation. An agent in a
+   * per-bottle image waits for the gate, which that image is built behind.
+   */
   async bringUp(): Promise<string> {
     const { plan, deps } = this;
     await this.pause("image-build");
@@ -139,32 +147,12 @@ class Launch {
     // Until a per-bottle image has built, the state stays as the last run left it.
     if (!deferred) await this.beginState(imageRef);
     this.checkInterrupt();
-    const parts = { resources: this.resources, lease: this.lease, hostProbe: this.hostProbe };
-    const gateId = await this.step("gate-start", () => startGate(plan, deps, parts));
-    if (deferred) await this.buildPerBottleImage();
-    await this.beginState(imageRef);
-    // The gate's log from its start, so what a per-bottle build asked of it is in it too.
-    await this.follow("the gate's", gateId, (line) => this.egress?.accept(line));
-    this.checkInterrupt();
-    if (plan.supervise) {
-      const supervise = plan.supervise;
-      const superviseId = await this.step("supervise-start", () =>
-        startSupervise(plan, supervise, deps, this.resources),
-      );
-      this.proposals.watch(superviseId);
-      await this.follow("the supervise", superviseId, (line) => this.proposals.accept(line));
-      this.checkInterrupt();
-    }
-    await this.pause("agent-start");
-    const agentId = await startAgent({
-      plan,
-      deps,
-      resources: this.resources,
-      imageRef,
-      workspaceSource: this.workspaceSource,
-      timer: this.timer,
-      pause: (phase) => this.pause(phase),
-    });
+    const sidecars = this.startSidecars(deferred !== null, imageRef);
+    const alongside = deferred ? null : this.startAgent(imageRef);
+    const [gate, agent] = await Promise.allSettled([sidecars, alongside]);
+    if (gate.status === "rejected") throw gate.reason;
+    if (agent.status === "rejected") throw agent.reason;
+    const agentId = agent.value ?? (await this.startAgent(imageRef));
     this.checkInterrupt();
     return agentId;
   }
@@ -184,16 +172,21 @@ class Launch {
     if (plan.supervise) await this.proposals.finish();
   }
 
-  /** Stops reading the sidecars' logs, the lease and the probe, then removes every resource. */
+  /**
+   * Stops the lease and the probe, removes every resource, then stops reading the
+   * sidecars' logs: a removed container's log has ended, so every line it printed
+   * (the gate's last egress decisions too) has been read, with no wait.
+   */
   async tearDown(): Promise<void> {
-    for (const { what, stop } of [...this.stopLogs].reverse()) {
-      await stop().catch((e) => this.deps.log.warn(`reading ${what} log failed: ${errorMessage(e)}`));
-    }
-    await this.egress?.close();
-    await this.lease.stop();
-    await this.hostProbe.settled();
+    await Promise.all([this.lease.stop(), this.hostProbe.settled()]);
     await this.pause("teardown");
     await this.timer.time("teardown", () => this.resources.teardown());
+    await Promise.all(
+      this.stopLogs.map(({ what, stop }) =>
+        stop().catch((e) => this.deps.log.warn(`reading ${what} log failed: ${errorMessage(e)}`)),
+      ),
+    );
+    await this.egress?.close();
   }
 
   settling(): Settling {
@@ -207,6 +200,42 @@ class Launch {
       history: this.history,
       timings: this.timer.timings,
     };
+  }
+
+  /** The gate until ready (and a per-bottle image built behind it), then a supervise sidecar until ready. */
+  private async startSidecars(buildBehindGate: boolean, imageRef: string): Promise<void> {
+    const { plan, deps } = this;
+    const parts = { resources: this.resources, lease: this.lease, hostProbe: this.hostProbe };
+    const gateId = await this.step("gate-start", () => startGate(plan, deps, parts));
+    if (buildBehindGate) await this.buildPerBottleImage();
+    await this.beginState(imageRef);
+    // The gate's log from its start, so what a per-bottle build asked of it is in it too.
+    await this.follow("the gate's", gateId, (line) => this.egress?.accept(line));
+    this.checkInterrupt();
+    if (plan.supervise) {
+      const supervise = plan.supervise;
+      const superviseId = await this.step("supervise-start", () =>
+        startSupervise(plan, supervise, deps, this.resources),
+      );
+      this.proposals.watch(superviseId);
+      await this.follow("the supervise", superviseId, (line) => this.proposals.accept(line));
+      this.checkInterrupt();
+    }
+  }
+
+  /** The agent container created, filled and started (claude is exec'd in it later). */
+  private async startAgent(imageRef: string): Promise<string> {
+    await this.pause("agent-start");
+    this.checkInterrupt();
+    return startAgent({
+      plan: this.plan,
+      deps: this.deps,
+      resources: this.resources,
+      imageRef,
+      workspaceSource: this.workspaceSource,
+      timer: this.timer,
+      pause: (phase) => this.pause(phase),
+    });
   }
 
   /** Builds the per-bottle image behind the gate; a rebuild's proposal is then marked rebuilt. */
