@@ -18,7 +18,7 @@
 //             time minus what the timings cover) and the whole wall time.
 //   session   a whole short session of the real claude CLI (the bundled Dockerfile
 //             FROM bottle-test/agent-base) against the stub Messages API
-//             (src/demo/stub-model.ts): `node runner start` from spawn to exit (result
+//             (src/cli/demo/stub-model.ts): `node runner start` from spawn to exit (result
 //             printed, state settled, nothing left) / the same claude session, prompt
 //             and replies in a bare `docker run --rm` of the same image talking to the
 //             stub directly. Target <= 1.7x. bench/lib/session.mjs.

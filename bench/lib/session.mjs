@@ -1,6 +1,6 @@
 // The whole-session benchmark of bench/run.mjs: one short session of the real claude
 // CLI against the stub Messages API the tests and `node runner demo` use
-// (src/demo/stub-model.ts), through `node runner start` — from the spawn until the
+// (src/cli/demo/stub-model.ts), through `node runner start` — from the spawn until the
 // process has exited, that is until the result is printed, the state is settled and
 // nothing of the bottle is left — against the same claude session in a bare
 // `docker run --rm` of the same image, with the same prompt, system prompt and model
@@ -31,10 +31,10 @@ const KEY = "sk-ant-bench-not-a-real-key";
 /** The stub model, from the TypeScript source (Node strips the types; Node 22.18 or later, as `npm run bench` runs). */
 export async function loadStubModel() {
   try {
-    return await import(pathToFileURL(join(ROOT, "src/demo/stub-model.ts")).href);
+    return await import(pathToFileURL(join(ROOT, "src/cli/demo/stub-model.ts")).href);
   } catch (error) {
     throw new Error(
-      `cannot load src/demo/stub-model.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`,
+      `cannot load src/cli/demo/stub-model.ts with node ${process.version} (${error.message}); run the bench with npm run bench, which uses the project's Node 24`,
     );
   }
 }
