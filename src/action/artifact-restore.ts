@@ -53,20 +53,23 @@ export async function restoreFromArtifact(request: ArtifactRestoreRequest): Prom
   const { identity, ctx, token, log } = request;
   if (ctx.platform !== "github") {
     log.info(
-      `artifacts: another run's artifacts are read only on GitHub, so on ${ctx.platform} only the cache holds ${identity}'s state`,
+      `artifacts: another run's artifacts are read only on GitHub, so on ${ctx.platform} only the cache holds ` +
+        `${identity}'s state`,
     );
     return null;
   }
   if (!token) {
     log.info(
-      `artifacts: no github-token, so ${identity}'s state artifact cannot be looked for (the default is the job's own token)`,
+      `artifacts: no github-token, so ${identity}'s state artifact cannot be looked for (the default is the ` +
+        `job's own token)`,
     );
     return null;
   }
   const [owner, repo] = ctx.repository.split("/");
   if (!owner || !repo) {
     log.info(
-      `artifacts: GITHUB_REPOSITORY (${JSON.stringify(ctx.repository)}) names no repository, so ${identity}'s state artifact cannot be looked for`,
+      `artifacts: GITHUB_REPOSITORY (${JSON.stringify(ctx.repository)}) names no repository, so ${identity}'s ` +
+        `state artifact cannot be looked for`,
     );
     return null;
   }
@@ -124,7 +127,8 @@ async function download(
       });
     } catch (error) {
       throw new Error(
-        `the state artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} could not be downloaded: ${errorMessage(error)}`,
+        `the state artifact ${artifact.name} (id ${artifact.id}) of run ${artifact.runId} could not be ` +
+          `downloaded: ${errorMessage(error)}`,
       );
     }
     if (downloaded.digestMismatch)

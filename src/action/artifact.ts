@@ -50,7 +50,8 @@ export async function uploadStateArtifact(
   const absent = github ? null : await artifactServiceAbsence(deps.env);
   if (absent) {
     deps.core.info(
-      `artifacts: the ${ctx.platform} server does not serve artifacts to this job (${absent}; Gitea 1.23 and later, and Forgejo, do); the state is kept in the cache only`,
+      `artifacts: the ${ctx.platform} server does not serve artifacts to this job (${absent}; Gitea 1.23 and ` +
+        `later, and Forgejo, do); the state is kept in the cache only`,
     );
     return null;
   }

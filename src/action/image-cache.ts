@@ -60,7 +60,8 @@ export class ImageCache {
       const loadMs = Math.round(performance.now() - started);
       const buildMs = await readBuildMs(join(this.workspace, INFO));
       this.log.info(
-        `agent image ${tag}: loaded from the cache in ${seconds(loadMs)}${buildMs === null ? "" : ` (building it took ${seconds(buildMs)})`}`,
+        `agent image ${tag}: loaded from the cache in ` +
+          `${seconds(loadMs)}${buildMs === null ? "" : ` (building it took ${seconds(buildMs)})`}`,
       );
       return { state: "loaded", loadMs, buildMs };
     } catch (error) {
@@ -86,7 +87,8 @@ export class ImageCache {
       if (id === -1) this.log.info(`agent image ${tag}: already in the cache`);
       else
         this.log.info(
-          `agent image ${tag}: saved to the cache as ${imageCacheKey(tag)}, so the next job loads it instead of building`,
+          `agent image ${tag}: saved to the cache as ${imageCacheKey(tag)}, so the next job loads it instead of ` +
+            `building`,
         );
     } catch (error) {
       this.log.warn(`agent image ${tag}: not saved to the cache (${errorMessage(error)})`);

@@ -35,7 +35,10 @@ export interface ActionInputs {
   gateImage: string | null;
   saveState: (typeof SAVE_STATE)[number];
   artifactName: string | null;
-  /** Reads another run's state artifact when the cache has lost the bottle's entry; action.yml defaults it to the job's token. */
+  /**
+   * Reads another run's state artifact when the cache has lost the bottle's entry; action.yml defaults it to
+   * the job's token.
+   */
   githubToken: string | null;
   failOn: Outcome[];
   /** Over the manifest's `capabilityBlock` for this run; null keeps the manifest's. */
@@ -77,7 +80,8 @@ const FIELDS: Record<keyof ActionInputs, Field<unknown>> = {
         "agent",
         value,
         "is not an agent name",
-        "use a name defined under `agents` in the manifest (lowercase letters, digits, hyphens), or leave it out for `claude`",
+        "use a name defined under `agents` in the manifest (lowercase letters, digits, hyphens), or leave it " +
+          "out for `claude`",
       );
     }
     return value;

@@ -130,11 +130,13 @@ export async function runMain(given: ActionDeps): Promise<void> {
     if (inputs.timeoutMs) plan.timeoutMs = inputs.timeoutMs;
     if (!plan.supervise && (inputs.capabilityBlock !== null || inputs.maxRebuilds !== null)) {
       core.warning(
-        `capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true in the manifest)`,
+        `capability-block and max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set ` +
+          `"supervise": true in the manifest)`,
       );
     }
     core.info(
-      `bottle ${plan.identity}: ${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`,
+      `bottle ${plan.identity}: ` +
+        `${plan.mode === "resume" ? `resuming claude session ${plan.resumeSession}` : `starting agent ${plan.agent}`}`,
     );
     await pauseAt?.("plan");
     const tag = inputs.cacheImage && plan.image.kind === "build" && plan.image.reuse ? plan.image.tag : null;
@@ -179,7 +181,8 @@ export async function runMain(given: ActionDeps): Promise<void> {
     await writeSummary(core, result, saved, plan, ctx.uses);
     if (inputs.failOn.includes(result.outcome)) {
       core.setFailed(
-        `claude ended with outcome ${result.outcome}${result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""}`,
+        `claude ended with outcome ${result.outcome}` +
+          (result.preserved ? `; the bottle is preserved: resume it with identity ${result.identity}` : ""),
       );
     }
   } catch (error) {

@@ -52,20 +52,23 @@ export async function restoreState(
     const artifact = await deps.fromArtifact();
     if (artifact) {
       core.info(
-        `restored ${identity} from ${artifact.source} (${store.available ? `the cache has no entry under ${prefix}` : CACHE_UNAVAILABLE})`,
+        `restored ${identity} from ${artifact.source} ` +
+          `(${store.available ? `the cache has no entry under ${prefix}` : CACHE_UNAVAILABLE})`,
       );
       return classify(identity, artifact.source, state);
     }
     if (!store.available) {
       throw new Error(
-        `bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`,
+        `bottle ${identity} cannot be restored: ${CACHE_UNAVAILABLE}; run the resume job where the cache is ` +
+          `enabled (on Gitea and Forgejo, the runner's cache: enabled setting)`,
       );
     }
     throw new InputError(
       "identity",
       identity,
       `has no saved state in the cache (looked for keys starting with ${prefix})`,
-      "check the identity output of the job that preserved the bottle, and that its state was saved (save-state not none)",
+      "check the identity output of the job that preserved the bottle, and that its state was saved (save-state " +
+        "not none)",
     );
   }
   if (ctx.attempt <= 1) return { kind: "fresh" };
@@ -84,7 +87,8 @@ export async function restoreState(
   const found = await classify(identity, restored.key, state);
   if (found.kind === "settled") {
     core.info(
-      `attempt ${ctx.attempt}: bottle ${identity} already finished (${found.settled.outcome}) in ${describeOrigin(found.settled.origin)}; starting fresh`,
+      `attempt ${ctx.attempt}: bottle ${identity} already finished (${found.settled.outcome}) in ` +
+        `${describeOrigin(found.settled.origin)}; starting fresh`,
     );
     await state.remove(identity);
     return { kind: "fresh" };
@@ -96,7 +100,8 @@ export async function restoreState(
     return { kind: "fresh" };
   }
   core.info(
-    `attempt ${ctx.attempt}: resuming ${identity} (session ${metadata.sessionId}) from cache key ${restored.key} instead of starting fresh`,
+    `attempt ${ctx.attempt}: resuming ${identity} (session ${metadata.sessionId}) from cache key ` +
+      `${restored.key} instead of starting fresh`,
   );
   return found;
 }
@@ -158,7 +163,8 @@ export async function saveState(
     core.info(`saved the bottle's state to the cache as ${key}`);
   } else {
     core.warning(
-      `the bottle's state was not saved to the cache: ${cached.reason}; it is still in ${state.dir(result.identity)} on this runner`,
+      `the bottle's state was not saved to the cache: ${cached.reason}; it is still in ` +
+        `${state.dir(result.identity)} on this runner`,
     );
   }
   if (inputs.saveState === "cache-and-artifact") {
@@ -183,7 +189,8 @@ async function saveTombstone(metadata: Metadata, settled: Settled, key: string, 
       deps.core.info(`recorded in the cache that ${metadata.identity} finished (${settled.outcome}) as ${key}`);
     else
       deps.core.warning(
-        `could not record in the cache that ${metadata.identity} finished: ${cached.reason}; a later resume job may find an older state`,
+        `could not record in the cache that ${metadata.identity} finished: ${cached.reason}; a later resume job ` +
+          `may find an older state`,
       );
   } finally {
     await rm(home, { recursive: true, force: true });

@@ -30,7 +30,10 @@ function codeBlock(lang: string, text: string): string[] {
 function historyTable(history: LaunchRecord[]): string[] {
   if (history.length < 2) return [];
   const rows = history.map((h) => {
-    return `| ${h.launch} | ${describeOrigin(h.origin)} | \`${h.outcome}\` | ${h.numTurns ?? "-"} | ${h.costUsd === null ? "-" : `$${h.costUsd.toFixed(4)}`} |`;
+    return (
+      `| ${h.launch} | ${describeOrigin(h.origin)} | \`${h.outcome}\` | ${h.numTurns ?? "-"} | ` +
+      `${h.costUsd === null ? "-" : `$${h.costUsd.toFixed(4)}`} |`
+    );
   });
   return [
     "",
@@ -52,7 +55,8 @@ export async function writeSettledSummary(
   const lines = [
     `### claude-bottle: already finished (${settled.outcome})`,
     "",
-    `Bottle \`${metadata.identity}\` finished in ${describeOrigin(settled.origin)}; there is nothing to resume. Start it again with \`mode: start\` (${uses}).`,
+    `Bottle \`${metadata.identity}\` finished in ${describeOrigin(settled.origin)}; there is nothing to resume. ` +
+      `Start it again with \`mode: start\` (${uses}).`,
     ...historyTable(launchHistory({ ...metadata, outcome: settled.outcome })),
   ];
   await writeLines(core, lines);
@@ -102,7 +106,9 @@ export async function writeSummary(
         : "preserved for a resume on the new image";
     lines.push(
       "",
-      `#### The agent asked for a different image${result.capabilityBlocks.length > 1 ? ` (${i + 1} of ${result.capabilityBlocks.length})` : ""}: ${what}`,
+      `#### The agent asked for a different image` +
+        (result.capabilityBlocks.length > 1 ? ` (${i + 1} of ${result.capabilityBlocks.length})` : "") +
+        `: ${what}`,
       "",
       `> ${clip(c.reason, 1000)}`,
       "",
