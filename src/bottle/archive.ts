@@ -25,7 +25,10 @@ export interface Owner {
 export const AGENT_OWNER: Owner = { uid: 1000, gid: 1000 };
 export const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
 
-/** A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container; `ignore` leaves paths out. */
+/**
+ * A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container; `ignore`
+ * leaves paths out.
+ */
 export function packDirectory(dir: string, owner: Owner, prefix: string, ignore?: (path: string) => boolean): Readable {
   return tarFs.pack(dir, {
     ...(ignore ? { ignore } : {}),

@@ -26,7 +26,8 @@ import { CONTEXT_DOCKERFILE, buildContext } from "./images.js";
 /** The build args a per-bottle build keeps from the manifest (and CLAUDE_BOTTLE_BASE_IMAGE). */
 export const KEPT_BUILD_ARGS = ["BASE_IMAGE"] as const;
 /** How a per-bottle build differs from the manifest's, in the words the log uses. */
-export const BOTTLE_BUILD_TERMS = `an empty context, only ${KEPT_BUILD_ARGS.join(", ")} of the build args, no way out but the bottle's gate`;
+export const BOTTLE_BUILD_TERMS =
+  `an empty context, only ${KEPT_BUILD_ARGS.join(", ")} of the build args, ` + `no way out but the bottle's gate`;
 /** The agent's proxy variables, which the engine passes to RUN steps without recording them in the image. */
 const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"] as const;
 
@@ -58,8 +59,10 @@ export async function bottleBuildRequest(build: BottleBuild, docker: DockerClien
   for (const { image, line } of namedImages(build.dockerfile, buildArgs)) {
     if (!isPlainReference(image) || !(await docker.imageExists(image))) {
       throw new Error(
-        `${image || "(an empty name)"} (line ${line}) is not on this Docker engine, and a per-bottle build pulls nothing: ` +
-          `the engine would fetch it from its registry itself, outside the bottle's gate. Build FROM an image this engine has ` +
+        `${image || "(an empty name)"} (line ${line}) is not on this Docker engine, ` +
+          `and a per-bottle build pulls nothing: ` +
+          `the engine would fetch it from its registry itself, outside the bottle's gate. ` +
+          `Build FROM an image this engine has ` +
           `(the one the bottle runs on, for one), or have a person pull ${image || "the image"} first`,
       );
     }

@@ -16,7 +16,8 @@ export const DEFAULT_RESUME_PROMPT =
 
 /** The resume prompt after the bottle was rebuilt from the agent's own proposal. */
 export const REBUILT_RESUME_PROMPT =
-  "This bottle was rebuilt from the Dockerfile you proposed with capability-block: the image now has what you asked for. Continue where you left off and finish the task.";
+  "This bottle was rebuilt from the Dockerfile you proposed with capability-block: the image now has what you " +
+  "asked for. Continue where you left off and finish the task.";
 
 export interface ClaudeOptions {
   prompt: string;
@@ -130,7 +131,9 @@ export class ClaudeStream {
         };
         const cost = typeof event.total_cost_usd === "number" ? `, $${event.total_cost_usd.toFixed(4)}` : "";
         return {
-          progress: `result: ${this.result.subtype}${this.result.is_error ? " (error)" : ""}, ${this.result.num_turns ?? this.turns} turns${cost}`,
+          progress:
+            `result: ${this.result.subtype}${this.result.is_error ? " (error)" : ""}, ` +
+            `${this.result.num_turns ?? this.turns} turns${cost}`,
           turnEnded: true,
         };
       }

@@ -35,7 +35,8 @@ export class EgressLog {
     }
     if (event.event !== "egress") return;
     if (this.keep(Buffer.byteLength(line) + 1)) this.file.write(`${line}\n`);
-    const target = `${String(event.host)}${event.port === null || event.port === undefined ? "" : `:${String(event.port)}`}`;
+    const port = event.port === null || event.port === undefined ? "" : `:${String(event.port)}`;
+    const target = `${String(event.host)}${port}`;
     const bucket = event.decision === "allow" ? this.summary.reached : this.summary.refused;
     if (event.decision === "audit") this.summary.reached[target] = (this.summary.reached[target] ?? 0) + 1;
     bucket[target] = (bucket[target] ?? 0) + 1;

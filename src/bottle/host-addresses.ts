@@ -112,7 +112,10 @@ export class HostAddressProbe {
     await this.probed;
   }
 
-  /** The addresses, with the gateways of `networks` and the runner's own; a failed probe is an error naming the cause. */
+  /**
+   * The addresses, with the gateways of `networks` and the runner's own; a failed probe is an error naming
+   * the cause.
+   */
   async addresses(networks: string[]): Promise<string[]> {
     this.start();
     // Both settle before either failure is thrown.
@@ -140,7 +143,8 @@ async function probeHost(
   const fail = (why: string) =>
     new ProbeFailed(
       `could not learn the Docker host's addresses, which the gate must refuse: ${why.trim()}; ` +
-        `the runner reads them with a short container on the host network (image ${probe.image}), which the engine must allow`,
+        `the runner reads them with a short container on the host network (image ${probe.image}), which the ` +
+        `engine must allow`,
     );
   let addresses: string[] | null = null;
   try {

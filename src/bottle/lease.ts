@@ -59,7 +59,10 @@ export class EngineClock {
   }
 }
 
-/** The lease of one launch: its first file goes into the gate with the program, then it is kept renewed until `stop`. */
+/**
+ * The lease of one launch: its first file goes into the gate with the program, then it is kept renewed until
+ * `stop`.
+ */
 export class BottleLease {
   private clock: EngineClock | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -107,7 +110,8 @@ export class BottleLease {
       if (this.timer === null || this.failing) return;
       this.failing = true;
       this.warn(
-        `renewing the bottle's lease failed (${errorMessage(error)}); a \`cleanup\` elsewhere may remove the bottle once the lease expires`,
+        `renewing the bottle's lease failed (${errorMessage(error)}); a \`cleanup\` elsewhere may remove the ` +
+          `bottle once the lease expires`,
       );
     }
   }

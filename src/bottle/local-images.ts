@@ -51,6 +51,24 @@ export function planImages(plan: BottlePlan): Partial<Record<Role, string>> {
   return { ...(base ? { base } : {}), gate: plan.gate.image };
 }
 
+/** What a pull's error says when no registry answered. */
+const UNREACHABLE = new RegExp(
+  [
+    "no such host",
+    "dial tcp",
+    "connection refused",
+    "network is unreachable",
+    "no route to host",
+    "i/o timeout",
+    "timeout",
+    "temporary failure in name resolution",
+    "server misbehaving",
+    "EAI_AGAIN",
+    "ENOTFOUND",
+  ].join("|"),
+  "i",
+);
+
 /**
  * Whether a pull failed because no registry answered (a name that does not resolve, a
  * refused or timed-out connection), as opposed to one that answered no (no such image,
@@ -59,9 +77,7 @@ export function planImages(plan: BottlePlan): Partial<Record<Role, string>> {
 export function registryUnreachable(error: unknown): boolean {
   const text = errorMessage(error);
   if (/manifest unknown|not found|pull access denied|unauthorized|denied/i.test(text)) return false;
-  return /no such host|dial tcp|connection refused|network is unreachable|no route to host|i\/o timeout|timeout|temporary failure in name resolution|server misbehaving|EAI_AGAIN|ENOTFOUND/i.test(
-    text,
-  );
+  return UNREACHABLE.test(text);
 }
 
 /** The registry an image reference is pulled from: its first component when that names a host, else Docker Hub. */
@@ -113,7 +129,8 @@ export async function ensureBaseImages(
     } catch (error) {
       if (!registryUnreachable(error)) {
         throw new Error(
-          `${SETTINGS[role]}: pulling ${image} failed (${pullReason(error)}); give an image this engine has or can pull`,
+          `${SETTINGS[role]}: pulling ${image} failed (${pullReason(error)}); give an image this engine has or ` +
+            `can pull`,
         );
       }
       unreachable.push({ role, image, reason: pullReason(error) });
@@ -125,9 +142,11 @@ export async function ensureBaseImages(
   for (const image of needed) if (!(await docker.imageExists(image))) missing.push(image);
   log.info(
     `cannot pull ${unreachable.map((u) => u.image).join(" or ")}: no registry answered (${unreachable[0]?.reason}); ` +
-      `falling back to images built from Debian's mirror and npm (${unreachable.map((u) => LOCAL_IMAGES[u.role]).join(", ")})` +
+      `falling back to images built from Debian's mirror and npm ` +
+      `(${unreachable.map((u) => LOCAL_IMAGES[u.role]).join(", ")})` +
       (missing.length
-        ? `: building ${missing.length === needed.length ? "them" : missing.join(", ")} once (a few minutes), then they stay cached`
+        ? `: building ${missing.length === needed.length ? "them" : missing.join(", ")} once (a few minutes), ` +
+          `then they stay cached`
         : ", cached from an earlier run"),
   );
   if (missing.length) {
@@ -136,7 +155,8 @@ export async function ensureBaseImages(
       await (deps.buildLocal ?? runLocalImagesScript(deps.env))(args, (line) => log.progress(line));
     } catch (error) {
       throw new Error(
-        `building the local images failed (${errorMessage(error)}); run \`bash ${localImagesScript()} ${args.join(" ")}\` to see why, ` +
+        `building the local images failed (${errorMessage(error)}); run \`bash ${localImagesScript()} ` +
+          `${args.join(" ")}\` to see why, ` +
           `or set ${unreachable.map((u) => SETTINGS[u.role]).join(" and ")} to images this engine has`,
       );
     }

@@ -205,7 +205,8 @@ function resumeWorkspace(request: ResumeRequest, metadata: Metadata, deps: Prepa
   const workspace = checkWorkspace(request.workspace ?? request.cwd, request.cwd);
   if (resolve(request.cwd, metadata.workspace) !== workspace) {
     deps.warn?.(
-      `the state of ${metadata.identity} records the work tree ${JSON.stringify(metadata.workspace)}; this resume uses ${workspace} ` +
+      `the state of ${metadata.identity} records the work tree ${JSON.stringify(metadata.workspace)}; this ` +
+        `resume uses ${workspace} ` +
         `(${request.workspace ? "as given" : "the current directory"}), which is where a success copies the work back`,
     );
   }

@@ -30,7 +30,10 @@ export interface Verdict {
   reason: string;
 }
 
-/** `facts` judged at `engineNow` (the engine's clock, needed only for a runner elsewhere); `force` is a person's say-so. */
+/**
+ * `facts` judged at `engineNow` (the engine's clock, needed only for a runner elsewhere); `force` is a
+ * person's say-so.
+ */
 export function judgeBottle(facts: BottleFacts, engineNow: Date | null, force = false): Verdict {
   const { runner, identity } = facts;
   const keep = (why: string): Verdict => ({

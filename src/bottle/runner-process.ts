@@ -27,7 +27,10 @@ export interface RunnerProcess {
 
 export type RunnerState = "running" | "gone" | "elsewhere";
 
-/** What the system says about one pid: its start time, `absent`, or `hidden` (it exists, its /proc entry cannot be read). */
+/**
+ * What the system says about one pid: its start time, `absent`, or `hidden` (it exists, its /proc entry
+ * cannot be read).
+ */
 export type PidProbe = (pid: number) => { startTicks: string } | "absent" | "hidden";
 
 /** The start time from the text of /proc/<pid>/stat (the command name may hold spaces and parentheses). */

@@ -36,7 +36,10 @@ function lstatOrNull(path: string): Stats | null {
   }
 }
 
-/** Work-tree paths the host's own git config runs as programs: hooks under `core.hooksPath`, a `core.fsmonitor` script. */
+/**
+ * Work-tree paths the host's own git config runs as programs: hooks under `core.hooksPath`, a
+ * `core.fsmonitor` script.
+ */
 async function programPaths(workspace: string): Promise<string[]> {
   if (!existsSync(join(workspace, ".git")) || !(await hostHasGit())) return [];
   const paths: string[] = [];
@@ -141,7 +144,8 @@ export async function copyWorkTreeBack(
     );
   if (leftOut.length)
     log.warn(
-      `copy-back: left out ${leftOut.slice(0, 10).join(", ")}${leftOut.length > 10 ? `, and ${leftOut.length - 10} more` : ""}`,
+      `copy-back: left out ` +
+        `${leftOut.slice(0, 10).join(", ")}${leftOut.length > 10 ? `, and ${leftOut.length - 10} more` : ""}`,
     );
   notes.push(...(await bringBackHistory(join(snapshot, ".git"), workspace, identity)));
   for (const note of notes) log.warn(note);

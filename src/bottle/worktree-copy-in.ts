@@ -90,7 +90,8 @@ export async function copyWorkTreeIn(
   if (removed.length) {
     log.info(
       `copy-in: removed credentials from the bottle's copy of the repository config: ${removed.join(", ")}. ` +
-        "The agent cannot push with the job's token; give the bottle a route to the git host if it must (README: Pushing from a bottle)",
+        "The agent cannot push with the job's token; give the bottle a route to the git host if it must " +
+        "(README: Pushing from a bottle)",
     );
   }
 }

@@ -52,7 +52,10 @@ export function configKey(e: Pick<ConfigEntry, "section" | "subsection" | "name"
 /** `scheme://user[:password]@` at the start of a URL. */
 const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*)@/i;
 
-/** A URL without what would authenticate with it: no user and password for http(s), no password elsewhere (`ssh://git@host` keeps `git`). */
+/**
+ * A URL without what would authenticate with it: no user and password for http(s), no password elsewhere
+ * (`ssh://git@host` keeps `git`).
+ */
 export function withoutCredentials(url: string): string {
   return url.replace(URL_USERINFO, (_all, scheme: string, userinfo: string) => {
     if (/^https?:\/\/$/i.test(scheme)) return scheme;

@@ -176,7 +176,8 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
     );
     if (fetched.code !== 0) {
       return [
-        `the agent's commits were not brought back (its changed files were): git fetch refused them: ${fetched.stderr.trim().split("\n").slice(-2).join(" ")}`,
+        `the agent's commits were not brought back (its changed files were): git fetch refused them: ` +
+          `${fetched.stderr.trim().split("\n").slice(-2).join(" ")}`,
       ];
     }
     const plan = await planRefs({
@@ -202,7 +203,8 @@ export async function bringBackHistory(agentGitDir: string, workspace: string, i
     return notes;
   } catch (error) {
     return [
-      `the agent's commits were not brought back (its changed files were): ${error instanceof Error ? error.message : String(error)}`,
+      `the agent's commits were not brought back (its changed files were): ` +
+        `${error instanceof Error ? error.message : String(error)}`,
     ];
   } finally {
     await removeIncoming(workspace);

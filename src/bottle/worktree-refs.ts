@@ -76,7 +76,8 @@ export async function planRefs(input: RefInput): Promise<RefPlan> {
     } else {
       updates.push({ ref: side(short(ref)), to: oid, from: null });
       notes.push(
-        `the agent rewrote the history of branch ${short(ref)}: yours is left as it is, the agent's is kept as ${short(side(short(ref)))}`,
+        `the agent rewrote the history of branch ${short(ref)}: yours is left as it is, the agent's is kept as ` +
+          `${short(side(short(ref)))}`,
       );
     }
   }

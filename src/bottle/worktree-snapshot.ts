@@ -57,7 +57,10 @@ export async function extractSnapshot(tar: Readable, dir: string, strip = 0): Pr
   await mkdir(root, { recursive: true });
   const leftOut: LeftOut[] = [];
   const plainDirs = new Set([root]);
-  /** True when every existing directory from `path` up to the top is a real one (tar-fs fails the archive otherwise). */
+  /**
+   * True when every existing directory from `path` up to the top is a real one (tar-fs fails the archive
+   * otherwise).
+   */
   const noLinkAbove = (path: string): boolean => {
     if (plainDirs.has(path) || !inside(root, path)) return plainDirs.has(path);
     let st: ReturnType<typeof lstatSync> | null = null;

@@ -74,7 +74,8 @@ export async function runSession({
 function containerStopped(code: number, plan: BottlePlan): string {
   const why =
     plan.agentContainer.runtime === GVISOR_RUNTIME
-      ? `; under gVisor the sandbox ends as a whole when it cannot create a process, as at limits.pids (${plan.agentContainer.pids})`
+      ? `; under gVisor the sandbox ends as a whole when it cannot create a process, as at limits.pids ` +
+        `(${plan.agentContainer.pids})`
       : "";
   return `the agent container stopped (exit code ${code}) while claude ran${why}`;
 }

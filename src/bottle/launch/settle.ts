@@ -149,7 +149,8 @@ async function settleBuildFailure(s: Settling, failure: BuildFailed): Promise<Ru
     state.hasProposedDockerfile(plan.identity)
       ? `the bottle's Dockerfile is unchanged; \`${resume}\` goes on in the previous image ` +
           "and shows the agent the build log"
-      : `fix ${state.path(plan.identity, "dockerfile")} (or remove it to use the manifest's image) and run \`${resume}\``,
+      : `fix ${state.path(plan.identity, "dockerfile")} (or remove it to use the manifest's image) and run ` +
+          `\`${resume}\``,
   );
   return toResult(s, { ...s.metadata, outcome: "build-failed" }, { exitCode: null, preserved: true, buildLog });
 }
