@@ -39,7 +39,8 @@ export async function runCommand(command: WorkCommand, io: CliIo): Promise<numbe
       let plan = await planWith(io.env);
       if (!plan.supervise && (command.capabilityBlock !== undefined || command.maxRebuilds !== undefined)) {
         io.stderr(
-          `claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} is not supervised (set "supervise": true)\n`,
+          `claude-bottle: warning: --capability-block and --max-rebuilds have no effect: bottle ${plan.bottle} ` +
+            `is not supervised (set "supervise": true)\n`,
         );
       }
       if (command.dryRun) {
@@ -126,12 +127,14 @@ async function list(format: Format, state: StateStore, io: CliIo): Promise<numbe
   );
   for (const b of running ?? [])
     io.stdout(
-      `  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ${b.runner}${b.live ? "" : ` (${b.reason}: \`node runner cleanup\`)`}\n`,
+      `  ${b.identity}  ${b.containers.map((c) => c.role).join("+")}  runner ` +
+        `${b.runner}${b.live ? "" : ` (${b.reason}: \`node runner cleanup\`)`}\n`,
     );
   io.stdout(states.length ? `states in ${state.root}:\n` : `states: none in ${state.root}\n`);
   for (const s of states) {
     io.stdout(
-      `  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`,
+      `  ${s.identity}  ${s.agent ?? "?"}  ${s.outcome ?? "?"}${s.preserved ? "  preserved" : ""}  session ` +
+        `${s.sessionId ?? "-"}${s.problem ? `  (${s.problem})` : ""}\n`,
     );
   }
   return running ? 0 : 1;

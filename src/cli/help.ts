@@ -76,7 +76,8 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
   list: {
     usage: "node runner list [--format text|json]",
     summary:
-      "Running bottles (by label, with whether their runner is alive) and saved states.\nExits 1 when the Docker engine cannot be reached (saved states are still listed).",
+      "Running bottles (by label, with whether their runner is alive) and saved states.\nExits 1 when the " +
+      "Docker engine cannot be reached (saved states are still listed).",
     flags: [FORMAT],
     example: "node runner list --format json",
   },
@@ -92,7 +93,8 @@ export const COMMAND_HELP: Record<CommandName, CommandHelp> = {
     usage: "node runner demo [--format text|json]",
     summary:
       "Crash -> preserve -> resume on the embedded default agent with a stub model: no API key needed.\n" +
-      "Where no image registry answers, it builds its images from Debian's mirror and npm once (scripts/local-images.sh).",
+      "Where no image registry answers, it builds its images from Debian's mirror and npm once " +
+      "(scripts/local-images.sh).",
     flags: [FORMAT],
     example: "node runner demo",
   },

@@ -102,12 +102,21 @@ export function planText(plan: BottlePlan): string {
     ...plan.gate.credentials.map(
       (c) => `    credential for ${c.route} from $${c.fromEnv}: ${c.present ? "set" : "NOT SET"}`,
     ),
-    `  egress:    ${plan.egress.mode}; allow ${plan.egress.allow.length ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ") : "nothing but the routes"}${plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""}`,
+    `  egress:    ${plan.egress.mode}; allow ` +
+      (plan.egress.allow.length
+        ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ")
+        : "nothing but the routes") +
+      (plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""),
     `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
-    `  limits:    memory ${formatSize(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pids} pids, timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
+    `  limits:    memory ${formatSize(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pids} pids, ` +
+      `timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
     `  snapshots: every ${formatDuration(plan.snapshotIntervalMs)} and after each turn`,
     `  runtime:   ${agent.runtime ?? "engine default"}`,
-    `  supervise: ${plan.supervise ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}${plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : ""}` : "off"}`,
+    `  supervise: ` +
+      (plan.supervise
+        ? `${plan.supervise.name}; capability-block ${plan.supervise.policy}` +
+          (plan.supervise.rebuildsLeft ? ` (up to ${plan.supervise.rebuildsLeft} rebuilds)` : "")
+        : "off"),
   ];
   if (plan.resumeSession) lines.push(`  resumes:   claude session ${plan.resumeSession}`);
   if (plan.autoResume.left > 0)

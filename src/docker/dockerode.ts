@@ -29,7 +29,10 @@ export async function connectDocker(): Promise<DockerodeClient> {
   return client;
 }
 
-/** The work each `dockerode-*.ts` module does, by what it works on; every function takes the dockerode instance first. */
+/**
+ * The work each `dockerode-*.ts` module does, by what it works on; every function takes the dockerode
+ * instance first.
+ */
 const OPERATIONS = { ...images, ...networks, ...containers, ...logs, ...execs };
 
 type Operation = (docker: Docker, ...args: never[]) => unknown;

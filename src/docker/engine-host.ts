@@ -24,7 +24,8 @@ export function checkEngineHost(env: NodeJS.ProcessEnv): void {
     "DOCKER_HOST",
     shown,
     "is an ssh:// address, which bottle-action does not speak",
-    `forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock ${login}) and set DOCKER_HOST=unix:///tmp/docker.sock, or give a unix:// or tcp:// address`,
+    `forward the engine's socket (ssh -NL /tmp/docker.sock:/var/run/docker.sock ${login}) and set ` +
+      `DOCKER_HOST=unix:///tmp/docker.sock, or give a unix:// or tcp:// address`,
   );
 }
 
@@ -36,11 +37,14 @@ export function engineUnreachable(reason: string, env: NodeJS.ProcessEnv): strin
   let fix = "start dockerd or set DOCKER_HOST";
   if (/ENOENT/.test(reason) && !env.DOCKER_HOST?.trim()) {
     fix =
-      "no Docker Engine runs on this machine: install one (Debian or Ubuntu: `apt-get install docker.io`, which starts it where systemd runs; " +
-      "else start it with `dockerd &`; other systems: https://docs.docker.com/engine/install/), or set DOCKER_HOST to an engine elsewhere";
+      "no Docker Engine runs on this machine: install one " +
+      "(Debian or Ubuntu: `apt-get install docker.io`, which starts it where systemd runs; " +
+      "else start it with `dockerd &`; other systems: https://docs.docker.com/engine/install/), " +
+      "or set DOCKER_HOST to an engine elsewhere";
   } else if (/EACCES/.test(reason)) {
     fix =
-      "this user may not use the engine's socket: add it to the docker group (`usermod -aG docker $USER`, then log in again) or run as root";
+      "this user may not use the engine's socket: add it to the docker group (`usermod -aG docker $USER`, then " +
+      "log in again) or run as root";
   }
   return `cannot reach the Docker engine (${reason}); ${fix}`;
 }

@@ -20,6 +20,18 @@ interface Layer {
   done: boolean;
 }
 
+/** The statuses a pull reports for one layer, as opposed to the image as a whole. */
+const LAYER_STATUSES = new Set([
+  "Pulling fs layer",
+  "Waiting",
+  "Downloading",
+  "Verifying Checksum",
+  "Download complete",
+  "Extracting",
+  "Pull complete",
+  "Already exists",
+]);
+
 export class PullProgress {
   private readonly layers = new Map<string, Layer>();
   private lastReport: number;
@@ -35,12 +47,7 @@ export class PullProgress {
 
   event(event: PullEvent): void {
     const status = event.status ?? "";
-    if (
-      event.id &&
-      /^(Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting|Pull complete|Already exists)$/.test(
-        status,
-      )
-    ) {
+    if (event.id && LAYER_STATUSES.has(status)) {
       const layer = this.layers.get(event.id) ?? { current: 0, total: 0, done: false };
       if (status === "Downloading") {
         layer.current = event.progressDetail?.current ?? layer.current;

@@ -41,7 +41,9 @@ export async function runDemo(io: DemoIo): Promise<number> {
         return { toolUse: { name: "Bash", input: { command: CRASH_COMMAND, description: "record progress" } } };
       resumedWith = Math.max(resumedWith, countMessages(body));
       return {
-        text: `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still here. Task finished.`,
+        text:
+          `Resumed with ${countMessages(body)} earlier messages in this session; progress.txt is still ` +
+          `here. Task finished.`,
       };
     },
   });
@@ -86,7 +88,8 @@ export async function runDemo(io: DemoIo): Promise<number> {
       });
 
     say(
-      `1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make claude kill itself mid-task`,
+      `1/2 starting the default agent on a stub model at http://${host}:${stub.port}; the model will make ` +
+        `claude kill itself mid-task`,
     );
     const crashed = await run(
       await planStart({ agent: "claude", prompt: TASK, manifest: manifestPath, workspace, cwd: dir }, deps),
@@ -94,7 +97,8 @@ export async function runDemo(io: DemoIo): Promise<number> {
     printResult(crashed, io.format, io);
     if (crashed.outcome !== "crashed" || !crashed.sessionId) {
       say(
-        `expected claude to start a session and crash, got ${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`,
+        `expected claude to start a session and crash, got ` +
+          `${crashed.outcome}${crashed.sessionId ? "" : " with no session"} (exit ${crashed.exitCode})`,
       );
       return 1;
     }
