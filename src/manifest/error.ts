@@ -7,7 +7,10 @@
 import { UserError } from "../errors.js";
 
 export interface ManifestIssue {
-  /** A JSON path like `bottles.default.egress.routes[0].upstream`; `(root)` for the top level, `(file)` for the file itself. */
+  /**
+   * A JSON path like `bottles.default.egress.routes[0].upstream`; `(root)` for the top level, `(file)` for
+   * the file itself.
+   */
   path: string;
   message: string;
 }

@@ -46,7 +46,9 @@ export function loadManifest(opts: { path?: string | undefined; cwd: string }): 
     throw new ManifestError(path, [
       {
         path: "(file)",
-        message: `no such file; check the manifest path, or leave it out to use ./${MANIFEST_FILE} or the embedded default`,
+        message:
+          `no such file; check the manifest path, or leave it out to use ./${MANIFEST_FILE} or the ` +
+          `embedded default`,
       },
     ]);
   }
@@ -74,7 +76,9 @@ function validateManifest(data: unknown, file: string): Manifest {
     throw new ManifestError(file, [
       {
         path: "(file)",
-        message: `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { "bottles": { "default": {} } }`,
+        message:
+          `is nested more than ${MAX_DEPTH} levels deep; a manifest is a few levels of objects, like { ` +
+          `"bottles": { "default": {} } }`,
       },
     ]);
   }
@@ -109,7 +113,8 @@ function parseJson(text: string, file: string): unknown {
       {
         path: "(file)",
         message:
-          'is empty; a manifest is a JSON object like { "bottles": { "default": {} }, "agents": { "claude": { "bottle": "default" } } }',
+          'is empty; a manifest is a JSON object like { "bottles": { "default": {} }, "agents": { "claude": { ' +
+          '"bottle": "default" } } }',
       },
     ]);
   }

@@ -13,7 +13,10 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-/** The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file behind. */
+/**
+ * The old file or the new one, never half of either; a write that fails (a full disk) leaves no partial file
+ * behind.
+ */
 export async function writeAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
   try {
@@ -25,7 +28,10 @@ export async function writeAtomic(path: string, content: string): Promise<void> 
   }
 }
 
-/** Replaces `dir/name` with what `fill` writes into a fresh directory; if `fill` throws, the old one stays untouched. */
+/**
+ * Replaces `dir/name` with what `fill` writes into a fresh directory; if `fill` throws, the old one stays
+ * untouched.
+ */
 export async function replaceDir(dir: string, name: string, fill: (dir: string) => Promise<void>): Promise<void> {
   const target = join(dir, name);
   const next = join(dir, `.${name}.next-${randomBytes(4).toString("hex")}`);

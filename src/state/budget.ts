@@ -69,7 +69,8 @@ export class StateBudget {
       (bytes) => this.snapshots.set(name, bytes),
       () =>
         new StateLimitExceeded(
-          `${what} is larger than the ${mebibytes(Math.max(allowance, 0))} that limits.state (${formatSize(this.limitBytes)}) leaves for it ` +
+          `${what} is larger than the ${mebibytes(Math.max(allowance, 0))} that limits.state ` +
+            `(${formatSize(this.limitBytes)}) leaves for it ` +
             `(the rest of the state takes ${mebibytes(others)}); it was not kept`,
         ),
     );
@@ -89,7 +90,10 @@ export class StateBudget {
   /** What a user should hear about log lines that were dropped, if any were. */
   droppedLogs(): string | null {
     if (this.droppedLogBytes === 0) return null;
-    return `${mebibytes(this.droppedLogBytes)} of claude's output and the gate's log were not kept in the state: the logs may take a quarter of limits.state (${formatSize(this.limitBytes)})`;
+    return (
+      `${mebibytes(this.droppedLogBytes)} of claude's output and the gate's log were not kept in the ` +
+      `state: the logs may take a quarter of limits.state (${formatSize(this.limitBytes)})`
+    );
   }
 
   /** The state's own files at its top: metadata, Dockerfiles, the build log, and the logs. */

@@ -26,7 +26,8 @@ export function parseIdentity(value: unknown, field: string): string {
       field,
       value,
       "is not a bottle identity",
-      "an identity is 1-63 lowercase letters, digits and hyphens starting with a letter or digit, like fixer-k3x9a (see `node runner list`)",
+      "an identity is 1-63 lowercase letters, digits and hyphens starting with a letter or digit, like " +
+        "fixer-k3x9a (see `node runner list`)",
     );
   }
   return value;

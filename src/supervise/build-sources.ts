@@ -19,17 +19,24 @@ const PLAIN_SOURCE = /^[A-Za-z0-9._/:@-]+$/;
 const PLAIN_ARG = /^[A-Za-z_][A-Za-z0-9_]*(?:=[A-Za-z0-9._/:@-]*)?$/;
 /** What the engine or this parser could read as an escape or a quote. */
 const UNPLAIN = /[\\`'"]/;
-/** An image reference as the engine's reference grammar (distribution/reference) writes one: [domain/]path[:tag][@digest]. */
+/**
+ * An image reference as the engine's reference grammar (distribution/reference) writes one:
+ * [domain/]path[:tag][@digest].
+ */
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
 const LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
 const REFERENCE = new RegExp(
-  `^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+  `^(?:${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?/)?` +
+    `${COMPONENT}(?:/${COMPONENT})*` +
+    `(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
 
 const ADD_FIX =
-  "download with RUN curl or wget instead (a per-bottle build goes out through the bottle's gate, to what its egress allows), or COPY --from=<an earlier stage>";
+  "download with RUN curl or wget instead (a per-bottle build goes out through the bottle's gate, to what its " +
+  "egress allows), or COPY --from=<an earlier stage>";
 const COPY_FIX =
-  "start FROM the image this bottle runs on (current-dockerfile names it) rather than copying its files again, write the file with RUN, or COPY --from=<an earlier stage, or an image on this engine>";
+  "start FROM the image this bottle runs on (current-dockerfile names it) rather than copying its files again, " +
+  "write the file with RUN, or COPY --from=<an earlier stage, or an image on this engine>";
 
 /** What in `instructions` reaches outside a per-bottle build, in one sentence; null when nothing does. */
 export function buildSourcesProblem(instructions: Instruction[]): string | null {
@@ -38,7 +45,10 @@ export function buildSourcesProblem(instructions: Instruction[]): string | null 
     const keyword = instruction.getKeyword().toUpperCase();
     const at = `line ${instruction.getRange().start.line + 1}`;
     if (keyword === "ARG" && !seenFrom && !PLAIN_ARG.test(instruction.getArgumentsContent() ?? "")) {
-      return `${at}: an ARG before FROM gives an image to FROM, so write it plainly (NAME or NAME=name:tag), without quotes, escapes, variables or spaces`;
+      return (
+        `${at}: an ARG before FROM gives an image to FROM, so write it plainly (NAME or NAME=name:tag), ` +
+        `without quotes, escapes, variables or spaces`
+      );
     }
     if (instruction instanceof From) {
       seenFrom = true;
@@ -58,10 +68,16 @@ export function buildSourcesProblem(instructions: Instruction[]): string | null 
 
 function fromProblem(from: From): string | null {
   if (from.getFlags().length > 0)
-    return "FROM takes no flags in a per-bottle Dockerfile (--platform would make the engine pull another platform's image); remove them";
+    return (
+      "FROM takes no flags in a per-bottle Dockerfile (--platform would make the engine pull another " +
+      "platform's image); remove them"
+    );
   const image = from.getImage() ?? "";
   if (!PLAIN_IMAGE.test(image) || UNPLAIN.test(from.getTextContent())) {
-    return `FROM ${image}: name the image plainly (name:tag or name@digest), or as $NAME or \${NAME} of an ARG declared before FROM; quotes, escapes and \${NAME:-default} forms are not accepted`;
+    return (
+      `FROM ${image}: name the image plainly (name:tag or name@digest), or as $NAME or \${NAME} of an ARG ` +
+      `declared before FROM; quotes, escapes and \${NAME:-default} forms are not accepted`
+    );
   }
   return null;
 }
@@ -69,12 +85,18 @@ function fromProblem(from: From): string | null {
 function fetchProblem(instruction: Instruction): string | null {
   const keyword = instruction.getKeyword().toUpperCase();
   if (keyword === "ADD") {
-    return `ADD is not available in a per-bottle Dockerfile: the Docker engine would fetch a URL itself, outside the bottle's gate, and the build's context is empty; ${ADD_FIX}`;
+    return (
+      `ADD is not available in a per-bottle Dockerfile: the Docker engine would fetch a URL itself, ` +
+      `outside the bottle's gate, and the build's context is empty; ${ADD_FIX}`
+    );
   }
   if (keyword !== "COPY") return null;
   const from = instruction instanceof Copy ? instruction.getFromFlag() : null;
   if (!from)
-    return `COPY without --from has nothing to copy: a per-bottle build's context is empty (the manifest's directory is never sent); ${COPY_FIX}`;
+    return (
+      `COPY without --from has nothing to copy: a per-bottle build's context is empty (the manifest's ` +
+      `directory is never sent); ${COPY_FIX}`
+    );
   const source = from.getValue() ?? "";
   if (!PLAIN_SOURCE.test(source) || UNPLAIN.test(instruction.getTextContent())) {
     return `COPY --from=${source}: name an earlier stage or an image plainly, without variables, quotes or escapes`;

@@ -32,7 +32,10 @@ export const SuperviseConfigSchema = z
       .object({
         source: z.enum(["bundled", "manifest", "per-bottle", "prebuilt"]),
         text: z.string(),
-        /** The image built from it, which a proposal can start FROM (a per-bottle build has no context to COPY from). */
+        /**
+         * The image built from it, which a proposal can start FROM (a per-bottle build has no context to COPY
+         * from).
+         */
         image: z.string().optional(),
       })
       .strict(),

@@ -53,7 +53,10 @@ export function dockerfileProblem(text: string, maxBytes = MAX_DOCKERFILE_BYTES)
   }
   const first = instructions[0];
   if (first && !["FROM", "ARG"].includes(first.getKeyword().toUpperCase())) {
-    return `line ${first.getRange().start.line + 1}: the first instruction is ${first.getKeyword().toUpperCase()}; a Dockerfile starts with FROM (or ARG before FROM)`;
+    return (
+      `line ${first.getRange().start.line + 1}: the first instruction is ` +
+      `${first.getKeyword().toUpperCase()}; a Dockerfile starts with FROM (or ARG before FROM)`
+    );
   }
   if (!instructions.some((i) => i.getKeyword().toUpperCase() === "FROM"))
     return "the Dockerfile has no FROM instruction";

@@ -34,12 +34,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 const ANSWERS = {
   preserve:
-    "Your request was recorded: the new Dockerfile will be reviewed and this bottle rebuilt from it. This session will end now; it will be resumed in the new image. Do not continue working.",
+    "Your request was recorded: the new Dockerfile will be reviewed and this bottle rebuilt from it. This " +
+    "session will end now; it will be resumed in the new image. Do not continue working.",
   rebuild:
-    "Your request was recorded: this bottle will be rebuilt from the new Dockerfile right away and this session resumed in it. This session will end now; stop here.",
+    "Your request was recorded: this bottle will be rebuilt from the new Dockerfile right away and this session " +
+    "resumed in it. This session will end now; stop here.",
   duplicate: "A request is already recorded; this session is ending.",
   denied:
-    "capability-block requests are denied for this bottle by its policy. Continue with the tools this image has, or explain in your final answer what you would need.",
+    "capability-block requests are denied for this bottle by its policy. Continue with the tools this image " +
+    "has, or explain in your final answer what you would need.",
 };
 
 export async function startSupervise(config: SuperviseConfig, emit: Emit): Promise<SuperviseServer> {
@@ -93,7 +96,13 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       "capability-block",
       {
         description:
-          "Ask for a different image for this bottle when it lacks something the task needs (a compiler, a CLI, a library) that you cannot install: the bottle has no way out to fetch it. Propose a complete replacement Dockerfile (start from current-dockerfile and add what is missing) and say why. If accepted, this session ends and continues in the new image. The image is built behind this bottle's gate: RUN steps reach only what list-egress allows, the build has no files to COPY or ADD (start FROM the image current-dockerfile names instead of copying files again), and every image it names must already be on this Docker engine.",
+          "Ask for a different image for this bottle when it lacks something the task needs (a compiler, a CLI, " +
+          "a library) that you cannot install: the bottle has no way out to fetch it. Propose a complete " +
+          "replacement Dockerfile (start from current-dockerfile and add what is missing) and say why. If " +
+          "accepted, this session ends and continues in the new image. The image is built behind this " +
+          "bottle's gate: RUN steps reach only what list-egress allows, the build has no files to COPY or ADD " +
+          "(start FROM the image current-dockerfile names instead of copying files again), and every image it " +
+          "names must already be on this Docker engine.",
         inputSchema: {
           dockerfile: z.string().describe("The complete replacement Dockerfile."),
           reason: z.string().max(MAX_REASON_CHARS).describe("What the image lacks and why the task needs it."),
@@ -113,7 +122,9 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
         emit({ event: "tool", name: "current-dockerfile" });
         const { source, image, text: dockerfile } = config.currentDockerfile;
         return text(
-          `# source: ${source}\n${image ? `# image: ${image} (this bottle runs on it; a proposal can start FROM it)\n` : ""}${dockerfile}`,
+          `# source: ${source}\n` +
+            (image ? `# image: ${image} (this bottle runs on it; a proposal can start FROM it)\n` : "") +
+            dockerfile,
         );
       },
     );
@@ -121,7 +132,8 @@ export async function startSupervise(config: SuperviseConfig, emit: Emit): Promi
       "list-egress",
       {
         description:
-          "Where this bottle may connect: the egress mode, the allowed host:port pairs, and the routes (name and upstream) the gate serves at http://gate:8080/<name>/.",
+          "Where this bottle may connect: the egress mode, the allowed host:port pairs, and the routes (name " +
+          "and upstream) the gate serves at http://gate:8080/<name>/.",
       },
       async () => {
         emit({ event: "tool", name: "list-egress" });
