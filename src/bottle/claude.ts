@@ -116,7 +116,8 @@ export class ClaudeStream {
         const failed = results.filter((b) => b.is_error).length;
         const progress =
           results.length > 0
-            ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}${failed ? ` (${failed} failed)` : ""}`
+            ? `  ↳ ${results.length} tool result${results.length > 1 ? "s" : ""}` +
+              (failed ? ` (${failed} failed)` : "")
             : null;
         return { progress, turnEnded: results.length > 0 };
       }
