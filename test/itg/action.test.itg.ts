@@ -14,7 +14,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { restoreRawState, saveRawState } from "../support/cache-entries.js";
 import { type CacheServer, startCacheServer } from "../support/cache-server.js";
 import { newJob, runStep, startStep } from "../support/action.js";
-import { fake, fakeCheckout, jsonResult, labelled, runRunner, sandbox, waitFor, walk } from "../support/runner.js";
+import {
+  fake,
+  fakeCheckout,
+  jsonResult,
+  labelled,
+  runRunner,
+  sandbox,
+  waitFor,
+  walk,
+  jsonStart,
+} from "../support/runner.js";
 
 const KEY = `sk-ant-action-${Math.random().toString(36).slice(2)}`;
 
@@ -248,16 +258,7 @@ describe("parity", () => {
       });
       const box = sandbox({ ANTHROPIC_API_KEY: KEY });
       const cli = await runRunner(
-        [
-          "start",
-          "fixer",
-          "--manifest",
-          join(workspace, "claude-bottle.json"),
-          "--format",
-          "json",
-          "--prompt",
-          crashTask,
-        ],
+        [...jsonStart("fixer", join(workspace, "claude-bottle.json")), crashTask],
         box,
         workspace,
       );

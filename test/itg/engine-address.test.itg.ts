@@ -16,6 +16,7 @@ import {
   runRunner,
   sandbox,
   writeManifest,
+  jsonStart,
 } from "../support/runner.js";
 
 const SOCKET = "/var/run/docker.sock";
@@ -60,13 +61,7 @@ describe("DOCKER_HOST", () => {
     const box = sandbox({ DOCKER_HOST: `tcp://127.0.0.1:${port}` });
     const run = await runRunner(
       [
-        "start",
-        AGENT,
-        "--manifest",
-        fakeBottle(box),
-        "--format",
-        "json",
-        "--prompt",
+        ...jsonStart(AGENT, fakeBottle(box)),
         fake({ steps: [{ run: "echo through tcp > out.txt" }, { say: "done" }], end: "success" }),
       ],
       box,

@@ -22,6 +22,7 @@ import {
   waitFor,
   writeManifest,
   walk,
+  jsonStart,
 } from "../support/runner.js";
 
 const SECRET = `sk-ant-test-${Math.random().toString(36).slice(2)}-real-key`;
@@ -70,13 +71,7 @@ describe("how claude ended decides what happens to the state", () => {
     writeFileSync(join(b.workspace, "input.txt"), "from the host\n");
     const run = await runRunner(
       [
-        "start",
-        "fixer",
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
+        ...jsonStart("fixer", manifest),
         fake({
           steps: [
             { run: "cat input.txt" },
@@ -103,13 +98,7 @@ describe("how claude ended decides what happens to the state", () => {
     const manifest = fakeBottle(b);
     const first = await runRunner(
       [
-        "start",
-        "fixer",
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
+        ...jsonStart("fixer", manifest),
         fake({
           steps: [{ say: "step one" }, { write: { path: "progress.txt", content: "half\n" } }, { say: "step two" }],
           end: "crash",
@@ -152,19 +141,7 @@ describe("how claude ended decides what happens to the state", () => {
     ["max turns: exit 1 with a result", "max-turns", 1],
   ])("%s: outcome error, preserved", async (_name, end, claudeExit) => {
     const b = box();
-    const run = await runRunner(
-      [
-        "start",
-        "fixer",
-        "--manifest",
-        fakeBottle(b),
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: [{ say: "trying" }], end }),
-      ],
-      b,
-    );
+    const run = await runRunner([...jsonStart("fixer", fakeBottle(b)), fake({ steps: [{ say: "trying" }], end })], b);
     expect(run.code).toBe(1);
     const result = jsonResult(run);
     expect(result).toMatchObject({ outcome: "error", exitCode: claudeExit, preserved: true });
@@ -175,13 +152,7 @@ describe("how claude ended decides what happens to the state", () => {
     const b = box();
     const run = await runRunner(
       [
-        "start",
-        "fixer",
-        "--manifest",
-        fakeBottle(b, { timeout: "4s" }),
-        "--format",
-        "json",
-        "--prompt",
+        ...jsonStart("fixer", fakeBottle(b, { timeout: "4s" })),
         fake({ steps: [{ say: "thinking hard" }], end: "hang" }),
       ],
       b,
@@ -196,16 +167,7 @@ describe("how claude ended decides what happens to the state", () => {
   test("SIGTERM to the runner: interrupted, preserved, containers removed before it exits", async () => {
     const b = box();
     const { child, done } = startRunner(
-      [
-        "start",
-        "fixer",
-        "--manifest",
-        fakeBottle(b),
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: [{ say: "working away" }], end: "hang" }),
-      ],
+      [...jsonStart("fixer", fakeBottle(b)), fake({ steps: [{ say: "working away" }], end: "hang" })],
       b,
     );
     let stderr = "";
@@ -241,13 +203,7 @@ describe("the agent never holds the credential", () => {
     const b = box();
     const run = await runRunner(
       [
-        "start",
-        "fixer",
-        "--manifest",
-        fakeBottle(b),
-        "--format",
-        "json",
-        "--prompt",
+        ...jsonStart("fixer", fakeBottle(b)),
         fake({
           steps: [
             { "report-env": ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "GREETING", "TEST_ANTHROPIC_KEY"] },
@@ -301,16 +257,7 @@ describe("egress through the gate", () => {
     // What any proxy-aware tool does: CONNECT through HTTPS_PROXY.
     const connect = `node -e 'const u=new URL(process.env.HTTPS_PROXY);const s=require("net").connect(u.port,u.hostname,()=>s.write("CONNECT nothere.example:443 HTTP/1.1\\r\\nHost: nothere.example:443\\r\\n\\r\\n"));s.on("data",d=>{console.log(String(d).split("\\r\\n")[0]);s.destroy()})'`;
     const run = await runRunner(
-      [
-        "start",
-        "fixer",
-        "--manifest",
-        fakeBottle(b),
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: [{ run: connect }], end: "error-result" }),
-      ],
+      [...jsonStart("fixer", fakeBottle(b)), fake({ steps: [{ run: connect }], end: "error-result" })],
       b,
     );
     const result = jsonResult(run);

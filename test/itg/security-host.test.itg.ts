@@ -35,6 +35,7 @@ import {
   startRunner,
   waitFor,
   writeManifest,
+  jsonStart,
 } from "../support/runner.js";
 import { type HostCanary, TOOLBOX_IMAGE, WORLD_IMAGE, startHostCanary } from "../support/world.js";
 
@@ -116,16 +117,7 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a live bottle whose runner is on another host survives cleanup; --force naming it removes it", async () => {
     const agent = unique("far");
     const b = box({});
-    const runner = startForeignRunner(b, [
-      "start",
-      agent,
-      "--manifest",
-      busyManifest(b, agent),
-      "--format",
-      "json",
-      "--prompt",
-      BUSY,
-    ]);
+    const runner = startForeignRunner(b, [...jsonStart(agent, busyManifest(b, agent)), BUSY]);
     runners.push(runner);
     const identity = await runner.bottle(agent);
 
@@ -149,16 +141,7 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a bottle whose runner on another host went silent is kept until its lease expires, then reaped", async () => {
     const agent = unique("far");
     const b = box({});
-    const runner = startForeignRunner(b, [
-      "start",
-      agent,
-      "--manifest",
-      busyManifest(b, agent),
-      "--format",
-      "json",
-      "--prompt",
-      BUSY,
-    ]);
+    const runner = startForeignRunner(b, [...jsonStart(agent, busyManifest(b, agent)), BUSY]);
     runners.push(runner);
     const identity = await runner.bottle(agent);
     // The runner's host is gone: nobody renews the lease, the bottle runs on.
@@ -309,19 +292,7 @@ describe("the gate and the Docker host's own addresses", () => {
         ].join("\n"),
       },
     ];
-    const run = await startRunner(
-      [
-        "start",
-        "attacker",
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps, end: "error-result" }),
-      ],
-      b,
-    ).done;
+    const run = await startRunner([...jsonStart("attacker", manifest), fake({ steps, end: "error-result" })], b).done;
     const result = jsonResult(run);
     expect(result.outcome, run.stderr).toBe("error");
     expect(labelled(String(result.identity))).toEqual({ containers: [], networks: [] });

@@ -33,6 +33,7 @@ import {
   waitFor,
   walk,
   writeManifest,
+  jsonStart,
 } from "../support/runner.js";
 
 const TIMEOUT_S = 10;
@@ -123,16 +124,7 @@ async function timedRun(b: Sandbox, steps: unknown[]): Promise<Timed> {
     end: "hang",
   });
   const { child, done } = startRunner(
-    [
-      "start",
-      "hostile",
-      "--manifest",
-      manifest(b, { timeout: `${TIMEOUT_S}s`, pids: 64 }),
-      "--format",
-      "json",
-      "--prompt",
-      prompt,
-    ],
+    [...jsonStart("hostile", manifest(b, { timeout: `${TIMEOUT_S}s`, pids: 64 })), prompt],
     b,
   );
   let started = 0;

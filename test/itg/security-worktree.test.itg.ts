@@ -41,6 +41,7 @@ import {
   type Sandbox,
   walk,
   writeManifest,
+  jsonStart,
 } from "../support/runner.js";
 
 const GIT_AGENT_IMAGE = "bottle-test/git-agent:latest";
@@ -143,16 +144,7 @@ describe("git control files planted by the agent", () => {
       "git log --oneline",
     ];
     const run = await runRunner(
-      [
-        "start",
-        AGENT,
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: plant.map((c) => ({ run: c })), end: "success" }),
-      ],
+      [...jsonStart(AGENT, manifest), fake({ steps: plant.map((c) => ({ run: c })), end: "success" })],
       b,
     );
     expect(run.code, run.stderr).toBe(0);
@@ -192,16 +184,7 @@ describe("git control files planted by the agent", () => {
       "printf 'hello\\n' > hello.txt",
     ];
     const run = await runRunner(
-      [
-        "start",
-        AGENT,
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: steps.map((c) => ({ run: c })), end: "success" }),
-      ],
+      [...jsonStart(AGENT, manifest), fake({ steps: steps.map((c) => ({ run: c })), end: "success" })],
       b,
     );
     expect(run.code, run.stderr).toBe(0);
@@ -229,16 +212,7 @@ describe("symlinks in the work tree", () => {
       "mkfifo pipe",
     ];
     const run = await runRunner(
-      [
-        "start",
-        AGENT,
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: steps.map((c) => ({ run: c })), end: "success" }),
-      ],
+      [...jsonStart(AGENT, manifest), fake({ steps: steps.map((c) => ({ run: c })), end: "success" })],
       b,
     );
     const result = jsonResult(run);
@@ -261,16 +235,7 @@ describe("symlinks in the work tree", () => {
     const manifest = gitBottle(b.dir);
     const steps = ["printf 'the work\\n' > work.txt", "ln -s /etc escape"];
     const run = await runRunner(
-      [
-        "start",
-        AGENT,
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: steps.map((c) => ({ run: c })), end: "crash" }),
-      ],
+      [...jsonStart(AGENT, manifest), fake({ steps: steps.map((c) => ({ run: c })), end: "crash" })],
       b,
     );
     const result = jsonResult(run);
@@ -341,16 +306,7 @@ describe("the checkout's job token", () => {
     checkoutWithToken(b.workspace, b.dir, token);
     const manifest = gitBottle(b.dir);
     const run = await runRunner(
-      [
-        "start",
-        AGENT,
-        "--manifest",
-        manifest,
-        "--format",
-        "json",
-        "--prompt",
-        fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" }),
-      ],
+      [...jsonStart(AGENT, manifest), fake({ steps: HUNT.map((c) => ({ run: c })), end: "error-result" })],
       b,
     );
     const result = jsonResult(run);

@@ -146,6 +146,11 @@ const FOREIGN = (() => {
   }
 })();
 
+/** The start of `node runner start <agent> --manifest <manifest> --format json --prompt`, the prompt to follow. */
+export function jsonStart(agent: string, manifest: string): string[] {
+  return ["start", agent, "--manifest", manifest, "--format", "json", "--prompt"];
+}
+
 /** The OCI runtimes the engine has registered: `runsc` means every bottle's agent runs under gVisor. */
 export function engineRuntimes(): string[] {
   return Object.keys(
