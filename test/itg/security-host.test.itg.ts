@@ -21,7 +21,7 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { refusedAddressReason } from "../../src/gate/address.js";
-import { type ForeignRunner, startForeignRunner } from "../support/foreign-runner.js";
+import { type ForeignRunner, runningAgentIdentity, startForeignRunner } from "../support/foreign-runner.js";
 import {
   FAKE_AGENT_IMAGE,
   ROOT,
@@ -179,17 +179,7 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
     let identity = "";
     await waitFor(
       () => {
-        identity = docker([
-          "ps",
-          "--filter",
-          `label=claude-bottle.agent=${agent}`,
-          "--filter",
-          "label=claude-bottle.role=agent",
-          "--filter",
-          "status=running",
-          "--format",
-          '{{.Label "claude-bottle.identity"}}',
-        ]).trim();
+        identity = runningAgentIdentity(agent);
         return identity !== "";
       },
       90_000,

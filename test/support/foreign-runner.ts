@@ -27,6 +27,13 @@ export interface ForeignRunner {
   stop(): void;
 }
 
+/** The identity of the running bottle of `agent` (names are unique per test), or "" while there is none. */
+export function runningAgentIdentity(agent: string): string {
+  const filters = [`label=claude-bottle.agent=${agent}`, "label=claude-bottle.role=agent", "status=running"];
+  const format = '{{.Label "claude-bottle.identity"}}';
+  return docker(["ps", ...filters.flatMap((f) => ["--filter", f]), "--format", format]).trim();
+}
+
 function docker(args: string[]): string {
   return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -72,17 +79,7 @@ export function startForeignRunner(box: Sandbox, args: string[]): ForeignRunner 
       await waitFor(
         () => {
           if (!state().running) return true;
-          identity = docker([
-            "ps",
-            "--filter",
-            `label=claude-bottle.agent=${agent}`,
-            "--filter",
-            "label=claude-bottle.role=agent",
-            "--filter",
-            "status=running",
-            "--format",
-            '{{.Label "claude-bottle.identity"}}',
-          ]).trim();
+          identity = runningAgentIdentity(agent);
           return identity !== "";
         },
         timeoutMs,

@@ -5,8 +5,6 @@
 // real address policy, so most gates here wrap it to let exactly 127.0.0.1
 // through (recording each check); one gate keeps the real policy and proves a
 // name resolving to loopback gets nowhere.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import {
@@ -17,52 +15,17 @@ import {
   type Server,
   type Socket,
 } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AddressPolicy } from "../../src/gate/address.js";
 import type { GateConfig } from "../../src/gate/config.js";
 import type { HostLookup } from "../../src/gate/forward/admission.js";
 import type { GateEgressEvent } from "../../src/gate/forward/egress-event.js";
-import { hasOpenssl } from "../support/openssl.js";
+import { hasOpenssl, selfSignedCertificate } from "../support/openssl.js";
 import type { GateEvent } from "../../src/gate/events.js";
 import { type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A fresh self-signed certificate for the test names, made with the openssl CLI. */
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), "gate-forward-tls-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=allowed.test",
-        "-addext",
-        "subjectAltName=DNS:allowed.test,DNS:*.wild.test,DNS:*.deep.wild.test,DNS:notallowed.test",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const OPENSSL = hasOpenssl();
 
@@ -357,7 +320,10 @@ beforeAll(async () => {
   originPort = await listen(origin);
   evilPort = await listen(evil);
   if (OPENSSL) {
-    identity = selfSignedCertificate();
+    identity = selfSignedCertificate(
+      "/CN=allowed.test",
+      "DNS:allowed.test,DNS:*.wild.test,DNS:*.deep.wild.test,DNS:notallowed.test",
+    );
     tlsServer = createHttpsServer(identity, (req, res) => {
       res.writeHead(200, { "content-type": "text/plain", connection: "close" });
       res.end(`upstream saw sni ${(req.socket as tls.TLSSocket).servername || "(none)"}`);

@@ -1,16 +1,12 @@
 // The gate's credential routes against real loopback servers: an upstream that
 // records every request it sees, and an "evil" server that must never see one.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GATE_HOST_ALIAS, GATE_PORT, type GateConfig, GateConfigSchema, secretEnvName } from "../../src/gate/config.js";
-import { hasOpenssl } from "../support/openssl.js";
+import { hasOpenssl, selfSignedCertificate } from "../support/openssl.js";
 import type { GateEvent, GateRouteEvent } from "../../src/gate/events.js";
 import { type RunningRoutes, startRoutes } from "../../src/gate/routes.js";
 
@@ -545,39 +541,6 @@ describe("gate routes", () => {
   });
 });
 
-/** A fresh self-signed certificate for 127.0.0.1, made with the openssl CLI. */
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), "gate-tls-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 // Trusting a test CA needs tls.setDefaultCACertificates (Node 22.19+); the gate
 // itself only ever uses the default CAs. @types/node follows the oldest Node the
 // bundles run on (20), which lacks both calls.
@@ -614,8 +577,8 @@ describe.skipIf(!hasOpenssl() || typeof testCa.setDefaultCACertificates !== "fun
     }
 
     beforeAll(async () => {
-      const trusted = selfSignedCertificate();
-      const untrusted = selfSignedCertificate();
+      const trusted = selfSignedCertificate("/CN=127.0.0.1", "IP:127.0.0.1");
+      const untrusted = selfSignedCertificate("/CN=127.0.0.1", "IP:127.0.0.1");
       testCa.setDefaultCACertificates?.([...testCa.getCACertificates("default"), trusted.cert]);
       const trustedPort = await httpsUpstream(trusted);
       const untrustedPort = await httpsUpstream(untrusted);
