@@ -21,7 +21,12 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { refusedAddressReason } from "../../src/gate/address.js";
-import { type ForeignRunner, runningAgentIdentity, startForeignRunner } from "../support/foreign-runner.js";
+import {
+  type ForeignRunner,
+  runningAgentIdentity,
+  runningGate,
+  startForeignRunner,
+} from "../support/foreign-runner.js";
 import {
   FAKE_AGENT_IMAGE,
   ROOT,
@@ -102,17 +107,6 @@ function agentRunning(identity: string): boolean {
   );
 }
 
-function gateOf(identity: string): string {
-  return docker([
-    "ps",
-    "-q",
-    "--filter",
-    `label=claude-bottle.identity=${identity}`,
-    "--filter",
-    "label=claude-bottle.role=gate",
-  ]).trim();
-}
-
 describe("cleanup on an engine shared by runners on several hosts", () => {
   test("a live bottle whose runner is on another host survives cleanup; --force naming it removes it", async () => {
     const agent = unique("far");
@@ -153,7 +147,7 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
     expect(agentRunning(identity)).toBe(true);
 
     // Time passes: the lease the gate holds now says it expired ten minutes ago.
-    const gate = gateOf(identity);
+    const gate = runningGate(identity);
     const lease = JSON.parse(docker(["exec", gate, "cat", LEASE_PATH])) as { renewedAt: string; expiresAt: string };
     expect(Date.parse(lease.expiresAt)).toBeGreaterThan(Date.now());
     const back = (iso: string) => new Date(Date.parse(iso) - 10 * 60_000).toISOString();
@@ -180,7 +174,7 @@ describe("cleanup on an engine shared by runners on several hosts", () => {
     await waitFor(
       () => {
         identity = runningAgentIdentity(agent);
-        return identity !== "";
+        return identity !== "" && runningGate(identity) !== "";
       },
       90_000,
       "the bottle of the runner on this host",

@@ -275,15 +275,19 @@ describe("from inside the bottle, around the gate", () => {
         scan: "for s in 0 1 2 3 4 5 6 7; do lo=$((s * 8192 + 1)); hi=$((lo + 8191)); [ $hi -gt 65535 ] && hi=65535; nc -zv -w 1 gate $lo-$hi 2>&1 | grep succeeded & done; wait; echo scanned",
       },
       during: async (child, stderr) => {
+        // The agent starts alongside the gate: either may run first.
         let agent = "";
+        let gate = "";
         await waitFor(
-          () => (agent = bottleContainer(child.pid!, "agent")) !== "",
+          () =>
+            (agent = bottleContainer(child.pid!, "agent")) !== "" &&
+            (gate = bottleContainer(child.pid!, "gate")) !== "",
           60_000,
-          "the agent container to run",
+          "the agent and gate containers to run",
         ).catch((error: Error) => Promise.reject(new Error(`${error.message}; the runner said:\n${stderr()}`)));
         const inspect = (args: string[]) =>
           JSON.parse(execFileSync("docker", args, { encoding: "utf8" })) as Array<Record<string, any>>;
-        containers = inspect(["inspect", agent, bottleContainer(child.pid!, "gate")]);
+        containers = inspect(["inspect", agent, gate]);
         agentNetworks = inspect(["network", "inspect", ...Object.keys(containers[0]!.NetworkSettings.Networks)]);
       },
     });

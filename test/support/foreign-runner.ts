@@ -34,6 +34,12 @@ export function runningAgentIdentity(agent: string): string {
   return docker(["ps", ...filters.flatMap((f) => ["--filter", f]), "--format", format]).trim();
 }
 
+/** The running gate container of bottle `identity`, or "". */
+export function runningGate(identity: string): string {
+  const filters = [`label=claude-bottle.identity=${identity}`, "label=claude-bottle.role=gate", "status=running"];
+  return docker(["ps", "-q", ...filters.flatMap((f) => ["--filter", f])]).trim();
+}
+
 function docker(args: string[]): string {
   return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -80,7 +86,8 @@ export function startForeignRunner(box: Sandbox, args: string[]): ForeignRunner 
         () => {
           if (!state().running) return true;
           identity = runningAgentIdentity(agent);
-          return identity !== "";
+          // The agent starts alongside the gate: the bottle is up once its gate, which holds the lease, runs too.
+          return identity !== "" && runningGate(identity) !== "";
         },
         timeoutMs,
         `the bottle of the runner in ${container}`,
