@@ -376,18 +376,7 @@ async function teardown() {
     ]);
     rmSync(zFile, { force: true });
     const name = `bench-${RUN_ID}-rm-${i}`;
-    docker([
-      "run",
-      "-d",
-      "--name",
-      name,
-      "--label",
-      BASELINE_LABEL,
-      ...baseNet.args,
-      FAKE_AGENT_IMAGE,
-      "sleep",
-      "infinity",
-    ]);
+    runBaseline(name, [FAKE_AGENT_IMAGE, "sleep", "infinity"]);
     const removed = await timedOk("docker", ["rm", "-f", name]);
     rmSync(stateDir, { recursive: true, force: true });
 
@@ -601,17 +590,15 @@ function watchGate() {
   };
 }
 
+/** Starts a detached baseline container `name` (labelled for cleanup, on the baseline network) with `args`. */
+function runBaseline(name, args) {
+  docker(["run", "-d", "--name", name, "--label", BASELINE_LABEL, ...baseNet.args, ...args]);
+}
+
 /** A bare, idle node process in the gate's image, as the gate runs (user 65534, no capabilities): its peak RSS and cgroup peak. */
 async function bareNodeInGateImage(i) {
   const name = `bench-${RUN_ID}-node-${i}`;
-  docker([
-    "run",
-    "-d",
-    "--name",
-    name,
-    "--label",
-    BASELINE_LABEL,
-    ...baseNet.args,
+  runBaseline(name, [
     "--user",
     "65534:65534",
     "--cap-drop",
