@@ -11,6 +11,7 @@
  * container the agent controls, so what is kept still goes through tar-fs's checks
  * (no writes through an existing link, no setuid bits).
  */
+import * as fs from "node:fs";
 import { lstatSync } from "node:fs";
 import { lstat, mkdir, readdir, realpath, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -25,6 +26,18 @@ export interface LeftOut {
 }
 
 const KEPT_TYPES = new Set(["file", "directory", "symlink", "link"]);
+
+/**
+ * The file system tar-fs writes through, with each file's write stream buffering up to a
+ * mebibyte: the archive arrives in chunks of a few KiB, and with Node's default 16 KiB the
+ * writes of a large file cost more than reading it out of the container.
+ */
+const WRITE_BUFFER = 1 << 20;
+const snapshotFs = {
+  ...fs,
+  createWriteStream: (path: fs.PathLike, options?: Parameters<typeof fs.createWriteStream>[1]) =>
+    fs.createWriteStream(path, { ...(typeof options === "object" ? options : {}), highWaterMark: WRITE_BUFFER }),
+};
 
 function inside(root: string, path: string): boolean {
   return path === root || path.startsWith(root + sep);
@@ -74,6 +87,7 @@ export async function extractSnapshot(tar: Readable, dir: string, strip = 0): Pr
     return true;
   };
   const extract = tarFs.extract(root, {
+    fs: snapshotFs,
     chown: false,
     strict: true,
     // Checked here instead (linkProblem, then resolveLinks below): tar-fs's own check fails the whole archive.

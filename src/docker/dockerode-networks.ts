@@ -1,6 +1,7 @@
 /**
  * Networks through dockerode: bridge networks without IPv6, created with the
- * caller's labels, and the subnets and gateways the engine gave them.
+ * caller's labels, the subnets and gateways the engine gave them, and their
+ * removal (after emptying them, when asked to release one).
  */
 import type Docker from "dockerode";
 import { isNotFound, type NetworkRequest, type ResourceSummary } from "./client.js";
@@ -25,6 +26,26 @@ export async function removeNetwork(docker: Docker, nameOrId: string): Promise<v
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+}
+
+export async function releaseNetwork(docker: Docker, nameOrId: string): Promise<void> {
+  const network = docker.getNetwork(nameOrId);
+  let attached: string[];
+  try {
+    const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+    attached = Object.keys(info.Containers ?? {});
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  await Promise.all(
+    attached.map((container) =>
+      network.disconnect({ Container: container, Force: true }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      }),
+    ),
+  );
+  await removeNetwork(docker, nameOrId);
 }
 
 export async function listNetworks(docker: Docker, labels: string[]): Promise<ResourceSummary[]> {

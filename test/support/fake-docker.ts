@@ -187,6 +187,14 @@ export class FakeDocker implements DockerClient {
   }
   async removeNetwork(name: string): Promise<void> {
     await this.enter("removeNetwork", [name]);
+    // As the engine: a network with a running container on it cannot go.
+    const attached = [...this.containers.values()].filter((c) => c.running && c.networks.includes(name));
+    if (attached.length) throw new Error(`network ${name} has active endpoints (${attached.map((c) => c.name)})`);
+    this.networks.delete(name);
+  }
+  async releaseNetwork(name: string): Promise<void> {
+    await this.enter("releaseNetwork", [name]);
+    for (const c of this.containers.values()) c.networks = c.networks.filter((n) => n !== name);
     this.networks.delete(name);
   }
   async listNetworks(labelFilter: string[]): Promise<ResourceSummary[]> {

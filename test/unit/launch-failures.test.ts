@@ -176,6 +176,22 @@ describe("failures once claude has run", () => {
     expect(world.docker.withLabel(IDENTITY_LABEL, IDENTITY).networks).toEqual([]);
   });
 
+  test("a network that cannot be released during the final snapshot goes at teardown; the outcome stands", async () => {
+    const world = launchWorld();
+    await foreignBottle(world.docker);
+    world.docker.fail("releaseNetwork", isNamed("internal"), new Error("engine busy"));
+    const result = await runBottle(testPlan(world), testDeps(world));
+    expect(result.outcome).toBe("success");
+    expect(
+      world.lines.some(
+        (l) => l.level === "warn" && l.line === `removing network ${name("internal")} failed: engine busy`,
+      ),
+    ).toBe(true);
+    // Removed the ordinary way once the containers were gone.
+    expect(world.docker.callsOf("removeNetwork")).toEqual([[name("internal")]]);
+    expectOnlyForeignLeft(world.docker);
+  });
+
   test("a transcript snapshot failing at a turn's end keeps the previous one; the session goes on", async () => {
     const world = launchWorld();
     world.docker.fail("getArchive", (a) => a[1] === "/home/node/.claude", new Error("archive refused"), true);

@@ -85,13 +85,21 @@ describe("the launch sequence", () => {
       at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/home/node"),
       at(docker, "startContainer", (a) => a[0] === agent),
       exec,
+      // claude has ended: both networks are emptied and removed while the final snapshot reads.
+      at(docker, "releaseNetwork", named("internal")),
       at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
       at(docker, "removeContainer", named("agent")),
-      at(docker, "removeNetwork", named("internal")),
     ]);
-    // Teardown: every container removed before the first network.
-    const removals = docker.calls.filter((c) => c.method.startsWith("remove")).map((c) => c.method);
-    expect(removals.lastIndexOf("removeContainer")).toBeLessThan(removals.indexOf("removeNetwork"));
+    expect(docker.callsOf("releaseNetwork").map(([n]) => n)).toEqual([
+      `claude-bottle-${IDENTITY}-internal`,
+      `claude-bottle-${IDENTITY}-egress`,
+    ]);
+    const finalTranscript = docker.calls.findLastIndex(
+      (c) => c.method === "getArchive" && c.args[1] === "/home/node/.claude",
+    );
+    expect(at(docker, "releaseNetwork", named("egress"))).toBeLessThan(finalTranscript);
+    // Released networks are not asked for again.
+    expect(docker.callsOf("removeNetwork")).toEqual([]);
     // The two overlap: the agent container is created before the gate has said ready.
     expect(at(docker, "createContainer", named("agent"))).toBeLessThan(
       at(docker, "waitForLogLine", (a) => a[0] === gate),

@@ -38,6 +38,8 @@ export async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Pro
 export class BottleResources {
   private readonly containers: string[] = [];
   private readonly networks: string[] = [];
+  private released: Promise<void> | null = null;
+  private readonly releasedNetworks = new Set<string>();
 
   constructor(
     private readonly docker: DockerClient,
@@ -80,12 +82,27 @@ export class BottleResources {
   }
 
   /**
+   * Once claude has ended nothing in the bottle needs a network: each of the bottle's own
+   * networks is emptied and removed, while the final snapshot reads the agent through the
+   * engine, so teardown after it is only the containers. A user's external egress network
+   * is left alone (the gate leaves it with the gate). Never rejects; idempotent.
+   */
+  releaseNetworks(): Promise<void> {
+    this.released ??= this.removeAll("network", [...this.networks], async (n) => {
+      await this.docker.releaseNetwork(n);
+      this.releasedNetworks.add(n);
+    });
+    return this.released;
+  }
+
+  /**
    * Removes the containers, then the networks; a failure is a log line, never an error.
    * The containers this launch made are removed at once, all together, while both lists
    * of whatever else carries the bottle's identity are read; what those add is removed
    * as soon as they answer. The networks go once every container is gone.
    */
   async teardown(): Promise<void> {
+    await this.released;
     const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
     const { docker } = this;
     const listed = (kind: string, list: Promise<{ name: string }[]>) =>
@@ -104,7 +121,9 @@ export class BottleResources {
       removeContainers(known),
       containers.then((found) => removeContainers(found.filter((n) => !known.includes(n)))),
     ]);
-    const allNetworks = [...new Set([...this.networks, ...(await networks)])];
+    const allNetworks = [...new Set([...this.networks, ...(await networks)])].filter(
+      (n) => !this.releasedNetworks.has(n),
+    );
     await this.removeAll("network", allNetworks, (n) => docker.removeNetwork(n));
   }
 

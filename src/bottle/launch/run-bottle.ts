@@ -6,7 +6,7 @@
  * The sequence: the images, the networks, then at the same time the gate (until
  * ready) with the supervise sidecar after it (a supervised bottle), and the agent
  * container with its work tree copied in; claude's session once both are up, the
- * final snapshot, teardown, then settling. Teardown always runs and
+ * final snapshot (the bottle's networks removed meanwhile), teardown, then settling. Teardown always runs and
  * is idempotent; a failed cleanup is a log line, and the original error is what
  * the caller sees.
  *
@@ -166,6 +166,8 @@ class Launch {
     const proposal = this.proposals.accepted;
     const pause = (phase: Phase) => this.pause(phase);
     this.session = await this.timer.time("session", () => runSession({ plan, deps, agentId, proposal, pause, budget }));
+    // claude has ended: the networks go while the final snapshot reads the agent (teardown awaits them).
+    void this.resources.releaseNetworks();
     const source = { docker: deps.docker, state: deps.state, container: agentId, identity: plan.identity, budget };
     await this.timer.time("snapshot", () => finalSnapshot(source, deps.log));
     // The answer can reach claude before the runner hears of it.
