@@ -72,8 +72,17 @@ export function baselineNetwork(runId, label) {
     "--format",
     '{{index .Options "com.docker.network.bridge.name"}} {{(index .IPAM.Config 0).Gateway}}',
   ]);
-  const [iface, gateway] = bridge.split(" ");
-  if (iface && existsSync(`/sys/class/net/${iface}`)) return { args: [], gateway, note: null, remove() {} };
+  const [iface, listed] = bridge.split(" ");
+  if (iface && existsSync(`/sys/class/net/${iface}`)) {
+    // A fresh engine may list the default bridge's subnet without its gateway: the bridge's own address is
+    // it (read with `ip`: Node lists no interface that is down, as docker0 is while nothing runs on it).
+    const gateway = /^\d+\.\d+\.\d+\.\d+$/.test(listed ?? "")
+      ? listed
+      : /inet (\d+\.\d+\.\d+\.\d+)\//.exec(
+          quietly(() => execFileSync("ip", ["-4", "-o", "addr", "show", "dev", iface], { encoding: "utf8" })) ?? "",
+        )?.[1];
+    return { args: [], gateway, note: null, remove() {} };
+  }
   const name = `bottle-bench-${runId}`;
   docker(["network", "create", "--label", label, name]);
   const own = docker(["network", "inspect", name, "--format", "{{(index .IPAM.Config 0).Gateway}}"]);

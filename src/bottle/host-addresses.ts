@@ -9,8 +9,11 @@
  * subnet; an allowed name that resolves there would reach the host's services.
  *
  * The runner may itself be a container talking to the engine through its socket, so
- * its own interfaces are not the host's. The engine names no host addresses either,
- * so a short-lived probe container on the host's network reads them: the kernel's
+ * its own interfaces are not always the host's. When they are (the runner runs on the
+ * Docker host, as on a CI runner without a job container), it sees the bridge the engine
+ * has just made for the bottle's network, `br-<first 12 of its id>`, which nobody could
+ * name before; then it reads the addresses itself. Otherwise (the engine names no host
+ * addresses) a short-lived probe container on the host's network reads them: the kernel's
  * local addresses from /proc/net/fib_trie and /proc/net/if_inet6 (which list the
  * addresses of interfaces that are down too, such as an idle docker0), and Node's
  * view of the interfaces where those files are missing (gVisor). Added to those: the
@@ -20,6 +23,7 @@
  *
  * It fails closed: a launch that cannot learn the host's addresses stops.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { type ContainerRequest, type DockerClient, ROLE_LABEL, ROLES } from "../docker/client.js";
 import { errorMessage } from "../errors.js";
@@ -67,6 +71,29 @@ export const HOST_PROBE_PROGRAM = [
   `process.stdout.write(JSON.stringify({ event: ${JSON.stringify(PROBE_EVENT)}, addresses }) + "\\n");`,
 ].join("\n");
 
+/** Where Linux lists this network namespace's interfaces. */
+const SYS_NET = "/sys/class/net";
+
+/**
+ * Whether this process shares the engine's network namespace: the bridge the engine made for the
+ * network `networkId` is one of its interfaces.
+ */
+export function seesEngineBridge(networkId: string, sysNet = SYS_NET): boolean {
+  return /^[0-9a-f]{12,64}$/.test(networkId) && existsSync(`${sysNet}/br-${networkId.slice(0, 12)}`);
+}
+
+/** The kernel's local addresses of this network namespace, as the probe's program reads them. */
+function addressesHere(): string[] {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return localAddresses(read("/proc/net/fib_trie"), read("/proc/net/if_inet6"));
+}
+
 /** `addresses` as the gate gets them: valid, without zone, unique, and not already refused by range. */
 export function addressesToRefuse(addresses: Iterable<string>): string[] {
   const kept = new Set<string>();
@@ -105,6 +132,17 @@ export class HostAddressProbe {
 
   start(): void {
     this.probed ??= Promise.allSettled([probeHost(this.docker, this.probe, this.create)]).then(([result]) => result);
+  }
+
+  /**
+   * Once the bottle's network `networkId` exists: on the Docker host itself the addresses are read
+   * here, with no probe container; anywhere else the probe starts.
+   */
+  startFor(networkId: string, sysNet = SYS_NET): void {
+    if (!this.probed && seesEngineBridge(networkId, sysNet)) {
+      this.probed = Promise.resolve({ status: "fulfilled", value: addressesHere() });
+    }
+    this.start();
   }
 
   /** Resolves once the probe has finished, if it ever started; never rejects. */

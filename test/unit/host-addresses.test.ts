@@ -2,12 +2,16 @@
 // addresses read from /proc, which of them the gate must be told about, and the
 // probe's program as it runs in the probe container.
 import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   HOST_PROBE_PROGRAM,
   HostAddressProbe,
   addressesToRefuse,
   localAddresses,
+  seesEngineBridge,
 } from "../../src/bottle/host-addresses.js";
 import type { ContainerRequest, DockerClient } from "../../src/docker/client.js";
 
@@ -164,5 +168,45 @@ describe("learning the host's addresses", () => {
     await expect(engine.learn()).rejects.toThrow(
       /could not learn the Docker host's addresses, which the gate must refuse: host networking is not allowed by policy; .*which the engine must allow/,
     );
+  });
+});
+
+describe("a runner on the Docker host itself", () => {
+  const id = "3f9c2a7b1d04e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e";
+  /** A /sys/class/net with the interfaces `names`. */
+  const sysNet = (...names: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "sys-net-"));
+    for (const name of names) mkdirSync(join(dir, name));
+    return dir;
+  };
+
+  test("is known by the bridge the engine made for the bottle's network, and by nothing else", () => {
+    expect(seesEngineBridge(id, sysNet("lo", "eth0", `br-${id.slice(0, 12)}`))).toBe(true);
+    // A runner in a container of its own sees none of the engine's bridges.
+    expect(seesEngineBridge(id, sysNet("lo", "eth0"))).toBe(false);
+    // Another network's bridge says nothing about this one.
+    expect(seesEngineBridge(id, sysNet("docker0", "br-000000000000"))).toBe(false);
+    // An id that is not the engine's hex never names a path.
+    const dir = sysNet("br-..");
+    writeFileSync(join(dir, "br-x"), "");
+    expect(seesEngineBridge("../../etc/passwd", dir)).toBe(false);
+    expect(seesEngineBridge("", dir)).toBe(false);
+  });
+
+  test("reads the host's addresses itself: no probe container is made", async () => {
+    const engine = fakeEngine(['{"event":"host-addresses","addresses":["192.0.2.77"]}']);
+    engine.probe.startFor(id, sysNet(`br-${id.slice(0, 12)}`));
+    const addresses = await engine.learn();
+    expect(engine.made).toEqual([]);
+    // The gateways of the gate's networks are still added, and what the probe would have said is not.
+    expect(addresses).toContain("198.19.7.1");
+    expect(addresses).not.toContain("192.0.2.77");
+  });
+
+  test("anywhere else the probe container reads them", async () => {
+    const engine = fakeEngine(['{"event":"host-addresses","addresses":["192.0.2.77"]}']);
+    engine.probe.startFor(id, sysNet("eth0"));
+    expect(await engine.learn()).toContain("192.0.2.77");
+    expect(engine.made).toHaveLength(1);
   });
 });

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
+import { SNAPSHOT_SETTLE_MS } from "../../src/bottle/launch/snapshots.js";
 import { IDENTITY_LABEL, ROLE_LABEL, ROLES } from "../../src/docker/client.js";
 import { type FakeDocker, SESSION_ID } from "../support/fake-docker.js";
 import {
@@ -195,6 +196,16 @@ describe("failures once claude has run", () => {
   test("a transcript snapshot failing at a turn's end keeps the previous one; the session goes on", async () => {
     const world = launchWorld();
     world.docker.fail("getArchive", (a) => a[1] === "/home/node/.claude", new Error("archive refused"), true);
+    // A turn ends, and the session goes on past the moment its snapshot starts.
+    const answer = { type: "assistant", message: { content: [{ type: "text", text: "turn one" }] } };
+    const ended = { type: "result", subtype: "success", is_error: false, session_id: SESSION_ID, num_turns: 1 };
+    world.docker.claude = async (run) => {
+      run.stdout(JSON.stringify({ type: "system", subtype: "init", session_id: SESSION_ID }));
+      run.stdout(JSON.stringify(answer));
+      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_SETTLE_MS * 3));
+      run.stdout(JSON.stringify(ended));
+      return 0;
+    };
     const result = await runBottle(testPlan(world), testDeps(world));
     expect(result.outcome).toBe("success");
     expect(

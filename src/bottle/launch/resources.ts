@@ -47,23 +47,25 @@ export class BottleResources {
     private readonly log: Log,
   ) {}
 
-  async createNetworks(): Promise<void> {
+  /** Creates the bottle's networks at once; `onInternal` hears the internal network's id as soon as it exists. */
+  async createNetworks(onInternal: (id: string) => void = () => {}): Promise<void> {
     const { internal, egress, egressExternal } = this.plan.networks;
     const wanted: [Role, string, boolean][] = [[ROLES.internalNetwork, internal, true]];
     if (!egressExternal) wanted.push([ROLES.egressNetwork, egress, false]);
     // Both at once: they do not depend on each other, and each is a round trip to the engine.
     this.networks.push(...wanted.map(([, name]) => name));
     const created = await Promise.allSettled(
-      wanted.map(([role, name, isInternal]) =>
-        this.docker.createNetwork({
+      wanted.map(async ([role, name, isInternal]) => {
+        const id = await this.docker.createNetwork({
           name,
           internal: isInternal,
           labels: roleLabels(this.plan, role),
           // Even an --internal bridge gives the host an address on it, which the agent could
           // reach directly; with no address on the bridge the host is out of its reach.
           ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
-        }),
-      ),
+        });
+        if (isInternal) onInternal(id);
+      }),
     );
     // Both settled before the first failure is thrown, so teardown never races a creation.
     const failed = created.find((r): r is PromiseRejectedResult => r.status === "rejected");

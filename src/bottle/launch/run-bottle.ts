@@ -141,11 +141,17 @@ class Launch {
     const imageRef = deferred ?? (await this.timer.time("image-build", () => ensureAgentImage(plan, deps)));
     this.checkInterrupt();
     await ensureImage(deps.docker, plan.gate.image, deps.log);
-    this.hostProbe.start();
     this.checkInterrupt();
-    await this.step("networks", () => this.resources.createNetworks());
-    // Until a per-bottle image has built, the state stays as the last run left it.
-    if (!deferred) await this.beginState(imageRef);
+    // The host's addresses are learned as soon as the internal network shows where the runner is.
+    await this.pause("networks");
+    const networks = this.timer.time("networks", () =>
+      this.resources.createNetworks((id) => this.hostProbe.startFor(id)),
+    );
+    // Begun meanwhile; until a per-bottle image has built, the state stays as the last run left it.
+    const state = deferred ? null : this.beginState(imageRef);
+    const [made, begun] = await Promise.allSettled([networks, state]);
+    if (made.status === "rejected") throw made.reason;
+    if (begun.status === "rejected") throw begun.reason;
     this.checkInterrupt();
     const sidecars = this.startSidecars(deferred !== null, imageRef);
     const alongside = deferred ? null : this.startAgent(imageRef);

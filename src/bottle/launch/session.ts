@@ -64,7 +64,8 @@ export async function runSession({
     await stops.claudeEnded();
     clearInterval(interval);
     await output.close();
-    await snapshots.idle();
+    // The final snapshot reads the transcript next: none starts now, and one under way is let finish.
+    await snapshots.close();
   }
   log.info(`claude exited with code ${exitCode}`);
   const { timedOut, interrupted } = stops;

@@ -12,25 +12,45 @@ import type { SnapshotDir, StateStore } from "../../state/store.js";
 import { AGENT_HOME, AGENT_WORKSPACE } from "../claude.js";
 import { describeLeftOut, extractSnapshot } from "../worktree-snapshot.js";
 
-/** Runs snapshots one at a time; requests made while one runs coalesce into one more. */
+/**
+ * How long a request waits before its snapshot starts. The events that end a turn come in
+ * bursts, and those that end the session (the last answer, the result) are followed at once by
+ * claude's exit and the final snapshot, which reads the transcript anyway: waiting this long
+ * lets them coalesce into one snapshot, or into none when the session ends first.
+ */
+export const SNAPSHOT_SETTLE_MS = 250;
+
+/**
+ * Runs snapshots one at a time, each once the requests for it have settled; requests made
+ * while one waits or runs coalesce into one more. Once closed, none starts.
+ */
 export class Snapshotter {
   private running: Promise<void> | null = null;
   private pending = false;
+  private waiting: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     private readonly take: () => Promise<void>,
     private readonly log: Log,
+    private readonly settleMs = SNAPSHOT_SETTLE_MS,
   ) {}
 
   request(): void {
-    if (this.running) {
-      this.pending = true;
-      return;
-    }
-    this.running = this.loop();
+    if (this.closed || this.waiting) return;
+    this.waiting = setTimeout(() => {
+      this.waiting = null;
+      if (this.running) this.pending = true;
+      else this.running = this.loop();
+    }, this.settleMs);
   }
 
-  async idle(): Promise<void> {
+  /** No snapshot starts from now on (the final one follows); resolves once the one running has ended. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pending = false;
+    if (this.waiting) clearTimeout(this.waiting);
+    this.waiting = null;
     while (this.running) await this.running;
   }
 
@@ -39,7 +59,7 @@ export class Snapshotter {
       do {
         this.pending = false;
         await this.take().catch((e) => this.log.warn(`snapshot failed (the previous one is kept): ${errorMessage(e)}`));
-      } while (this.pending);
+      } while (this.pending && !this.closed);
     } finally {
       this.running = null;
     }
