@@ -132,11 +132,8 @@ export interface DockerClient {
 
   createNetwork(request: NetworkRequest): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;
-  /**
-   * Disconnects every container from the network (running ones included), then removes it; a network
-   * or container already gone is not an error.
-   */
-  releaseNetwork(nameOrId: string): Promise<void>;
+  /** Disconnects every container from the network, running ones included; a network or container gone is not an error. */
+  emptyNetwork(nameOrId: string): Promise<void>;
   listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** The subnets (CIDR) of a network. */
   networkSubnets(nameOrId: string): Promise<string[]>;

@@ -1,7 +1,7 @@
 /**
  * Networks through dockerode: bridge networks without IPv6, created with the
- * caller's labels, the subnets and gateways the engine gave them, and their
- * removal (after emptying them, when asked to release one).
+ * caller's labels, the subnets and gateways the engine gave them, emptying
+ * them of containers, and their removal.
  */
 import type Docker from "dockerode";
 import { isNotFound, type NetworkRequest, type ResourceSummary } from "./client.js";
@@ -28,7 +28,7 @@ export async function removeNetwork(docker: Docker, nameOrId: string): Promise<v
   }
 }
 
-export async function releaseNetwork(docker: Docker, nameOrId: string): Promise<void> {
+export async function emptyNetwork(docker: Docker, nameOrId: string): Promise<void> {
   const network = docker.getNetwork(nameOrId);
   let attached: string[];
   try {
@@ -45,7 +45,6 @@ export async function releaseNetwork(docker: Docker, nameOrId: string): Promise<
       }),
     ),
   );
-  await removeNetwork(docker, nameOrId);
 }
 
 export async function listNetworks(docker: Docker, labels: string[]): Promise<ResourceSummary[]> {

@@ -192,10 +192,9 @@ export class FakeDocker implements DockerClient {
     if (attached.length) throw new Error(`network ${name} has active endpoints (${attached.map((c) => c.name)})`);
     this.networks.delete(name);
   }
-  async releaseNetwork(name: string): Promise<void> {
-    await this.enter("releaseNetwork", [name]);
+  async emptyNetwork(name: string): Promise<void> {
+    await this.enter("emptyNetwork", [name]);
     for (const c of this.containers.values()) c.networks = c.networks.filter((n) => n !== name);
-    this.networks.delete(name);
   }
   async listNetworks(labelFilter: string[]): Promise<ResourceSummary[]> {
     await this.enter("listNetworks", [labelFilter]);

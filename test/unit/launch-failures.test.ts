@@ -180,7 +180,7 @@ describe("failures once claude has run", () => {
   test("a network that cannot be released during the final snapshot goes at teardown; the outcome stands", async () => {
     const world = launchWorld();
     await foreignBottle(world.docker);
-    world.docker.fail("releaseNetwork", isNamed("internal"), new Error("engine busy"));
+    world.docker.fail("emptyNetwork", isNamed("internal"), new Error("engine busy"));
     const result = await runBottle(testPlan(world), testDeps(world));
     expect(result.outcome).toBe("success");
     expect(
@@ -188,8 +188,13 @@ describe("failures once claude has run", () => {
         (l) => l.level === "warn" && l.line === `removing network ${name("internal")} failed: engine busy`,
       ),
     ).toBe(true);
-    // Removed the ordinary way once the containers were gone.
-    expect(world.docker.callsOf("removeNetwork")).toEqual([[name("internal")]]);
+    // The other went at once; this one the ordinary way, once the containers were gone.
+    expect(world.docker.callsOf("removeNetwork")).toEqual([[name("egress")], [name("internal")]]);
+    expect(
+      world.docker.calls.findIndex((c) => c.method === "removeNetwork" && c.args[0] === name("internal")),
+    ).toBeGreaterThan(
+      world.docker.calls.findIndex((c) => c.method === "removeContainer" && c.args[0] === name("agent")),
+    );
     expectOnlyForeignLeft(world.docker);
   });
 

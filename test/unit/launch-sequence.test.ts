@@ -86,20 +86,27 @@ describe("the launch sequence", () => {
       at(docker, "startContainer", (a) => a[0] === agent),
       exec,
       // claude has ended: both networks are emptied and removed while the final snapshot reads.
-      at(docker, "releaseNetwork", named("internal")),
+      at(docker, "emptyNetwork", named("internal")),
       at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
       at(docker, "removeContainer", named("agent")),
     ]);
-    expect(docker.callsOf("releaseNetwork").map(([n]) => n)).toEqual([
+    expect(docker.callsOf("emptyNetwork").map(([n]) => n)).toEqual([
       `claude-bottle-${IDENTITY}-internal`,
       `claude-bottle-${IDENTITY}-egress`,
     ]);
     const finalTranscript = docker.calls.findLastIndex(
       (c) => c.method === "getArchive" && c.args[1] === "/home/node/.claude",
     );
-    expect(at(docker, "releaseNetwork", named("egress"))).toBeLessThan(finalTranscript);
-    // Released networks are not asked for again.
-    expect(docker.callsOf("removeNetwork")).toEqual([]);
+    expect(at(docker, "emptyNetwork", named("egress"))).toBeLessThan(finalTranscript);
+    // Each network removed once, as soon as it was empty, before the agent container goes.
+    expect(docker.callsOf("removeNetwork").map(([n]) => n)).toEqual([
+      `claude-bottle-${IDENTITY}-internal`,
+      `claude-bottle-${IDENTITY}-egress`,
+    ]);
+    expect(at(docker, "removeNetwork", named("internal"))).toBeGreaterThan(
+      at(docker, "emptyNetwork", named("internal")),
+    );
+    expect(at(docker, "removeNetwork", named("egress"))).toBeLessThan(at(docker, "removeContainer", named("agent")));
     // The two overlap: the agent container is created before the gate has said ready.
     expect(at(docker, "createContainer", named("agent"))).toBeLessThan(
       at(docker, "waitForLogLine", (a) => a[0] === gate),

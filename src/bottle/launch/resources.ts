@@ -38,7 +38,7 @@ export async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Pro
 export class BottleResources {
   private readonly containers: string[] = [];
   private readonly networks: string[] = [];
-  private released: Promise<void> | null = null;
+  private release: { emptied: Promise<void>; removed: Promise<void> } | null = null;
   private readonly releasedNetworks = new Set<string>();
 
   constructor(
@@ -84,27 +84,34 @@ export class BottleResources {
   }
 
   /**
-   * Once claude has ended nothing in the bottle needs a network: each of the bottle's own
-   * networks is emptied and removed, while the final snapshot reads the agent through the
-   * engine, so teardown after it is only the containers. A user's external egress network
-   * is left alone (the gate leaves it with the gate). Never rejects; idempotent.
+   * Once claude has ended nothing in the bottle needs a network: the bottle's own networks are
+   * emptied, then removed, while the final snapshot reads the agent through the engine. A user's
+   * external egress network is left alone (the gate leaves it when it goes). Never rejects.
    */
-  releaseNetworks(): Promise<void> {
-    this.released ??= this.removeAll("network", [...this.networks], async (n) => {
-      await this.docker.releaseNetwork(n);
-      this.releasedNetworks.add(n);
+  releaseNetworks(): void {
+    if (this.release) return;
+    const each = this.networks.map((name) => {
+      const emptied = this.docker.emptyNetwork(name);
+      const removed = emptied.then(async () => {
+        await this.docker.removeNetwork(name);
+        this.releasedNetworks.add(name);
+      });
+      return { emptied: emptied.catch(() => {}), removed: this.logged("network", name, removed) };
     });
-    return this.released;
+    this.release = {
+      emptied: Promise.all(each.map((n) => n.emptied)).then(() => {}),
+      removed: Promise.all(each.map((n) => n.removed)).then(() => {}),
+    };
   }
 
   /**
-   * Removes the containers, then the networks; a failure is a log line, never an error.
-   * The containers this launch made are removed at once, all together, while both lists
-   * of whatever else carries the bottle's identity are read; what those add is removed
-   * as soon as they answer. The networks go once every container is gone.
+   * Removes the containers, then whatever network is left; a failure is a log line, never an error.
+   * The containers this launch made are removed at once, all together, while the list of whatever
+   * else carries the bottle's identity is read; what it adds is removed as soon as it answers. When
+   * the networks were released, the containers go once they are off them, while the networks go.
    */
   async teardown(): Promise<void> {
-    await this.released;
+    await this.release?.emptied;
     const label = `${IDENTITY_LABEL}=${this.plan.identity}`;
     const { docker } = this;
     const listed = (kind: string, list: Promise<{ name: string }[]>) =>
@@ -116,22 +123,24 @@ export class BottleResources {
         },
       );
     const containers = listed("container", docker.listContainers([label]));
-    const networks = listed("network", docker.listNetworks([label]));
     const removeContainers = (names: string[]) => this.removeAll("container", names, (n) => docker.removeContainer(n));
     const known = [...new Set(this.containers)];
     await Promise.all([
       removeContainers(known),
       containers.then((found) => removeContainers(found.filter((n) => !known.includes(n)))),
+      this.release?.removed,
     ]);
-    const allNetworks = [...new Set([...this.networks, ...(await networks)])].filter(
-      (n) => !this.releasedNetworks.has(n),
-    );
-    await this.removeAll("network", allNetworks, (n) => docker.removeNetwork(n));
+    const networks = await listed("network", docker.listNetworks([label]));
+    const left = [...new Set([...this.networks, ...networks])].filter((n) => !this.releasedNetworks.has(n));
+    await this.removeAll("network", left, (n) => docker.removeNetwork(n));
   }
 
   private async removeAll(kind: string, names: string[], remove: (name: string) => Promise<void>): Promise<void> {
-    const warn = (name: string) => (error: unknown) =>
-      this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`);
-    await Promise.all(names.map((name) => remove(name).catch(warn(name))));
+    await Promise.all(names.map((name) => this.logged(kind, name, remove(name))));
+  }
+
+  /** `removal`, whose failure is a log line. */
+  private async logged(kind: string, name: string, removal: Promise<void>): Promise<void> {
+    await removal.catch((error: unknown) => this.log.warn(`removing ${kind} ${name} failed: ${errorMessage(error)}`));
   }
 }

@@ -173,7 +173,7 @@ class Launch {
     const pause = (phase: Phase) => this.pause(phase);
     this.session = await this.timer.time("session", () => runSession({ plan, deps, agentId, proposal, pause, budget }));
     // claude has ended: the networks go while the final snapshot reads the agent (teardown awaits them).
-    void this.resources.releaseNetworks();
+    this.resources.releaseNetworks();
     const source = { docker: deps.docker, state: deps.state, container: agentId, identity: plan.identity, budget };
     await this.timer.time("snapshot", () => finalSnapshot(source, deps.log));
     // The answer can reach claude before the runner hears of it.
