@@ -132,7 +132,7 @@ export interface DockerClient {
 
   createNetwork(request: NetworkRequest): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;
-  /** Disconnects every container from the network, running ones included; a network or container gone is not an error. */
+  /** Disconnects every container from the network, running ones too; a network or container gone is no error. */
   emptyNetwork(nameOrId: string): Promise<void>;
   listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** The subnets (CIDR) of a network. */
