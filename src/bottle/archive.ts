@@ -27,15 +27,21 @@ export const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
 
 /**
  * A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container; `ignore`
- * leaves paths out.
+ * leaves paths out, and `rename` may give an entry another name in the archive.
  */
-export function packDirectory(dir: string, owner: Owner, prefix: string, ignore?: (path: string) => boolean): Readable {
+export function packDirectory(
+  dir: string,
+  owner: Owner,
+  prefix: string,
+  ignore?: (path: string) => boolean,
+  rename: (name: string) => string = (name) => name,
+): Readable {
   return tarFs.pack(dir, {
     ...(ignore ? { ignore } : {}),
     map(header) {
       header.uid = owner.uid;
       header.gid = owner.gid;
-      const name = header.name === "." || header.name === "" ? "" : header.name.replace(/^\.\//, "");
+      const name = header.name === "." || header.name === "" ? "" : rename(header.name.replace(/^\.\//, ""));
       header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
       return header;
     },

@@ -8,6 +8,13 @@ import type { ResultEvent } from "../state/outcome.js";
 
 export const AGENT_HOME = "/home/node";
 export const AGENT_WORKSPACE = "/home/node/workspace";
+/**
+ * claude's config directory (CLAUDE_CONFIG_DIR): its transcripts and, with the variable set, its
+ * settings file `.claude.json` too, so one archive holds the whole of what a resume needs.
+ */
+export const AGENT_CONFIG_DIR = "/home/node/.claude";
+/** Where a transcript saved before the settings moved into the config directory kept them. */
+export const LEGACY_SETTINGS_FILE = ".claude.json";
 export const AGENT_USER = "node";
 /** The appended system prompt lives outside the workspace, read-only for the agent. */
 export const SYSTEM_PROMPT_PATH = "/opt/claude-bottle/system-prompt.md";

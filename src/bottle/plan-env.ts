@@ -1,14 +1,14 @@
 /**
  * The agent container's environment: the proxy variables that send its traffic
  * through the gate, the gate's URL and a placeholder credential with an
- * anthropic route, and the manifest's own variables. The gate's variables cannot
+ * anthropic route, claude's config directory, and the manifest's own variables. The gate's variables cannot
  * be overridden, and no variable may carry a credential a route injects.
  */
 import { InputError } from "../errors.js";
 import { GATE_HOST_ALIAS, GATE_PORT } from "../gate/config.js";
 import type { Bottle } from "../manifest/schema.js";
 import { SUPERVISE_HOST_ALIAS } from "../supervise/config.js";
-import { AGENT_HOME } from "./claude.js";
+import { AGENT_CONFIG_DIR, AGENT_HOME } from "./claude.js";
 import type { AnthropicRoute } from "./plan-gate.js";
 
 /** The placeholder the agent holds instead of a key; leaking it tells an attacker nothing. */
@@ -46,6 +46,7 @@ export function agentEnv(request: AgentEnvRequest): Record<string, string> {
   };
   const env: Record<string, string> = {
     HOME: AGENT_HOME,
+    CLAUDE_CONFIG_DIR: AGENT_CONFIG_DIR,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_AUTOUPDATER: "1",
     DISABLE_ERROR_REPORTING: "1",
@@ -63,6 +64,15 @@ export function agentEnv(request: AgentEnvRequest): Record<string, string> {
     }
   }
   for (const [name, value] of Object.entries(request.env)) {
+    if (name === "CLAUDE_CONFIG_DIR") {
+      throw new InputError(
+        `${request.bottlePath}.env.${name}`,
+        name,
+        "is set by the bottle",
+        `remove it from env: claude keeps its transcripts and settings in ${AGENT_CONFIG_DIR}, ` +
+          "where the bottle's snapshots read them",
+      );
+    }
     if (gateOwned.has(name)) {
       throw new InputError(
         `${request.bottlePath}.env.${name}`,

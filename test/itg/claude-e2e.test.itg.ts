@@ -5,7 +5,7 @@
  * continues the same session and the model sees the earlier turns. Along the way:
  * the real key reaches the model API only from the gate, never the agent.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -49,7 +49,7 @@ beforeAll(async () => {
           toolUse: {
             name: "Bash",
             input: {
-              command: "echo half > progress.txt; env; cat /home/node/.claude.json",
+              command: "echo half > progress.txt; env; cat /home/node/.claude/.claude.json",
               description: "look around",
             },
           },
@@ -115,6 +115,9 @@ describe("the real claude CLI in a bottle", () => {
       readFileSync(join(stateDir, "transcript/.claude/projects/-home-node-workspace", `${sessionId}.jsonl`), "utf8"),
     ).toContain(TASK);
     expect(readFileSync(join(stateDir, "workspace/progress.txt"), "utf8")).toBe("half\n");
+    // claude keeps its settings in its config directory, so the one transcript archive holds them too.
+    expect(existsSync(join(stateDir, "transcript/.claude/.claude.json"))).toBe(true);
+    expect(existsSync(join(stateDir, "transcript/.claude.json"))).toBe(false);
     const crashHistory = countMessages(crashRequests[crashRequests.length - 1]?.body);
 
     phase = "resume";

@@ -3,9 +3,11 @@
  * outcome (outcome.ts), and the outcome whether the state is kept or the work tree
  * copied back and the state removed.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
+import { readTarFiles } from "../../src/bottle/archive.js";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
 import { preserves } from "../../src/state/outcome.js";
 import { PROPOSALS_DIR } from "../../src/supervise/config.js";
@@ -240,5 +242,46 @@ describe("the outcome decides what is kept", () => {
       expect(world.state.isPreserved(IDENTITY)).toBe(true);
       expect(world.docker.containers.size + world.docker.networks.size).toBe(0);
     });
+  });
+});
+
+describe("a resumed transcript goes back where claude reads it", () => {
+  /** Crashes a bottle whose ~/.claude holds `files`, then resumes it; the names in the archive put into its home. */
+  async function resumedHome(files: Record<string, string>, beforeResume: (transcript: string) => void) {
+    const world = launchWorld();
+    world.docker.archiveOf.set("/home/node/.claude", await archiveOf(files));
+    world.docker.claude = async (run) => (init(run), 137);
+    expect((await runBottle(testPlan(world), testDeps(world))).preserved).toBe(true);
+    beforeResume(join(world.state.dir(IDENTITY), "transcript"));
+    const put: { path: string; tar: Readable | Buffer }[] = [];
+    const putArchive = world.docker.putArchive.bind(world.docker);
+    world.docker.putArchive = async (container, path, tar) => (
+      put.push({ path, tar }),
+      putArchive(container, path, tar)
+    );
+    world.docker.claude = async (run) => (init(run), result(run, false), 0);
+    const plan = testPlan(world, { mode: "resume", request: { resumeSession: SESSION_ID } });
+    expect((await runBottle(plan, testDeps(world))).outcome).toBe("success");
+    const home = put.filter((p) => p.path === "/home/node");
+    const transcript = home.at(-1)?.tar;
+    // tar-fs's own stream (streamx), which reads as a Node stream.
+    if (!transcript || Buffer.isBuffer(transcript))
+      throw new Error("no transcript archive was put into the agent's home");
+    return [...(await readTarFiles(transcript, 1_000_000)).keys()].sort();
+  }
+
+  test("claude's settings, saved inside its config directory, go back as they were", async () => {
+    const names = await resumedHome(
+      { ".claude/projects/p/s.jsonl": "{}\n", ".claude/.claude.json": '{"userID":"u"}' },
+      () => {},
+    );
+    expect(names).toEqual([".claude/.claude.json", ".claude/projects/p/s.jsonl"]);
+  });
+
+  test("settings saved beside the config directory, as earlier versions did, move into it", async () => {
+    const names = await resumedHome({ ".claude/projects/p/s.jsonl": "{}\n" }, (transcript) =>
+      writeFileSync(join(transcript, ".claude.json"), '{"userID":"u"}'),
+    );
+    expect(names).toEqual([".claude/.claude.json", ".claude/projects/p/s.jsonl"]);
   });
 });

@@ -138,6 +138,8 @@ describe("resolving a launch plan", () => {
       A: "1",
       TOKEN: "t0k",
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      // Transcripts and settings in one directory, which one archive snapshots.
+      CLAUDE_CONFIG_DIR: "/home/node/.claude",
     });
   });
 
@@ -152,6 +154,10 @@ describe("resolving a launch plan", () => {
     ],
     [{ LEAK: KEY }, /^bottles\.b\.env\.LEAK: "\(redacted\)" contains the credential a route injects/],
     [{ ANTHROPIC_BASE_URL: "https://evil.test" }, /^bottles\.b\.env\.ANTHROPIC_BASE_URL: .* is set by the gate/],
+    [
+      { CLAUDE_CONFIG_DIR: "/tmp/elsewhere" },
+      /^bottles\.b\.env\.CLAUDE_CONFIG_DIR: "CLAUDE_CONFIG_DIR" is set by the bottle; remove it from env: claude keeps its transcripts and settings in \/home\/node\/\.claude/,
+    ],
   ])("env %j is refused", (env, message) => {
     const r = request({
       manifest: { bottles: { b: { env, egress: { routes: [route] } } }, agents: { fixer: { bottle: "b" } } },

@@ -5,10 +5,18 @@
  * before it starts.
  */
 import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Readable } from "node:stream";
 import type { ContainerRequest } from "../../docker/client.js";
 import { ROLES } from "../../docker/client.js";
 import { AGENT_OWNER, packDirectory, packFiles, ROOT_OWNER } from "../archive.js";
-import { AGENT_HOME, AGENT_WORKSPACE, SYSTEM_PROMPT_PATH } from "../claude.js";
+import {
+  AGENT_CONFIG_DIR,
+  AGENT_HOME,
+  AGENT_WORKSPACE,
+  LEGACY_SETTINGS_FILE,
+  SYSTEM_PROMPT_PATH,
+} from "../claude.js";
 import type { BottlePlan } from "../plan.js";
 import { copyWorkTreeIn } from "../worktree-copy-in.js";
 import type { PhaseTimer } from "./phase-timer.js";
@@ -70,6 +78,18 @@ async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceS
   await docker.putArchive(id, "/", await packFiles([prompt], ROOT_OWNER));
   if (existsSync(workspaceSource)) await copyWorkTreeIn(docker, id, workspaceSource, AGENT_HOME, AGENT_OWNER, deps.log);
   if (plan.mode === "resume" && state.hasSnapshot(plan.identity, "transcript")) {
-    await docker.putArchive(id, AGENT_HOME, packDirectory(state.path(plan.identity, "transcript"), AGENT_OWNER, ""));
+    await docker.putArchive(id, AGENT_HOME, transcriptArchive(state.path(plan.identity, "transcript")));
   }
+}
+
+/**
+ * A saved transcript as it goes back into the agent's home. One saved before claude's settings moved
+ * into its config directory has them beside it, as ~/.claude.json: they go where claude reads them now.
+ */
+function transcriptArchive(dir: string): Readable {
+  const settings = `${basename(AGENT_CONFIG_DIR)}/${LEGACY_SETTINGS_FILE}`;
+  const moved = !existsSync(join(dir, settings));
+  return packDirectory(dir, AGENT_OWNER, "", undefined, (name) =>
+    moved && name === LEGACY_SETTINGS_FILE ? settings : name,
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * Snapshots of the agent's transcript (~/.claude, ~/.claude.json) and work tree,
+ * Snapshots of the agent's transcript (~/.claude, settings included) and work tree,
  * read through the archive API into the state, each replacing the last only once
  * it is complete and within limits.state.
  */
@@ -9,7 +9,7 @@ import { errorMessage } from "../../errors.js";
 import type { Log } from "../../log/log.js";
 import { type SnapshotMeter, type StateBudget, StateLimitExceeded } from "../../state/budget.js";
 import type { SnapshotDir, StateStore } from "../../state/store.js";
-import { AGENT_HOME, AGENT_WORKSPACE } from "../claude.js";
+import { AGENT_CONFIG_DIR, AGENT_WORKSPACE } from "../claude.js";
 import { describeLeftOut, extractSnapshot } from "../worktree-snapshot.js";
 
 /**
@@ -76,23 +76,14 @@ export interface SnapshotSource {
 }
 
 /**
- * `beforeSwap` runs with the new snapshot written and the old one still in place (a
- * fault point). The two archives are read one after the other: the engine does not
- * serve a second archive of a container while the first one's stream is unread.
+ * claude's config directory, transcripts and settings together (CLAUDE_CONFIG_DIR); `beforeSwap` runs
+ * with the new snapshot written and the old one still in place (a fault point).
  */
 export async function snapshotTranscript(source: SnapshotSource, beforeSwap?: () => Promise<void>): Promise<void> {
-  await takeSnapshot(
-    source,
-    "transcript",
-    `${AGENT_HOME}/.claude`,
-    "the transcript (~/.claude)",
-    async (meter, claudeDir, dir) => {
-      await extractSnapshot(meter.through(claudeDir), dir);
-      const settings = await source.docker.getArchive(source.container, `${AGENT_HOME}/.claude.json`);
-      if (settings) await destroyedOnFailure(settings, () => extractSnapshot(meter.through(settings), dir));
-      await beforeSwap?.();
-    },
-  );
+  await takeSnapshot(source, "transcript", AGENT_CONFIG_DIR, "the transcript (~/.claude)", async (meter, tar, dir) => {
+    await extractSnapshot(meter.through(tar), dir);
+    await beforeSwap?.();
+  });
 }
 
 /** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
