@@ -10,13 +10,7 @@ import type { Readable } from "node:stream";
 import type { ContainerRequest } from "../../docker/client.js";
 import { ROLES } from "../../docker/client.js";
 import { AGENT_OWNER, packDirectory, packFiles, ROOT_OWNER } from "../archive.js";
-import {
-  AGENT_CONFIG_DIR,
-  AGENT_HOME,
-  AGENT_WORKSPACE,
-  LEGACY_SETTINGS_FILE,
-  SYSTEM_PROMPT_PATH,
-} from "../claude.js";
+import { AGENT_CONFIG_DIR, AGENT_HOME, AGENT_WORKSPACE, LEGACY_SETTINGS_FILE, SYSTEM_PROMPT_PATH } from "../claude.js";
 import type { BottlePlan } from "../plan.js";
 import { copyWorkTreeIn } from "../worktree-copy-in.js";
 import type { PhaseTimer } from "./phase-timer.js";
