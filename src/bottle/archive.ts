@@ -25,47 +25,91 @@ export interface Owner {
 export const AGENT_OWNER: Owner = { uid: 1000, gid: 1000 };
 export const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
 
+/** Adds entries to a tar being written; resolves once they are all in it. */
+export type ArchivePart = (pack: tarStream.Pack) => Promise<void>;
+
 /**
- * A tar of a host directory, its entries under `prefix/` and owned by `owner` inside the container; `ignore`
+ * One tar of several parts, written one after another as the stream is read, so one archive
+ * request carries them all and the whole is never held in memory.
+ */
+export function packParts(parts: ArchivePart[]): Readable {
+  const pack = tarStream.pack();
+  void (async () => {
+    for (const part of parts) await part(pack);
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
+  return pack as unknown as Readable;
+}
+
+/**
+ * A host directory, its entries under `prefix/` and owned by `owner` inside the container; `ignore`
  * leaves paths out, and `rename` may give an entry another name in the archive.
  */
-export function packDirectory(
+export function directoryPart(
   dir: string,
   owner: Owner,
   prefix: string,
   ignore?: (path: string) => boolean,
   rename: (name: string) => string = (name) => name,
-): Readable {
-  return tarFs.pack(dir, {
-    ...(ignore ? { ignore } : {}),
-    map(header) {
-      header.uid = owner.uid;
-      header.gid = owner.gid;
-      const name = header.name === "." || header.name === "" ? "" : rename(header.name.replace(/^\.\//, ""));
-      header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
-      return header;
-    },
-  }) as unknown as Readable;
+): ArchivePart {
+  return (pack) =>
+    new Promise<void>((resolve, reject) => {
+      const failed = (error?: Error) => reject(error ?? new Error(`packing ${dir} was cut short`));
+      pack.once("error", failed);
+      pack.once("close", failed);
+      tarFs.pack(dir, {
+        ...(ignore ? { ignore } : {}),
+        pack,
+        finalize: false,
+        finish() {
+          pack.off("error", failed);
+          pack.off("close", failed);
+          resolve();
+        },
+        map(header) {
+          header.uid = owner.uid;
+          header.gid = owner.gid;
+          const name = header.name === "." || header.name === "" ? "" : rename(header.name.replace(/^\.\//, ""));
+          header.name = prefix ? (name ? `${prefix}/${name}` : prefix) : name || ".";
+          return header;
+        },
+      });
+    });
+}
+
+/** A tar of a host directory alone (see directoryPart). */
+export function packDirectory(dir: string, owner: Owner, prefix: string, ignore?: (path: string) => boolean): Readable {
+  return packParts([directoryPart(dir, owner, prefix, ignore)]);
+}
+
+/** In-memory files owned by `owner`, each after its parent directories unless `parents` is false (they exist). */
+export function filesPart(files: FileEntry[], owner: Owner, parents = true): ArchivePart {
+  return async (pack) => {
+    const dirs = new Set<string>();
+    const add = (header: Partial<tarStream.Header> & { name: string }, content?: string | Buffer) =>
+      new Promise<void>((resolve, reject) =>
+        content === undefined
+          ? pack.entry(header, (error) => (error ? reject(error) : resolve()))
+          : pack.entry(header, content, (error) => (error ? reject(error) : resolve())),
+      );
+    for (const file of files) {
+      const path = file.name.split("/").slice(0, -1);
+      for (let i = 1; parents && i <= path.length; i++) {
+        const dir = path.slice(0, i).join("/");
+        if (dir && !dirs.has(dir)) {
+          dirs.add(dir);
+          await add({ name: dir, type: "directory", mode: 0o755, uid: owner.uid, gid: owner.gid });
+        }
+      }
+      await add({ name: file.name, mode: file.mode ?? 0o644, uid: owner.uid, gid: owner.gid }, file.content);
+    }
+  };
 }
 
 /** A tar of in-memory files (and their parent directories), owned by `owner`. */
 export async function packFiles(files: FileEntry[], owner: Owner): Promise<Buffer> {
-  const pack = tarStream.pack();
-  const dirs = new Set<string>();
-  for (const file of files) {
-    const parts = file.name.split("/").slice(0, -1);
-    for (let i = 1; i <= parts.length; i++) {
-      const dir = parts.slice(0, i).join("/");
-      if (dir && !dirs.has(dir)) {
-        dirs.add(dir);
-        pack.entry({ name: dir, type: "directory", mode: 0o755, uid: owner.uid, gid: owner.gid });
-      }
-    }
-    pack.entry({ name: file.name, mode: file.mode ?? 0o644, uid: owner.uid, gid: owner.gid }, file.content);
-  }
-  pack.finalize();
   const chunks: Buffer[] = [];
-  for await (const chunk of pack as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+  for await (const chunk of packParts([filesPart(files, owner)]) as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

@@ -3,15 +3,13 @@
  * each repository's config (`.git/config`, a submodule's, a nested clone's,
  * `config.worktree`) arrives with its credentials removed (see worktree-git-config.ts).
  *
- * The configs are held back from the directory's archive and sent after it as a
- * second one, rewritten. Without a git program on the host there is nothing to parse
+ * The configs are held back from the directory's entries and sent after them,
+ * rewritten, in the same archive. Without a git program on the host there is nothing to parse
  * them with, so they are not sent at all (a repository works without its config).
  */
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
-import type { Readable } from "node:stream";
-import type { DockerClient } from "../docker/client.js";
-import { type FileEntry, type Owner, packDirectory, packFiles } from "./archive.js";
+import { type ArchivePart, directoryPart, type FileEntry, filesPart, type Owner } from "./archive.js";
 import { gitOk, hostHasGit } from "./host-git.js";
 import { parseConfigList, serializeConfig, stripCredentials } from "./worktree-git-config.js";
 
@@ -28,24 +26,19 @@ function isGitDir(dir: string): boolean {
   }
 }
 
-export interface WorkTreeCopy {
-  /** The directory's archive, repository configs left out. */
-  tar: Readable;
-  /** Once `tar` has been read to its end: the configs with credentials removed, and what was removed. */
-  configs(): Promise<{ files: FileEntry[]; removed: string[] }>;
-}
-
-/** Packs `dir` with its entries under `prefix/`, owned by `owner`. */
-export function packWorkTree(dir: string, owner: Owner, prefix: string): WorkTreeCopy {
+/** The repository configs below `dir`, held back from its archive by `ignore` and read once it is packed. */
+function heldConfigs(dir: string): {
+  ignore: (path: string) => boolean;
+  configs(prefix: string): Promise<{ files: FileEntry[]; removed: string[] }>;
+} {
   const held: string[] = [];
-  const tar = packDirectory(dir, owner, prefix, (path) => {
-    if (!CONFIG_NAMES.has(basename(path)) || !isGitDir(dirname(path))) return false;
-    held.push(path);
-    return true;
-  });
   return {
-    tar,
-    async configs() {
+    ignore(path) {
+      if (!CONFIG_NAMES.has(basename(path)) || !isGitDir(dirname(path))) return false;
+      held.push(path);
+      return true;
+    },
+    async configs(prefix) {
       const files: FileEntry[] = [];
       const removed: string[] = [];
       const withGit = await hostHasGit();
@@ -72,26 +65,26 @@ export function packWorkTree(dir: string, owner: Owner, prefix: string): WorkTre
 }
 
 /**
- * Copies `source` into the container as `<home>/workspace`, configs rewritten, and
- * says once what was removed.
+ * `source` as a part of the agent's archive, as `<prefix>` (its work tree), configs rewritten
+ * and sent after the rest; says once what was removed.
  */
-export async function copyWorkTreeIn(
-  docker: DockerClient,
-  container: string,
+export function workTreePart(
   source: string,
-  home: string,
   owner: Owner,
+  prefix: string,
   log: { info(line: string): void },
-): Promise<void> {
-  const copy = packWorkTree(source, owner, "workspace");
-  await docker.putArchive(container, home, copy.tar);
-  const { files, removed } = await copy.configs();
-  if (files.length) await docker.putArchive(container, home, await packFiles(files, owner));
-  if (removed.length) {
-    log.info(
-      `copy-in: removed credentials from the bottle's copy of the repository config: ${removed.join(", ")}. ` +
-        "The agent cannot push with the job's token; give the bottle a route to the git host if it must " +
-        "(README: Pushing from a bottle)",
-    );
-  }
+): ArchivePart {
+  return async (pack) => {
+    const held = heldConfigs(source);
+    await directoryPart(source, owner, prefix, held.ignore)(pack);
+    const { files, removed } = await held.configs(prefix);
+    await filesPart(files, owner, false)(pack);
+    if (removed.length) {
+      log.info(
+        `copy-in: removed credentials from the bottle's copy of the repository config: ${removed.join(", ")}. ` +
+          "The agent cannot push with the job's token; give the bottle a route to the git host if it must " +
+          "(README: Pushing from a bottle)",
+      );
+    }
+  };
 }

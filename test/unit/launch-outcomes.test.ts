@@ -246,28 +246,29 @@ describe("the outcome decides what is kept", () => {
 });
 
 describe("a resumed transcript goes back where claude reads it", () => {
-  /** Crashes a bottle whose ~/.claude holds `files`, then resumes it; the names in the archive put into its home. */
+  /** Crashes a bottle whose ~/.claude holds `files`, then resumes it; the names under ~/.claude it gets back. */
   async function resumedHome(files: Record<string, string>, beforeResume: (transcript: string) => void) {
     const world = launchWorld();
     world.docker.archiveOf.set("/home/node/.claude", await archiveOf(files));
     world.docker.claude = async (run) => (init(run), 137);
     expect((await runBottle(testPlan(world), testDeps(world))).preserved).toBe(true);
     beforeResume(join(world.state.dir(IDENTITY), "transcript"));
-    const put: { path: string; tar: Readable | Buffer }[] = [];
+    const put: (Readable | Buffer)[] = [];
     const putArchive = world.docker.putArchive.bind(world.docker);
-    world.docker.putArchive = async (container, path, tar) => (
-      put.push({ path, tar }),
-      putArchive(container, path, tar)
-    );
+    world.docker.putArchive = async (container, path, tar) => {
+      if (path === "/" && world.docker.container(container)?.name.endsWith("-agent")) put.push(tar);
+      return putArchive(container, path, tar);
+    };
     world.docker.claude = async (run) => (init(run), result(run, false), 0);
     const plan = testPlan(world, { mode: "resume", request: { resumeSession: SESSION_ID } });
     expect((await runBottle(plan, testDeps(world))).outcome).toBe("success");
-    const home = put.filter((p) => p.path === "/home/node");
-    const transcript = home.at(-1)?.tar;
-    // tar-fs's own stream (streamx), which reads as a Node stream.
-    if (!transcript || Buffer.isBuffer(transcript))
-      throw new Error("no transcript archive was put into the agent's home");
-    return [...(await readTarFiles(transcript, 1_000_000)).keys()].sort();
+    // One archive for the agent; tar-fs's own stream (streamx) reads as a Node stream.
+    expect(put).toHaveLength(1);
+    const archive = put[0];
+    if (!archive || Buffer.isBuffer(archive)) throw new Error("the agent's archive was not a stream");
+    const names = [...(await readTarFiles(archive, 1_000_000)).keys()];
+    expect(names).toContain("opt/claude-bottle/system-prompt.md");
+    return names.filter((n) => n.startsWith("home/node/.claude")).sort();
   }
 
   test("claude's settings, saved inside its config directory, go back as they were", async () => {
@@ -275,13 +276,13 @@ describe("a resumed transcript goes back where claude reads it", () => {
       { ".claude/projects/p/s.jsonl": "{}\n", ".claude/.claude.json": '{"userID":"u"}' },
       () => {},
     );
-    expect(names).toEqual([".claude/.claude.json", ".claude/projects/p/s.jsonl"]);
+    expect(names).toEqual(["home/node/.claude/.claude.json", "home/node/.claude/projects/p/s.jsonl"]);
   });
 
   test("settings saved beside the config directory, as earlier versions did, move into it", async () => {
     const names = await resumedHome({ ".claude/projects/p/s.jsonl": "{}\n" }, (transcript) =>
       writeFileSync(join(transcript, ".claude.json"), '{"userID":"u"}'),
     );
-    expect(names).toEqual([".claude/.claude.json", ".claude/projects/p/s.jsonl"]);
+    expect(names).toEqual(["home/node/.claude/.claude.json", "home/node/.claude/projects/p/s.jsonl"]);
   });
 });

@@ -82,7 +82,6 @@ describe("the launch sequence", () => {
       at(docker, "createNetwork", named("internal")),
       at(docker, "createContainer", named("agent")),
       at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/"),
-      at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/home/node"),
       at(docker, "startContainer", (a) => a[0] === agent),
       exec,
       // claude has ended: both networks are emptied and removed while the final snapshot reads.
@@ -107,6 +106,8 @@ describe("the launch sequence", () => {
       at(docker, "emptyNetwork", named("internal")),
     );
     expect(at(docker, "removeNetwork", named("egress"))).toBeLessThan(at(docker, "removeContainer", named("agent")));
+    // The system prompt and the work tree go in as one archive.
+    expect(docker.callsOf("putArchive").filter((a) => a[0] === agent)).toHaveLength(1);
     // The two overlap: the agent container is created before the gate has said ready.
     expect(at(docker, "createContainer", named("agent"))).toBeLessThan(
       at(docker, "waitForLogLine", (a) => a[0] === gate),

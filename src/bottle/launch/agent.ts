@@ -6,13 +6,12 @@
  */
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { Readable } from "node:stream";
 import type { ContainerRequest } from "../../docker/client.js";
 import { ROLES } from "../../docker/client.js";
-import { AGENT_OWNER, packDirectory, packFiles, ROOT_OWNER } from "../archive.js";
+import { AGENT_OWNER, type ArchivePart, directoryPart, filesPart, packParts, ROOT_OWNER } from "../archive.js";
 import { AGENT_CONFIG_DIR, AGENT_HOME, AGENT_WORKSPACE, LEGACY_SETTINGS_FILE, SYSTEM_PROMPT_PATH } from "../claude.js";
 import type { BottlePlan } from "../plan.js";
-import { copyWorkTreeIn } from "../worktree-copy-in.js";
+import { workTreePart } from "../worktree-copy-in.js";
 import type { PhaseTimer } from "./phase-timer.js";
 import { type BottleResources, roleLabels } from "./resources.js";
 import type { LaunchDeps, Phase } from "./types.js";
@@ -66,24 +65,33 @@ export function agentRequest(plan: BottlePlan, imageRef: string): ContainerReque
   };
 }
 
+/**
+ * One archive at `/`: the system prompt (root's, read-only), the work tree (the agent's) and, on a
+ * resume, the transcript into the agent's home.
+ */
 async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceSource: string): Promise<void> {
   const { docker, state } = deps;
-  const prompt = { name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 };
-  await docker.putArchive(id, "/", await packFiles([prompt], ROOT_OWNER));
-  if (existsSync(workspaceSource)) await copyWorkTreeIn(docker, id, workspaceSource, AGENT_HOME, AGENT_OWNER, deps.log);
-  if (plan.mode === "resume" && state.hasSnapshot(plan.identity, "transcript")) {
-    await docker.putArchive(id, AGENT_HOME, transcriptArchive(state.path(plan.identity, "transcript")));
+  const home = AGENT_HOME.slice(1);
+  const parts = [
+    filesPart([{ name: SYSTEM_PROMPT_PATH.slice(1), content: plan.systemPrompt, mode: 0o444 }], ROOT_OWNER),
+  ];
+  if (existsSync(workspaceSource)) {
+    parts.push(workTreePart(workspaceSource, AGENT_OWNER, AGENT_WORKSPACE.slice(1), deps.log));
   }
+  if (plan.mode === "resume" && state.hasSnapshot(plan.identity, "transcript")) {
+    parts.push(transcriptPart(state.path(plan.identity, "transcript"), home));
+  }
+  await docker.putArchive(id, "/", packParts(parts));
 }
 
 /**
  * A saved transcript as it goes back into the agent's home. One saved before claude's settings moved
  * into its config directory has them beside it, as ~/.claude.json: they go where claude reads them now.
  */
-function transcriptArchive(dir: string): Readable {
+function transcriptPart(dir: string, home: string): ArchivePart {
   const settings = `${basename(AGENT_CONFIG_DIR)}/${LEGACY_SETTINGS_FILE}`;
   const moved = !existsSync(join(dir, settings));
-  return packDirectory(dir, AGENT_OWNER, "", undefined, (name) =>
+  return directoryPart(dir, AGENT_OWNER, home, undefined, (name) =>
     moved && name === LEGACY_SETTINGS_FILE ? settings : name,
   );
 }
