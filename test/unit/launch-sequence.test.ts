@@ -124,6 +124,31 @@ describe("the launch sequence", () => {
     expect(ownedResources(docker)).toEqual([]);
   });
 
+  test("the agent is made ready once its internal network exists, while the egress network is still being made", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    const events: string[] = [];
+    const createNetwork = docker.createNetwork.bind(docker);
+    docker.createNetwork = async (request) => {
+      const id = await createNetwork(request);
+      if (!request.internal) await new Promise((resolve) => setTimeout(resolve, 200));
+      events.push(`network ${request.internal ? "internal" : "egress"}`);
+      return id;
+    };
+    const startContainer = docker.startContainer.bind(docker);
+    docker.startContainer = async (id) => {
+      await startContainer(id);
+      events.push(`started ${docker.container(id)?.name.replace(`claude-bottle-${IDENTITY}-`, "")}`);
+    };
+    expect((await runBottle(testPlan(world), testDeps(world))).outcome).toBe("success");
+    expect(events.filter((e) => !e.endsWith("host-probe"))).toEqual([
+      "network internal",
+      "started agent",
+      "network egress",
+      "started gate",
+    ]);
+  });
+
   test("a hardened gate (no capabilities, no new privileges, uid nobody); the agent is internal only", async () => {
     const world = launchWorld();
     await runBottle(testPlan(world), testDeps(world));

@@ -127,9 +127,9 @@ class Launch {
 
   /**
    * Everything up to a started agent container; returns its id. The agent container is
-   * created, filled and started while the gate starts: its only network is internal, with
-   * no way out, and claude is exec'd in it only after this returns, once the gate (and a
-   * supervise sidecar) said ready. Both branches settle before a failure of either is
+   * created, filled and started while the gate starts, as soon as the internal network
+   * exists: its only network, with no way out. claude is exec'd in it only after this
+   * returns, once the gate (and a supervise sidecar) said ready. Both branches settle before a failure of either is
    * thrown (the gate's first), so teardown never races a creation. An agent in a
    * per-bottle image waits for the gate, which that image is built behind.
    */
@@ -142,19 +142,22 @@ class Launch {
     this.checkInterrupt();
     await ensureImage(deps.docker, plan.gate.image, deps.log);
     this.checkInterrupt();
-    // The host's addresses are learned as soon as the internal network shows where the runner is.
     await this.pause("networks");
+    let internalMade = () => {};
+    const internal = new Promise<void>((resolve) => (internalMade = resolve));
+    // The host's addresses are learned as soon as the internal network shows where the runner is.
     const networks = this.timer.time("networks", () =>
-      this.resources.createNetworks((id) => this.hostProbe.startFor(id)),
+      this.resources.createNetworks((id) => (this.hostProbe.startFor(id), internalMade())),
     );
     // Begun meanwhile; until a per-bottle image has built, the state stays as the last run left it.
     const state = deferred ? null : this.beginState(imageRef);
-    const [made, begun] = await Promise.allSettled([networks, state]);
-    if (made.status === "rejected") throw made.reason;
-    if (begun.status === "rejected") throw begun.reason;
-    this.checkInterrupt();
-    const sidecars = this.startSidecars(deferred !== null, imageRef);
-    const alongside = deferred ? null : this.startAgent(imageRef);
+    const ready = async (network: Promise<void>) => {
+      await Promise.all([network, state]);
+      this.checkInterrupt();
+    };
+    const sidecars = ready(networks).then(() => this.startSidecars(deferred !== null, imageRef));
+    // The agent needs only the internal network: it is made as soon as that exists (or fails with the networks).
+    const alongside = deferred ? null : ready(Promise.race([internal, networks])).then(() => this.startAgent(imageRef));
     const [gate, agent] = await Promise.allSettled([sidecars, alongside]);
     if (gate.status === "rejected") throw gate.reason;
     if (agent.status === "rejected") throw agent.reason;
