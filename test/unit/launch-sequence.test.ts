@@ -70,9 +70,10 @@ describe("the launch sequence", () => {
       at(docker, "listContainers"),
       at(docker, "createNetwork", named("internal")),
       at(docker, "createContainer", named("gate")),
-      at(docker, "connectNetwork", (a) => a[1] === `claude-bottle-${IDENTITY}-internal`),
       at(docker, "putArchive", (a) => a[0] === gate),
       at(docker, "startContainer", (a) => a[0] === gate),
+      // It joins the internal network while its program starts, and claude runs only after both.
+      at(docker, "connectNetwork", (a) => a[1] === `claude-bottle-${IDENTITY}-internal`),
       at(docker, "waitForLogLine", (a) => a[0] === gate),
       at(docker, "followLogs", (a) => a[0] === gate),
       exec,

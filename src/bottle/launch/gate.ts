@@ -1,6 +1,7 @@
 /**
  * Starting the gate, the bottle's only way out: on the egress network, joined to
- * the internal one as `gate`, holding the route credentials from the runner's
+ * the internal one as `gate` while its program starts (claude, exec'd only once the
+ * gate is ready, finds it there), holding the route credentials from the runner's
  * environment. The Docker host's addresses and the bottle's own subnets are
  * added to what it refuses, and its lease is written in before it starts.
  */
@@ -32,14 +33,14 @@ export async function startGate(
   const alongside = Promise.allSettled([
     hostProbe.addresses([plan.networks.egress, plan.networks.internal]),
     lease.begin(),
+    resources.ownSubnets(),
   ] as const);
   const afterAlongside = async (error: unknown): Promise<never> => {
     await alongside;
     throw error;
   };
   const id = await resources.createContainer(hardenedSidecar(plan, sidecar)).catch(afterAlongside);
-  await docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]).catch(afterAlongside);
-  const [hostAddresses, leaseFile] = await alongside;
+  const [hostAddresses, leaseFile, subnets] = await alongside;
   if (hostAddresses.status === "rejected") {
     const hint = nodeHint(hostAddresses.reason, plan.gate.image);
     throw new LaunchError(
@@ -55,9 +56,19 @@ export async function startGate(
   if (hostAddresses.value.length)
     deps.log.info(`the gate refuses the Docker host's own addresses: ${hostAddresses.value.join(", ")}`);
   const proxy = plan.gate.config.proxy ?? {};
-  const deniedCidrs = [...(proxy.deniedCidrs ?? []), ...(await resources.ownSubnets())];
+  if (subnets.status === "rejected") {
+    throw new LaunchError(
+      `reading the subnets of the bottle's networks failed: ${errorMessage(subnets.reason)}; the agent was not started`,
+    );
+  }
+  const deniedCidrs = [...(proxy.deniedCidrs ?? []), ...subnets.value];
   const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs, hostAddresses: hostAddresses.value } };
-  await installAndStart(docker, id, sidecar, { program: await deps.gateProgram(), config, extra: [leaseFile.value] });
+  const files = { program: await deps.gateProgram(), config, extra: [leaseFile.value] };
+  // Started on the egress network alone: a container starts faster on one network, and the gate
+  // joins the internal one (where the agent finds it) while its program starts, before it is ready.
+  await installAndStart(docker, id, sidecar, files, () =>
+    docker.connectNetwork(id, plan.networks.internal, [GATE_HOST_ALIAS]),
+  );
   lease.keep(id);
   return id;
 }

@@ -55,12 +55,16 @@ export function hardenedSidecar(plan: BottlePlan, sidecar: Sidecar): ContainerRe
   };
 }
 
-/** Copies the program and its config (and any `extra` file) into the sidecar, starts it and waits until it is ready. */
+/**
+ * Copies the program and its config (and any `extra` file) into the sidecar, starts it and waits until it is
+ * ready; `whileStarting` runs once it has started, alongside the wait, and must succeed too.
+ */
 export async function installAndStart(
   docker: DockerClient,
   id: string,
   sidecar: Sidecar,
   files: { program: Buffer; config: unknown; extra?: FileEntry[] },
+  whileStarting?: () => Promise<void>,
 ): Promise<void> {
   const entries: FileEntry[] = [
     { name: `${sidecar.dir}/${sidecar.program}`.slice(1), content: files.program, mode: 0o444 },
@@ -68,7 +72,7 @@ export async function installAndStart(
     ...(files.extra ?? []),
   ];
   await docker.putArchive(id, "/", await packFiles(entries, ROOT_OWNER));
-  await startWhenReady(docker, id, sidecar);
+  await startWhenReady(docker, id, sidecar, whileStarting);
 }
 
 /** What to check when a container of a Node image would not start. */
@@ -78,8 +82,13 @@ export function nodeHint(error: unknown, image: string): string {
     : "";
 }
 
-/** Starts a sidecar and waits for its `ready` line. */
-async function startWhenReady(docker: DockerClient, id: string, sidecar: Sidecar): Promise<void> {
+/** Starts a sidecar and waits for its `ready` line (and for `whileStarting`). */
+async function startWhenReady(
+  docker: DockerClient,
+  id: string,
+  sidecar: Sidecar,
+  whileStarting = async () => {},
+): Promise<void> {
   try {
     await docker.startContainer(id);
   } catch (error) {
@@ -88,6 +97,18 @@ async function startWhenReady(docker: DockerClient, id: string, sidecar: Sidecar
         `the agent was not started${nodeHint(error, sidecar.image)}`,
     );
   }
+  // Both settle before either failure is thrown (the ready line's first), so nothing runs on after it.
+  const [joined, ready] = await Promise.allSettled([whileStarting(), waitUntilReady(docker, id, sidecar)]);
+  if (ready.status === "rejected") throw ready.reason;
+  if (joined.status === "rejected") {
+    throw new LaunchError(
+      `${sidecar.what} did not come up (${errorMessage(joined.reason)}); the agent was not started`,
+    );
+  }
+}
+
+/** Waits for a started sidecar's `ready` line; its exit, a `fatal` line or silence is a LaunchError. */
+async function waitUntilReady(docker: DockerClient, id: string, sidecar: Sidecar): Promise<void> {
   let reason = "";
   const ready = (line: string) => {
     try {

@@ -62,8 +62,9 @@ function localAddresses(): string[] {
 
 /**
  * `fn`'s answer, asked again at most every `ttlMs`. The gate's own addresses are
- * fixed once it runs (its networks are joined before it starts), and listing the
- * interfaces on every tunnel was a measurable share of a new tunnel's cost.
+ * fixed by the time the agent can reach it (it joins the internal network, whose
+ * subnet it refuses anyway, while it starts), and listing the interfaces on every
+ * tunnel was a measurable share of a new tunnel's cost.
  */
 function memoized<T>(fn: () => T, ttlMs: number): () => T {
   let value: T | undefined;
