@@ -14,7 +14,7 @@ export const STATE_FILES = {
   proposedDockerfile: "Dockerfile.proposed",
   /** the log of a per-bottle build that failed */
   buildLog: "build.log",
-  /** snapshot of the agent's ~/.claude and ~/.claude.json */
+  /** snapshot of the agent's ~/.claude: transcripts and, inside it, claude's settings (.claude.json) */
   transcript: "transcript",
   /** snapshot of the agent's work tree, when preserved */
   workspace: "workspace",
