@@ -62,7 +62,18 @@ npm_file() {
   command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js with npm (https://nodejs.org/en/download)" >&2; return 1; }
   echo "fetching $spec from the npm registry" >&2
   mkdir -p "$dir/npm"
-  tarball=$(cd "$dir/npm" && npm pack --silent "$spec" | tail -1)
+  local tries=0 out=""
+  # The registry fails now and then; `npm pack` then prints no file name.
+  until out=$(cd "$dir/npm" && npm pack --loglevel=error "$spec" 2>&1) && tarball=$(printf '%s\n' "$out" | tail -1) &&
+    [ -n "$tarball" ] && [ -f "$dir/npm/$tarball" ]; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 3 ]; then
+      echo "npm could not fetch $spec from the registry (3 tries): ${out:-no output}" >&2
+      return 1
+    fi
+    echo "npm could not fetch $spec (try $tries of 3): ${out:-no output}; trying again" >&2
+    sleep $((tries * 5))
+  done
   tar -C "$dir/npm" -xzf "$dir/npm/$tarball" "package/$path"
   rm -f "$dir/npm/$tarball"
   echo "$dir/npm/package/$path"

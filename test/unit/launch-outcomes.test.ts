@@ -3,7 +3,7 @@
  * outcome (outcome.ts), and the outcome whether the state is kept or the work tree
  * copied back and the state removed.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
@@ -268,7 +268,7 @@ describe("a resumed transcript goes back where claude reads it", () => {
     if (!archive || Buffer.isBuffer(archive)) throw new Error("the agent's archive was not a stream");
     const names = [...(await readTarFiles(archive, 1_000_000)).keys()];
     expect(names).toContain("opt/claude-bottle/system-prompt.md");
-    return names.filter((n) => n.startsWith("home/node/.claude")).sort();
+    return names.filter((n) => n.startsWith("home/node/.claude/")).sort();
   }
 
   test("claude's settings, saved inside its config directory, go back as they were", async () => {
@@ -277,6 +277,15 @@ describe("a resumed transcript goes back where claude reads it", () => {
       () => {},
     );
     expect(names).toEqual(["home/node/.claude/.claude.json", "home/node/.claude/projects/p/s.jsonl"]);
+  });
+
+  test("a restored state whose config directory is a link: its settings stay beside it, nothing goes through the link", async () => {
+    const names = await resumedHome({ ".claude/projects/p/s.jsonl": "{}\n" }, (transcript) => {
+      renameSync(join(transcript, ".claude"), join(transcript, "elsewhere"));
+      symlinkSync("elsewhere", join(transcript, ".claude"));
+      writeFileSync(join(transcript, ".claude.json"), '{"userID":"u"}');
+    });
+    expect(names).toEqual([]);
   });
 
   test("settings saved beside the config directory, as earlier versions did, move into it", async () => {

@@ -4,7 +4,7 @@
  * the system prompt, the work tree and (on a resume) the transcript are copied in
  * before it starts.
  */
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { ContainerRequest } from "../../docker/client.js";
 import { ROLES } from "../../docker/client.js";
@@ -67,7 +67,10 @@ export function agentRequest(plan: BottlePlan, imageRef: string): ContainerReque
 
 /**
  * One archive at `/`: the system prompt (root's, read-only), the work tree (the agent's) and, on a
- * resume, the transcript into the agent's home.
+ * resume, the transcript into the agent's home. Each directory on the way to an entry (from `opt`,
+ * `home/node/workspace` and, on a resume, `home/node` down) is itself an entry before it, so it
+ * replaces whatever link the agent's image has there; and no entry is made up below a link of the
+ * state's own (see transcriptPart).
  */
 async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceSource: string): Promise<void> {
   const { docker, state } = deps;
@@ -86,12 +89,23 @@ async function copyIn(plan: BottlePlan, deps: LaunchDeps, id: string, workspaceS
 
 /**
  * A saved transcript as it goes back into the agent's home. One saved before claude's settings moved
- * into its config directory has them beside it, as ~/.claude.json: they go where claude reads them now.
+ * into its config directory has them beside it, as ~/.claude.json: they go where claude reads them now,
+ * when that is a directory of the state's own (a restored state may hold a link there; nothing is
+ * written through it).
  */
 function transcriptPart(dir: string, home: string): ArchivePart {
-  const settings = `${basename(AGENT_CONFIG_DIR)}/${LEGACY_SETTINGS_FILE}`;
-  const moved = !existsSync(join(dir, settings));
+  const config = basename(AGENT_CONFIG_DIR);
+  const settings = `${config}/${LEGACY_SETTINGS_FILE}`;
+  const moved = isRealDirectory(join(dir, config)) && !existsSync(join(dir, settings));
   return directoryPart(dir, AGENT_OWNER, home, undefined, (name) =>
     moved && name === LEGACY_SETTINGS_FILE ? settings : name,
   );
+}
+
+function isRealDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
