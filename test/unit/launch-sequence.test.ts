@@ -129,17 +129,22 @@ describe("the launch sequence", () => {
     const world = launchWorld();
     const { docker } = world;
     const events: string[] = [];
+    let agentStarted = () => {};
+    const agentUp = new Promise<void>((resolve) => (agentStarted = resolve));
     const createNetwork = docker.createNetwork.bind(docker);
     docker.createNetwork = async (request) => {
       const id = await createNetwork(request);
-      if (!request.internal) await new Promise((resolve) => setTimeout(resolve, 200));
+      // The egress network is made for as long as the agent takes to start (2 s if the agent waits for it).
+      if (!request.internal) await Promise.race([agentUp, new Promise((resolve) => setTimeout(resolve, 2_000))]);
       events.push(`network ${request.internal ? "internal" : "egress"}`);
       return id;
     };
     const startContainer = docker.startContainer.bind(docker);
     docker.startContainer = async (id) => {
       await startContainer(id);
-      events.push(`started ${docker.container(id)?.name.replace(`claude-bottle-${IDENTITY}-`, "")}`);
+      const name = docker.container(id)?.name.replace(`claude-bottle-${IDENTITY}-`, "");
+      events.push(`started ${name}`);
+      if (name === "agent") agentStarted();
     };
     expect((await runBottle(testPlan(world), testDeps(world))).outcome).toBe("success");
     expect(events.filter((e) => !e.endsWith("host-probe"))).toEqual([
