@@ -77,11 +77,6 @@ export function directoryPart(
     });
 }
 
-/** A tar of a host directory alone (see directoryPart). */
-export function packDirectory(dir: string, owner: Owner, prefix: string, ignore?: (path: string) => boolean): Readable {
-  return packParts([directoryPart(dir, owner, prefix, ignore)]);
-}
-
 /** In-memory files owned by `owner`, each after its parent directories unless `parents` is false (they exist). */
 export function filesPart(files: FileEntry[], owner: Owner, parents = true): ArchivePart {
   return async (pack) => {

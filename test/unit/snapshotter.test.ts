@@ -47,6 +47,14 @@ function controlled(open = false) {
   };
 }
 
+/** A controlled snapshotter with one snapshot under way, held until the test finishes it. */
+async function oneUnderWay() {
+  const s = controlled();
+  s.snapshots.request();
+  await s.started(1);
+  return s;
+}
+
 describe("transcript snapshots during a session", () => {
   test("a burst of turn ends is one snapshot, taken once the burst has settled", async () => {
     const s = controlled(true);
@@ -67,9 +75,7 @@ describe("transcript snapshots during a session", () => {
   });
 
   test("closing waits for the snapshot under way and drops the one asked for meanwhile", async () => {
-    const s = controlled();
-    s.snapshots.request();
-    await s.started(1);
+    const s = await oneUnderWay();
     s.snapshots.request();
     await sleep(AFTER_TIMERS_MS);
     let closed = false;
@@ -84,9 +90,7 @@ describe("transcript snapshots during a session", () => {
   });
 
   test("requests while one runs coalesce into one more, never two at once", async () => {
-    const s = controlled();
-    s.snapshots.request();
-    await s.started(1);
+    const s = await oneUnderWay();
     for (let i = 0; i < 3; i++) {
       s.snapshots.request();
       await sleep(SETTLE_MS * 2);
