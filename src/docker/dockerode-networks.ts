@@ -28,12 +28,14 @@ export async function removeNetwork(docker: Docker, nameOrId: string): Promise<v
   }
 }
 
-export async function emptyNetwork(docker: Docker, nameOrId: string): Promise<void> {
+export async function emptyNetwork(docker: Docker, nameOrId: string, spare: readonly string[] = []): Promise<void> {
   const network = docker.getNetwork(nameOrId);
   let attached: string[];
   try {
-    const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
-    attached = Object.keys(info.Containers ?? {});
+    const info = (await network.inspect()) as { Containers?: Record<string, { Name?: string }> };
+    attached = Object.entries(info.Containers ?? {})
+      .filter(([, endpoint]) => !spare.includes(endpoint.Name ?? ""))
+      .map(([id]) => id);
   } catch (error) {
     if (isNotFound(error)) return;
     throw error;

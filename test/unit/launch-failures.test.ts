@@ -198,6 +198,25 @@ describe("failures once claude has run", () => {
     expectOnlyForeignLeft(world.docker);
   });
 
+  test("a gate that will not go when claude has ended is removed at teardown, and its networks after it", async () => {
+    const world = launchWorld();
+    await foreignBottle(world.docker);
+    world.docker.fail("removeContainer", isNamed("gate"), new Error("engine busy"), true);
+    const result = await runBottle(testPlan(world), testDeps(world));
+    expect(result.outcome).toBe("success");
+    const removals = world.docker.calls.flatMap((c, i) =>
+      c.method === "removeContainer" && c.args[0] === name("gate") ? [i] : [],
+    );
+    expect(removals).toHaveLength(2);
+    // Neither network was removed while the gate was still on it; both went once it had.
+    const networkRemovals = world.docker.calls.flatMap((c, i) => (c.method === "removeNetwork" ? [i] : []));
+    expect(networkRemovals).toHaveLength(2);
+    expect(Math.min(...networkRemovals)).toBeGreaterThan(removals[1]!);
+    // Tried again, and it went: nothing to warn of.
+    expect(world.lines.filter((l) => l.level === "warn")).toEqual([]);
+    expectOnlyForeignLeft(world.docker);
+  });
+
   test("a transcript snapshot failing at a turn's end keeps the previous one; the session goes on", async () => {
     const world = launchWorld();
     world.docker.fail("getArchive", (a) => a[1] === "/home/node/.claude", new Error("archive refused"), true);

@@ -4,12 +4,12 @@
  * unless the gate (and the supervise sidecar) said ready, and an agent container made
  * alongside a gate that failed is removed.
  */
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
 import { LaunchError } from "../../src/bottle/launch/types.js";
 import { IDENTITY_LABEL, ROLE_LABEL } from "../../src/docker/client.js";
 import type { FakeDocker } from "../support/fake-docker.js";
-import { IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
+import { archiveOf, IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
 
 const named = (suffix: string) => (args: unknown[]) => {
   const first = args[0];
@@ -85,7 +85,7 @@ describe("the launch sequence", () => {
       at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/"),
       at(docker, "startContainer", (a) => a[0] === agent),
       exec,
-      // claude has ended: both networks are emptied and removed while the final snapshot reads.
+      // claude has ended: the gate removed, both networks emptied and removed while the final snapshot reads.
       at(docker, "emptyNetwork", named("internal")),
       at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
       at(docker, "removeContainer", named("agent")),
@@ -98,6 +98,13 @@ describe("the launch sequence", () => {
       (c) => c.method === "getArchive" && c.args[1] === "/home/node/.claude",
     );
     expect(at(docker, "emptyNetwork", named("egress"))).toBeLessThan(finalTranscript);
+    // The gate goes as soon as claude has ended, once, never taken off a network first: its removal does that.
+    const gateRemoved = at(docker, "removeContainer", named("gate"));
+    expect(gateRemoved).toBeGreaterThan(exec);
+    expect(gateRemoved).toBeLessThan(finalTranscript);
+    expect(gateRemoved).toBeLessThan(at(docker, "removeNetwork"));
+    expect(docker.callsOf("removeContainer").filter(named("gate"))).toHaveLength(1);
+    for (const [, spare] of docker.callsOf("emptyNetwork")) expect(spare).toEqual([`claude-bottle-${IDENTITY}-gate`]);
     // Each network removed once, as soon as it was empty, before the agent container goes.
     expect(docker.callsOf("removeNetwork").map(([n]) => n)).toEqual([
       `claude-bottle-${IDENTITY}-internal`,
@@ -153,6 +160,62 @@ describe("the launch sequence", () => {
       "network egress",
       "started gate",
     ]);
+  });
+
+  test("the final snapshot reads the agent once it is off its network, and never waits on an archive it has not begun", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    docker.archiveOf.set("/home/node/.claude", await archiveOf({ ".claude/settings.json": "{}\n" }));
+    docker.archiveOf.set("/home/node/workspace", await archiveOf({ "workspace/README.md": "changed\n" }));
+    // As the engine: one archive of a container at a time, held until it has been read to its end or closed;
+    // of the requests waiting, the last one asked is served first (nothing promises the order).
+    const waiting: (() => void)[] = [];
+    let busy = false;
+    const serve = () => {
+      if (busy || waiting.length === 0) return;
+      busy = true;
+      waiting.pop()!();
+    };
+    const getArchive = docker.getArchive.bind(docker);
+    docker.getArchive = async (container, path) => {
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        setTimeout(serve, 10);
+      });
+      const tar = await getArchive(container, path);
+      const release = () => {
+        busy = false;
+        serve();
+      };
+      if (tar) tar.once("close", release);
+      else release();
+      return tar;
+    };
+    // The agent is taken off the internal network only when the test says so.
+    let letOff = () => {};
+    let asked = false;
+    const held = new Promise<void>((resolve) => (letOff = resolve));
+    const emptyNetwork = docker.emptyNetwork.bind(docker);
+    docker.emptyNetwork = async (name, spare) => {
+      if (name.endsWith("-internal")) {
+        asked = true;
+        await held;
+      }
+      return emptyNetwork(name, spare);
+    };
+    const run = runBottle(testPlan(world), testDeps(world));
+    await vi.waitFor(() => expect(asked).toBe(true));
+    const readBefore = docker.callsOf("getArchive").length;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(docker.callsOf("getArchive")).toHaveLength(readBefore);
+    letOff();
+    const ended = await Promise.race([run, new Promise((resolve) => setTimeout(() => resolve("stuck"), 5_000))]);
+    expect(ended).toMatchObject({ outcome: "success" });
+    const final = docker
+      .callsOf("getArchive")
+      .slice(readBefore)
+      .map(([, path]) => path);
+    expect(final).toEqual(["/home/node/.claude", "/home/node/workspace"]);
   });
 
   test("a hardened gate (no capabilities, no new privileges, uid nobody); the agent is internal only", async () => {

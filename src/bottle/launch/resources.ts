@@ -37,9 +37,12 @@ export async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Pro
 
 export class BottleResources {
   private readonly containers: string[] = [];
+  private readonly gates: string[] = [];
   private readonly networks: string[] = [];
   private release: { emptied: Promise<void>; removed: Promise<void> } | null = null;
   private readonly releasedNetworks = new Set<string>();
+  /** Each container's last removal begun: whoever asks again waits for it. */
+  private readonly removals = new Map<string, Promise<void>>();
 
   constructor(
     private readonly docker: DockerClient,
@@ -80,19 +83,28 @@ export class BottleResources {
 
   async createContainer(request: ContainerRequest): Promise<string> {
     this.containers.push(request.name);
+    if (request.labels[ROLE_LABEL] === ROLES.gate) this.gates.push(request.name);
     return this.docker.createContainer(request);
   }
 
   /**
-   * Once claude has ended nothing in the bottle needs a network: the bottle's own networks are
-   * emptied, then removed, while the final snapshot reads the agent through the engine. A user's
-   * external egress network is left alone (the gate leaves it when it goes). Never rejects.
+   * Once claude has ended nothing in the bottle needs the gate or a network. The gate is removed,
+   * which takes it off both networks at once; every other container is taken off the bottle's own
+   * networks (the agent and a supervise sidecar stay: their files are read yet); and each network is
+   * removed once it is empty. All of it while the final snapshot reads the agent through the engine.
+   * A user's external egress network is left alone. Never rejects.
    */
   releaseNetworks(): void {
     if (this.release) return;
+    // A gate that would not go is tried again at teardown, and its networks are removed after it.
+    const gatesRemoved = Promise.all(this.gates.map((name) => this.removeContainer(name))).then(
+      () => true,
+      () => false,
+    );
     const each = this.networks.map((name) => {
-      const emptied = this.docker.emptyNetwork(name);
+      const emptied = this.docker.emptyNetwork(name, this.gates);
       const removed = emptied.then(async () => {
+        if (!(await gatesRemoved)) return;
         await this.docker.removeNetwork(name);
         this.releasedNetworks.add(name);
       });
@@ -102,6 +114,11 @@ export class BottleResources {
       emptied: Promise.all(each.map((n) => n.emptied)).then(() => {}),
       removed: Promise.all(each.map((n) => n.removed)).then(() => {}),
     };
+  }
+
+  /** Resolves once the release has taken every container but the gate off the networks (at once without one). */
+  async offNetworks(): Promise<void> {
+    await this.release?.emptied;
   }
 
   /**
@@ -123,7 +140,8 @@ export class BottleResources {
         },
       );
     const containers = listed("container", docker.listContainers([label]));
-    const removeContainers = (names: string[]) => this.removeAll("container", names, (n) => docker.removeContainer(n));
+    const removeContainers = (names: string[]) =>
+      this.removeAll("container", names, (name) => this.removeContainer(name));
     const known = [...new Set(this.containers)];
     await Promise.all([
       removeContainers(known),
@@ -133,6 +151,22 @@ export class BottleResources {
     const networks = await listed("network", docker.listNetworks([label]));
     const left = [...new Set([...this.networks, ...networks])].filter((n) => !this.releasedNetworks.has(n));
     await this.removeAll("network", left, (n) => docker.removeNetwork(n));
+  }
+
+  /** Removes a container; a removal begun earlier (the gate's, at release) is waited for, and retried if it failed. */
+  private async removeContainer(name: string): Promise<void> {
+    const earlier = this.removals.get(name);
+    if (
+      earlier &&
+      (await earlier.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    const removal = this.docker.removeContainer(name);
+    this.removals.set(name, removal);
+    await removal;
   }
 
   private async removeAll(kind: string, names: string[], remove: (name: string) => Promise<void>): Promise<void> {

@@ -6,8 +6,8 @@
  * The sequence: the images, the networks, then at the same time the gate (until
  * ready) with the supervise sidecar after it (a supervised bottle), and the agent
  * container with its work tree copied in; claude's session once both are up, the
- * final snapshot (the bottle's networks removed meanwhile), teardown, then settling. Teardown always runs and
- * is idempotent; a failed cleanup is a log line, and the original error is what
+ * final snapshot (the gate and the bottle's networks removed meanwhile), teardown, then settling. Teardown
+ * always runs and is idempotent; a failed cleanup is a log line, and the original error is what
  * the caller sees.
  *
  * When a supervised bottle's capability-block proposal is accepted the session is
@@ -175,8 +175,13 @@ class Launch {
     const proposal = this.proposals.accepted;
     const pause = (phase: Phase) => this.pause(phase);
     this.session = await this.timer.time("session", () => runSession({ plan, deps, agentId, proposal, pause, budget }));
-    // claude has ended: the networks go while the final snapshot reads the agent (teardown awaits them).
+    // claude has ended: the gate and the networks go while the final snapshot reads the agent (teardown awaits
+    // them). The lease is renewed in the gate no more; teardown waits for a renewal under way. The engine
+    // reads a container's files or changes its networks one at a time: the agent leaves its network first,
+    // so that the network's removal runs beside the snapshot instead of after it.
+    void this.lease.stop();
     this.resources.releaseNetworks();
+    await this.resources.offNetworks();
     const source = { docker: deps.docker, state: deps.state, container: agentId, identity: plan.identity, budget };
     await this.timer.time("snapshot", () => finalSnapshot(source, deps.log));
     // The answer can reach claude before the runner hears of it.

@@ -79,45 +79,66 @@ export interface SnapshotSource {
  * claude's config directory, transcripts and settings together (CLAUDE_CONFIG_DIR); `beforeSwap` runs
  * with the new snapshot written and the old one still in place (a fault point).
  */
-export async function snapshotTranscript(source: SnapshotSource, beforeSwap?: () => Promise<void>): Promise<void> {
-  await takeSnapshot(source, "transcript", AGENT_CONFIG_DIR, "the transcript (~/.claude)", async (meter, tar, dir) => {
+export async function snapshotTranscript(
+  source: SnapshotSource,
+  beforeSwap?: () => Promise<void>,
+  archive = readArchive(source, AGENT_CONFIG_DIR),
+): Promise<void> {
+  await takeSnapshot(source, "transcript", archive, "the transcript (~/.claude)", async (meter, tar, dir) => {
     await extractSnapshot(meter.through(tar), dir);
     await beforeSwap?.();
   });
 }
 
 /** Links out of the work tree and special files are left out (and said so): they never fail the snapshot. */
-export async function snapshotWorkspace(source: SnapshotSource, log: Pick<Log, "warn">): Promise<void> {
-  await takeSnapshot(source, "workspace", AGENT_WORKSPACE, "the work tree", async (meter, tar, dir) => {
+export async function snapshotWorkspace(
+  source: SnapshotSource,
+  log: Pick<Log, "warn">,
+  archive = readArchive(source, AGENT_WORKSPACE),
+): Promise<void> {
+  await takeSnapshot(source, "workspace", archive, "the work tree", async (meter, tar, dir) => {
     const leftOut = await extractSnapshot(meter.through(tar), dir, 1);
     if (leftOut.length) log.warn(describeLeftOut("work tree snapshot", leftOut));
   });
 }
 
+/** `path` out of the container as an archive; null when it does not exist. */
+function readArchive(source: SnapshotSource, path: string): Promise<Readable | null> {
+  return source.docker.getArchive(source.container, path);
+}
+
 /**
- * Reads `path` out of the container and, when it exists (else the last snapshot is
- * kept as it is), has `fill` unpack it in place of snapshot `name`, within the budget.
+ * Once `archive` (of the container's path for snapshot `name`) has come, when the path exists
+ * (else the last snapshot is kept as it is), has `fill` unpack it in place of that snapshot,
+ * within the budget.
  */
 async function takeSnapshot(
   source: SnapshotSource,
   name: SnapshotDir,
-  path: string,
+  archive: Promise<Readable | null>,
   what: string,
   fill: (meter: SnapshotMeter, tar: Readable, dir: string) => Promise<void>,
 ): Promise<void> {
-  const tar = await source.docker.getArchive(source.container, path);
+  const tar = await archive;
   if (!tar) return;
-  const meter = await source.budget.meter(name, what);
-  await destroyedOnFailure(tar, () =>
-    source.state.replaceSnapshot(source.identity, name, (dir) => fill(meter, tar, dir)),
-  );
-  meter.kept();
+  // Read to its end or destroyed, whatever happens: until then the engine holds the container.
+  await destroyedOnFailure(tar, async () => {
+    const meter = await source.budget.meter(name, what);
+    await source.state.replaceSnapshot(source.identity, name, (dir) => fill(meter, tar, dir));
+    meter.kept();
+  });
 }
 
 /**
  * Both snapshots are tried, whatever the first one does: a transcript that cannot be
  * written must not cost the work tree. Either one past limits.state makes the whole a
  * StateLimitExceeded, which decides the outcome.
+ *
+ * The engine serves one archive of a container at a time, holding the container until the
+ * archive has been sent, so the work tree's is asked for as soon as the transcript's has
+ * begun: its engine's start (50–120 ms) then overlaps the transcript's last writes here. Not
+ * before: the engine might take the work tree first, and it would wait, unread, for the
+ * transcript, which waits for it. It is counted against the budget once the transcript is.
  */
 export async function finalSnapshot(source: SnapshotSource, log: Log): Promise<void> {
   const failures: string[] = [];
@@ -126,8 +147,15 @@ export async function finalSnapshot(source: SnapshotSource, log: Log): Promise<v
     overLimit ||= error instanceof StateLimitExceeded;
     failures.push(`${what}: ${errorMessage(error)}`);
   };
-  await snapshotTranscript(source).catch(failed("transcript"));
-  await snapshotWorkspace(source, log).catch(failed("workspace"));
+  const transcript = readArchive(source, AGENT_CONFIG_DIR);
+  const workTree = transcript.then(
+    () => readArchive(source, AGENT_WORKSPACE),
+    () => readArchive(source, AGENT_WORKSPACE),
+  );
+  // Awaited below, whatever the transcript does; until then a failure of it is not one left unheard.
+  workTree.catch(() => {});
+  await snapshotTranscript(source, undefined, transcript).catch(failed("transcript"));
+  await snapshotWorkspace(source, log, workTree).catch(failed("workspace"));
   if (failures.length) throw overLimit ? new StateLimitExceeded(failures.join("; ")) : new Error(failures.join("; "));
 }
 
