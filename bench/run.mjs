@@ -101,6 +101,7 @@ import {
   timed,
   timedOk,
 } from "./lib/harness.mjs";
+import { engineFloor } from "./lib/engine-floor.mjs";
 import { imageReuse } from "./lib/image-reuse.mjs";
 import { session } from "./lib/session.mjs";
 
@@ -219,6 +220,14 @@ async function launch() {
   const start = () => runRunner(box, startArgs(box, prompt), { cwd: box.workspace() });
   const bare = () =>
     timedOk("docker", ["run", "--rm", "--label", BASELINE_LABEL, ...baseNet.args, FAKE_AGENT_IMAGE, "true"]);
+  let floors = 0;
+  const floor = () =>
+    engineFloor({
+      identity: `${AGENT}-floor${floors++}`,
+      agentImage: FAKE_AGENT_IMAGE,
+      gateImage: GATE_IMAGE,
+      label: BASELINE_LABEL,
+    });
 
   // Warm-up: images cached, the bundle in the page cache, the engine's first-container costs paid.
   collectWarnings(await start().then((run) => (expectOutcome(run, "success", "launch warm-up"), run)));
@@ -227,11 +236,13 @@ async function launch() {
   const rows = [];
   for (let i = 0; i < RUNS; i++) {
     // Alternate which goes first, so drift on a shared machine hits both alike.
-    let run, base;
+    let run, base, engine;
     if (i % 2 === 0) {
       run = await start();
       base = await bare();
+      engine = await floor();
     } else {
+      engine = await floor();
       base = await bare();
       run = await start();
     }
@@ -247,6 +258,7 @@ async function launch() {
       settle,
       plan: settle === undefined ? undefined : run.wall - covered,
       bare: base.ms,
+      floor: engine,
     });
   }
   const dry = [];
@@ -301,10 +313,20 @@ async function launch() {
         `baseline: docker run --rm ${FAKE_AGENT_IMAGE} true`,
         col((r) => r.bare),
       ),
+      msRow(
+        "engine floor: two networks, then two containers created and started at once (no runner)",
+        col((r) => r.floor),
+      ),
       ["execStart / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
     ]),
   );
   figure("launch", "execStart / bare docker run", "x", ratios, { op: "<=", value: 1.8 });
+  figure(
+    "launch",
+    "engine floor (two networks, two containers started; no runner) / bare docker run",
+    "x",
+    col((r) => r.floor / r.bare),
+  );
   figure(
     "launch",
     "runner whole wall time / bare docker run",

@@ -78,12 +78,13 @@ describe("the launch sequence", () => {
       at(docker, "followLogs", (a) => a[0] === gate),
       exec,
     ]);
-    // The agent made ready, then claude, the snapshots and teardown.
+    // The agent made ready (started, then filled: the engine's copy does not compete with the two starts),
+    // then claude, the snapshots and teardown.
     inOrder([
       at(docker, "createNetwork", named("internal")),
       at(docker, "createContainer", named("agent")),
-      at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/"),
       at(docker, "startContainer", (a) => a[0] === agent),
+      at(docker, "putArchive", (a) => a[0] === agent && a[1] === "/"),
       exec,
       // claude has ended: the gate removed, both networks emptied and removed while the final snapshot reads.
       at(docker, "emptyNetwork", named("internal")),

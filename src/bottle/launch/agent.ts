@@ -2,7 +2,9 @@
  * The agent container: created on the internal network only, with no
  * capabilities and the bottle's limits, sleeping until claude is exec'd in it;
  * the system prompt, the work tree and (on a resume) the transcript are copied in
- * before it starts.
+ * once it has started, before claude is exec'd. Started first, so that the engine's
+ * copy (a helper process of its own) does not compete with the agent's and the
+ * gate's starts for the same cores.
  */
 import { existsSync, lstatSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -28,19 +30,17 @@ export interface AgentStart {
 }
 
 /**
- * Creates the agent, copies in what it needs and starts it; `agent-start` times
+ * Creates and starts the agent, then copies in what it needs; `agent-start` times
  * creating and starting, `copy-in` the copy.
  */
 export async function startAgent(start: AgentStart): Promise<string> {
   const { plan, deps, timer } = start;
   const creating = performance.now();
   const id = await start.resources.createContainer(agentRequest(plan, start.imageRef));
-  const created = performance.now() - creating;
+  await deps.docker.startContainer(id);
+  timer.record("agent-start", performance.now() - creating);
   await start.pause("copy-in");
   await timer.time("copy-in", () => copyIn(plan, deps, id, start.workspaceSource));
-  const starting = performance.now();
-  await deps.docker.startContainer(id);
-  timer.record("agent-start", created + (performance.now() - starting));
   return id;
 }
 

@@ -127,7 +127,7 @@ class Launch {
 
   /**
    * Everything up to a started agent container; returns its id. The agent container is
-   * created, filled and started while the gate starts, as soon as the internal network
+   * created, started and filled while the gate starts, as soon as the internal network
    * exists: its only network, with no way out. claude is exec'd in it only after this
    * returns, once the gate (and a supervise sidecar) said ready. Both branches settle before a failure of either is
    * thrown (the gate's first), so teardown never races a creation. An agent in a
@@ -239,7 +239,7 @@ class Launch {
     }
   }
 
-  /** The agent container created, filled and started (claude is exec'd in it later). */
+  /** The agent container created, started and filled (claude is exec'd in it later). */
   private async startAgent(imageRef: string): Promise<string> {
     await this.pause("agent-start");
     this.checkInterrupt();
