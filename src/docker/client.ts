@@ -149,6 +149,11 @@ export interface DockerClient {
   /** SIGKILLs a container from outside (every process in it dies); one not running or gone is not an error. */
   killContainer(container: string): Promise<void>;
   /**
+   * Stops a container: SIGTERM, and SIGKILL after `graceSeconds`; resolves once it has stopped. One not
+   * running or gone is not an error.
+   */
+  stopContainer(container: string, graceSeconds: number): Promise<void>;
+  /**
    * Resolves with the container's exit code once it is not running (at once when it
    * already is not, -1 when it is gone), or with null when `signal` gives up the wait.
    */

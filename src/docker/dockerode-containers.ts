@@ -58,6 +58,15 @@ export async function killContainer(docker: Docker, container: string): Promise<
   }
 }
 
+export async function stopContainer(docker: Docker, container: string, graceSeconds: number): Promise<void> {
+  try {
+    await docker.getContainer(container).stop({ t: graceSeconds });
+  } catch (error) {
+    // 304: it was not running.
+    if (!isNotFound(error) && statusOf(error) !== 304) throw error;
+  }
+}
+
 export async function waitStopped(docker: Docker, container: string, signal: AbortSignal): Promise<number | null> {
   try {
     const result = (await docker.getContainer(container).wait({ abortSignal: signal })) as { StatusCode?: number };

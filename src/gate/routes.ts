@@ -95,14 +95,18 @@ export async function startRoutes(
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve, reject) => {
-      server.close((error) => (error === undefined ? resolve() : reject(error)));
+    closing ??= (async () => {
+      const served = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error === undefined ? resolve() : reject(error))),
+      );
       // Streams such as SSE would otherwise hold the close open until they end.
       server.closeAllConnections();
-      forwardProxy.close();
+      // Open tunnels are logged as they close: the close ends once they are, so no line is lost to an exit.
+      const tunnels = forwardProxy.close();
       context.agents.http.destroy();
       context.agents.https.destroy();
-    });
+      await Promise.all([served, tunnels]);
+    })();
     return closing;
   };
 

@@ -805,6 +805,29 @@ describe("tunnel limits", () => {
   });
 });
 
+describe("a connection still open when claude ends", () => {
+  test("is ended by the gate, and logged in egress.jsonl before the gate goes", async () => {
+    const session = await runAttack({
+      egress: { allow: ["allowed.test"] },
+      steps: {
+        open: [
+          "cd /tmp",
+          "probe hold allowed.test --every 250 --max 60000 > held 2>&1 &",
+          // Long enough for the tunnel to open and carry a few answers; the probe prints only when it ends.
+          "sleep 2",
+          "echo opened",
+        ].join("\n"),
+      },
+    });
+    expect(session.steps.open!.output).toContain("opened");
+    // The tunnel outlived claude: whatever ended it, the gate logged it, with what it carried.
+    const held = session.egress.filter((e) => e.kind === "connect" && e.host === "allowed.test");
+    expect(held).toEqual([expect.objectContaining({ decision: "allow" })]);
+    expect(["shutdown", "client"]).toContain(held[0]!.closed);
+    expect(held[0]!.bytesOut).toBeGreaterThan(0);
+  });
+});
+
 describe("a gate that cannot apply its policy: fail closed", () => {
   /**
    * Launches a bottle expected to fail before claude runs; returns the run and every

@@ -248,6 +248,11 @@ export class FakeDocker implements DockerClient {
     this.stopRequests.get(c?.id ?? container)?.("kill");
     if (c) this.die(c.id, 137);
   }
+  async stopContainer(container: string, graceSeconds: number): Promise<void> {
+    await this.enter("stopContainer", [container, graceSeconds]);
+    const c = this.container(container);
+    if (c?.running) this.die(c.id, 0);
+  }
   /** The container stops on its own with `code`, as a gVisor sandbox that ends; its exec is not told. */
   die(container: string, code: number): void {
     const c = this.mustContainer(container);

@@ -855,9 +855,9 @@ describe("tunnel limits", () => {
     for (let i = 0; i < 100 && egress(own).length === 0 && recorderSockets.size === 0; i++) await sleep(10);
     await sleep(20);
     await own.running.close();
-    await closed(reply.socket);
-    await sleep(20);
+    // Logged by the time the close has finished: a gate stopped once claude has ended exits right after.
     expect(egress(own)).toEqual([expect.objectContaining({ decision: "allow", closed: "shutdown" })]);
+    await closed(reply.socket);
   });
 });
 

@@ -99,9 +99,12 @@ describe("the launch sequence", () => {
       (c) => c.method === "getArchive" && c.args[1] === "/home/node/.claude",
     );
     expect(at(docker, "emptyNetwork", named("egress"))).toBeLessThan(finalTranscript);
-    // The gate goes as soon as claude has ended, once, never taken off a network first: its removal does that.
+    // The gate goes as soon as claude has ended: stopped (it logs the connections still open), then removed,
+    // once, never taken off a network first: its removal does that.
+    const gateStopped = at(docker, "stopContainer", named("gate"));
     const gateRemoved = at(docker, "removeContainer", named("gate"));
-    expect(gateRemoved).toBeGreaterThan(exec);
+    expect(gateStopped).toBeGreaterThan(exec);
+    expect(gateRemoved).toBeGreaterThan(gateStopped);
     expect(gateRemoved).toBeLessThan(finalTranscript);
     expect(gateRemoved).toBeLessThan(at(docker, "removeNetwork"));
     expect(docker.callsOf("removeContainer").filter(named("gate"))).toHaveLength(1);

@@ -35,6 +35,9 @@ export async function refuseOrphans(plan: BottlePlan, docker: DockerClient): Pro
   }
 }
 
+/** How long a gate has to end its connections, and log them, once claude has ended. */
+const GATE_STOP_GRACE_S = 2;
+
 export class BottleResources {
   private readonly containers: string[] = [];
   private readonly gates: string[] = [];
@@ -88,16 +91,20 @@ export class BottleResources {
   }
 
   /**
-   * Once claude has ended nothing in the bottle needs the gate or a network. The gate is removed,
-   * which takes it off both networks at once; every other container is taken off the bottle's own
-   * networks (the agent and a supervise sidecar stay: their files are read yet); and each network is
-   * removed once it is empty. All of it while the final snapshot reads the agent through the engine.
-   * A user's external egress network is left alone. Never rejects.
+   * Once claude has ended nothing in the bottle needs the gate or a network. The gate is stopped (it
+   * ends the connections still open and logs them, `shutdown`) and removed, which takes it off both
+   * networks at once; every other container is taken off the bottle's own networks (the agent and a
+   * supervise sidecar stay: their files are read yet); and each network is removed once it is empty.
+   * All of it while the final snapshot reads the agent through the engine. A user's external egress
+   * network is left alone. Never rejects.
    */
   releaseNetworks(): void {
     if (this.release) return;
     // A gate that would not go is tried again at teardown, and its networks are removed after it.
-    const gatesRemoved = Promise.all(this.gates.map((name) => this.removeContainer(name))).then(
+    const stopped = (name: string) => this.docker.stopContainer(name, GATE_STOP_GRACE_S).catch(() => {});
+    const gatesRemoved = Promise.all(
+      this.gates.map((name) => stopped(name).then(() => this.removeContainer(name))),
+    ).then(
       () => true,
       () => false,
     );

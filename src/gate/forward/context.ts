@@ -23,10 +23,14 @@ export class OpenSockets {
     socket.once("close", () => this.open.delete(socket));
   }
 
-  closeAll(): void {
+  /** Ends every open socket; resolves once each has closed, and so once every connection's line is out. */
+  async closeAll(): Promise<void> {
     this.closing = true;
+    // Heard after the connection's own close listeners, which log it.
+    const closed = [...this.open].map((socket) => new Promise((resolve) => socket.once("close", resolve)));
     for (const socket of this.open) socket.destroy();
     this.open.clear();
+    await Promise.all(closed);
   }
 }
 

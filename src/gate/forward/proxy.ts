@@ -46,8 +46,8 @@ export interface ForwardProxy {
    * event, like any other target that is not a host. False when it was not one.
    */
   refuseUnparsed(error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): boolean;
-  /** Ends every open tunnel and upstream connection. */
-  close(): void;
+  /** Ends every open tunnel and upstream connection; resolves once each is closed and logged. */
+  close(): Promise<void>;
 }
 
 /**
@@ -80,7 +80,7 @@ export function createForwardProxy(
       return refuseUnparsedConnect(context, error, socket as Socket);
     },
     close() {
-      context.sockets.closeAll();
+      return context.sockets.closeAll();
     },
   };
 }
