@@ -132,11 +132,8 @@ export interface DockerClient {
 
   createNetwork(request: NetworkRequest): Promise<string>;
   removeNetwork(nameOrId: string): Promise<void>;
-  /**
-   * Disconnects every container from the network, running ones too, but those named in `spare` (being
-   * removed, say); a network or container gone is no error.
-   */
-  emptyNetwork(nameOrId: string, spare?: readonly string[]): Promise<void>;
+  /** Disconnects every container from the network, running ones too; a network or container gone is no error. */
+  emptyNetwork(nameOrId: string): Promise<void>;
   listNetworks(labelFilter: string[]): Promise<ResourceSummary[]>;
   /** The subnets (CIDR) of a network. */
   networkSubnets(nameOrId: string): Promise<string[]>;

@@ -28,14 +28,12 @@ export async function removeNetwork(docker: Docker, nameOrId: string): Promise<v
   }
 }
 
-export async function emptyNetwork(docker: Docker, nameOrId: string, spare: readonly string[] = []): Promise<void> {
+export async function emptyNetwork(docker: Docker, nameOrId: string): Promise<void> {
   const network = docker.getNetwork(nameOrId);
   let attached: string[];
   try {
-    const info = (await network.inspect()) as { Containers?: Record<string, { Name?: string }> };
-    attached = Object.entries(info.Containers ?? {})
-      .filter(([, endpoint]) => !spare.includes(endpoint.Name ?? ""))
-      .map(([id]) => id);
+    const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+    attached = Object.keys(info.Containers ?? {});
   } catch (error) {
     if (isNotFound(error)) return;
     throw error;

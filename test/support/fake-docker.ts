@@ -192,11 +192,9 @@ export class FakeDocker implements DockerClient {
     if (attached.length) throw new Error(`network ${name} has active endpoints (${attached.map((c) => c.name)})`);
     this.networks.delete(name);
   }
-  async emptyNetwork(name: string, spare: readonly string[] = []): Promise<void> {
-    await this.enter("emptyNetwork", [name, spare]);
-    for (const c of this.containers.values()) {
-      if (!spare.includes(c.name)) c.networks = c.networks.filter((n) => n !== name);
-    }
+  async emptyNetwork(name: string): Promise<void> {
+    await this.enter("emptyNetwork", [name]);
+    for (const c of this.containers.values()) c.networks = c.networks.filter((n) => n !== name);
   }
   async listNetworks(labelFilter: string[]): Promise<ResourceSummary[]> {
     await this.enter("listNetworks", [labelFilter]);

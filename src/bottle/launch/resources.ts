@@ -91,27 +91,25 @@ export class BottleResources {
   }
 
   /**
-   * Once claude has ended nothing in the bottle needs the gate or a network. The gate is stopped (it
-   * ends the connections still open and logs them, `shutdown`) and removed, which takes it off both
-   * networks at once; every other container is taken off the bottle's own networks (the agent and a
-   * supervise sidecar stay: their files are read yet); and each network is removed once it is empty.
-   * All of it while the final snapshot reads the agent through the engine. A user's external egress
-   * network is left alone. Never rejects.
+   * Once claude has ended nothing in the bottle needs the gate or a network. Every container is taken
+   * off the bottle's own networks and each network removed once it is empty; meanwhile the gate is
+   * stopped (it ends the connections still open and logs them, `shutdown`) and removed, and the agent
+   * and a supervise sidecar stay (their files are read yet). All of it while the final snapshot reads
+   * the agent through the engine. A user's external egress network is left alone. Never rejects.
    */
   releaseNetworks(): void {
     if (this.release) return;
-    // A gate that would not go is tried again at teardown, and its networks are removed after it.
-    const stopped = (name: string) => this.docker.stopContainer(name, GATE_STOP_GRACE_S).catch(() => {});
-    const gatesRemoved = Promise.all(
-      this.gates.map((name) => stopped(name).then(() => this.removeContainer(name))),
-    ).then(
-      () => true,
-      () => false,
+    // Removed once stopped, or once it would not stop; a gate that would not go is tried again at teardown.
+    const gates = this.gates.map((name) =>
+      this.docker
+        .stopContainer(name, GATE_STOP_GRACE_S)
+        .catch(() => {})
+        .then(() => this.removeContainer(name))
+        .catch(() => {}),
     );
     const each = this.networks.map((name) => {
-      const emptied = this.docker.emptyNetwork(name, this.gates);
+      const emptied = this.docker.emptyNetwork(name);
       const removed = emptied.then(async () => {
-        if (!(await gatesRemoved)) return;
         await this.docker.removeNetwork(name);
         this.releasedNetworks.add(name);
       });
@@ -119,11 +117,11 @@ export class BottleResources {
     });
     this.release = {
       emptied: Promise.all(each.map((n) => n.emptied)).then(() => {}),
-      removed: Promise.all(each.map((n) => n.removed)).then(() => {}),
+      removed: Promise.all([...each.map((n) => n.removed), ...gates]).then(() => {}),
     };
   }
 
-  /** Resolves once the release has taken every container but the gate off the networks (at once without one). */
+  /** Resolves once the release has taken every container off the networks (at once without one). */
   async offNetworks(): Promise<void> {
     await this.release?.emptied;
   }
