@@ -121,11 +121,6 @@ export class BottleResources {
     };
   }
 
-  /** Resolves once the release has taken every container off the networks (at once without one). */
-  async offNetworks(): Promise<void> {
-    await this.release?.emptied;
-  }
-
   /**
    * Removes the containers, then whatever network is left; a failure is a log line, never an error.
    * The containers this launch made are removed at once, all together, while the list of whatever

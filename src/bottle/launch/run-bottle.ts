@@ -176,12 +176,9 @@ class Launch {
     const pause = (phase: Phase) => this.pause(phase);
     this.session = await this.timer.time("session", () => runSession({ plan, deps, agentId, proposal, pause, budget }));
     // claude has ended: the gate and the networks go while the final snapshot reads the agent (teardown awaits
-    // them). The lease is renewed in the gate no more; teardown waits for a renewal under way. The engine
-    // reads a container's files or changes its networks one at a time: the agent leaves its network first,
-    // so that the network's removal runs beside the snapshot instead of after it.
+    // them). The lease is renewed in the gate no more; teardown waits for a renewal under way.
     void this.lease.stop();
     this.resources.releaseNetworks();
-    await this.resources.offNetworks();
     const source = { docker: deps.docker, state: deps.state, container: agentId, identity: plan.identity, budget };
     await this.timer.time("snapshot", () => finalSnapshot(source, deps.log));
     // The answer can reach claude before the runner hears of it.
