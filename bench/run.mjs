@@ -13,9 +13,11 @@
 //
 //   launch    timings.execStart of `node runner start` (from the start of the launch
 //             until claude is exec'd: networks, gate up and healthy, agent created,
-//             copy-in, started) / a bare `docker run --rm <fake agent image> true`.
+//             started, copy-in) / a bare `docker run --rm <fake agent image> true`.
 //             Target <= 1.8x. Also the phase breakdown (planning = process wall
-//             time minus what the timings cover) and the whole wall time.
+//             time minus what the timings cover), the whole wall time, and the
+//             engine's own floor with no runner (two networks, two containers
+//             started; bench/lib/engine-floor.mjs) / the same baseline.
 //   session   a whole short session of the real claude CLI (the bundled Dockerfile
 //             FROM bottle-test/agent-base) against the stub Messages API
 //             (src/cli/demo/stub-model.ts): `node runner start` from spawn to exit (result
