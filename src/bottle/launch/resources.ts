@@ -155,15 +155,11 @@ export class BottleResources {
 
   /** Removes a container; a removal begun earlier (the gate's, at release) is waited for, and retried if it failed. */
   private async removeContainer(name: string): Promise<void> {
-    const earlier = this.removals.get(name);
-    if (
-      earlier &&
-      (await earlier.then(
-        () => true,
-        () => false,
-      ))
-    )
-      return;
+    const went = await this.removals.get(name)?.then(
+      () => true,
+      () => false,
+    );
+    if (went) return;
     const removal = this.docker.removeContainer(name);
     this.removals.set(name, removal);
     await removal;

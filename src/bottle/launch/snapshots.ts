@@ -148,10 +148,7 @@ export async function finalSnapshot(source: SnapshotSource, log: Log): Promise<v
     failures.push(`${what}: ${errorMessage(error)}`);
   };
   const transcript = readArchive(source, AGENT_CONFIG_DIR);
-  const workTree = transcript.then(
-    () => readArchive(source, AGENT_WORKSPACE),
-    () => readArchive(source, AGENT_WORKSPACE),
-  );
+  const workTree = transcript.catch(() => null).then(() => readArchive(source, AGENT_WORKSPACE));
   // Awaited below, whatever the transcript does; until then a failure of it is not one left unheard.
   workTree.catch(() => {});
   await snapshotTranscript(source, undefined, transcript).catch(failed("transcript"));
