@@ -326,7 +326,8 @@ async function main() {
 
   const gateConfig = {
     version: 1,
-    listen: { host: "0.0.0.0", port: 8080 },
+    // Its clients are on the bench network, as a bottle's are on its internal one.
+    listen: { host: "0.0.0.0", port: 8080, clients: [SUBNET] },
     proxy: {
       mode: "enforce",
       allow: [{ host: "origin.bench", port: 443 }],

@@ -10,7 +10,7 @@
  * variable its credential comes from, and the value is read only when the gate
  * container is created.
  */
-import { IDENTITY_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL } from "../docker/client.js";
+import { DEFAULT_BRIDGE, IDENTITY_LABEL, RUNNER_LABEL, RUNNER_PROCESS_LABEL } from "../docker/client.js";
 import { InputError } from "../errors.js";
 import type { GateConfig } from "../gate/config.js";
 import type { LoadedManifest } from "../manifest/load.js";
@@ -67,9 +67,13 @@ export interface BottlePlan {
   };
   networks: {
     internal: string;
+    /**
+     * The gate's way out, joined, never created or removed: the user's network
+     * (CLAUDE_BOTTLE_EGRESS_NETWORK), else the engine's default bridge.
+     */
     egress: string;
-    /** The egress network is the user's (CLAUDE_BOTTLE_EGRESS_NETWORK): joined, never created or removed. */
-    egressExternal: boolean;
+    /** Set when `egress` is the engine's default bridge: the bottle's own network, made when the engine has none. */
+    ownEgress?: string;
   };
   egress: {
     mode: "enforce" | "audit";
@@ -211,8 +215,7 @@ export function resolvePlan(request: PlanRequest): BottlePlan {
     },
     networks: {
       internal: `${prefix}-internal`,
-      egress: egressNetwork || `${prefix}-egress`,
-      egressExternal: Boolean(egressNetwork),
+      ...(egressNetwork ? { egress: egressNetwork } : { egress: DEFAULT_BRIDGE, ownEgress: `${prefix}-egress` }),
     },
     egress: { mode: bottle.egress.mode, allow, defaults },
     labels: {

@@ -107,7 +107,8 @@ export function planText(plan: BottlePlan): string {
         ? plan.egress.allow.map((a) => `${a.host}:${a.port}`).join(", ")
         : "nothing but the routes") +
       (plan.egress.defaults.length ? ` (${plan.egress.defaults.join(", ")} added for claude-code)` : ""),
-    `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress}`,
+    `  networks:  ${plan.networks.internal} (internal), ${plan.networks.egress} ` +
+      (plan.networks.ownEgress ? "(the engine's default bridge, the gate's way out)" : "(the gate's way out)"),
     `  limits:    memory ${formatSize(agent.memoryBytes)}, ${agent.nanoCpus / 1e9} cpus, ${agent.pids} pids, ` +
       `timeout ${formatDuration(plan.timeoutMs)}, state ${formatSize(plan.stateLimitBytes)}`,
     `  snapshots: every ${formatDuration(plan.snapshotIntervalMs)} and after each turn`,

@@ -33,6 +33,9 @@ export const ROLES = {
 } as const;
 export type Role = (typeof ROLES)[keyof typeof ROLES];
 
+/** The network the engine makes for itself, which every container without another joins. */
+export const DEFAULT_BRIDGE = "bridge";
+
 export interface BuildRequest {
   /** A tar stream of the build context (the Dockerfile included). */
   context: Readable;

@@ -159,16 +159,25 @@ function sameAddress(ip: Ip, text: string): boolean {
   return other !== undefined && other.family === ip.family && other.value === ip.value;
 }
 
+/** `ip`, or the IPv4 address it carries when it is IPv4-mapped IPv6. */
+function unmapped(ip: Ip): Ip {
+  return contains(MAPPED, ip) ? { family: 4, value: ip.value & 0xffffffffn } : ip;
+}
+
+/** Whether `address` (an IPv4-mapped one read as IPv4) lies in one of `networks`. */
+export function insideNetworks(address: string, networks: readonly Cidr[]): boolean {
+  const ip = parseIp(address);
+  if (ip === undefined) return false;
+  const judged = unmapped(ip);
+  return networks.some((cidr) => contains(cidr, judged));
+}
+
 /** Why `address` is refused under `options`, or undefined when it may be connected to. */
 export function refusedAddressReason(address: string, options: AddressPolicyOptions): string | undefined {
   const ip = parseIp(address);
   if (ip === undefined) return `${address} is not an IP address the gate can check`;
-  let judged = ip;
-  let mapped = "";
-  if (contains(MAPPED, ip)) {
-    judged = { family: 4, value: ip.value & 0xffffffffn };
-    mapped = "IPv4-mapped ";
-  }
+  const judged = unmapped(ip);
+  const mapped = judged === ip ? "" : "IPv4-mapped ";
   for (const { cidr, what } of judged.family === 4 ? REFUSED_V4 : REFUSED_V6) {
     if (contains(cidr, judged)) return `${address} is a ${mapped}${what} address`;
   }

@@ -89,11 +89,6 @@ const RouteSchema = z.strictObject({
   inject: InjectSchema.optional(),
 });
 
-const ListenSchema = z.strictObject({
-  host: z.string().min(1).default("0.0.0.0"),
-  port: z.int().min(0).max(65535).default(GATE_PORT),
-});
-
 // Timers in Node overflow past 2^31-1 ms and fire at once.
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -119,9 +114,27 @@ const AllowEntrySchema = z.strictObject({
   port: z.int().min(1, "allow port must be 1-65535").max(65535, "allow port must be 1-65535").default(443),
 });
 
-const CidrSchema = z.string().refine((value) => parseCidr(value) !== undefined, {
-  error: (issue) =>
-    `deniedCidrs entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
+const cidrSchema = (field: string) =>
+  z.string().refine((value) => parseCidr(value) !== undefined, {
+    error: (issue) =>
+      `${field} entry ${JSON.stringify(issue.input)} is not a network; write it like 172.18.0.0/16 or fd00::/8`,
+  });
+
+/** Only the gate's own loopback, unless the runner names the bottle's internal network. */
+const LOOPBACK_CLIENTS = ["127.0.0.0/8", "::1/128"];
+
+const ListenSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  port: z.int().min(0).max(65535).default(GATE_PORT),
+  /**
+   * The networks a client may connect from, and to: any other connection is closed unanswered. The
+   * gate's way out is shared (the engine's default bridge, or a user's network); whatever else runs
+   * there must never use its credentials or its proxy.
+   */
+  clients: z
+    .array(cidrSchema("listen.clients"))
+    .min(1, "listen.clients must name at least one network")
+    .default(LOOPBACK_CLIENTS),
 });
 
 const HostAddressSchema = z.string().refine((value) => parseIp(value) !== undefined, {
@@ -133,7 +146,7 @@ const ProxySchema = z.strictObject({
   /** `audit` lets through what the allowlist and SNI checks would refuse, and logs it. */
   mode: z.enum(["enforce", "audit"]).default("enforce"),
   allow: z.array(AllowEntrySchema).default([]),
-  deniedCidrs: z.array(CidrSchema).default([]),
+  deniedCidrs: z.array(cidrSchema("deniedCidrs")).default([]),
   /** The Docker host's own addresses (its interfaces, its gateways on the gate's networks), refused like the gate's. */
   hostAddresses: z.array(HostAddressSchema).default([]),
   tunnelMaxLifetimeMs: durationSchema("tunnelMaxLifetimeMs", 30 * 60_000),

@@ -1,9 +1,10 @@
 /**
  * The gate's event lines, one JSON object per stdout line: `ready` once it
  * serves, `route` for each request a credential route answered, `error` for what
- * went wrong outside a request's answer, and the forward proxy's `egress`
- * decisions (`forward/egress-event.ts`). The runner reads them from the gate's
- * log; none carries a credential.
+ * went wrong outside a request's answer, `client-refused` for a connection from
+ * outside the bottle, and the forward proxy's `egress` decisions
+ * (`forward/egress-event.ts`). The runner reads them from the gate's log; none
+ * carries a credential.
  */
 import type { GateEgressEvent } from "./forward/egress-event.js";
 
@@ -35,5 +36,15 @@ export interface GateErrorEvent {
   reason: string;
 }
 
-export type GateEvent = GateReadyEvent | GateRouteEvent | GateErrorEvent | GateEgressEvent;
+/** A connection from outside the bottle's internal network, closed unanswered. */
+export interface GateClientRefusedEvent {
+  event: "client-refused";
+  time: string;
+  /** The client's address. */
+  from: string;
+  /** The gate's address it connected to. */
+  to: string;
+}
+
+export type GateEvent = GateReadyEvent | GateRouteEvent | GateErrorEvent | GateEgressEvent | GateClientRefusedEvent;
 export type GateLog = (event: GateEvent) => void;

@@ -12,6 +12,7 @@ import { Agent as HttpsAgent } from "node:https";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { describeError } from "../errors.js";
+import { admitClients } from "./clients.js";
 import { type GateConfig, GateConfigSchema } from "./config.js";
 import type { GateLog } from "./events.js";
 import { createForwardProxy, type ForwardOptions } from "./forward/proxy.js";
@@ -72,6 +73,7 @@ export async function startRoutes(
     if (isAbsoluteForm(req.url ?? "")) forwardProxy.request(req, res);
     else serveRoute(context, req, res);
   });
+  admitClients(server, config.listen.clients, log);
   server.on("connect", forwardProxy.connect);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (error.code === "ECONNRESET" || !socket.writable) {

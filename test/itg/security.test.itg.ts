@@ -764,6 +764,121 @@ describe("credential routes", () => {
   });
 });
 
+describe("a container beside the gate, on its way out", () => {
+  // The gate's egress side is shared: a user's network (CLAUDE_BOTTLE_EGRESS_NETWORK), or the engine's
+  // default bridge. Whatever else runs there must not use the gate: not its credential routes, not its proxy.
+  const KEY = `sk-ant-api03-${randomBytes(24).toString("base64url")}-neighbour-key`;
+  const onWorld = nonce();
+  const onBridge = nonce();
+  let upstream: HostCanary;
+  const seen: Record<"world" | "bridge", { networks: string[]; output: string }> = {
+    world: { networks: [], output: "" },
+    bridge: { networks: [], output: "" },
+  };
+  const sessions: Session[] = [];
+
+  /** From a container on `network`, what the gate's address there answers: a route with a nonce, and its proxy. */
+  const fromBeside = (gate: string, network: string, marker: string): { networks: string[]; output: string } => {
+    const [inspected] = JSON.parse(execFileSync("docker", ["inspect", gate], { encoding: "utf8" })) as Array<
+      Record<string, any>
+    >;
+    const networks = inspected!.NetworkSettings.Networks as Record<string, { IPAddress: string }>;
+    const address = networks[network]?.IPAddress;
+    if (!address) return { networks: Object.keys(networks), output: "" };
+    const script = [
+      `curl -sS -m 5 -w '\\nroute status=%{http_code}\\n' -H 'content-type: application/json' -d '{}' http://${address}:8080/model/v1/messages?${marker}=1 2>&1`,
+      `curl -sS -m 5 -w '\\nproxy status=%{http_code}\\n' -x http://${address}:8080 http://allowed.test/${marker}/proxied 2>&1`,
+      "true",
+    ].join("; ");
+    const output = execFileSync(
+      "docker",
+      ["run", "--rm", "--network", network, "--entrypoint", "sh", TOOLBOX_IMAGE, "-c", script],
+      { encoding: "utf8" },
+    );
+    return { networks: Object.keys(networks), output };
+  };
+
+  const attack = (where: "world" | "bridge", marker: string, env: Record<string, string>, upstreamUrl: string) =>
+    runAttack({
+      env: { NEIGHBOUR_TEST_KEY: KEY, ...env },
+      egress: {
+        allow: ["allowed.test:80"],
+        routes: [
+          { name: "model", upstream: upstreamUrl, inject: { header: "x-api-key", fromEnv: "NEIGHBOUR_TEST_KEY" } },
+        ],
+      },
+      steps: { ready: "echo ready" },
+      then: [
+        { say: `neighbour ${where}` },
+        { run: "i=0; while [ ! -e /tmp/.neighbour-done ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done" },
+      ],
+      during: async (child, stderr) => {
+        await waitFor(() => stderr().includes(`claude: neighbour ${where}`), 120_000, "the agent to wait");
+        const network = where === "world" ? world.network : "bridge";
+        seen[where] = fromBeside(bottleContainer(child.pid!, "gate"), network, marker);
+        execFileSync("docker", [
+          "exec",
+          "-u",
+          "node",
+          bottleContainer(child.pid!, "agent"),
+          "touch",
+          "/tmp/.neighbour-done",
+        ]);
+      },
+    });
+
+  /** The neighbour's two connections are in egress.jsonl, and the runner warned of them. */
+  const expectStrangersLogged = (session: Session): void => {
+    const refused = (session.egress as unknown as Array<{ event: string; from: string }>).filter(
+      (e) => e.event === "client-refused",
+    );
+    expect(refused).toHaveLength(2);
+    expect(session.run.stderr).toContain(
+      `the gate refused 2 connection(s) from outside the bottle, from ${refused[0]!.from}`,
+    );
+  };
+
+  beforeAll(async () => {
+    upstream = await startHostCanary();
+    const bridgeGateway = execFileSync(
+      "docker",
+      ["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"],
+      { encoding: "utf8" },
+    ).trim();
+    sessions.push(
+      ...(await Promise.all([
+        attack("world", onWorld, {}, `http://${WORLD_IP.api}`),
+        // No network named: the gate's way out is the engine's default bridge; its upstream a listener on the host.
+        attack("bridge", onBridge, { CLAUDE_BOTTLE_EGRESS_NETWORK: "" }, `http://${bridgeGateway}:${upstream.port}`),
+      ])),
+    );
+  });
+
+  afterAll(async () => {
+    await upstream?.close();
+  });
+
+  test("a container on the user's egress network gets no answer from the gate: no credential, no proxy", () => {
+    expect(seen.world.networks).toContain(world.network);
+    expect(seen.world.output).toMatch(/^route status=000$/m);
+    expect(seen.world.output).toMatch(/^proxy status=000$/m);
+    expectNowhere(onWorld);
+    expect(world.events("api").filter((e) => JSON.stringify(e).includes(KEY))).toEqual([]);
+    expect(sessions[0]!.egress.filter((e) => JSON.stringify(e).includes(onWorld))).toEqual([]);
+    expectStrangersLogged(sessions[0]!);
+  });
+
+  test("the gate's way out is the engine's default bridge; a container there gets no answer from it either", () => {
+    expect(seen.bridge.networks).toContain("bridge");
+    expect(seen.bridge.output).toMatch(/^route status=000$/m);
+    expect(seen.bridge.output).toMatch(/^proxy status=000$/m);
+    expect(JSON.stringify(upstream.events)).not.toContain(onBridge);
+    expect(JSON.stringify(upstream.events)).not.toContain(KEY);
+    expect(sessions[1]!.egress.filter((e) => JSON.stringify(e).includes(onBridge))).toEqual([]);
+    expectStrangersLogged(sessions[1]!);
+  });
+});
+
 describe("tunnel limits", () => {
   let session: Session;
 

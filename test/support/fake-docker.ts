@@ -66,6 +66,8 @@ export class FakeDocker implements DockerClient {
   readonly calls: Call[] = [];
   readonly images = new Map<string, Record<string, string>>();
   readonly networks = new Map<string, FakeNetwork>();
+  /** The networks the engine has of its own (its default bridge); delete it for an engine without one. */
+  readonly engineNetworks = new Set(["bridge"]);
   readonly containers = new Map<string, FakeContainer>();
   /** stdout lines a container prints when it starts, by container name; sidecars default to `ready`. */
   readonly lines = new Map<string, string[]>();
@@ -127,6 +129,13 @@ export class FakeDocker implements DockerClient {
     if (fault.once) this.faults.splice(this.faults.indexOf(fault), 1);
     if (fault.effect === "hang") await new Promise<never>(() => {});
     throw fault.error;
+  }
+
+  /** The first three octets of a network's subnet; as the engine, a network that does not exist is a 404. */
+  private networkPrefix(name: string): string {
+    if (this.engineNetworks.has(name)) return "172.17.0";
+    if (!this.networks.has(name)) throw Object.assign(new Error(`network ${name} not found`), { statusCode: 404 });
+    return `10.${[...this.networks.keys()].indexOf(name) + 200}.0`;
   }
 
   private mustContainer(nameOrId: string): FakeContainer {
@@ -204,11 +213,11 @@ export class FakeDocker implements DockerClient {
   }
   async networkSubnets(name: string): Promise<string[]> {
     await this.enter("networkSubnets", [name]);
-    return [`10.${[...this.networks.keys()].indexOf(name) + 200}.0.0/24`];
+    return [`${this.networkPrefix(name)}.0/24`];
   }
   async networkGateways(name: string): Promise<string[]> {
     await this.enter("networkGateways", [name]);
-    return [`10.${[...this.networks.keys()].indexOf(name) + 200}.0.1`];
+    return [`${this.networkPrefix(name)}.1`];
   }
 
   async createContainer(request: ContainerRequest): Promise<string> {

@@ -208,7 +208,12 @@ describe("gate config", () => {
   test("names and defaults the runner shares with the gate", () => {
     expect(GATE_PORT).toBe(8080);
     expect(GATE_HOST_ALIAS).toBe("gate");
-    expect(GateConfigSchema.parse({ version: 1, routes: [] }).listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    // Without the runner's word on its clients the gate serves its own loopback only.
+    expect(GateConfigSchema.parse({ version: 1, routes: [] }).listen).toEqual({
+      host: "0.0.0.0",
+      port: 8080,
+      clients: ["127.0.0.0/8", "::1/128"],
+    });
   });
 
   test.each([

@@ -36,7 +36,12 @@ interface Phase {
 
 const PHASES: Phase[] = [
   { phase: "image-build", inject: (d) => d.fail("imageExists", (a) => a[0] === AGENT_IMAGE) },
-  { phase: "networks", inject: (d) => d.fail("createNetwork", isNamed("egress")) },
+  { phase: "networks", inject: (d) => d.fail("createNetwork", isNamed("internal")) },
+  {
+    phase: "networks (the bottle's own way out, on an engine without a default bridge)",
+    inject: (d) => (d.engineNetworks.clear(), d.fail("createNetwork", isNamed("egress"))),
+  },
+  { phase: "networks (the engine's default bridge cannot be read)", inject: (d) => d.fail("networkSubnets") },
   { phase: "gate-start (create)", inject: (d) => d.fail("createContainer", isNamed("gate")) },
   { phase: "gate-start (connect)", inject: (d) => d.fail("connectNetwork") },
   { phase: "gate-start (ready)", inject: (d) => d.lines.set(name("gate"), []) },
@@ -179,6 +184,8 @@ describe("failures once claude has run", () => {
 
   test("a network that cannot be released during the final snapshot goes at teardown; the outcome stands", async () => {
     const world = launchWorld();
+    // An engine without a default bridge: the bottle has a way out of its own, so two networks to release.
+    world.docker.engineNetworks.clear();
     await foreignBottle(world.docker);
     world.docker.fail("emptyNetwork", isNamed("internal"), new Error("engine busy"));
     const result = await runBottle(testPlan(world), testDeps(world));
@@ -200,6 +207,7 @@ describe("failures once claude has run", () => {
 
   test("a gate that will not stop or go when claude has ended goes at teardown; its networks go all the same", async () => {
     const world = launchWorld();
+    world.docker.engineNetworks.clear();
     await foreignBottle(world.docker);
     world.docker.fail("stopContainer", isNamed("gate"), new Error("engine busy"));
     world.docker.fail("removeContainer", isNamed("gate"), new Error("engine busy"), true);

@@ -4,10 +4,14 @@
  * unless the gate (and the supervise sidecar) said ready, and an agent container made
  * alongside a gate that failed is removed.
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as tarStream from "tar-stream";
 import { describe, expect, test } from "vitest";
 import { runBottle } from "../../src/bottle/launch/run-bottle.js";
 import { LaunchError } from "../../src/bottle/launch/types.js";
 import { IDENTITY_LABEL, ROLE_LABEL } from "../../src/docker/client.js";
+import type { GateConfig } from "../../src/gate/config.js";
 import type { FakeDocker } from "../support/fake-docker.js";
 import { archiveOf, IDENTITY, launchWorld, testDeps, testPlan } from "../support/launch.js";
 
@@ -35,6 +39,36 @@ function idOf(docker: FakeDocker, suffix: string): string {
 /** The index of the first call that exec'd claude. */
 function claudeExec(docker: FakeDocker): number {
   return docker.calls.findIndex((c) => c.method === "exec" && (c.args[1] as { cmd: string[] }).cmd[0] === "claude");
+}
+
+/** Keeps every archive put into a container, by container id, as it goes in (containers are gone after a run). */
+function keepArchives(docker: FakeDocker): Map<string, Buffer[]> {
+  const kept = new Map<string, Buffer[]>();
+  const putArchive = docker.putArchive.bind(docker);
+  docker.putArchive = async (container, path, tar) => {
+    kept.set(container, [...(kept.get(container) ?? []), tar as Buffer]);
+    return putArchive(container, path, tar);
+  };
+  return kept;
+}
+
+/** The content of `path` in one of `archives`. */
+async function fileIn(archives: Buffer[], path: string): Promise<string> {
+  for (const tar of archives) {
+    const extract = tarStream.extract();
+    let found: string | undefined;
+    extract.on("entry", (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
+      stream.on("end", () => {
+        if (header.name === path) found = Buffer.concat(chunks).toString("utf8");
+        next();
+      });
+    });
+    await pipeline(Readable.from([tar]), extract);
+    if (found !== undefined) return found;
+  }
+  throw new Error(`no ${path} in the archives`);
 }
 
 function ownedResources(docker: FakeDocker) {
@@ -91,14 +125,15 @@ describe("the launch sequence", () => {
       at(docker, "getArchive", (a) => a[1] === "/home/node/workspace"),
       at(docker, "removeContainer", named("agent")),
     ]);
-    expect(docker.callsOf("emptyNetwork").map(([n]) => n)).toEqual([
+    // Its way out is the engine's default bridge, which is never made, emptied or removed.
+    expect(docker.callsOf("createNetwork").map(([r]) => (r as { name: string }).name)).toEqual([
       `claude-bottle-${IDENTITY}-internal`,
-      `claude-bottle-${IDENTITY}-egress`,
     ]);
+    expect(docker.callsOf("emptyNetwork").map(([n]) => n)).toEqual([`claude-bottle-${IDENTITY}-internal`]);
     const finalTranscript = docker.calls.findLastIndex(
       (c) => c.method === "getArchive" && c.args[1] === "/home/node/.claude",
     );
-    expect(at(docker, "emptyNetwork", named("egress"))).toBeLessThan(finalTranscript);
+    expect(at(docker, "emptyNetwork", named("internal"))).toBeLessThan(finalTranscript);
     // The gate goes as soon as claude has ended: stopped (it logs the connections still open), then removed, once.
     const gateStopped = at(docker, "stopContainer", named("gate"));
     const gateRemoved = at(docker, "removeContainer", named("gate"));
@@ -107,14 +142,10 @@ describe("the launch sequence", () => {
     expect(gateRemoved).toBeGreaterThan(gateStopped);
     expect(docker.callsOf("removeContainer").filter(named("gate"))).toHaveLength(1);
     // Each network removed once, as soon as it was empty, before the agent container goes.
-    expect(docker.callsOf("removeNetwork").map(([n]) => n)).toEqual([
-      `claude-bottle-${IDENTITY}-internal`,
-      `claude-bottle-${IDENTITY}-egress`,
-    ]);
+    expect(docker.callsOf("removeNetwork").map(([n]) => n)).toEqual([`claude-bottle-${IDENTITY}-internal`]);
     expect(at(docker, "removeNetwork", named("internal"))).toBeGreaterThan(
       at(docker, "emptyNetwork", named("internal")),
     );
-    expect(at(docker, "removeNetwork", named("egress"))).toBeLessThan(at(docker, "removeContainer", named("agent")));
     // The system prompt and the work tree go in as one archive.
     expect(docker.callsOf("putArchive").filter((a) => a[0] === agent)).toHaveLength(1);
     // The two overlap: the agent container is created before the gate has said ready.
@@ -136,6 +167,8 @@ describe("the launch sequence", () => {
   test("the agent is made ready once its internal network exists, while the egress network is still being made", async () => {
     const world = launchWorld();
     const { docker } = world;
+    // An engine without a default bridge: the bottle makes a way out of its own.
+    docker.engineNetworks.clear();
     const events: string[] = [];
     let agentStarted = () => {};
     const agentUp = new Promise<void>((resolve) => (agentStarted = resolve));
@@ -225,7 +258,7 @@ describe("the launch sequence", () => {
       user: "65534:65534",
       capDrop: ["ALL"],
       securityOpt: ["no-new-privileges"],
-      network: `claude-bottle-${IDENTITY}-egress`,
+      network: "bridge",
     });
     expect(gate.labels[ROLE_LABEL]).toBe("gate");
     const agent = requests.find((r) => r.name.endsWith("-agent"))!;
@@ -235,6 +268,38 @@ describe("the launch sequence", () => {
       network: `claude-bottle-${IDENTITY}-internal`,
     });
     expect(world.docker.callsOf("connectNetwork").map((a) => a[1])).toEqual([`claude-bottle-${IDENTITY}-internal`]);
+  });
+
+  test("the gate takes clients from the internal network only, and refuses the bottle's subnets and the default bridge's", async () => {
+    const world = launchWorld();
+    const archives = keepArchives(world.docker);
+    await runBottle(testPlan(world), testDeps(world));
+    const gate = idOf(world.docker, "gate");
+    const config = JSON.parse(await fileIn(archives.get(gate)!, "opt/claude-bottle-gate/config.json")) as GateConfig;
+    // The fake engine's subnets: the bottle's first network 10.200.0.0/24, its default bridge 172.17.0.0/24.
+    const internal = "10.200.0.0/24";
+    expect(config.listen?.clients).toEqual([internal]);
+    expect(config.proxy?.deniedCidrs).toEqual(expect.arrayContaining([internal, "172.17.0.0/24"]));
+  });
+
+  test("on an engine without a default bridge the gate goes out through a network of the bottle's own", async () => {
+    const world = launchWorld();
+    world.docker.engineNetworks.clear();
+    const result = await runBottle(testPlan(world), testDeps(world));
+    expect(result.outcome).toBe("success");
+    const gate = world.docker.callsOf("createContainer").find(named("gate"))![0] as { network: string };
+    expect(gate.network).toBe(`claude-bottle-${IDENTITY}-egress`);
+    expect(world.lines).toContainEqual({
+      level: "info",
+      line: `the engine has no bridge network; the gate goes out through claude-bottle-${IDENTITY}-egress`,
+    });
+    expect(
+      world.docker
+        .callsOf("removeNetwork")
+        .map(([n]) => n)
+        .sort(),
+    ).toEqual([`claude-bottle-${IDENTITY}-egress`, `claude-bottle-${IDENTITY}-internal`]);
+    expect(ownedResources(world.docker)).toEqual([]);
   });
 
   test("a supervised bottle starts the supervise sidecar after the gate, and claude only once it is ready", async () => {

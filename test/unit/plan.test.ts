@@ -56,10 +56,11 @@ describe("resolving a launch plan", () => {
     const plan = resolvePlan(request());
     expect(plan.agentContainer.name).toBe("claude-bottle-fixer-abcde-agent");
     expect(plan.gate.name).toBe("claude-bottle-fixer-abcde-gate");
+    // The gate goes out through the engine's default bridge; a network of its own only on an engine without one.
     expect(plan.networks).toEqual({
       internal: "claude-bottle-fixer-abcde-internal",
-      egress: "claude-bottle-fixer-abcde-egress",
-      egressExternal: false,
+      egress: "bridge",
+      ownEgress: "claude-bottle-fixer-abcde-egress",
     });
     expect(plan.labels).toEqual({
       "claude-bottle.identity": "fixer-abcde",
@@ -316,7 +317,7 @@ describe("resolving a launch plan", () => {
         },
       }),
     );
-    expect(plan.networks).toMatchObject({ egress: "corp-net", egressExternal: true });
+    expect(plan.networks).toEqual({ internal: "claude-bottle-fixer-abcde-internal", egress: "corp-net" });
     expect(plan.gate.dns).toEqual(["10.0.0.53", "10.0.0.54"]);
   });
 

@@ -2,8 +2,9 @@
  * Starting the gate, the bottle's only way out: on the egress network, joined to
  * the internal one as `gate` while its program starts (claude, exec'd only once the
  * gate is ready, finds it there), holding the route credentials from the runner's
- * environment. The Docker host's addresses and the bottle's own subnets are
- * added to what it refuses, and its lease is written in before it starts.
+ * environment. It serves clients on the internal network only; the Docker host's
+ * addresses and the bottle's subnets are added to what it refuses, and its lease
+ * is written in before it starts.
  */
 import { ROLES } from "../../docker/client.js";
 import { errorMessage } from "../../errors.js";
@@ -28,12 +29,12 @@ export async function startGate(
   { resources, lease, hostProbe }: GateStart,
 ): Promise<string> {
   const { docker } = deps;
-  const sidecar = gateSidecar(plan, gateSecrets(plan, deps.env));
+  const sidecar = gateSidecar(plan, resources.egress, gateSecrets(plan, deps.env));
   // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
   const alongside = Promise.allSettled([
-    hostProbe.addresses([plan.networks.egress, plan.networks.internal]),
+    hostProbe.addresses([resources.egress, plan.networks.internal]),
     lease.begin(),
-    resources.ownSubnets(),
+    resources.subnets(),
   ] as const);
   const afterAlongside = async (error: unknown): Promise<never> => {
     await alongside;
@@ -61,8 +62,21 @@ export async function startGate(
       `reading the subnets of the bottle's networks failed: ${errorMessage(subnets.reason)}; the agent was not started`,
     );
   }
-  const deniedCidrs = [...(proxy.deniedCidrs ?? []), ...subnets.value];
-  const config = { ...plan.gate.config, proxy: { ...proxy, deniedCidrs, hostAddresses: hostAddresses.value } };
+  const { internal, denied } = subnets.value;
+  // Fail closed: with no network to admit clients from, the gate would serve its way out's neighbours.
+  if (internal.length === 0) {
+    throw new LaunchError(
+      `the bottle's network ${plan.networks.internal} has no subnet for the gate to take clients from; ` +
+        "the agent was not started",
+    );
+  }
+  const deniedCidrs = [...(proxy.deniedCidrs ?? []), ...denied];
+  const config = {
+    ...plan.gate.config,
+    // Its clients are on the internal network only: the way out is shared with other containers.
+    listen: { ...plan.gate.config.listen, clients: internal },
+    proxy: { ...proxy, deniedCidrs, hostAddresses: hostAddresses.value },
+  };
   const files = { program: await deps.gateProgram(), config, extra: [leaseFile.value] };
   // Started on the egress network alone: a container starts faster on one network, and the gate
   // joins the internal one (where the agent finds it) while its program starts, before it is ready.
@@ -73,7 +87,7 @@ export async function startGate(
   return id;
 }
 
-function gateSidecar(plan: BottlePlan, env: Record<string, string>): Sidecar {
+function gateSidecar(plan: BottlePlan, egress: string, env: Record<string, string>): Sidecar {
   return {
     what: "the gate",
     name: plan.gate.name,
@@ -81,7 +95,7 @@ function gateSidecar(plan: BottlePlan, env: Record<string, string>): Sidecar {
     role: ROLES.gate,
     dir: "/opt/claude-bottle-gate",
     program: "gate.mjs",
-    network: plan.networks.egress,
+    network: egress,
     env,
     memoryBytes: 256 * 1024 * 1024,
     pidsLimit: 128,

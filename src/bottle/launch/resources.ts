@@ -8,6 +8,7 @@ import {
   type ContainerRequest,
   type DockerClient,
   IDENTITY_LABEL,
+  isNotFound,
   ROLE_LABEL,
   type Role,
   ROLES,
@@ -46,42 +47,80 @@ export class BottleResources {
   private readonly releasedNetworks = new Set<string>();
   /** Each container's last removal begun: whoever asks again waits for it. */
   private readonly removals = new Map<string, Promise<void>>();
+  private egressNetwork: string;
 
   constructor(
     private readonly docker: DockerClient,
     private readonly plan: BottlePlan,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.egressNetwork = plan.networks.egress;
+  }
 
   /** Creates the bottle's networks at once; `onInternal` hears the internal network's id as soon as it exists. */
   async createNetworks(onInternal: (id: string) => void = () => {}): Promise<void> {
-    const { internal, egress, egressExternal } = this.plan.networks;
-    const wanted: [Role, string, boolean][] = [[ROLES.internalNetwork, internal, true]];
-    if (!egressExternal) wanted.push([ROLES.egressNetwork, egress, false]);
-    // Both at once: they do not depend on each other, and each is a round trip to the engine.
-    this.networks.push(...wanted.map(([, name]) => name));
-    const created = await Promise.allSettled(
-      wanted.map(async ([role, name, isInternal]) => {
-        const id = await this.docker.createNetwork({
-          name,
-          internal: isInternal,
-          labels: roleLabels(this.plan, role),
-          // Even an --internal bridge gives the host an address on it, which the agent could
-          // reach directly; with no address on the bridge the host is out of its reach.
-          ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
-        });
-        if (isInternal) onInternal(id);
-      }),
-    );
-    // Both settled before the first failure is thrown, so teardown never races a creation.
+    const { internal, ownEgress } = this.plan.networks;
+    const create = async (role: Role, name: string, isInternal: boolean): Promise<void> => {
+      this.networks.push(name);
+      const id = await this.docker.createNetwork({
+        name,
+        internal: isInternal,
+        labels: roleLabels(this.plan, role),
+        // Even an --internal bridge gives the host an address on it, which the agent could
+        // reach directly; with no address on the bridge the host is out of its reach.
+        ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
+      });
+      if (isInternal) onInternal(id);
+    };
+    // All at once: they do not depend on each other, and each is a round trip to the engine.
+    const created = await Promise.allSettled([
+      create(ROLES.internalNetwork, internal, true),
+      this.engineEgress(ownEgress, create),
+    ]);
+    // All settled before the first failure is thrown, so teardown never races a creation.
     const failed = created.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
   }
 
-  /** The bottle's own subnets, which the gate must never connect to (the host and the gate live there). */
-  async ownSubnets(): Promise<string[]> {
-    const subnets = await Promise.all(this.networks.map((n) => this.docker.networkSubnets(n)));
-    return subnets.flat();
+  /** The network the gate goes out through; final once `createNetworks` has settled. */
+  get egress(): string {
+    return this.egressNetwork;
+  }
+
+  /**
+   * The engine's default bridge as the way out, when it has one; otherwise a network of the bottle's own,
+   * `ownEgress`. A user's network (no `ownEgress`) is only joined: the gate's creation says if it is missing.
+   */
+  private async engineEgress(
+    ownEgress: string | undefined,
+    create: (role: Role, name: string, isInternal: boolean) => Promise<void>,
+  ): Promise<void> {
+    if (ownEgress === undefined) return;
+    const there = await this.docker.networkSubnets(this.egressNetwork).then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error)) return false;
+        throw error;
+      },
+    );
+    if (there) return;
+    this.log.info(`the engine has no ${this.egressNetwork} network; the gate goes out through ${ownEgress}`);
+    this.egressNetwork = ownEgress;
+    await create(ROLES.egressNetwork, ownEgress, false);
+  }
+
+  /**
+   * The bottle's subnets as the gate needs them: `internal`, where its clients are, and `denied`, which it
+   * must never connect to: the bottle's own networks and the engine's default bridge (the host and other
+   * containers live there). A user's network is the user's to judge.
+   */
+  async subnets(): Promise<{ internal: string[]; denied: string[] }> {
+    const shared = this.plan.networks.ownEgress !== undefined && !this.networks.includes(this.egressNetwork);
+    const named = [...new Set([...this.networks, ...(shared ? [this.egressNetwork] : [])])];
+    const [internal, ...others] = await Promise.all(
+      [this.plan.networks.internal, ...named].map((n) => this.docker.networkSubnets(n)),
+    );
+    return { internal: internal ?? [], denied: [...new Set(others.flat())] };
   }
 
   async createContainer(request: ContainerRequest): Promise<string> {

@@ -19,7 +19,7 @@ import { errorMessage } from "../../errors.js";
 import type { StateBudget } from "../../state/budget.js";
 import type { Metadata } from "../../state/metadata.js";
 import { bottleImageTag } from "../bottle-image.js";
-import { type EgressLog, describeEgress } from "../egress-log.js";
+import { type EgressLog, describeEgress, describeStrangers } from "../egress-log.js";
 import { HostAddressProbe } from "../host-addresses.js";
 import { BottleLease } from "../lease.js";
 import { type BottlePlan, rebuiltPlan, resumedPlan } from "../plan.js";
@@ -159,6 +159,8 @@ class Launch {
     // The agent needs only the internal network: it is made as soon as that exists (or fails with the networks).
     const alongside = deferred ? null : ready(Promise.race([internal, networks])).then(() => this.startAgent(imageRef));
     const [gate, agent] = await Promise.allSettled([sidecars, alongside]);
+    // A network may fail before the state is begun: the state settles first, so a failure's outcome is the last word.
+    await state?.catch(() => {});
     if (gate.status === "rejected") throw gate.reason;
     if (agent.status === "rejected") throw agent.reason;
     const agentId = agent.value ?? (await this.startAgent(imageRef));
@@ -205,6 +207,8 @@ class Launch {
   settling(): Settling {
     const egress = this.egress?.summary ?? { reached: {}, refused: {} };
     if (this.egress) this.deps.log.info(describeEgress(egress));
+    const strangers = this.egress && describeStrangers(this.egress.strangers);
+    if (strangers) this.deps.log.warn(strangers);
     return {
       plan: this.plan,
       deps: this.deps,
