@@ -16,8 +16,9 @@
 //             started, copy-in) / a bare `docker run --rm <fake agent image> true`.
 //             Target <= 1.8x. Also the phase breakdown (planning = process wall
 //             time minus what the timings cover), the whole wall time, and the
-//             engine's own floor with no runner (two networks, two containers
-//             started; bench/lib/engine-floor.mjs) / the same baseline.
+//             engine's own floor with no runner (the internal network, the gate on
+//             the default bridge, two containers started; bench/lib/engine-floor.mjs)
+//             / the same baseline.
 //   session   a whole short session of the real claude CLI (the bundled Dockerfile
 //             FROM bottle-test/agent-base) against the stub Messages API
 //             (src/cli/demo/stub-model.ts): `node runner start` from spawn to exit (result
@@ -294,7 +295,7 @@ async function launch() {
         col((r) => r.plan),
       ),
       msRow("  image (agent image present?)", phase("image")),
-      msRow("  networks (internal + egress)", phase("networks")),
+      msRow("  networks (internal; the gate goes out through the default bridge)", phase("networks")),
       msRow("  gate (create, copy program, start, until ready)", phase("gate")),
       msRow("  agent (create + start), while the gate starts", phase("agent")),
       msRow("  copyIn (system prompt, work tree), while the gate starts", phase("copyIn")),
@@ -316,7 +317,7 @@ async function launch() {
         col((r) => r.bare),
       ),
       msRow(
-        "engine floor: two networks, then two containers created and started at once (no runner)",
+        "engine floor: the internal network and the gate on the default bridge, then both containers started (no runner)",
         col((r) => r.floor),
       ),
       ["execStart / baseline, run by run", ...["median", "min", "max"].map((k) => format(stats(ratios)[k], "x"))],
@@ -325,7 +326,7 @@ async function launch() {
   figure("launch", "execStart / bare docker run", "x", ratios, { op: "<=", value: 1.8 });
   figure(
     "launch",
-    "engine floor (two networks, two containers started; no runner) / bare docker run",
+    "engine floor (one network, two containers started; no runner) / bare docker run",
     "x",
     col((r) => r.floor / r.bare),
   );

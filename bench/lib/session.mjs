@@ -59,7 +59,7 @@ export async function session(ctx) {
   const { RUNS, BASELINE_LABEL } = ctx;
   requireImages([CLAUDE_BASE_IMAGE]);
   const stubModule = await loadStubModel();
-  // The host's address on the baselines' network: the gate reaches it through its egress network too.
+  // The host's address on the baselines' network: the gate reaches it through its way out too.
   const host = ctx.baseNet.gateway;
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(host ?? ""))
     throw new Error(
