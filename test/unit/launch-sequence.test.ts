@@ -196,6 +196,35 @@ describe("the launch sequence", () => {
     ]);
   });
 
+  test("the gate is created on its way out while the internal network is made, and configured once it exists", async () => {
+    const world = launchWorld();
+    const { docker } = world;
+    const events: string[] = [];
+    let gateCreated = () => {};
+    const gateUp = new Promise<void>((resolve) => (gateCreated = resolve));
+    const createNetwork = docker.createNetwork.bind(docker);
+    docker.createNetwork = async (request) => {
+      // The internal network is made for as long as the gate takes to be created (2 s if the gate waits for it).
+      await Promise.race([gateUp, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      const id = await createNetwork(request);
+      events.push("network internal");
+      return id;
+    };
+    const createContainer = docker.createContainer.bind(docker);
+    docker.createContainer = async (request) => {
+      const id = await createContainer(request);
+      if (request.name.endsWith("-gate")) (events.push("created gate"), gateCreated());
+      return id;
+    };
+    const putArchive = docker.putArchive.bind(docker);
+    docker.putArchive = async (id, path, tar) => {
+      if (docker.container(id)?.name.endsWith("-gate")) events.push("configured gate");
+      return putArchive(id, path, tar);
+    };
+    expect((await runBottle(testPlan(world), testDeps(world))).outcome).toBe("success");
+    expect(events).toEqual(["created gate", "network internal", "configured gate"]);
+  });
+
   test("the final snapshot never waits on an archive it has not begun: the engine serves one at a time", async () => {
     const world = launchWorld();
     const { docker } = world;
@@ -337,12 +366,12 @@ describe("fail closed: claude is never exec'd without a ready gate", () => {
     },
     {
       what: "the gate does not start",
-      arrange: (d) => d.fail("startContainer", (a) => a[0] === "id2"),
+      arrange: (d) => d.fail("startContainer", (a) => a[0] === d.container(`claude-bottle-${IDENTITY}-gate`)?.id),
       message: /the gate did not come up/,
     },
     {
       what: "the gate's program cannot be copied in",
-      arrange: (d) => d.fail("putArchive", (a) => a[0] === "id2"),
+      arrange: (d) => d.fail("putArchive", (a) => a[0] === d.container(`claude-bottle-${IDENTITY}-gate`)?.id),
       message: /putArchive failed/,
     },
     {

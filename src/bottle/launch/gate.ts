@@ -20,28 +20,35 @@ export interface GateStart {
   resources: BottleResources;
   lease: BottleLease;
   hostProbe: HostAddressProbe;
+  /** The bottle's networks being made: the gate is created meanwhile, and configured once they exist. */
+  networks: Promise<void>;
 }
 
 /** Creates, configures and starts the gate; returns its container id once it is ready. */
 export async function startGate(
   plan: BottlePlan,
   deps: LaunchDeps,
-  { resources, lease, hostProbe }: GateStart,
+  { resources, lease, hostProbe, networks }: GateStart,
 ): Promise<string> {
   const { docker } = deps;
-  const sidecar = gateSidecar(plan, resources.egress, gateSecrets(plan, deps.env));
-  // Asked for while the gate is created; a failed creation waits for them, so teardown never races one.
-  const alongside = Promise.allSettled([
-    hostProbe.addresses([resources.egress, plan.networks.internal]),
-    lease.begin(),
-    resources.subnets(),
-  ] as const);
-  const afterAlongside = async (error: unknown): Promise<never> => {
-    await alongside;
-    throw error;
-  };
-  const id = await resources.createContainer(hardenedSidecar(plan, sidecar)).catch(afterAlongside);
-  const [hostAddresses, leaseFile, subnets] = await alongside;
+  const egress = await resources.wayOut();
+  const sidecar = gateSidecar(plan, egress, gateSecrets(plan, deps.env));
+  // The lease's clock is read from the start; a failure below waits for it too, so nothing runs on after.
+  const leaseBegun = Promise.allSettled([lease.begin()]).then(([result]) => result);
+  // Created on its way out while the internal network is made; both settle before a failure is thrown.
+  const [made, created] = await Promise.allSettled([
+    networks,
+    resources.createContainer(hardenedSidecar(plan, sidecar)),
+  ]);
+  if (made.status === "rejected") throw await leaseBegun.then(() => made.reason);
+  if (created.status === "rejected") throw await leaseBegun.then(() => created.reason);
+  const id = created.value;
+  // What it is configured with is read once the networks exist.
+  const [hostAddresses, leaseFile, subnets] = await Promise.all([
+    Promise.allSettled([hostProbe.addresses([egress, plan.networks.internal])]).then(([result]) => result),
+    leaseBegun,
+    Promise.allSettled([resources.subnets()]).then(([result]) => result),
+  ]);
   if (hostAddresses.status === "rejected") {
     const hint = nodeHint(hostAddresses.reason, plan.gate.image);
     throw new LaunchError(

@@ -48,6 +48,7 @@ export class BottleResources {
   /** Each container's last removal begun: whoever asks again waits for it. */
   private readonly removals = new Map<string, Promise<void>>();
   private egressNetwork: string;
+  private egressKnown: Promise<string> | undefined;
 
   constructor(
     private readonly docker: DockerClient,
@@ -57,56 +58,60 @@ export class BottleResources {
     this.egressNetwork = plan.networks.egress;
   }
 
-  /** Creates the bottle's networks at once; `onInternal` hears the internal network's id as soon as it exists. */
+  /**
+   * Creates the bottle's internal network while its way out is settled (`wayOut`); `onInternal` hears the
+   * internal network's id as soon as it exists.
+   */
   async createNetworks(onInternal: (id: string) => void = () => {}): Promise<void> {
-    const { internal, ownEgress } = this.plan.networks;
-    const create = async (role: Role, name: string, isInternal: boolean): Promise<void> => {
-      this.networks.push(name);
-      const id = await this.docker.createNetwork({
-        name,
-        internal: isInternal,
-        labels: roleLabels(this.plan, role),
-        // Even an --internal bridge gives the host an address on it, which the agent could
-        // reach directly; with no address on the bridge the host is out of its reach.
-        ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
-      });
-      if (isInternal) onInternal(id);
-    };
-    // All at once: they do not depend on each other, and each is a round trip to the engine.
-    const created = await Promise.allSettled([
-      create(ROLES.internalNetwork, internal, true),
-      this.engineEgress(ownEgress, create),
-    ]);
+    const internal = this.createNetwork(ROLES.internalNetwork, this.plan.networks.internal, true).then(onInternal);
     // All settled before the first failure is thrown, so teardown never races a creation.
+    const created = await Promise.allSettled([internal, this.wayOut()]);
     const failed = created.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
   }
 
-  /** The network the gate goes out through; final once `createNetworks` has settled. */
+  /**
+   * The network the gate goes out through, once it is known: a user's network is only joined (the gate's
+   * creation says if it is missing); the engine's default bridge when it has one, else a network of the
+   * bottle's own (`ownEgress`), made now. Asked for once, by whoever asks first.
+   */
+  wayOut(): Promise<string> {
+    this.egressKnown ??= (async () => {
+      const { egress, ownEgress } = this.plan.networks;
+      if (ownEgress === undefined || (await this.engineHas(egress))) return egress;
+      this.log.info(`the engine has no ${egress} network; the gate goes out through ${ownEgress}`);
+      await this.createNetwork(ROLES.egressNetwork, ownEgress, false);
+      this.egressNetwork = ownEgress;
+      return ownEgress;
+    })();
+    return this.egressKnown;
+  }
+
+  /** The network the gate goes out through; final once `wayOut` has resolved. */
   get egress(): string {
     return this.egressNetwork;
   }
 
-  /**
-   * The engine's default bridge as the way out, when it has one; otherwise a network of the bottle's own,
-   * `ownEgress`. A user's network (no `ownEgress`) is only joined: the gate's creation says if it is missing.
-   */
-  private async engineEgress(
-    ownEgress: string | undefined,
-    create: (role: Role, name: string, isInternal: boolean) => Promise<void>,
-  ): Promise<void> {
-    if (ownEgress === undefined) return;
-    const there = await this.docker.networkSubnets(this.egressNetwork).then(
+  private async engineHas(network: string): Promise<boolean> {
+    return this.docker.networkSubnets(network).then(
       () => true,
       (error: unknown) => {
         if (isNotFound(error)) return false;
         throw error;
       },
     );
-    if (there) return;
-    this.log.info(`the engine has no ${this.egressNetwork} network; the gate goes out through ${ownEgress}`);
-    this.egressNetwork = ownEgress;
-    await create(ROLES.egressNetwork, ownEgress, false);
+  }
+
+  private async createNetwork(role: Role, name: string, isInternal: boolean): Promise<string> {
+    this.networks.push(name);
+    return this.docker.createNetwork({
+      name,
+      internal: isInternal,
+      labels: roleLabels(this.plan, role),
+      // Even an --internal bridge gives the host an address on it, which the agent could
+      // reach directly; with no address on the bridge the host is out of its reach.
+      ...(isInternal ? { options: { "com.docker.network.bridge.inhibit_ipv4": "true" } } : {}),
+    });
   }
 
   /**

@@ -151,16 +151,19 @@ class Launch {
     );
     // Begun meanwhile; until a per-bottle image has built, the state stays as the last run left it.
     const state = deferred ? null : this.beginState(imageRef);
-    const ready = async (network: Promise<void>) => {
+    const ready = async (network: Promise<unknown>) => {
       await Promise.all([network, state]);
       this.checkInterrupt();
     };
-    const sidecars = ready(networks).then(() => this.startSidecars(deferred !== null, imageRef));
+    // The gate is made on its way out as soon as that is known, while the internal network is made.
+    const sidecars = ready(this.resources.wayOut()).then(() =>
+      this.startSidecars(deferred !== null, imageRef, networks),
+    );
     // The agent needs only the internal network: it is made as soon as that exists (or fails with the networks).
     const alongside = deferred ? null : ready(Promise.race([internal, networks])).then(() => this.startAgent(imageRef));
     const [gate, agent] = await Promise.allSettled([sidecars, alongside]);
-    // A network may fail before the state is begun: the state settles first, so a failure's outcome is the last word.
-    await state?.catch(() => {});
+    // Both settle first: teardown never races a network's creation, and a failure's outcome is the state's last word.
+    await Promise.allSettled([networks, state]);
     if (gate.status === "rejected") throw gate.reason;
     if (agent.status === "rejected") throw agent.reason;
     const agentId = agent.value ?? (await this.startAgent(imageRef));
@@ -220,9 +223,9 @@ class Launch {
   }
 
   /** The gate until ready (and a per-bottle image built behind it), then a supervise sidecar until ready. */
-  private async startSidecars(buildBehindGate: boolean, imageRef: string): Promise<void> {
+  private async startSidecars(buildBehindGate: boolean, imageRef: string, networks: Promise<void>): Promise<void> {
     const { plan, deps } = this;
-    const parts = { resources: this.resources, lease: this.lease, hostProbe: this.hostProbe };
+    const parts = { resources: this.resources, lease: this.lease, hostProbe: this.hostProbe, networks };
     const gateId = await this.step("gate-start", () => startGate(plan, deps, parts));
     if (buildBehindGate) await this.buildPerBottleImage();
     await this.beginState(imageRef);
