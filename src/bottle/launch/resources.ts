@@ -47,16 +47,13 @@ export class BottleResources {
   private readonly releasedNetworks = new Set<string>();
   /** Each container's last removal begun: whoever asks again waits for it. */
   private readonly removals = new Map<string, Promise<void>>();
-  private egressNetwork: string;
   private egressKnown: Promise<string> | undefined;
 
   constructor(
     private readonly docker: DockerClient,
     private readonly plan: BottlePlan,
     private readonly log: Log,
-  ) {
-    this.egressNetwork = plan.networks.egress;
-  }
+  ) {}
 
   /**
    * Creates the bottle's internal network while its way out is settled (`wayOut`); `onInternal` hears the
@@ -81,15 +78,9 @@ export class BottleResources {
       if (ownEgress === undefined || (await this.engineHas(egress))) return egress;
       this.log.info(`the engine has no ${egress} network; the gate goes out through ${ownEgress}`);
       await this.createNetwork(ROLES.egressNetwork, ownEgress, false);
-      this.egressNetwork = ownEgress;
       return ownEgress;
     })();
     return this.egressKnown;
-  }
-
-  /** The network the gate goes out through; final once `wayOut` has resolved. */
-  get egress(): string {
-    return this.egressNetwork;
   }
 
   private async engineHas(network: string): Promise<boolean> {
@@ -120,8 +111,9 @@ export class BottleResources {
    * containers live there). A user's network is the user's to judge.
    */
   async subnets(): Promise<{ internal: string[]; denied: string[] }> {
-    const shared = this.plan.networks.ownEgress !== undefined && !this.networks.includes(this.egressNetwork);
-    const named = [...new Set([...this.networks, ...(shared ? [this.egressNetwork] : [])])];
+    const egress = await this.wayOut();
+    const engines = this.plan.networks.ownEgress !== undefined && !this.networks.includes(egress);
+    const named = [...this.networks, ...(engines ? [egress] : [])];
     const [internal, ...others] = await Promise.all(
       [this.plan.networks.internal, ...named].map((n) => this.docker.networkSubnets(n)),
     );
