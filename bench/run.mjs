@@ -277,9 +277,10 @@ async function launch() {
   const col = (pick) => rows.map(pick);
   const phase = (name) => col((r) => r.t[name]);
   // The agent (and its copy-in) is made ready while the gate (then the supervise sidecar) starts.
+  // The gate's branch begins with the networks (it is created meanwhile), the agent's once they exist.
   const other = col(
     (r) =>
-      r.t.execStart - sum(r.t.image, r.t.networks, Math.max(sum(r.t.gate, r.t.supervise), sum(r.t.agent, r.t.copyIn))),
+      r.t.execStart - sum(r.t.image, Math.max(sum(r.t.gate, r.t.supervise), sum(r.t.networks, r.t.agent, r.t.copyIn))),
   );
   const ratios = col((r) => r.t.execStart / r.bare);
   console.log(
@@ -296,7 +297,7 @@ async function launch() {
       ),
       msRow("  image (agent image present?)", phase("image")),
       msRow("  networks (internal; the gate goes out through the default bridge)", phase("networks")),
-      msRow("  gate (create, copy program, start, until ready)", phase("gate")),
+      msRow("  gate (created while the networks are made, program in, start, until ready)", phase("gate")),
       msRow("  agent (create + start), while the gate starts", phase("agent")),
       msRow("  copyIn (system prompt, work tree), while the gate starts", phase("copyIn")),
       msRow("  rest of the launch (gate image check, state, log follow)", other),
