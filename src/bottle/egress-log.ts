@@ -15,6 +15,9 @@ export interface EgressSummary {
   refused: Record<string, number>;
 }
 
+/** Where the strangers the gate only counted are counted. */
+const MORE_STRANGERS = "more addresses (counted, not logged)";
+
 export class EgressLog {
   private readonly file: WriteStream;
   readonly summary: EgressSummary = { reached: {}, refused: {} };
@@ -31,7 +34,7 @@ export class EgressLog {
 
   /** One line of the gate's stdout; anything but an egress decision or a refused client is ignored. */
   accept(line: string): void {
-    let event: { event?: unknown; host?: unknown; port?: unknown; decision?: unknown; from?: unknown };
+    let event: { event?: unknown; host?: unknown; port?: unknown; decision?: unknown; from?: unknown; more?: unknown };
     try {
       event = JSON.parse(line) as typeof event;
     } catch {
@@ -40,8 +43,10 @@ export class EgressLog {
     if (event.event !== "egress" && event.event !== "client-refused") return;
     if (this.keep(Buffer.byteLength(line) + 1)) this.file.write(`${line}\n`);
     if (event.event === "client-refused") {
-      const from = String(event.from);
-      this.strangers[from] = (this.strangers[from] ?? 0) + 1;
+      // The gate logs the first ones by address, then how many more.
+      const more = typeof event.more === "number" && event.more > 0 ? event.more : 0;
+      const from = more ? MORE_STRANGERS : String(event.from);
+      this.strangers[from] = (this.strangers[from] ?? 0) + (more || 1);
       return;
     }
     const port = event.port === null || event.port === undefined ? "" : `:${String(event.port)}`;

@@ -76,6 +76,8 @@ export interface ContainerRequest {
   readonlyRootfs?: boolean;
   /** DNS servers for the container (else the engine's default). */
   dns?: string[];
+  /** Kernel settings of the container's own namespaces (`--sysctl`), such as `net.ipv4.ip_forward`. */
+  sysctls?: Record<string, string>;
 }
 
 export interface ExecRequest {

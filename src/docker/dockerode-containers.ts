@@ -28,6 +28,7 @@ export async function createContainer(docker: Docker, request: ContainerRequest)
       ...(request.runtime ? { Runtime: request.runtime } : {}),
       ...(request.readonlyRootfs ? { ReadonlyRootfs: true } : {}),
       ...(request.dns?.length ? { Dns: request.dns } : {}),
+      ...(request.sysctls ? { Sysctls: request.sysctls } : {}),
     },
     NetworkingConfig: {
       EndpointsConfig: { [request.network]: { Aliases: request.networkAliases ?? [] } },

@@ -11,19 +11,38 @@ import type { Server, Socket } from "node:net";
 import { insideNetworks, parseCidr } from "./address.js";
 import type { GateClientRefusedEvent } from "./events.js";
 
-/** Closes, unanswered, every connection to `server` that is not from and to one of `clients`. */
+/** Refused connections logged one by one; past that they are counted, and the count logged at close. */
+export const LOGGED_REFUSALS = 100;
+
+/**
+ * Closes, unanswered, every connection to `server` that is not from and to one of `clients`. The first
+ * LOGGED_REFUSALS are logged each; `close` logs how many more there were, so a neighbour cannot grow
+ * the log without bound.
+ */
 export function admitClients(
   server: Server,
   clients: readonly string[],
   log: (event: GateClientRefusedEvent) => void,
-): void {
+): { close(): void } {
   const networks = clients.map((text) => parseCidr(text)!);
+  let logged = 0;
+  let more = 0;
   // Ahead of the HTTP server's own listener, so a stranger's bytes are never parsed.
   server.prependListener("connection", (socket: Socket) => {
     const from = socket.remoteAddress ?? "";
     const to = socket.localAddress ?? "";
     if (insideNetworks(from, networks) && insideNetworks(to, networks)) return;
     socket.destroy();
-    log({ event: "client-refused", time: new Date().toISOString(), from, to });
+    if (logged === LOGGED_REFUSALS) more += 1;
+    else {
+      logged += 1;
+      log({ event: "client-refused", time: new Date().toISOString(), from, to });
+    }
   });
+  return {
+    close() {
+      if (more > 0) log({ event: "client-refused", time: new Date().toISOString(), more });
+      more = 0;
+    },
+  };
 }

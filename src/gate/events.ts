@@ -36,15 +36,22 @@ export interface GateErrorEvent {
   reason: string;
 }
 
-/** A connection from outside the bottle's internal network, closed unanswered. */
-export interface GateClientRefusedEvent {
+/** A connection from outside the bottle's internal network, closed unanswered; or, with `more`, how many more. */
+export type GateClientRefusedEvent = {
   event: "client-refused";
   time: string;
-  /** The client's address. */
-  from: string;
-  /** The gate's address it connected to. */
-  to: string;
-}
+} & (
+  | {
+      /** The client's address. */
+      from: string;
+      /** The gate's address it connected to. */
+      to: string;
+    }
+  | {
+      /** Refused connections past the ones logged one by one, counted at the gate's close. */
+      more: number;
+    }
+);
 
 export type GateEvent = GateReadyEvent | GateRouteEvent | GateErrorEvent | GateEgressEvent | GateClientRefusedEvent;
 export type GateLog = (event: GateEvent) => void;

@@ -73,7 +73,7 @@ export async function startRoutes(
     if (isAbsoluteForm(req.url ?? "")) forwardProxy.request(req, res);
     else serveRoute(context, req, res);
   });
-  admitClients(server, config.listen.clients, log);
+  const strangers = admitClients(server, config.listen.clients, log);
   server.on("connect", forwardProxy.connect);
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (error.code === "ECONNRESET" || !socket.writable) {
@@ -108,6 +108,7 @@ export async function startRoutes(
       context.agents.http.destroy();
       context.agents.https.destroy();
       await Promise.all([served, tunnels]);
+      strangers.close();
     })();
     return closing;
   };

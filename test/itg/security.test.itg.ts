@@ -764,6 +764,12 @@ describe("credential routes", () => {
   });
 });
 
+const UDP_PORT = 5555;
+/** The agent's listener: every datagram to UDP_PORT, one line each, for 60 s. */
+const UDP_LISTENER =
+  `require('dgram').createSocket('udp4').on('message', (m) => console.log(String(m).trim())).bind(${UDP_PORT});` +
+  "setTimeout(() => process.exit(0), 60000)";
+
 describe("a container beside the gate, on its way out", () => {
   // The gate's egress side is shared: a user's network (CLAUDE_BOTTLE_EGRESS_NETWORK), or the engine's
   // default bridge. Whatever else runs there must not use the gate: not its credential routes, not its proxy.
@@ -776,6 +782,8 @@ describe("a container beside the gate, on its way out", () => {
     bridge: { networks: [], output: "" },
   };
   const sessions: Session[] = [];
+  /** What the agent received of the datagrams a neighbour routed through the gate. */
+  let routed = "";
 
   /** From a container on `network`, what the gate's address there answers: a route with a nonce, and its proxy. */
   const fromBeside = (gate: string, network: string, marker: string): { networks: string[]; output: string } => {
@@ -807,7 +815,10 @@ describe("a container beside the gate, on its way out", () => {
           { name: "model", upstream: upstreamUrl, inject: { header: "x-api-key", fromEnv: "NEIGHBOUR_TEST_KEY" } },
         ],
       },
-      steps: { ready: "echo ready" },
+      steps: {
+        // A datagram that reaches the agent is written down: nothing from the way out should ever arrive.
+        ready: `(node -e "${UDP_LISTENER}" > /tmp/udp.txt 2>&1 &); echo ready`,
+      },
       then: [
         { say: `neighbour ${where}` },
         { run: "i=0; while [ ! -e /tmp/.neighbour-done ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done" },
@@ -815,7 +826,10 @@ describe("a container beside the gate, on its way out", () => {
       during: async (child, stderr) => {
         await waitFor(() => stderr().includes(`claude: neighbour ${where}`), 120_000, "the agent to wait");
         const network = where === "world" ? world.network : "bridge";
-        seen[where] = fromBeside(bottleContainer(child.pid!, "gate"), network, marker);
+        const gate = bottleContainer(child.pid!, "gate");
+        const agent = bottleContainer(child.pid!, "agent");
+        seen[where] = fromBeside(gate, network, marker);
+        if (where === "bridge") routed = routeThroughGate(gate, agent, marker);
         execFileSync("docker", [
           "exec",
           "-u",
@@ -826,6 +840,54 @@ describe("a container beside the gate, on its way out", () => {
         ]);
       },
     });
+
+  /**
+   * A neighbour with NET_ADMIN on the default bridge routes the bottle's internal subnet through the gate's
+   * address there, with a source address inside that subnet, and sends a datagram to the agent; then reads
+   * what the agent received.
+   */
+  const routeThroughGate = (gate: string, agent: string, marker: string): string => {
+    const [gateInfo, agentInfo] = JSON.parse(
+      execFileSync("docker", ["inspect", gate, agent], { encoding: "utf8" }),
+    ) as Array<Record<string, any>>;
+    const agentNetworks = agentInfo!.NetworkSettings.Networks as Record<string, { IPAddress: string }>;
+    const [internal, { IPAddress: agentIp }] = Object.entries(agentNetworks)[0]!;
+    const gateOut = (gateInfo!.NetworkSettings.Networks as Record<string, { IPAddress: string }>).bridge!.IPAddress;
+    const spoofed = agentIp.replace(/\.\d+$/, ".200");
+    const script = [
+      `ip addr add ${spoofed}/32 dev eth0`,
+      `ip route add ${agentIp}/32 via ${gateOut} src ${spoofed}`,
+      `for i in 1 2 3; do echo ${marker}-routed | nc -u -w1 -s ${spoofed} ${agentIp} ${UDP_PORT}; done`,
+    ].join(" && ");
+    execFileSync(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--cap-add",
+        "NET_ADMIN",
+        "--network",
+        "bridge",
+        "--entrypoint",
+        "sh",
+        TOOLBOX_IMAGE,
+        "-c",
+        script,
+      ],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(internal).toMatch(/-internal$/);
+    // A control from inside the internal network (the gate itself): the listener hears what does arrive.
+    const send = `const s = require('dgram').createSocket('udp4'); s.send('${marker}-control', ${UDP_PORT}, '${agentIp}', () => s.close())`;
+    execFileSync("docker", ["exec", gate, "node", "-e", send]);
+    let heard = "";
+    const until = Date.now() + 5_000;
+    while (!heard.includes(`${marker}-control`) && Date.now() < until)
+      heard = execFileSync("docker", ["exec", agent, "cat", "/tmp/udp.txt"], { encoding: "utf8" });
+    return heard;
+  };
 
   /** The neighbour's two connections are in egress.jsonl, and the runner warned of them. */
   const expectStrangersLogged = (session: Session): void => {
@@ -876,6 +938,12 @@ describe("a container beside the gate, on its way out", () => {
     expect(JSON.stringify(upstream.events)).not.toContain(KEY);
     expect(sessions[1]!.egress.filter((e) => JSON.stringify(e).includes(onBridge))).toEqual([]);
     expectStrangersLogged(sessions[1]!);
+  });
+
+  test("a neighbour with NET_ADMIN that routes the internal subnet through the gate reaches nothing in the bottle", () => {
+    // The gate does not forward: not even a datagram with a source inside the internal subnet gets through.
+    expect(routed).toContain(`${onBridge}-control`);
+    expect(routed).not.toContain(`${onBridge}-routed`);
   });
 });
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { describeStrangers, EgressLog } from "../../src/bottle/egress-log.js";
 import { insideNetworks, parseCidr } from "../../src/gate/address.js";
+import { LOGGED_REFUSALS } from "../../src/gate/clients.js";
 import { type GateConfig, GateConfigSchema } from "../../src/gate/config.js";
 import type { GateEvent } from "../../src/gate/events.js";
 import { startRoutes } from "../../src/gate/routes.js";
@@ -82,6 +83,17 @@ describe("the gate's clients", () => {
     }
   });
 
+  test("past the first hundred, refused connections are counted, not logged one by one; the count at close", async () => {
+    const { gate, events } = await gateFor(["10.0.0.0/8"]);
+    for (let i = 0; i < LOGGED_REFUSALS + 5; i += 1) expect(await ask(gate.port, `/flood-${i}`)).toBe("");
+    const refused = () => events.filter((e) => e.event === "client-refused");
+    expect(refused()).toHaveLength(LOGGED_REFUSALS);
+    await gate.close();
+    expect(refused()).toHaveLength(LOGGED_REFUSALS + 1);
+    expect(refused().at(-1)).toEqual({ event: "client-refused", time: expect.any(String), more: 5 });
+    expect(upstreamSaw.filter((line) => line.includes("flood"))).toEqual([]);
+  });
+
   test("a client inside listen.clients is served, with the credential injected", async () => {
     const { gate, events } = await gateFor(["10.0.0.0/8", "127.0.0.0/8"]);
     try {
@@ -134,14 +146,19 @@ describe("the runner's record of refused clients", () => {
     log.accept(refused("172.17.0.5"));
     log.accept(refused("172.17.0.5"));
     log.accept(refused("172.17.0.9"));
+    log.accept(JSON.stringify({ event: "client-refused", time: "2026-01-01T00:00:01.000Z", more: 40 }));
     log.accept(JSON.stringify({ event: "ready", port: 8080, routes: [] }));
     await log.close();
-    expect(readFileSync(path, "utf8").trim().split("\n")).toHaveLength(3);
-    expect(log.strangers).toEqual({ "172.17.0.5": 2, "172.17.0.9": 1 });
+    expect(readFileSync(path, "utf8").trim().split("\n")).toHaveLength(4);
+    expect(log.strangers).toEqual({
+      "172.17.0.5": 2,
+      "172.17.0.9": 1,
+      "more addresses (counted, not logged)": 40,
+    });
     expect(log.summary).toEqual({ reached: {}, refused: {} });
     expect(describeStrangers(log.strangers)).toBe(
-      "the gate refused 3 connection(s) from outside the bottle, from 172.17.0.5 (2), 172.17.0.9 (1): something " +
-        "on its way out tried to use it; see egress.jsonl",
+      "the gate refused 43 connection(s) from outside the bottle, from 172.17.0.5 (2), 172.17.0.9 (1), more " +
+        "addresses (counted, not logged) (40): something on its way out tried to use it; see egress.jsonl",
     );
     expect(describeStrangers({})).toBeUndefined();
   });

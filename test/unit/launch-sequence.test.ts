@@ -280,6 +280,7 @@ describe("the launch sequence", () => {
           securityOpt: string[];
           network: string;
           labels: Record<string, string>;
+          sysctls?: Record<string, string>;
         },
     );
     const gate = requests.find((r) => r.name.endsWith("-gate"))!;
@@ -288,6 +289,8 @@ describe("the launch sequence", () => {
       capDrop: ["ALL"],
       securityOpt: ["no-new-privileges"],
       network: "bridge",
+      // On two networks, one of them shared: it routes nothing between them.
+      sysctls: { "net.ipv4.ip_forward": "0" },
     });
     expect(gate.labels[ROLE_LABEL]).toBe("gate");
     const agent = requests.find((r) => r.name.endsWith("-agent"))!;

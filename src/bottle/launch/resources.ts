@@ -131,7 +131,8 @@ export class BottleResources {
    * off the bottle's own networks and each network removed once it is empty; meanwhile the gate is
    * stopped (it ends the connections still open and logs them, `shutdown`) and removed, and the agent
    * and a supervise sidecar stay (their files are read yet). All of it while the final snapshot reads
-   * the agent through the engine. A user's external egress network is left alone. Never rejects.
+   * the agent through the engine. A network not the bottle's own (the default bridge, a user's) is left
+   * alone. Never rejects.
    */
   releaseNetworks(): void {
     if (this.release) return;

@@ -52,6 +52,9 @@ export function hardenedSidecar(plan: BottlePlan, sidecar: Sidecar): ContainerRe
     memoryBytes: sidecar.memoryBytes,
     pidsLimit: sidecar.pidsLimit,
     ...(sidecar.dns?.length ? { dns: sidecar.dns } : {}),
+    // A sidecar on two networks must not route between them: the gate's way out is shared with other
+    // containers, which could otherwise send through it into the bottle's internal network.
+    sysctls: { "net.ipv4.ip_forward": "0" },
   };
 }
 
