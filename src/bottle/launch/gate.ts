@@ -34,21 +34,25 @@ export async function startGate(
   const egress = await resources.wayOut();
   const sidecar = gateSidecar(plan, egress, gateSecrets(plan, deps.env));
   // The lease's clock is read from the start; a failure below waits for it too, so nothing runs on after.
-  const leaseBegun = Promise.allSettled([lease.begin()]).then(([result]) => result);
+  const leaseBegun = lease.begin();
+  const leaseSettled = leaseBegun.then(
+    () => {},
+    () => {},
+  );
   // Created on its way out while the internal network is made; both settle before a failure is thrown.
   const [made, created] = await Promise.allSettled([
     networks,
     resources.createContainer(hardenedSidecar(plan, sidecar)),
   ]);
-  if (made.status === "rejected") throw await leaseBegun.then(() => made.reason);
-  if (created.status === "rejected") throw await leaseBegun.then(() => created.reason);
+  if (made.status === "rejected") throw await leaseSettled.then(() => made.reason);
+  if (created.status === "rejected") throw await leaseSettled.then(() => created.reason);
   const id = created.value;
   // What it is configured with is read once the networks exist.
-  const [hostAddresses, leaseFile, subnets] = await Promise.all([
-    Promise.allSettled([hostProbe.addresses([egress, plan.networks.internal])]).then(([result]) => result),
+  const [hostAddresses, leaseFile, subnets] = await Promise.allSettled([
+    hostProbe.addresses([egress, plan.networks.internal]),
     leaseBegun,
-    Promise.allSettled([resources.subnets()]).then(([result]) => result),
-  ]);
+    resources.subnets(),
+  ] as const);
   if (hostAddresses.status === "rejected") {
     const hint = nodeHint(hostAddresses.reason, plan.gate.image);
     throw new LaunchError(

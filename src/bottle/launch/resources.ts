@@ -48,6 +48,7 @@ export class BottleResources {
   /** Each container's last removal begun: whoever asks again waits for it. */
   private readonly removals = new Map<string, Promise<void>>();
   private egressKnown: Promise<string> | undefined;
+  private readonly knownSubnets = new Map<string, Promise<string[]>>();
 
   constructor(
     private readonly docker: DockerClient,
@@ -84,7 +85,7 @@ export class BottleResources {
   }
 
   private async engineHas(network: string): Promise<boolean> {
-    return this.docker.networkSubnets(network).then(
+    return this.subnetsOf(network).then(
       () => true,
       (error: unknown) => {
         if (isNotFound(error)) return false;
@@ -112,12 +113,18 @@ export class BottleResources {
    */
   async subnets(): Promise<{ internal: string[]; denied: string[] }> {
     const egress = await this.wayOut();
-    const engines = this.plan.networks.ownEgress !== undefined && !this.networks.includes(egress);
-    const named = [...this.networks, ...(engines ? [egress] : [])];
+    const shared = this.plan.networks.ownEgress !== undefined && !this.networks.includes(egress);
     const [internal, ...others] = await Promise.all(
-      [this.plan.networks.internal, ...named].map((n) => this.docker.networkSubnets(n)),
+      [this.plan.networks.internal, ...this.networks, ...(shared ? [egress] : [])].map((n) => this.subnetsOf(n)),
     );
     return { internal: internal ?? [], denied: [...new Set(others.flat())] };
+  }
+
+  /** A network's subnets, asked of the engine once: they do not change while the bottle runs. */
+  private subnetsOf(network: string): Promise<string[]> {
+    let subnets = this.knownSubnets.get(network);
+    if (!subnets) this.knownSubnets.set(network, (subnets = this.docker.networkSubnets(network)));
+    return subnets;
   }
 
   async createContainer(request: ContainerRequest): Promise<string> {
